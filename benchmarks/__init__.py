@@ -1,0 +1,1 @@
+"""Benchmarks and the synthetic scene generator: one script per question."""

@@ -1,0 +1,1 @@
+"""Model conversion scripts and the manifest; weights never enter git."""

@@ -1,0 +1,59 @@
+"""Build every ``build:`` model of the manifest and check it against its sha256.
+
+Run by ``scripts/setup.sh``. A model whose file already matches is left alone; one that is
+missing or differs is rebuilt by the conversion module its entry names (``convert = ...``,
+a module with ``default_dat_path()``-style inputs and a ``convert(src, out)`` function),
+and setup fails loudly if the rebuilt file still differs from the manifest.
+
+    python -m models.prepare [--manifest models/manifest.toml]
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+from pathlib import Path
+
+from ekyc.errors import ChecksumMismatch, ModelNotFound
+from ekyc.registry import Registry, default_manifest_path
+
+
+def prepare(registry: Registry) -> list[str]:
+    """Build what is missing; returns one status line per built model."""
+    lines = []
+    for spec in registry.specs:
+        if not spec.file.startswith("build:"):
+            continue
+        try:
+            registry.path(spec.id)
+            lines.append(f"ok       {spec.id} ({spec.sha256[:12]})")
+            continue
+        except (ModelNotFound, ChecksumMismatch):
+            pass
+        module_name = spec.extra.get("convert")
+        if not module_name:
+            raise SystemExit(f"{spec.id}: no 'convert' module named in the manifest")
+        module = importlib.import_module(str(module_name))
+        result = module.convert(module.default_dat_path(), registry.locate(spec.id))
+        registry.path(spec.id)  # raises ChecksumMismatch if the build is not reproducible
+        lines.append(f"built    {spec.id} ({result.sha256[:12]}, {result.elapsed_s:.1f} s)")
+    return lines
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m models.prepare", description=__doc__)
+    parser.add_argument("--manifest", type=Path, default=default_manifest_path())
+    args = parser.parse_args(argv)
+    try:
+        lines = prepare(Registry.from_manifest(args.manifest))
+    except ChecksumMismatch as exc:
+        print(f"models: {exc.message}: {exc.context}", file=sys.stderr)
+        return 1
+    for line in lines:
+        print(f"models: {line}", file=sys.stderr)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

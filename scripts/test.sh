@@ -1,0 +1,10 @@
+#!/usr/bin/env bash
+# Set everything up (scripts/setup.sh), then run every check CI runs: lint, format, types,
+# import layering and the test suite. Extra arguments go to pytest.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+bash scripts/setup.sh
+echo "== ruff" && .venv/bin/ruff check . && .venv/bin/ruff format --check .
+echo "== mypy" && .venv/bin/mypy
+echo "== import-linter" && .venv/bin/lint-imports
+echo "== pytest" && .venv/bin/python -m pytest "$@"

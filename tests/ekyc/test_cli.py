@@ -1,0 +1,117 @@
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import pytest
+
+from ekyc.cli import EXIT_DATAERR, EXIT_FAIL, EXIT_OK, EXIT_USAGE, main
+from ekyc.demo import write_samples
+from tests.conftest import REPO
+
+
+@pytest.fixture(scope="module")
+def samples(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("samples")
+    return {path.name: path for _, path in write_samples(folder)}
+
+
+def _run(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "ekyc.cli", *args],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=120,
+    )
+
+
+def test_help_lists_the_subcommands():
+    out = _run("--help")
+    assert out.returncode == 0
+    for command in ("quality", "demo"):
+        assert command in out.stdout
+
+
+def test_usage_error_exit_status():
+    assert _run().returncode == EXIT_USAGE
+    assert _run("no-such-command").returncode == EXIT_USAGE
+
+
+def test_quality_json_contract(samples):
+    out = _run("quality", str(samples["front.jpg"]), "--json")
+    assert out.returncode == EXIT_OK, out.stderr
+    record = json.loads(out.stdout)
+    assert record["path"] == str(samples["front.jpg"])
+    assert record["passed"] is True
+    assert record["error"] is None
+    assert record["metadata"]["exif_orientation"] == 6
+    assert record["metadata"]["focal_length_35mm"] == 26.0
+    assert (record["width"], record["height"]) == (1280, 720)  # upright after EXIF rotation
+    assert set(record["checks"]) >= {
+        "sharpness",
+        "underexposure",
+        "overexposure",
+        "glare",
+        "noise",
+        "resolution",
+    }
+    for check in record["checks"].values():
+        assert set(check) == {"value", "threshold", "rule", "passed"}
+
+
+@pytest.mark.parametrize(
+    ("names", "status", "expect"),
+    [
+        (["front.jpg", "front.heic", "document.pdf"], EXIT_OK, [None, None, None]),
+        (["blurred.jpg"], EXIT_FAIL, ["sharpness"]),
+        (["dark.jpg"], EXIT_FAIL, ["underexposure"]),
+        (["glare.jpg"], EXIT_FAIL, ["glare"]),
+        (["truncated.jpg"], EXIT_DATAERR, ["corrupt_image"]),
+        (["bomb.png"], EXIT_DATAERR, ["decompression_bomb"]),
+        (["animation.gif"], EXIT_DATAERR, ["unsupported_format"]),
+        (
+            ["front.jpg", "bomb.png", "dark.jpg"],
+            EXIT_DATAERR,
+            [None, "decompression_bomb", "underexposure"],
+        ),
+    ],
+)
+def test_quality_outcomes(samples, capsys, names, status, expect):
+    assert main(["quality", "--json", *(str(samples[n]) for n in names)]) == status
+    records = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    assert len(records) == len(names)
+    for record, expected in zip(records, expect, strict=True):
+        if expected is None:
+            assert record["passed"], record
+        elif record["error"] is not None:
+            assert record["error"]["code"] == expected
+        else:
+            assert expected in record["failures"]
+
+
+def test_quality_text_output(samples, capsys):
+    assert main(["quality", str(samples["dark.jpg"])]) == EXIT_FAIL
+    text = capsys.readouterr().out
+    assert "FAIL underexposure" in text
+
+
+def test_demo_shows_every_sample(capsys):
+    assert main(["demo"]) == EXIT_OK
+    lines = capsys.readouterr().out.splitlines()
+    body = "\n".join(lines)
+    assert "quality ok" in body
+    for code in ("corrupt_image", "decompression_bomb", "unsupported_format"):
+        assert code in body
+    for failure in ("sharpness", "underexposure", "glare"):
+        assert f"FAIL: {failure}" in body
+
+
+def test_demo_json_lines(capsys, tmp_path):
+    assert main(["demo", "--json", "--out", str(tmp_path)]) == EXIT_OK
+    records = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    assert len(records) == 9
+    assert all("sample" in r and "error" in r for r in records)
+    assert (tmp_path / "front.heic").is_file()

@@ -1,0 +1,42 @@
+from __future__ import annotations
+
+import tomllib
+
+import pytest
+
+from ekyc.errors import ChecksumMismatch
+from ekyc.registry import Registry, default_manifest_path
+from models.prepare import main, prepare
+
+DLIB = "face-embed/dlib-resnet-v1@1"
+
+
+def _dlib_only_manifest(tmp_path, sha256: str | None = None) -> Registry:
+    """The real dlib entry, building into tmp_path instead of models/build/."""
+    raw = default_manifest_path().read_text(encoding="utf-8")
+    entry = next(m for m in tomllib.loads(raw)["model"] if m["id"] == DLIB)
+    lines = ["[[model]]"]
+    for key in ("id", "task", "format", "file", "sha256", "size", "source", "convert", "license"):
+        value = sha256 if key == "sha256" and sha256 else entry[key]
+        lines.append(f"{key} = {value!r}" if isinstance(value, str) else f"{key} = {value}")
+    path = tmp_path / "manifest.toml"
+    path.write_text("\n".join(lines).replace("'", '"') + "\n", encoding="utf-8")
+    return Registry.from_manifest(path, build_dir=tmp_path / "build")
+
+
+@pytest.mark.models
+def test_builds_what_is_missing_and_checks_it(tmp_path):
+    registry = _dlib_only_manifest(tmp_path)
+    assert not registry.locate(DLIB).exists()
+    assert prepare(registry)[0].startswith("built")
+    assert registry.path(DLIB).is_file()
+    assert prepare(_dlib_only_manifest(tmp_path))[0].startswith("ok")
+
+
+@pytest.mark.models
+def test_a_build_that_differs_from_the_manifest_fails(tmp_path, capsys):
+    registry = _dlib_only_manifest(tmp_path, sha256="0" * 64)
+    with pytest.raises(ChecksumMismatch):
+        prepare(registry)
+    assert main(["--manifest", str(tmp_path / "manifest.toml")]) == 1
+    assert "does not match" in capsys.readouterr().err
