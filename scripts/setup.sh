@@ -43,12 +43,16 @@ stamp=.venv/.ekyc-setup-stamp
 want=$(cat pyproject.toml requirements/constraints.txt requirements/no-deps.txt | sha256sum | cut -d' ' -f1)
 if [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; then
   pip=(.venv/bin/python -m pip --disable-pip-version-check -q)
+  # Some machines' pip.conf names a local index folder that may be absent: pip warns once per
+  # package. Keep the log readable; real errors still show.
+  exec 3>&2 2> >(grep -v "^WARNING: Location 'file:" >&3)
   say "installing pinned packages (a few minutes on a fresh machine)"
   "${pip[@]}" install "pip==25.3" "setuptools==80.9.0"
   # pyproject.toml says what is needed, constraints.txt which exact version.
   "${pip[@]}" install --no-build-isolation -c requirements/constraints.txt -e '.[service,models,test]'
   "${pip[@]}" install --no-deps -c requirements/constraints.txt -r requirements/no-deps.txt
   echo "$want" > "$stamp"
+  exec 2>&3 3>&-
 fi
 
 # 4. Model conversions (outputs in models/build/, checked against the manifest).
