@@ -7,4 +7,7 @@ bash scripts/setup.sh
 echo "== ruff" && .venv/bin/ruff check . && .venv/bin/ruff format --check .
 echo "== mypy" && .venv/bin/mypy
 echo "== import-linter" && .venv/bin/lint-imports
+# The workflow tests run against SQLite and against a throwaway local PostgreSQL.
+echo "== postgres" && eval "$(bash scripts/postgres.sh)"
+trap 'bash scripts/postgres.sh stop' EXIT
 echo "== pytest" && .venv/bin/python -m pytest "$@"
