@@ -1,0 +1,184 @@
+"""Put a textured, possibly thick, planar surface (card, phone, paper sheet) into a frame.
+
+Everything is vectorised: the texture goes in with one ``cv2.warpPerspective`` restricted to the
+surface's bounding box, the visible edge facets with anti-aliased ``fillConvexPoly``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import cv2
+import numpy as np
+import numpy.typing as npt
+
+from benchmarks.synth.geometry import (
+    Camera,
+    Pose,
+    plane_homography,
+    project,
+    rect_corners_mm,
+    rounded_outline,
+    side_faces,
+    to_camera,
+    to_cv_homography,
+)
+
+F32 = npt.NDArray[np.float32]
+U8 = npt.NDArray[np.uint8]
+Rect = tuple[float, float, float, float]
+_SHIFT = 4  # sub-pixel bits for cv2 polygon filling
+_LIGHT = np.array([-0.3, -0.6, -0.74])  # unit-ish direction towards the main light, camera frame
+
+
+@dataclass(frozen=True, slots=True, eq=False)
+class Surface:
+    """A planar object in document coordinates: texture (RGBA) over ``rect_mm``, thickness."""
+
+    rgba: U8  # (h, w, 4), alpha 0 outside the rounded outline
+    rect_mm: Rect
+    radius_mm: float
+    thickness_mm: float
+    edge_rgb: tuple[int, int, int]
+    gloss: float  # 0 matte paper .. 1 laminated card / glass
+    mips: dict[int, U8] = field(default_factory=dict)  # downsampled textures, filled lazily
+
+
+@dataclass(frozen=True, slots=True)
+class Placed:
+    """Where a surface landed: its bounding box in the frame and its coverage inside that box."""
+
+    x0: int
+    y0: int
+    coverage: F32  # (h, w) in [0, 1], printed face and visible edges
+    face_coverage: F32  # printed face only
+    thickness_px: float  # widest visible edge facet, pixels
+    visible_edges: int  # number of edge facets facing the camera
+
+
+def _poly_int(points: npt.NDArray[np.float64], x0: int, y0: int) -> npt.NDArray[np.int32]:
+    # Pixel-centre convention for cv2 drawing: our corner-origin point p is cv2's p - 0.5.
+    return np.round((points - [x0 + 0.5, y0 + 0.5]) * (1 << _SHIFT)).astype(np.int32)
+
+
+def _mip(surf: Surface, level: int) -> U8:
+    """The texture at 1/2**level resolution (INTER_AREA), cached on the surface."""
+    if level == 0:
+        return surf.rgba
+    if level not in surf.mips:
+        h, w = surf.rgba.shape[:2]
+        size = (max(2, round(w / 2**level)), max(2, round(h / 2**level)))
+        surf.mips[level] = cv2.resize(surf.rgba, size, interpolation=cv2.INTER_AREA)
+    return surf.mips[level]
+
+
+def _mip_level(surf: Surface, corners: npt.NDArray[np.float64]) -> int:
+    tex_w = surf.rgba.shape[1]
+    proj_w = max(np.linalg.norm(corners[1] - corners[0]), np.linalg.norm(corners[2] - corners[3]))
+    scale = proj_w / tex_w
+    level = 0
+    while scale * 2**level < 0.5 and level < 4:  # minify by at most 2x with bilinear sampling
+        level += 1
+    return level
+
+
+def place_surface(frame: U8, surf: Surface, pose: Pose, camera: Camera) -> Placed | None:
+    """Draw ``surf`` into ``frame`` (uint8 RGB, modified in place); None when out of view."""
+    h_img, w_img = frame.shape[:2]
+    faces = side_faces(surf.rect_mm, surf.radius_mm, surf.thickness_mm, pose, camera)
+    outline = rounded_outline(surf.rect_mm, surf.radius_mm)
+    pts = project(to_camera(np.hstack([outline, np.zeros((len(outline), 1))]), pose), camera)
+    visible = [f for f in faces if f.visible and surf.thickness_mm > 0]
+    allpts = np.vstack([pts, *[f.polygon for f in visible]]) if visible else pts
+    x0, y0 = (
+        max(0, int(np.floor(allpts[:, 0].min())) - 1),
+        max(0, int(np.floor(allpts[:, 1].min())) - 1),
+    )
+    x1 = min(w_img, int(np.ceil(allpts[:, 0].max())) + 2)
+    y1 = min(h_img, int(np.ceil(allpts[:, 1].max())) + 2)
+    if x1 <= x0 or y1 <= y0:
+        return None
+    roi = frame[y0:y1, x0:x1]
+    edge_a = np.zeros(roi.shape[:2], np.float32)
+    if visible:
+        edge_cov = np.zeros(roi.shape[:2], np.uint8)
+        edge_col = np.zeros_like(roi)
+        for f in visible:
+            shade = 0.45 + 0.55 * abs(float(f.normal_cam @ _LIGHT))
+            poly = _poly_int(f.polygon, x0, y0)
+            cv2.fillConvexPoly(edge_cov, poly, 255, cv2.LINE_AA, _SHIFT)
+            cv2.fillConvexPoly(
+                edge_col, poly, [c * shade for c in surf.edge_rgb], cv2.LINE_8, _SHIFT
+            )
+        edge_a = edge_cov.astype(np.float32) * (1 / 255)
+        roi[:] = cv2.blendLinear(edge_col, roi, edge_a, 1 - edge_a)
+    corners = project(to_camera(rect_corners_mm(surf.rect_mm), pose), camera)
+    level = _mip_level(surf, corners)
+    tex = _mip(surf, level)
+    hom = plane_homography(surf.rect_mm, (tex.shape[1], tex.shape[0]), pose, camera)
+    shift = np.array([[1, 0, -x0], [0, 1, -y0], [0, 0, 1.0]])
+    warped = cv2.warpPerspective(
+        tex,
+        shift @ to_cv_homography(hom),
+        (x1 - x0, y1 - y0),
+        flags=cv2.INTER_LINEAR,
+        borderMode=cv2.BORDER_CONSTANT,
+    )
+    face_a = warped[..., 3].astype(np.float32) * (1 / 255)
+    roi[:] = cv2.blendLinear(cv2.cvtColor(warped, cv2.COLOR_RGBA2RGB), roi, face_a, 1 - face_a)
+    coverage = np.maximum(face_a, edge_a)
+    return Placed(
+        x0, y0, coverage, face_a, max((f.width_px for f in visible), default=0.0), len(visible)
+    )
+
+
+def add_glare(
+    frame: U8,
+    placed: Placed,
+    corners: npt.NDArray[np.float32],
+    n: int,
+    strength: float,
+    rng: np.random.Generator,
+) -> list[dict[str, float]]:
+    """Specular spots (saturating towards white) clipped to the surface; returns their params."""
+    spots = []
+    h, w = placed.coverage.shape
+    side = float(np.linalg.norm(corners[1] - corners[0]))
+    for _ in range(n):
+        a, b = rng.uniform(0.1, 0.9, 2)
+        top = corners[0] + a * (corners[1] - corners[0])
+        bot = corners[3] + a * (corners[2] - corners[3])
+        cx, cy = top + b * (bot - top)
+        sx, sy = side * rng.uniform(0.04, 0.16), side * rng.uniform(0.02, 0.08)
+        ang = rng.uniform(0, np.pi)
+        s = strength * rng.uniform(0.6, 1.0)
+        spots.append(
+            {
+                "x": float(cx),
+                "y": float(cy),
+                "sigma_x": float(sx),
+                "sigma_y": float(sy),
+                "angle_rad": float(ang),
+                "strength": float(s),
+            }
+        )
+        r = int(3 * max(sx, sy))
+        lx0, ly0 = max(0, int(cx) - r - placed.x0), max(0, int(cy) - r - placed.y0)
+        lx1, ly1 = min(w, int(cx) + r - placed.x0), min(h, int(cy) + r - placed.y0)
+        if lx1 <= lx0 or ly1 <= ly0:
+            continue
+        yy, xx = np.mgrid[ly0:ly1, lx0:lx1].astype(np.float32)
+        dx, dy = xx + placed.x0 + 0.5 - cx, yy + placed.y0 + 0.5 - cy
+        u = dx * np.cos(ang) + dy * np.sin(ang)
+        v = -dx * np.sin(ang) + dy * np.cos(ang)
+        g = (
+            np.exp(-0.5 * ((u / sx) ** 2 + (v / sy) ** 2))
+            * s
+            * placed.face_coverage[ly0:ly1, lx0:lx1]
+        )
+        g = np.minimum(1.0, g * 1.6)  # a saturated core
+        region = frame[placed.y0 + ly0 : placed.y0 + ly1, placed.x0 + lx0 : placed.x0 + lx1]
+        lit = region.astype(np.float32)
+        lit += (275.0 - lit) * g[..., None]
+        region[:] = np.clip(lit, 0, 255).astype(np.uint8)
+    return spots
