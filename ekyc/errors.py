@@ -11,7 +11,8 @@ service maps to RFC 9457 problem details. Context travels as keyword-only attrib
     │   ├── UnsupportedFormat      unsupported_format
     │   ├── ImageTooLarge          image_too_large       file bytes over the limit
     │   ├── DecompressionBomb      decompression_bomb    declared pixels over the cap
-    │   └── CorruptImage           corrupt_image         truncated, damaged or empty
+    │   ├── CorruptImage           corrupt_image         truncated, damaged or empty
+    │   └── NoFaceFound            no_face               no face where one must be
     ├── StepNotAllowed             step_not_allowed      e.g. a My Number card back
     └── ModelError                 model_error
         ├── ModelNotFound          model_not_found
@@ -32,6 +33,7 @@ __all__ = [
     "InputError",
     "ModelError",
     "ModelNotFound",
+    "NoFaceFound",
     "ProviderUnavailable",
     "StepNotAllowed",
     "UnsupportedFormat",
@@ -86,6 +88,12 @@ class CorruptImage(InputError):
     """The bytes look like a supported format but do not decode (truncated, damaged, empty)."""
 
     code = "corrupt_image"
+
+
+class NoFaceFound(InputError):
+    """The image shows no face the detector can find (a selfie or a card's portrait)."""
+
+    code = "no_face"
 
 
 class StepNotAllowed(EkycError):

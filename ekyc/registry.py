@@ -29,7 +29,13 @@ from typing import Any
 from ekyc.errors import ChecksumMismatch, ModelNotFound, ProviderUnavailable
 from ekyc.types import ModelRef
 
-__all__ = ["InputSpec", "ModelSpec", "Registry", "default_manifest_path"]
+__all__ = [
+    "InputSpec",
+    "ModelSpec",
+    "Registry",
+    "default_manifest_path",
+    "resolve_location",
+]
 
 _log = logging.getLogger(__name__)
 _CPU = "CPUExecutionProvider"
@@ -140,7 +146,7 @@ class Registry:
 
     def locate(self, model_id: str) -> Path:
         """Where the manifest says the file is; not checked."""
-        return _resolve(self.spec(model_id).file, self._base_dir, self._build_dir)
+        return resolve_location(self.spec(model_id).file, self._base_dir, self._build_dir)
 
     def path(self, model_id: str) -> Path:
         """The model's file, after its size and sha256 were checked once in this process."""
@@ -249,7 +255,8 @@ def _parse_input(raw: Mapping[str, Any]) -> InputSpec:
     )
 
 
-def _resolve(location: str, base_dir: Path, build_dir: Path) -> Path:
+def resolve_location(location: str, base_dir: Path, build_dir: Path) -> Path:
+    """Where a manifest location points (see the module docstring); not checked."""
     prefix, sep, rest = location.partition(":")
     if not sep:
         return base_dir / location

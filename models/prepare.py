@@ -2,8 +2,10 @@
 
 Run by ``scripts/setup.sh``. A model whose file already matches is left alone; one that is
 missing or differs is rebuilt by the conversion module its entry names (``convert = ...``,
-a module with ``default_dat_path()``-style inputs and a ``convert(src, out)`` function),
-and setup fails loudly if the rebuilt file still differs from the manifest.
+a module with a ``convert(src, out, **options)`` function), and setup fails loudly if the
+rebuilt file still differs from the manifest. The source file is the entry's ``from``
+(``package:resource`` or a path beside the manifest) or else the module's
+``default_dat_path()``; ``convert_options`` (a table) become keyword arguments.
 
     python -m models.prepare [--manifest models/manifest.toml]
 """
@@ -16,11 +18,20 @@ import sys
 from pathlib import Path
 
 from ekyc.errors import ChecksumMismatch, ModelNotFound
-from ekyc.registry import Registry, default_manifest_path
+from ekyc.registry import Registry, default_manifest_path, resolve_location
 
 
-def prepare(registry: Registry) -> list[str]:
+def _source_path(location: str, manifest_dir: Path) -> Path:
+    """``package:resource`` inside an installed package (not imported), or a local path."""
+    path = resolve_location(location, manifest_dir, manifest_dir / "build")
+    if not path.is_file():
+        raise SystemExit(f"{location} is not there ({path}): is its package installed?")
+    return path
+
+
+def prepare(registry: Registry, manifest_dir: Path | None = None) -> list[str]:
     """Build what is missing; returns one status line per built model."""
+    manifest_dir = manifest_dir or default_manifest_path().parent
     lines = []
     for spec in registry.specs:
         if not spec.file.startswith("build:"):
@@ -35,7 +46,10 @@ def prepare(registry: Registry) -> list[str]:
         if not module_name:
             raise SystemExit(f"{spec.id}: no 'convert' module named in the manifest")
         module = importlib.import_module(str(module_name))
-        result = module.convert(module.default_dat_path(), registry.locate(spec.id))
+        source = spec.extra.get("from")
+        src = _source_path(str(source), manifest_dir) if source else module.default_dat_path()
+        options = dict(spec.extra.get("convert_options", {}))
+        result = module.convert(src, registry.locate(spec.id), **options)
         registry.path(spec.id)  # raises ChecksumMismatch if the build is not reproducible
         lines.append(f"built    {spec.id} ({result.sha256[:12]}, {result.elapsed_s:.1f} s)")
     return lines
@@ -46,7 +60,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--manifest", type=Path, default=default_manifest_path())
     args = parser.parse_args(argv)
     try:
-        lines = prepare(Registry.from_manifest(args.manifest))
+        lines = prepare(Registry.from_manifest(args.manifest), args.manifest.parent)
     except ChecksumMismatch as exc:
         print(f"models: {exc.message}: {exc.context}", file=sys.stderr)
         return 1

@@ -16,7 +16,7 @@ import numpy.typing as npt
 from ekyc.config import QualityThresholds
 from ekyc.types import CardQuad, Check, Frame, QualityReport, RGBImage
 
-__all__ = ["assess_quality", "glare_mask"]
+__all__ = ["assess_quality", "glare_mask", "sharpness"]
 
 # Immerkaer's noise kernel: the difference of two Laplacians, blind to linear ramps.
 _NOISE_KERNEL = np.array([[1, -2, 1], [-2, 4, -2], [1, -2, 1]], dtype=np.float32)
@@ -62,7 +62,7 @@ def assess_quality(
             _masked_fraction(glare, corners * scale), t.max_glare_in_region_fraction, "max"
         )
     return QualityReport(
-        sharpness=Check(_sharpness(grey), t.min_sharpness, "min"),
+        sharpness=Check(sharpness(grey), t.min_sharpness, "min"),
         underexposure=Check(
             float(np.mean(grey < t.dark_level)), t.max_underexposed_fraction, "max"
         ),
@@ -101,8 +101,12 @@ def _resize(rgb: RGBImage, scale: float) -> RGBImage:
     return np.asarray(cv2.resize(rgb, size, interpolation=cv2.INTER_AREA), dtype=np.uint8)
 
 
-def _sharpness(grey: npt.NDArray[np.uint8]) -> float:
-    """Laplacian energy over intensity variance: gain-invariant, falls fast with defocus."""
+def sharpness(grey: npt.NDArray[np.uint8]) -> float:
+    """Laplacian energy over intensity variance: gain-invariant, falls fast with defocus.
+
+    Measured as is; ``assess_quality`` first brings images to its working size so that the
+    figure does not depend on resolution. The face gate uses it on aligned face crops.
+    """
     g = grey.astype(np.float32) / 255.0
     variance = float(g.var())
     if variance < 1e-6:

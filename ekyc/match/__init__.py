@@ -1,6 +1,39 @@
 """Face matching: detection, alignment to each embedder's template, embeddings, comparison.
 
-Filled by the face-matching issue; nothing lives here yet.
+The steps, in order: ``YuNetDetector.detect`` (image -> ``FaceDetection``), ``assess_face``
+(the selfie gate), ``align_face`` (to the embedder's template), ``OnnxEmbedder.embed``
+(-> ``Embedding``), ``compare`` (-> ``MatchScore`` at a calibrated threshold).
+``FaceMatcher`` holds the loaded models for the whole chain. Importing this package loads
+no model runtime; models load when a detector or embedder is built.
 """
 
-__all__: list[str] = []
+from ekyc.match.align import TEMPLATES, align_face, similarity_transform
+from ekyc.match.compare import calibrated_threshold, compare, similarity
+from ekyc.match.config import DEFAULT_DETECTOR, DEFAULT_EMBEDDER, MatchConfig
+from ekyc.match.detect import FaceDetector, YuNetDetector, decode_yunet
+from ekyc.match.embed import Embedder, OnnxEmbedder, embed_faces
+from ekyc.match.faces import FaceMatcher, NoFaceFound
+from ekyc.match.quality import FaceGate, FaceIssue, assess_face
+
+__all__ = [
+    "DEFAULT_DETECTOR",
+    "DEFAULT_EMBEDDER",
+    "TEMPLATES",
+    "Embedder",
+    "FaceDetector",
+    "FaceGate",
+    "FaceIssue",
+    "FaceMatcher",
+    "MatchConfig",
+    "NoFaceFound",
+    "OnnxEmbedder",
+    "YuNetDetector",
+    "align_face",
+    "assess_face",
+    "calibrated_threshold",
+    "compare",
+    "decode_yunet",
+    "embed_faces",
+    "similarity",
+    "similarity_transform",
+]

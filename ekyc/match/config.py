@@ -1,0 +1,53 @@
+"""Thresholds of face matching, each with the reason for its value."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+__all__ = ["DEFAULT_DETECTOR", "DEFAULT_EMBEDDER", "MatchConfig"]
+
+DEFAULT_DETECTOR = "face-detect/yunet-2023mar-ort@1"
+DEFAULT_EMBEDDER = "face-embed/sface-2021dec-ort@1"
+"""The embedder with the best leave-one-fold-out LFW figures (benchmarks/match.py)."""
+
+
+@dataclass(frozen=True, slots=True)
+class MatchConfig:
+    """Face detection, quality-gate and decision settings.
+
+    Attributes:
+        detect_score: YuNet's sqrt(cls * obj) floor. OpenCV's demo uses 0.9; a card portrait
+            under glare scores lower; 0.6 let a coffee cup (skimage) through at 0.63.
+        detect_nms_iou: boxes overlapping more than this are one face (OpenCV's 0.3).
+        detect_max_side: images are shrunk so the longer side fits; YuNet finds faces from
+            ~10 px up, so 640 keeps a card portrait large enough and detection ~20 ms.
+        detect_margin: tight crops (a 112 px aligned face) get this fraction of their size
+            as a black margin on every side, as far as it fits under ``detect_max_side``:
+            YuNet misses faces that touch the border.
+        fmr: the false-match rate the decision threshold stands for; the manifest holds one
+            calibrated threshold per model and rate (1e-3 default, 1e-4 strict).
+        min_face_px: a selfie face narrower than this carries too little detail for the
+            embedders' 112-150 px inputs.
+        max_yaw_ratio: |nose offset from the eye midline| / eye distance; ~0.35 is ~30 deg.
+        max_roll_deg: eye-line tilt; alignment undoes roll, but strong roll means a
+            tilted phone or head, which the guide asks the applicant to fix.
+        min_face_sharpness: ekyc.capture.quality's sharpness measured on the aligned crop.
+    """
+
+    detect_score: float = 0.7
+    detect_nms_iou: float = 0.3
+    detect_max_side: int = 640
+    detect_margin: float = 0.25
+    fmr: float = 1e-3
+    min_face_px: float = 80.0
+    max_yaw_ratio: float = 0.35
+    max_roll_deg: float = 20.0
+    min_face_sharpness: float = 0.02
+
+    def __post_init__(self) -> None:
+        if not 0.0 < self.detect_score < 1.0:
+            raise ValueError(f"detect_score must be in (0, 1), got {self.detect_score}")
+        if not 0.0 < self.fmr < 1.0:
+            raise ValueError(f"fmr must be in (0, 1), got {self.fmr}")
+        if self.detect_max_side < 32:
+            raise ValueError(f"detect_max_side must be >= 32, got {self.detect_max_side}")

@@ -1,0 +1,76 @@
+"""The matcher: detector + embedder + calibrated threshold, loaded once, used many times.
+
+Why a class: it only holds the loaded models and the threshold (the CLI's ``--pairs`` mode
+and the daemon load once and match many); the work is the pure steps of this package.
+"""
+
+from __future__ import annotations
+
+from ekyc.errors import NoFaceFound
+from ekyc.match.compare import calibrated_threshold, compare
+from ekyc.match.config import DEFAULT_DETECTOR, DEFAULT_EMBEDDER, MatchConfig
+from ekyc.match.detect import FaceDetector, YuNetDetector
+from ekyc.match.embed import Embedder, OnnxEmbedder, embed_faces
+from ekyc.registry import Registry
+from ekyc.types import Embedding, MatchScore, ModelRef, RGBImage
+
+__all__ = ["FaceMatcher", "NoFaceFound"]
+
+
+class FaceMatcher:
+    """Match the most prominent face of two images with one embedder.
+
+    Example:
+        >>> matcher = FaceMatcher.from_registry(Registry.from_manifest())  # doctest: +SKIP
+        >>> matcher.match(selfie.image, portrait.image).match  # doctest: +SKIP
+        True
+    """
+
+    def __init__(
+        self,
+        detector: FaceDetector,
+        embedder: Embedder,
+        *,
+        threshold: float,
+        fmr: float,
+    ) -> None:
+        self.detector = detector
+        self.embedder = embedder
+        self.threshold = threshold
+        self.fmr = fmr
+
+    @classmethod
+    def from_registry(
+        cls,
+        registry: Registry,
+        model_id: str = DEFAULT_EMBEDDER,
+        config: MatchConfig | None = None,
+        detector_id: str = DEFAULT_DETECTOR,
+    ) -> FaceMatcher:
+        """Load the detector and embedder (checksums checked) and the calibrated threshold."""
+        cfg = config or MatchConfig()
+        spec = registry.spec(model_id)
+        threshold = calibrated_threshold(spec, cfg.fmr)
+        embedder = OnnxEmbedder(registry, model_id)
+        detector = YuNetDetector(registry, detector_id, cfg)
+        return cls(detector, embedder, threshold=threshold, fmr=cfg.fmr)
+
+    @property
+    def model(self) -> ModelRef:
+        """The embedder's id + sha256."""
+        return self.embedder.model
+
+    def embed_image(self, image: RGBImage) -> Embedding:
+        """The embedding of the highest-scoring face; ``NoFaceFound`` if there is none."""
+        faces = self.detector.detect(image)
+        if not faces:
+            raise NoFaceFound("no face was found in the image")
+        return embed_faces(image, faces[:1], self.embedder)[0]
+
+    def match(self, image_a: RGBImage, image_b: RGBImage) -> MatchScore:
+        """Compare the most prominent face of each image."""
+        return self.compare(self.embed_image(image_a), self.embed_image(image_b))
+
+    def compare(self, a: Embedding, b: Embedding) -> MatchScore:
+        """Judge two embeddings of this matcher's model against its threshold."""
+        return compare(a, b, metric=self.embedder.metric, threshold=self.threshold, fmr=self.fmr)

@@ -1,0 +1,63 @@
+from __future__ import annotations
+
+import csv
+
+import numpy as np
+import pytest
+
+from ekyc.match import DEFAULT_EMBEDDER, FaceMatcher, MatchConfig, NoFaceFound
+from tests.ekyc.match.conftest import DLIB
+
+
+@pytest.fixture(scope="module")
+def matcher(registry):
+    return FaceMatcher.from_registry(registry)
+
+
+@pytest.mark.models
+class TestFaceMatcher:
+    def test_same_image_matches(self, matcher, astronaut):
+        score = matcher.match(astronaut, astronaut)
+        assert score.match is True
+        assert score.similarity == pytest.approx(1.0, abs=1e-5)
+        assert score.model.id == DEFAULT_EMBEDDER
+        assert score.fmr == 1e-3
+
+    def test_a_mirrored_smaller_copy_still_matches(self, matcher, astronaut):
+        import cv2
+
+        small = cv2.resize(astronaut[:, ::-1], (256, 256), interpolation=cv2.INTER_AREA)
+        assert matcher.match(astronaut, np.ascontiguousarray(small)).match is True
+
+    def test_no_face_is_a_typed_error(self, matcher, astronaut):
+        from skimage import data
+
+        with pytest.raises(NoFaceFound) as info:
+            matcher.match(astronaut, data.coffee())
+        assert info.value.code == "no_face"
+
+    def test_strict_rate_has_a_higher_threshold(self, registry):
+        default = FaceMatcher.from_registry(registry, DLIB)
+        strict = FaceMatcher.from_registry(registry, DLIB, MatchConfig(fmr=1e-4))
+        assert strict.threshold > default.threshold
+        with pytest.raises(ValueError, match="no threshold calibrated"):
+            FaceMatcher.from_registry(registry, DLIB, MatchConfig(fmr=0.5))
+
+
+@pytest.mark.models
+@pytest.mark.dataset
+def test_lfw_subset_through_the_whole_chain(matcher, lfw):
+    """Detector on the tight 112 px crops + alignment + SFace: 40 pairs of fold 1 are right."""
+    import cv2
+
+    with (lfw / "pairs.csv").open(newline="") as fh:
+        rows = [r for r in csv.DictReader(fh) if r["fold"] == "1"]
+    rows = rows[:20] + rows[-20:]  # 20 same, 20 different
+
+    def load(name):
+        return np.ascontiguousarray(cv2.imread(str(lfw / name))[:, :, ::-1])
+
+    correct = sum(
+        matcher.match(load(r["img1"]), load(r["img2"])).match == (r["same"] == "1") for r in rows
+    )
+    assert correct >= 38
