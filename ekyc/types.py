@@ -412,8 +412,9 @@ class RectifiedCard:
 
     def __post_init__(self) -> None:
         if self.image.ndim != 3 or self.image.shape[2] != 3 or self.image.dtype != np.uint8:
-            raise ValueError(f"image must be (H, W, 3) uint8, got {self.image.shape} "
-                             f"{self.image.dtype}")
+            raise ValueError(
+                f"image must be (H, W, 3) uint8, got {self.image.shape} {self.image.dtype}"
+            )
         if self.homography.shape != (3, 3):
             raise ValueError(f"homography must be (3, 3), got {self.homography.shape}")
         if not self.px_per_mm > 0:
