@@ -40,7 +40,8 @@ def astronaut_face() -> U8:
     """skimage's public-domain astronaut, cropped and scaled like an aligned 112x112 face."""
     from skimage import data
 
-    crop = data.astronaut()  # type: ignore[no-untyped-call][28:187, 145:304]  # eyes on the template; mouth ~10 px high
+    # Eyes on the ArcFace template; mouth ~10 px high.
+    crop = data.astronaut()[28:187, 145:304]  # type: ignore[no-untyped-call]
     out: U8 = cv2.resize(crop, (112, 112), interpolation=cv2.INTER_AREA)
     return out
 
