@@ -154,7 +154,7 @@ def _heif(pillow_heif: object, img: RGBImage) -> bytes:
 
 def run_demo(out_dir: str | None = None, *, as_json: bool = False, out: TextIO) -> int:
     """Generate the samples, decode and judge each, print one line per sample."""
-    from ekyc.cli import quality_record
+    from ekyc.cli.quality import quality_record
 
     with tempfile.TemporaryDirectory(prefix="ekyc-demo-") as tmp:
         folder = Path(out_dir) if out_dir else Path(tmp)

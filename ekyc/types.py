@@ -61,13 +61,17 @@ class DocumentType(enum.Enum):
 
     @property
     def accepted(self) -> bool:
-        """Health-insurance cards carry no photo; passports from 2020-02-04 no address."""
-        return self not in (DocumentType.HEALTH_INSURANCE_CARD, DocumentType.PASSPORT)
+        """Whether the image-based method accepts it (``ekyc.rules`` says why not)."""
+        from ekyc.rules import rule_for
+
+        return rule_for(self).accepted
 
     @property
     def has_back(self) -> bool:
-        """The My Number card's back carries the individual number: never captured."""
-        return self in (DocumentType.DRIVERS_LICENSE, DocumentType.RESIDENCE_CARD)
+        """Whether its back is shot; never the My Number card's (the individual number)."""
+        from ekyc.rules import rule_for
+
+        return rule_for(self).has_back
 
 
 class Side(enum.Enum):

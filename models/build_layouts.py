@@ -8,8 +8,10 @@ their personal part alone.
 
 The cards are drawn by the project's own generator (``benchmarks.synth``), so the output is
 reproducible from code: same packages and fonts, same bytes, checked by the manifest's
-sha256. Format: one ``.npy`` float32 array ``(classes, H, W, 3)`` in 0..1 RGB at
-``PX_PER_MM`` pixels per mm of an ID-1 card, classes in the manifest's ``classes`` order.
+sha256. Format: one ``.npy`` float32 array ``(classes, H, W, 4)`` at ``PX_PER_MM`` pixels
+per mm of an ID-1 card, classes in the manifest's ``classes`` order: channels 0-2 the mean
+RGB in 0..1, channel 3 the per-pixel standard deviation of grey across the people, scaled
+to a maximum of 1 (where personal content lives: names, numbers, dates, the portrait).
 
     python -m models.build_layouts [--out models/build/card_layouts_v1.npy]
 """
@@ -61,20 +63,37 @@ def default_dat_path() -> Path:
     return Path(__file__)
 
 
+def _portrait(person: int, base: npt.NDArray[np.uint8]) -> npt.NDArray[np.uint8]:
+    """A different-looking face per person: the astronaut shifted, mirrored and re-toned."""
+    rng = np.random.default_rng([person, 5])
+    shift = np.float32([[1, 0, rng.integers(-12, 13)], [0, 1, rng.integers(-12, 13)]])
+    face = cv2.warpAffine(base, shift, (112, 112), borderMode=cv2.BORDER_REFLECT)
+    if person % 2:
+        face = face[:, ::-1]
+    gain = rng.uniform(0.6, 1.3, size=3)
+    return np.clip(face.astype(np.float64) * gain, 0, 255).astype(np.uint8)
+
+
 def mean_layout(doc: str, side: str) -> npt.NDArray[np.float32]:
-    """The average of PEOPLE_PER_CLASS rendered cards, squeezed to the ID-1 template size."""
+    """Mean RGB and personal grey deviation of PEOPLE_PER_CLASS rendered cards (H, W, 4)."""
     from benchmarks.synth.cards import render_card
     from benchmarks.synth.identity import make_identity
+    from benchmarks.synth.selfie import astronaut_face
     from ekyc.types import DocumentType, Side
 
     doc_type, card_side = DocumentType(doc), Side(side)
-    total = np.zeros((SIZE[1], SIZE[0], 3), np.float64)
+    base = astronaut_face()
+    cards = []
     for person in range(PEOPLE_PER_CLASS):
         identity = make_identity(900_000 + person, doc_type)
-        face = render_card(doc_type, card_side, identity, None, px_per_mm=8.0)
-        small = cv2.resize(face.image, SIZE, interpolation=cv2.INTER_AREA)
-        total += small.astype(np.float64) / 255.0
-    return (total / PEOPLE_PER_CLASS).astype(np.float32)
+        face = render_card(doc_type, card_side, identity, _portrait(person, base), px_per_mm=8.0)
+        cards.append(cv2.resize(face.image, SIZE, interpolation=cv2.INTER_AREA))
+    stack = np.stack(cards).astype(np.float64) / 255.0
+    mean = stack.mean(axis=0)
+    spread = stack.mean(axis=3).std(axis=0)
+    spread = cv2.GaussianBlur(spread, (0, 0), 1.0)
+    spread = spread / max(float(spread.max()), 1e-9)
+    return np.concatenate([mean, spread[:, :, None]], axis=2).astype(np.float32)
 
 
 def build() -> bytes:

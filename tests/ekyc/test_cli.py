@@ -4,6 +4,7 @@ import json
 import subprocess
 import sys
 
+import numpy as np
 import pytest
 
 from ekyc.cli import EXIT_DATAERR, EXIT_FAIL, EXIT_OK, EXIT_USAGE, main
@@ -31,7 +32,7 @@ def _run(*args: str) -> subprocess.CompletedProcess[str]:
 def test_help_lists_the_subcommands():
     out = _run("--help")
     assert out.returncode == 0
-    for command in ("quality", "demo"):
+    for command in ("quality", "demo", "match", "detect"):
         assert command in out.stdout
 
 
@@ -115,3 +116,69 @@ def test_demo_json_lines(capsys, tmp_path):
     assert len(records) == 9
     assert all("sample" in r and "error" in r for r in records)
     assert (tmp_path / "front.heic").is_file()
+
+
+@pytest.fixture(scope="module")
+def card_shots(tmp_path_factory):
+    from PIL import Image
+
+    from ekyc.types import DocumentType
+    from tests.ekyc.detect.cards import card_scene, corners, rgb
+
+    folder = tmp_path_factory.mktemp("cards")
+    shots = {}
+    for name, kind, doc in [
+        ("licence.jpg", "front", DocumentType.DRIVERS_LICENSE),
+        ("mynumber_back.jpg", "back", DocumentType.MY_NUMBER_CARD),
+    ]:
+        sc = card_scene(kind, doc, 3)
+        Image.fromarray(rgb(sc)).save(folder / name, quality=92)
+        shots[name] = (folder / name, corners(sc))
+    return shots
+
+
+DETECT_FIELDS = {
+    "path",
+    "found",
+    "corners",
+    "score",
+    "document_type",
+    "side",
+    "tilt_deg",
+    "thickness_visible",
+    "quality",
+    "error",
+}
+
+
+def test_detect_jsonl_contract(card_shots, samples, capsys):
+    licence, truth = card_shots["licence.jpg"]
+    status = main(["detect", "--jsonl", str(licence), str(samples["bomb.png"])])
+    assert status == EXIT_DATAERR  # the bomb
+    found, bomb = (json.loads(line) for line in capsys.readouterr().out.splitlines())
+    assert set(found) >= DETECT_FIELDS
+    assert set(bomb) >= DETECT_FIELDS
+    assert found["found"] is True
+    assert found["error"] is None
+    assert (found["document_type"], found["side"]) == ("drivers_license", "front")
+    assert abs(np.array(found["corners"]) - truth).max() < 3.0  # upright order, pixels
+    assert isinstance(found["tilt_deg"], float)
+    assert isinstance(found["thickness_visible"], bool)
+    assert "glare_in_region" in found["quality"]
+    assert bomb["found"] is False
+    assert bomb["error"]["code"] == "decompression_bomb"
+
+
+def test_detect_refuses_a_my_number_back(card_shots, capsys):
+    path, _ = card_shots["mynumber_back.jpg"]
+    assert main(["detect", str(path)]) == EXIT_DATAERR
+    record = json.loads(capsys.readouterr().out)
+    assert (record["document_type"], record["side"]) == ("my_number_card", "back")
+    assert record["error"]["code"] == "step_not_allowed"
+
+
+def test_detect_aspect_flag(samples, capsys):
+    assert main(["detect", "--aspect", "a4", str(samples["document.pdf"])]) in (EXIT_OK, EXIT_FAIL)
+    record = json.loads(capsys.readouterr().out)
+    assert record["document_type"] == "unknown"
+    assert _run("detect", "--aspect", "letter", "x.jpg").returncode == EXIT_USAGE

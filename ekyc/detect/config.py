@@ -1,0 +1,153 @@
+"""Card-detection parameters: the quad detector, the tilt estimate and the edge-band check.
+
+Every value was set on the synthetic scenes of ``benchmarks.synth`` (``python -m
+benchmarks.detect``) and checked on the SmartDoc-15 frames; the comment beside each says why
+it has the value it has.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+__all__ = ["DetectConfig"]
+
+
+@dataclass(frozen=True, slots=True)
+class DetectConfig:
+    """Parameters of ``find_quad``, ``estimate_tilt`` and ``measure_edge_band``."""
+
+    # --- candidate search (on a downscaled copy) ---------------------------------------
+    # Candidates are found at this longer side: a 1280x720 frame becomes 384x216, where the
+    # card's outline is still 2+ px wide and edges/contours cost ~3 ms on one core.
+    working_side_px: int = 384
+    # Gaussian sigma (working pixels) before the gradients: suppresses JPEG blocking and
+    # sensor noise without merging the card outline with a nearby table edge.
+    blur_sigma_px: float = 1.0
+    # Canny hysteresis thresholds as percentiles of the colour-gradient magnitude; a white
+    # card on a white table has a weak outline, so the thresholds follow the image rather
+    # than being absolute. Several levels are tried: weak outlines need the low one,
+    # textured tables the high one.
+    canny_percentiles: tuple[float, ...] = (80.0, 92.0)
+    # Never threshold below this gradient (grey levels per pixel): pure sensor noise.
+    canny_floor: float = 6.0
+    # A card filling less of the image than this is too small to read (and too small to
+    # fit lines to); the guide asks the user to come closer first.
+    min_area_fraction: float = 0.04
+    # An outline must fill this share of its convex hull: a closed card outline (or the
+    # hole inside it) does, with a finger bitten out of it; edge chains running from the card
+    # into the table's texture span huge, empty hulls.
+    min_solidity: float = 0.6
+    # approxPolyDP tolerance, as a fraction of the hull perimeter: keeps the four sides,
+    # drops the rounded corners (3.18 mm radius, ~4 % of the long side).
+    approx_epsilon: float = 0.012
+    # Line segments shorter than this fraction of the working image's short side are
+    # texture; a card's short side is at least ~0.3 of it at the minimum area.
+    min_segment_fraction: float = 0.1
+    # Lines (merged segments) kept for quad hypotheses, longest support first: the card's
+    # four sides are among the longest straight edges in a phone shot of it.
+    max_lines: int = 24
+    # Opposite sides of a card seen at up to 60 degrees converge by up to ~30 degrees.
+    max_side_angle_deg: float = 35.0
+    # Adjacent sides meet at 90 degrees in space; perspective narrows that to >= ~40.
+    min_corner_angle_deg: float = 35.0
+    # At most this many closed-outline candidates are ranked, largest first.
+    max_candidates: int = 12
+    # At most this many line-built quads are ranked (best edge coverage first): the card's
+    # outline is nearly always among them when it never closes.
+    max_line_quads: int = 30
+    # Ranking (``ekyc.detect.rank``): colours are compared this far (working pixels)
+    # inside and outside each side, beyond the 1-2 px a printed rule covers, within the
+    # ~3 mm white margin of a card.
+    rank_step_px: float = 2.0
+    # A step of this many grey levels (RGB distance) counts fully; white card on a white
+    # table makes ~10-20 through its shadow, printed panels and dark tables 50+.
+    rank_contrast: float = 20.0
+    # Gradient (grey levels per working pixel) below which a point shows no edge.
+    rank_min_gradient: float = 3.0
+    # Evidence given to a side that lies mostly outside the image (the card is cut there).
+    rank_unseen_side: float = 0.5
+    # Only the best few ranked candidates are refined at full resolution (the costly step).
+    refine_top: int = 2
+
+    # --- sub-pixel refinement (full resolution) ----------------------------------------
+    # Search half-width along each edge's normal in the first refinement pass, as a
+    # fraction of the image's longer side (8 px at 1280): covers the candidate's error.
+    search_fraction: float = 0.008
+    # Half-width of the final pass, in pixels: the quad is then already within ~1 px.
+    final_search_px: float = 3.0
+    # Profile sample spacing along the normal, pixels.
+    profile_step_px: float = 0.5
+    # Distance between profiles along an edge, pixels (capped by max_profiles).
+    profile_spacing_px: float = 3.0
+    max_profiles: int = 160
+    # The quad refinement needs far fewer profiles than the edge-band check (a line fit
+    # through 64 points is already well within 0.1 px), and its cost scales with them.
+    refine_max_profiles: int = 64
+    # Profiles this close to a corner (fraction of the edge) are skipped: the ID-1 corner
+    # radius (3.18 mm) bends the outline over ~4 % of the long edge, 6 % of the short one.
+    corner_margin: float = 0.08
+    # A profile's edge counts when its peak reaches this fraction of the edge's median
+    # peak; weaker peaks are texture or an occluding finger's soft shadow.
+    min_peak_ratio: float = 0.35
+    # Robust line fit: residuals beyond max(this, 3 MADs) pixels are outliers (fingers,
+    # glare) and are refitted without.
+    outlier_px: float = 1.0
+    # When a profile shows two edges this close (pixels), the inner one is the printed face
+    # and the outer one the card's side face (the edge band); the quad follows the face.
+    band_max_px: float = 10.0
+    # An inner edge counts when it reaches this fraction of the strongest peak.
+    inner_peak_ratio: float = 0.3
+
+    # --- scoring ----------------------------------------------------------------------
+    # Aspect prior, used loosely: the card's aspect recovered from the quad through the
+    # camera model may differ from the prior by this factor before the score drops to 0.
+    # Covers the focal-length prior's error (+-20 %) at 60 degrees of tilt.
+    aspect_tolerance: float = 0.25
+    # Candidates are ranked by score * (area / largest area) ** area_weight: a frame printed
+    # inside the card fits its lines as well as the outline does, but is always smaller.
+    area_weight: float = 0.25
+    # A candidate needs this much edge support (fraction of profiles that agree with the
+    # fitted line, averaged over the four edges) to be reported at all.
+    min_score: float = 0.35
+    # Corners within this many pixels of the image border count as cut by it.
+    border_margin_px: float = 1.0
+
+    # --- camera model -----------------------------------------------------------------
+    # 35 mm-equivalent focal length assumed without EXIF: phone main cameras are 24-28 mm.
+    prior_focal_35mm: float = 26.0
+
+    # --- tilt and thickness -----------------------------------------------------------
+    # The image-based method asks for the card tilted; 30-60 degrees shows the side face
+    # clearly while keeping the printed face readable.
+    min_tilt_deg: float = 30.0
+    max_tilt_deg: float = 60.0
+    # Card thickness (ISO/IEC 7810 ID-1: 0.76 mm) and long side, for the expected width of
+    # the side face in the image.
+    card_thickness_mm: float = 0.76
+    card_long_side_mm: float = 85.60
+    # The side face is searched this far outside the quad, pixels (beyond the widest band
+    # a 0.76 mm edge makes at 60 degrees and 12 MP).
+    band_search_px: float = 14.0
+    # A measured band may be this factor narrower or wider than the geometry predicts;
+    # JPEG and blur widen a 1-2 px band, the focal prior's error scales it.
+    band_width_tolerance: float = 2.5
+    # Bands narrower than this (pixels) cannot be told from the anti-aliased outline.
+    min_band_px: float = 1.0
+    # The band's outer edge must rise this factor above the valley between it and the
+    # printed face's edge; a single blurred edge has no valley.
+    band_peak_ratio: float = 1.3
+    # Contrast (grey levels) the band must have against the background beyond it.
+    min_band_contrast: float = 6.0
+
+    def __post_init__(self) -> None:
+        if self.working_side_px < 64:
+            raise ValueError(f"working_side_px must be >= 64, got {self.working_side_px}")
+        if not 0 <= self.min_tilt_deg < self.max_tilt_deg <= 90:
+            raise ValueError(
+                f"need 0 <= min_tilt_deg < max_tilt_deg <= 90, got "
+                f"{self.min_tilt_deg}, {self.max_tilt_deg}"
+            )
+        if not self.prior_focal_35mm > 0:
+            raise ValueError(f"prior_focal_35mm must be > 0, got {self.prior_focal_35mm}")
+        if not 0 <= self.min_score <= 1:
+            raise ValueError(f"min_score must be in [0, 1], got {self.min_score}")

@@ -1,0 +1,173 @@
+"""The card's side face: where the camera model expects it, and whether the image shows it.
+
+A tilted ID-1 card shows its 0.76 mm side face as a thin band along the sides that face the
+camera; a photocopy or a screen shows none there (the paper's or the display's own edge, if
+any, lies elsewhere or is absent). The plane pose from the quad says which sides face the
+camera and how wide their band should be; averaged colour profiles across each side say
+whether a band of about that width is there.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import cv2
+import numpy as np
+import numpy.typing as npt
+
+from ekyc.detect.config import DetectConfig
+from ekyc.detect.edges import sample_profiles
+from ekyc.detect.plane import DIAGONAL_35MM
+
+__all__ = ["EdgeBand", "expected_bands", "measure_edge_band"]
+
+F32 = npt.NDArray[np.float32]
+F64 = npt.NDArray[np.float64]
+_UNIT_SQUARE = np.array([[0, 0], [1, 0], [1, 1], [0, 1]], dtype=np.float32)
+
+
+@dataclass(frozen=True, slots=True)
+class EdgeBand:
+    """The edge-band verdict for one shot.
+
+    Attributes:
+        visible: A band of the expected width was found on a side facing the camera, and
+            no such band runs along the sides facing away (a printed margin would).
+        width_px: Widest band measured on a side facing the camera (0 when none).
+        expected_px: Per side, the band width the camera model predicts (0: side hidden).
+        measured_px: Per side, the band width found (0: none).
+    """
+
+    visible: bool
+    width_px: float
+    expected_px: tuple[float, ...]
+    measured_px: tuple[float, ...]
+
+
+def expected_bands(
+    corners: F32, image_size: tuple[int, int], f_px: float, config: DetectConfig
+) -> list[float]:
+    """Predicted side-face width (pixels) along each side; 0 where the side faces away.
+
+    The quad's long side is taken to be ``config.card_long_side_mm``, which fixes the scale
+    of the plane pose; the side face is the strip between each side and the same side
+    moved ``card_thickness_mm`` away from the camera along the card's normal.
+    """
+    quad = np.asarray(corners, dtype=np.float64)
+    w, h = image_size
+    k = np.array([[f_px, 0, w / 2], [0, f_px, h / 2], [0, 0, 1.0]])
+    hom = cv2.getPerspectiveTransform(_UNIT_SQUARE, quad.astype(np.float32)).astype(np.float64)
+    m = np.linalg.inv(k) @ hom
+    if m[2, 2] < 0:
+        m = -m
+    a, b, t = m[:, 0], m[:, 1], m[:, 2]
+    mm = config.card_long_side_mm / max(float(np.linalg.norm(a)), float(np.linalg.norm(b)))
+    square = np.array([[0, 0], [1, 0], [1, 1], [0, 1]], dtype=np.float64)
+    pts = mm * (square[:, :1] * a + square[:, 1:] * b + t)  # corners in camera space, mm
+    normal = np.cross(a, b)
+    normal /= np.linalg.norm(normal)
+    if normal @ pts.mean(axis=0) > 0:
+        normal = -normal  # towards the camera
+    centre = pts.mean(axis=0)
+    widths = []
+    for i in range(4):
+        mid = (pts[i] + pts[(i + 1) % 4]) / 2
+        outward = mid - centre
+        outward -= (outward @ normal) * normal
+        if outward @ mid >= 0:  # the side face looks away from the camera
+            widths.append(0.0)
+            continue
+        near, far = _project(k, mid), _project(k, mid - normal * config.card_thickness_mm)
+        widths.append(float(np.linalg.norm(far - near)))
+    return widths
+
+
+def _project(k: F64, point: F64) -> F64:
+    p = k @ point
+    return np.asarray(p[:2] / p[2], dtype=np.float64)
+
+
+def measure_edge_band(
+    image: npt.NDArray[np.uint8], corners: F32, focal_35mm: float, config: DetectConfig
+) -> EdgeBand:
+    """Look for the side face along each side of ``corners`` (the printed face's quad).
+
+    Args:
+        image: RGB uint8 image the quad was found in.
+        corners: The quad, clockwise (any starting corner).
+        focal_35mm: The camera's 35 mm-equivalent focal length.
+        config: Band search reach, width tolerance and contrast.
+
+    Returns:
+        The verdict with its per-side evidence.
+    """
+    height, width = image.shape[:2]
+    f_px = focal_35mm * float(np.hypot(width, height)) / DIAGONAL_35MM
+    expected = expected_bands(corners, (width, height), f_px, config)
+    full = image.astype(np.float32)
+    quad = np.asarray(corners, dtype=np.float64)
+    widest = max(expected)
+    if widest < config.min_band_px:  # seen square-on: no side face can show
+        return EdgeBand(False, 0.0, tuple(expected), (0.0,) * 4)
+    # Hidden sides are probed at the widest expected width: a printed or cut margin around
+    # a copy shows there as well, a card's side face never does.
+    probe = [e if e >= config.min_band_px else widest for e in expected]
+    measured = [_band_at(full, quad[i], quad[(i + 1) % 4], probe[i], config) for i in range(4)]
+    found = [
+        m for e, m in zip(expected, measured, strict=True) if e >= config.min_band_px and m > 0
+    ]
+    hidden = [m for e, m in zip(expected, measured, strict=True) if e < config.min_band_px]
+    margin_like = sum(m > 0 for m in hidden)
+    visible = bool(found) and 2 * margin_like <= len(hidden) - (len(hidden) > 1)
+    return EdgeBand(
+        visible=visible,
+        width_px=float(max(found, default=0.0)) if visible else 0.0,
+        expected_px=tuple(round(e, 3) for e in expected),
+        measured_px=tuple(round(m, 3) for m in measured),
+    )
+
+
+def _band_at(full: F32, p0: F64, p1: F64, width: float, cfg: DetectConfig) -> float:
+    """Measured width of a band about ``width`` px wide just outside the side, 0 if none.
+
+    The band must differ in colour from what lies beyond its expected outer edge, and a
+    colour edge must close it within the width tolerance.
+    """
+    reach = width * cfg.band_width_tolerance + 5.0
+    prof = sample_profiles(full, p0, p1, reach, cfg)
+    if prof is None:
+        return 0.0
+    mean = np.median(prof.colour, axis=0)  # robust to a finger over part of the side
+    step = cfg.profile_step_px
+    smooth = cv2.GaussianBlur(mean[None], (0, 0), sigmaX=0.7 / step, sigmaY=1e-3)[0]
+    grad = np.linalg.norm(np.diff(smooth, axis=0), axis=1) / step
+    centres = prof.offsets[:-1] + step / 2
+    lo = max(cfg.min_band_px, width / cfg.band_width_tolerance)
+    zone = (centres >= lo) & (centres <= width * cfg.band_width_tolerance)
+    # The band's outer edge is a second peak: a local maximum standing clear of the valley
+    # that separates it from the printed face's edge (a blurred face edge has no valley).
+    peak = np.zeros_like(zone)
+    peak[2:-2] = (
+        (grad[2:-2] >= grad[1:-3]) & (grad[2:-2] >= grad[3:-1])
+        & (grad[2:-2] > grad[:-4]) & (grad[2:-2] > grad[4:])
+    )  # fmt: skip
+    zone &= peak
+    if not zone.any():
+        return 0.0
+    idx = np.flatnonzero(zone)[np.argmax(grad[zone])]
+    edge = float(centres[idx])
+    valley = float(grad[(centres > 0) & (centres < edge)].min(initial=float(grad[idx])))
+    if grad[idx] < cfg.band_peak_ratio * valley + 1.0:
+        return 0.0
+    band = _mean_between(smooth, prof.offsets, 0.3 * edge, 0.7 * edge)
+    beyond = _mean_between(smooth, prof.offsets, edge + 1.5, edge + 4.0)
+    contrast = float(np.linalg.norm(band - beyond))
+    return edge if contrast >= cfg.min_band_contrast else 0.0
+
+
+def _mean_between(profile: F32, offsets: F64, a: float, b: float) -> F32:
+    lo, hi = min(a, b), max(a, b)
+    sel = (offsets >= lo) & (offsets <= hi)
+    if not sel.any():
+        sel = np.abs(offsets - (lo + hi) / 2) == np.abs(offsets - (lo + hi) / 2).min()
+    return np.asarray(profile[sel].mean(axis=0), dtype=np.float32)

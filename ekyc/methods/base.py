@@ -1,0 +1,74 @@
+"""What every verification method hands to the shared selfie stages, and how evidence is kept."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+from ekyc.types import DocumentType, Frame, ModelRef, RGBImage
+from ekyc.verdict import Reason, ReasonCode
+
+__all__ = ["DocumentFindings", "DocumentMethod", "Evidence"]
+
+
+@dataclass(frozen=True, slots=True, eq=False)
+class DocumentFindings:
+    """A method's result: the face to match the selfie against, and the document's card.
+
+    Attributes:
+        reference_face: Image holding the document's portrait (the rectified card for the
+            image method, the chip's portrait for an IC-chip method); None when not found.
+        card_image: The rectified front of the card, for reading its fields; None if none.
+        document_type: The document the findings are about.
+    """
+
+    reference_face: RGBImage | None
+    card_image: RGBImage | None
+    document_type: DocumentType
+
+
+class DocumentMethod(Protocol):
+    """A way of establishing the document: examine the shots it needs, record evidence."""
+
+    name: str
+
+    def examine(
+        self, document_type: DocumentType, shots: Mapping[str, Frame], evidence: Evidence
+    ) -> DocumentFindings:
+        """Check the document shots; add reasons and checks to ``evidence``."""
+        ...
+
+
+@dataclass(slots=True)
+class Evidence:
+    """The mutable notebook a verification writes while it runs; frozen into a Verdict."""
+
+    reasons: list[Reason] = field(default_factory=list)
+    checks: dict[str, Any] = field(default_factory=dict)
+    models: dict[str, ModelRef] = field(default_factory=dict)
+    timings_ms: dict[str, float] = field(default_factory=dict)
+
+    def reason(self, code: ReasonCode, stage: str, detail: str = "") -> None:
+        """Record why the case is not a plain accept."""
+        self.reasons.append(Reason(code, stage, detail))
+
+    def check(self, stage: str, **values: Any) -> None:
+        """Record JSON-ready evidence of a stage (merged with what it already recorded)."""
+        self.checks.setdefault(stage, {}).update(values)
+
+    def model(self, ref: ModelRef) -> None:
+        """Record a model that contributed."""
+        self.models[ref.id] = ref
+
+    @contextmanager
+    def timed(self, stage: str) -> Iterator[None]:
+        """Add the wall time of the block to the stage's timing."""
+        start = time.perf_counter()
+        try:
+            yield
+        finally:
+            elapsed = (time.perf_counter() - start) * 1000.0
+            self.timings_ms[stage] = self.timings_ms.get(stage, 0.0) + elapsed

@@ -1,0 +1,180 @@
+"""The image-based method: the card photographed front, tilted (about 45 degrees), and back.
+
+Its stages, in order: find and recognise the card on each shot (a My Number card's back is
+refused on sight), judge capture quality on the card, check the tilted shot's angle and the
+card's visible thickness, check that the tilted shot shows the same card as the front,
+check the back. The rectified front is the reference for the face match and for OCR.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+from ekyc.capture.quality import assess_quality
+from ekyc.config import PipelineConfig
+from ekyc.detect import (
+    CardLayouts,
+    DetectConfig,
+    compare_cards,
+    estimate_tilt,
+    find_card,
+    rectify,
+    refuse_my_number_back,
+)
+from ekyc.methods.base import DocumentFindings, Evidence
+from ekyc.rules import rule_for
+from ekyc.types import CardDetection, DocumentType, Frame, RectifiedCard, Side
+from ekyc.verdict import ReasonCode
+
+__all__ = ["ImageMethod"]
+
+# The rectified card that the portrait is found on and the fields are read from: an ID-1
+# card becomes 856 x 540 pixels, the portrait ~240 px wide.
+_CARD_PX_PER_MM = 10.0
+
+
+@dataclass(frozen=True, slots=True, eq=False)
+class _Seen:
+    detection: CardDetection
+    card: RectifiedCard
+
+
+class ImageMethod:
+    """Examine photographed cards. Holds the loaded layout templates and the settings."""
+
+    name = "image"
+
+    def __init__(
+        self,
+        layouts: CardLayouts,
+        config: PipelineConfig | None = None,
+        detect_config: DetectConfig | None = None,
+    ) -> None:
+        self.layouts = layouts
+        self.config = config or PipelineConfig()
+        self.detect_config = detect_config
+
+    def examine(
+        self, document_type: DocumentType, shots: Mapping[str, Frame], evidence: Evidence
+    ) -> DocumentFindings:
+        """Run the card stages on ``front``, ``tilt`` and, when the rule has one, ``back``."""
+        evidence.model(self.layouts.model)
+        front = self._card(shots["front"], "front", document_type, Side.FRONT, evidence)
+        tilt = self._card(shots["tilt"], "tilt", document_type, Side.FRONT, evidence)
+        if tilt is not None:
+            self._tilt(shots["tilt"], tilt, evidence)
+        if front is not None and tilt is not None:
+            self._same_card(front, tilt, evidence)
+        if rule_for(document_type).has_back:
+            self._card(shots["back"], "back", document_type, Side.BACK, evidence)
+        card = front.card.image if front is not None else None
+        return DocumentFindings(reference_face=card, card_image=card, document_type=document_type)
+
+    def _card(
+        self, frame: Frame, stage: str, expected: DocumentType, side: Side, evidence: Evidence
+    ) -> _Seen | None:
+        with evidence.timed(f"{stage}.detect"):
+            detection = find_card(frame, self.layouts, config=self.detect_config)
+        refuse_my_number_back(detection)  # before anything of this shot is kept
+        if detection is None:
+            evidence.check(stage, found=False)
+            evidence.reason(ReasonCode.CARD_NOT_FOUND, stage)
+            return None
+        found = detection.document_type
+        evidence.check(
+            stage, found=True, corners=detection.quad.corners.round(2).tolist(),
+            score=round(detection.quad.score, 4), cut_by_border=detection.cut_by_border,
+            document_type=found.value if found else None, side=detection.side.value,
+            layout_score=round(detection.layout_score, 4))  # fmt: skip
+        self._judge_layout(detection, stage, expected, side, evidence)
+        with evidence.timed(f"{stage}.quality"):
+            self._judge_quality(frame, detection, stage, evidence)
+        with evidence.timed(f"{stage}.rectify"):
+            card = rectify(frame, detection.quad, px_per_mm=_CARD_PX_PER_MM)
+        return _Seen(detection, card)
+
+    @staticmethod
+    def _judge_layout(
+        detection: CardDetection, stage: str, expected: DocumentType, side: Side, evidence: Evidence
+    ) -> None:
+        found = detection.document_type
+        if detection.cut_by_border:
+            evidence.reason(ReasonCode.CARD_CUT_OFF, stage)
+        if found is None:
+            evidence.reason(ReasonCode.LAYOUT_NOT_RECOGNISED, stage)
+        elif not found.accepted:
+            evidence.reason(ReasonCode.DOCUMENT_NOT_ACCEPTED, stage, found.value)
+        elif found is not expected:
+            evidence.reason(
+                ReasonCode.WRONG_DOCUMENT_TYPE,
+                stage,
+                f"expected {expected.value}, saw {found.value}",
+            )
+        elif detection.side is not side:
+            evidence.reason(
+                ReasonCode.WRONG_SIDE,
+                stage,
+                f"expected the {side.value}, saw the {detection.side.value}",
+            )
+
+    def _judge_quality(
+        self, frame: Frame, detection: CardDetection, stage: str, evidence: Evidence
+    ) -> None:
+        report = assess_quality(frame, self.config.quality, region=detection.quad)
+        evidence.check(
+            stage,
+            quality={
+                name: {"value": round(c.value, 4), "threshold": c.threshold, "passed": c.passed}
+                for name, c in report.checks.items()
+            },
+        )
+        blurred_or_dark = {"sharpness", "underexposure", "overexposure", "resolution"}
+        failed = set(report.failures)
+        if failed & blurred_or_dark:
+            evidence.reason(
+                ReasonCode.POOR_QUALITY, stage, ", ".join(sorted(failed & blurred_or_dark))
+            )
+        if "glare_in_region" in failed:
+            evidence.reason(ReasonCode.GLARE_ON_FIELDS, stage)
+
+    def _tilt(self, frame: Frame, tilt: _Seen, evidence: Evidence) -> None:
+        with evidence.timed("tilt.angle"):
+            check = estimate_tilt(
+                tilt.detection.quad,
+                (frame.width, frame.height),
+                frame.metadata,
+                self.detect_config,
+                image=frame.image,
+            )
+        evidence.check(
+            "tilt",
+            tilt_deg=round(check.tilt_deg, 2),
+            band_deg=[check.min_tilt_deg, check.max_tilt_deg],
+            thickness_visible=check.thickness_visible,
+            edge_band_px=round(check.edge_band_px, 2),
+            focal_length_source=check.focal_length_source,
+        )
+        if not check.in_band:
+            evidence.reason(ReasonCode.TILT_NOT_SHOWN, "tilt", f"{check.tilt_deg:.0f} degrees")
+        elif not check.thickness_visible:
+            evidence.reason(ReasonCode.FLAT_REPRODUCTION, "tilt")
+
+    def _same_card(self, front: _Seen, tilt: _Seen, evidence: Evidence) -> None:
+        def key(seen: _Seen) -> tuple[DocumentType, Side] | None:
+            doc = seen.detection.document_type
+            return None if doc is None else (doc, seen.detection.side)
+
+        with evidence.timed("tilt.same_card"):
+            check = compare_cards(
+                front.card.image, tilt.card.image, self.layouts, type_a=key(front), type_b=key(tilt)
+            )
+        evidence.check(
+            "same_card",
+            similarity=round(check.similarity, 4),
+            threshold=check.threshold,
+            same=check.same,
+            document_types_agree=check.document_types_agree,
+        )
+        if check.document_types_agree and not check.same:
+            evidence.reason(ReasonCode.DIFFERENT_CARD, "tilt")

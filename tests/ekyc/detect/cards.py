@@ -1,0 +1,48 @@
+"""Rendered card scenes for the layout, same-card and back-rule tests (ground truth known)."""
+
+from __future__ import annotations
+
+import functools
+
+import cv2
+import numpy as np
+
+from benchmarks.synth import make_identity, render_scene, sample_spec
+from benchmarks.synth.scene import Scene
+from benchmarks.synth.selfie import astronaut_face
+from ekyc.detect.layouts import CardLayouts
+from ekyc.registry import Registry
+from ekyc.types import DocumentType
+
+
+@functools.cache
+def layouts() -> CardLayouts:
+    return CardLayouts.from_registry(Registry.from_manifest())
+
+
+def other_face(seed: int) -> np.ndarray:
+    """Another person's portrait: the astronaut re-toned, mirrored and shifted."""
+    rng = np.random.default_rng([seed, 9])
+    face = astronaut_face()[:, ::-1]
+    shift = np.float32([[1, 0, rng.integers(-10, 11)], [0, 1, rng.integers(-10, 11)]])
+    face = cv2.warpAffine(face, shift, (112, 112), borderMode=cv2.BORDER_REFLECT)
+    return np.clip(face * rng.uniform(0.5, 0.8, 3), 0, 255).astype(np.uint8)
+
+
+@functools.cache
+def card_scene(kind: str, doc: DocumentType, seed: int, *, clean: bool = True,
+               person: int | None = None) -> Scene:  # fmt: skip
+    """A scene of ``doc``; ``person`` picks another applicant (identity and face) than seed's."""
+    identity = make_identity(seed if person is None else person, doc)
+    spec = sample_spec(kind, identity, (1280, 720), np.random.default_rng([seed, 1]),
+                       background_kind="table", clean=clean)  # fmt: skip
+    face = astronaut_face() if person is None else other_face(person)
+    return render_scene(spec, np.random.default_rng([seed, 2]), portrait=face)
+
+
+def rgb(sc: Scene) -> np.ndarray:
+    return np.ascontiguousarray(sc.image)
+
+
+def corners(sc: Scene) -> np.ndarray:
+    return np.array(sc.record["corners"], np.float32)

@@ -1,0 +1,185 @@
+from __future__ import annotations
+
+from contextlib import nullcontext
+
+import numpy as np
+import pytest
+
+from benchmarks.synth.cards import render_card
+from benchmarks.synth.identity import make_identity
+from ekyc.detect.back import refuse_my_number_back, shows_my_number_back
+from ekyc.detect.card import recognise
+from ekyc.detect.classify import classify_layout
+from ekyc.detect.layouts import CardLayouts
+from ekyc.detect.rectify import rectify
+from ekyc.detect.same_card import compare_cards
+from ekyc.errors import StepNotAllowed
+from ekyc.types import CardDetection, CardQuad, DocumentType, ModelRef, Side
+from tests.ekyc.detect.cards import card_scene, corners, layouts, rgb
+
+CLASSES = [
+    (DocumentType.DRIVERS_LICENSE, Side.FRONT),
+    (DocumentType.DRIVERS_LICENSE, Side.BACK),
+    (DocumentType.MY_NUMBER_CARD, Side.FRONT),
+    (DocumentType.MY_NUMBER_CARD, Side.BACK),
+    (DocumentType.RESIDENCE_CARD, Side.FRONT),
+    (DocumentType.RESIDENCE_CARD, Side.BACK),
+    (DocumentType.HEALTH_INSURANCE_CARD, Side.FRONT),
+    (DocumentType.HEALTH_INSURANCE_CARD, Side.BACK),
+    (DocumentType.PASSPORT, Side.FRONT),
+]
+
+
+class TestRectify:
+    def test_known_values(self):
+        # A card face pasted axis-aligned at a known place comes back pixel for pixel.
+        face = render_card(
+            DocumentType.DRIVERS_LICENSE,
+            Side.FRONT,
+            make_identity(5, DocumentType.DRIVERS_LICENSE),
+            None,
+            px_per_mm=4.0,
+        )
+        h, w = face.image.shape[:2]
+        canvas = np.zeros((h + 40, w + 60, 3), np.uint8)
+        canvas[20 : 20 + h, 30 : 30 + w] = face.image
+        quad = CardQuad(
+            np.array([[30, 20], [30 + w, 20], [30 + w, 20 + h], [30, 20 + h]], np.float32), 1.0
+        )
+        out = rectify(canvas, quad, px_per_mm=w / 85.60)
+        assert out.image.shape == face.image.shape
+        assert np.abs(out.image.astype(int) - face.image).mean() < 1.0
+        np.testing.assert_allclose(out.homography @ [30, 20, 1], [0, 0, 1], atol=1e-6)
+
+    def test_shapes(self):
+        out = rectify(
+            rgb(card_scene("tilt", DocumentType.DRIVERS_LICENSE, 3)),
+            CardQuad(corners(card_scene("tilt", DocumentType.DRIVERS_LICENSE, 3)), 1.0),
+        )
+        assert out.image.shape == (540, 856, 3)
+        assert out.px_per_mm == 10.0
+
+
+class TestClassifyLayout:
+    @pytest.mark.parametrize(("doc", "side"), CLASSES)
+    @pytest.mark.parametrize("seed", [11, 12])
+    def test_known_values(self, doc, side, seed):
+        kind = "back" if side is Side.BACK else "front"
+        sc = card_scene(kind, doc, seed, clean=seed == 11)
+        quad = CardQuad(corners(sc), 1.0)
+        upright = recognise(rgb(sc), quad, layouts())
+        assert (upright.document_type, upright.side) == (doc, side)
+        assert not upright.upside_down
+        assert upright.score > upright.runner_up
+        turned = recognise(rgb(sc), CardQuad(np.roll(corners(sc), 2, axis=0), 1.0), layouts())
+        assert (turned.document_type, turned.side, turned.upside_down) == (doc, side, True)
+
+    def test_a_non_card_is_unknown(self):
+        sc = card_scene("front", DocumentType.DRIVERS_LICENSE, 3)
+        patch = rgb(sc)[:200, :320]  # table only: the card starts lower
+        match = classify_layout(patch, layouts())
+        assert match.document_type is None
+        assert match.side is Side.UNKNOWN
+
+    def test_flat_grey_is_unknown(self):
+        assert classify_layout(np.full((54, 86, 3), 200, np.uint8), layouts()).document_type is None
+
+
+class TestSameCard:
+    @pytest.mark.parametrize(
+        "doc",
+        [DocumentType.DRIVERS_LICENSE, DocumentType.MY_NUMBER_CARD, DocumentType.RESIDENCE_CARD],
+    )
+    def test_known_values(self, doc):
+        key = (doc, Side.FRONT)
+        front = rectify(rgb(s := card_scene("front", doc, 21)), CardQuad(corners(s), 1.0)).image
+        tilt = rectify(rgb(s := card_scene("tilt", doc, 21)), CardQuad(corners(s), 1.0)).image
+        other = rectify(
+            rgb(s := card_scene("front", doc, 21, person=777)), CardQuad(corners(s), 1.0)
+        ).image
+        same = compare_cards(front, tilt, layouts(), type_a=key, type_b=key)
+        different = compare_cards(front, other, layouts(), type_a=key, type_b=key)
+        assert same.same, same
+        assert not different.same, different
+        assert same.similarity > different.similarity
+
+    @pytest.mark.parametrize(
+        ("type_b", "agree"),
+        [
+            ((DocumentType.DRIVERS_LICENSE, Side.FRONT), True),
+            ((DocumentType.RESIDENCE_CARD, Side.FRONT), False),
+            ((DocumentType.DRIVERS_LICENSE, Side.BACK), False),
+            (None, False),
+        ],
+    )
+    def test_types_must_agree(self, type_b, agree):
+        sc = card_scene("front", DocumentType.DRIVERS_LICENSE, 21)
+        card = rectify(rgb(sc), CardQuad(corners(sc), 1.0)).image
+        check = compare_cards(
+            card, card, layouts(), type_a=(DocumentType.DRIVERS_LICENSE, Side.FRONT), type_b=type_b
+        )
+        assert check.document_types_agree is agree
+        assert check.same is agree  # the identical image is the same card when types agree
+
+
+def _detection(doc: DocumentType | None, side: Side) -> CardDetection:
+    quad = CardQuad(np.zeros((4, 2), np.float32), 1.0)
+    return CardDetection(quad, False, doc, side, 0.9 if doc else 0.0)
+
+
+class TestMyNumberBack:
+    @pytest.mark.parametrize(
+        ("detection", "expected"),
+        [
+            (_detection(DocumentType.MY_NUMBER_CARD, Side.BACK), pytest.raises(StepNotAllowed)),
+            (_detection(DocumentType.MY_NUMBER_CARD, Side.FRONT), nullcontext()),
+            (_detection(DocumentType.DRIVERS_LICENSE, Side.BACK), nullcontext()),
+            (_detection(None, Side.UNKNOWN), nullcontext()),
+            (None, nullcontext()),
+        ],
+    )
+    def test_exception(self, detection, expected):
+        with expected:
+            refuse_my_number_back(detection)
+
+    def test_a_photographed_my_number_back_is_recognised(self):
+        sc = card_scene("back", DocumentType.MY_NUMBER_CARD, 31, clean=False)
+        match = recognise(rgb(sc), CardQuad(corners(sc), 1.0), layouts())
+        detection = CardDetection(
+            CardQuad(corners(sc), 1.0), False, match.document_type, match.side, match.score
+        )
+        assert shows_my_number_back(detection)
+        with pytest.raises(StepNotAllowed) as info:
+            refuse_my_number_back(detection)
+        assert info.value.code == "step_not_allowed"
+        assert info.value.context["reason"] == "my_number_back"
+
+
+class TestCardLayouts:
+    def test_smoke(self):
+        lay = layouts()
+        assert lay.classes == tuple(CLASSES)
+        assert lay.templates.shape == (9, 108, 171, 3)
+        assert lay.personal.shape == (9, 108, 171)
+        assert lay.personal.min() >= 0.0
+        assert lay.personal.max() <= 1.0
+        assert lay.model.id == "card-layout/synth-mean@1"
+
+    def test_exception(self):
+        ref = ModelRef("card-layout/x@1", "0" * 64)
+        with pytest.raises(ValueError, match="classes"):
+            CardLayouts(
+                np.zeros((2, 4, 6, 3), np.float32),
+                np.zeros((2, 4, 6), np.float32),
+                tuple(CLASSES[:3]),
+                2.0,
+                ref,
+            )
+        with pytest.raises(ValueError, match="personal"):
+            CardLayouts(
+                np.zeros((1, 4, 6, 3), np.float32),
+                np.zeros((1, 4, 5), np.float32),
+                tuple(CLASSES[:1]),
+                2.0,
+                ref,
+            )

@@ -1,0 +1,116 @@
+"""End-to-end verification on generated applicants (benchmarks.synth.applicant)."""
+
+from __future__ import annotations
+
+import functools
+import hashlib
+
+import pytest
+
+from benchmarks.synth.applicant import make_applicant
+from ekyc.errors import CorruptImage, StepNotAllowed
+from ekyc.pipeline import Verifier
+from ekyc.registry import Registry
+from ekyc.types import DocumentType
+from ekyc.verdict import Decision
+from tests.conftest import data_dir
+from tests.ekyc.detect.cards import card_scene, rgb
+
+pytestmark = pytest.mark.models
+
+
+@functools.cache
+def verifier() -> Verifier:
+    return Verifier.from_registry(Registry.from_manifest())
+
+
+@functools.cache
+def applicant(seed: int, doc: DocumentType, impostor: str | None = None, lfw: bool = False):
+    faces = data_dir() / "lfw_pairs_aligned112" if lfw else None
+    return make_applicant(seed, doc, faces_dir=faces, data_dir=None, impostor=impostor)
+
+
+@pytest.mark.parametrize("doc", ["passport", "health_insurance_card"])
+def test_refused_documents_are_rejected_without_looking(doc):
+    verdict = verifier().verify(doc, {})
+    assert verdict.decision is Decision.REJECT
+    assert verdict.codes == ("DOCUMENT_NOT_ACCEPTED",)
+    assert dict(verdict.inputs_sha256) == {}
+
+
+@pytest.mark.parametrize(
+    ("shots", "reason"),
+    [
+        (
+            {"front": b"?", "tilt": b"?", "back": b"not even an image", "selfie": b"?"},
+            "my_number_back",
+        ),
+        ({"front": b"?", "selfie": b"?"}, "missing_shot"),
+        ({"front": b"?", "tilt": b"?", "selfie": b"?", "passport": b"?"}, "unknown_shot"),
+    ],
+)
+def test_forbidden_and_missing_shots_are_refused_before_decoding(shots, reason):
+    # The bytes are garbage: a decode attempt would raise CorruptImage instead.
+    with pytest.raises(StepNotAllowed) as info:
+        verifier().verify(DocumentType.MY_NUMBER_CARD, shots)
+    assert info.value.context["reason"] == reason
+
+
+def test_a_my_number_back_sent_as_the_selfie_is_refused():
+    person = applicant(7000, DocumentType.DRIVERS_LICENSE)
+    back = card_scene("back", DocumentType.MY_NUMBER_CARD, 3)
+    shots = dict(person.shots) | {"selfie": _jpeg(rgb(back))}
+    with pytest.raises(StepNotAllowed):
+        verifier().verify(person.document_type, shots)
+
+
+def test_a_corrupt_shot_is_a_typed_error():
+    person = applicant(7000, DocumentType.DRIVERS_LICENSE)
+    shots = dict(person.shots) | {"selfie": person.shots["selfie"][:2000]}
+    with pytest.raises(CorruptImage):
+        verifier().verify(person.document_type, shots)
+
+
+def test_genuine_applicant_evidence():
+    person = applicant(7000, DocumentType.DRIVERS_LICENSE)
+    verdict = verifier().verify(person.document_type, person.shots)
+    assert dict(verdict.inputs_sha256) == {
+        name: hashlib.sha256(data).hexdigest() for name, data in person.shots.items()
+    }
+    ids = {m.id for m in verdict.models}
+    assert {
+        "card-layout/synth-mean@1",
+        "face-detect/yunet-2023mar-ort@1",
+        "face-embed/sface-2021dec-ort@1",
+    } <= ids
+    # Without challenge frames a still selfie can at most reach review.
+    assert verdict.decision is not Decision.ACCEPT
+    assert "LIVENESS_NOT_PROVEN" in verdict.codes
+    assert "FACE_MISMATCH" not in verdict.codes
+    assert "DIFFERENT_CARD" not in verdict.codes
+    assert verdict.checks["match"]["match"] is True
+    assert set(verdict.timings_ms) >= {"decode", "front.detect", "match"}
+
+
+@pytest.mark.dataset
+@pytest.mark.parametrize("impostor", ["other_selfie", "other_card", "flat_copy"])
+def test_impostors_are_never_accepted(shared_data, impostor):
+    person = applicant(7000, DocumentType.DRIVERS_LICENSE, impostor, lfw=True)
+    verdict = verifier().verify(person.document_type, person.shots)
+    assert verdict.decision is Decision.REJECT
+    expected = {
+        "other_selfie": "FACE_MISMATCH",
+        "other_card": "DIFFERENT_CARD",
+        "flat_copy": "TILT_NOT_SHOWN",
+    }[impostor]
+    assert expected in verdict.codes, verdict.codes
+
+
+def _jpeg(image) -> bytes:
+    import io
+
+    from PIL import Image
+
+    buf = io.BytesIO()
+    Image.fromarray(image).save(buf, "JPEG", quality=90)
+    return buf.getvalue()
