@@ -20,7 +20,7 @@ def test_readme_opens_with_exactly_two_commands():
     commands = _readme_commands()
     assert len(commands) == 2
     assert commands[0].startswith("bash scripts/setup.sh")
-    assert "ekyc demo" in commands[0]
+    assert "benchmarks.demo" in commands[0]
 
 
 def test_ci_runs_the_readme_test_command():

@@ -1,0 +1,22 @@
+"""The README's main job: a genuine applicant and an impostor, both verified."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from benchmarks.demo import main
+
+
+@pytest.mark.models
+def test_demo_verifies_a_genuine_applicant_and_an_impostor(capsys, tmp_path):
+    assert main(["--json", "--data", str(tmp_path / "no-data"), "--out", str(tmp_path)]) == 0
+    genuine, impostor = (json.loads(line) for line in capsys.readouterr().out.splitlines())
+    assert genuine["applicant"] == "applicant-genuine"
+    assert impostor["applicant"] == "applicant-impostor"
+    # Without shared data both faces are the astronaut: the impostor shows another card.
+    assert "DIFFERENT_CARD" in [r["code"] for r in impostor["reasons"]]
+    assert impostor["decision"] == "reject"
+    assert "FACE_MISMATCH" not in [r["code"] for r in genuine["reasons"]]
+    assert (tmp_path / "applicant-genuine" / "evidence" / "verdict.json").is_file()
