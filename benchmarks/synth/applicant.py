@@ -63,20 +63,23 @@ def _jpeg(image: np.ndarray, seed: int, focal_35mm: float, taken: dt.datetime) -
 
 
 def _card_shot(kind: str, identity: Identity, face: str, seed: int, data_dir: Path | None,
-               taken: dt.datetime) -> bytes:  # fmt: skip
+               taken: dt.datetime, size: tuple[int, int]) -> bytes:  # fmt: skip
     from benchmarks.synth.backgrounds import photo_files
 
     rng = np.random.default_rng([seed, 43])
-    spec = sample_spec(kind, identity, _SIZE, rng)
+    spec = sample_spec(kind, identity, size, rng)
     photos = photo_files(data_dir) if data_dir else ()
     scene = render_scene(spec, rng, portrait=load_face(face), photos=photos)
     return _jpeg(scene.image, seed, float(scene.record["focal_35mm"]), taken)
 
 
 def make_applicant(seed: int, document_type: DocumentType, *, faces_dir: Path | None = None,
-                   data_dir: Path | None = None, impostor: str | None = None
-                   ) -> SyntheticApplicant:  # fmt: skip
-    """Render the shots of applicant ``seed`` (reproducible), genuine or ``impostor``."""
+                   data_dir: Path | None = None, impostor: str | None = None,
+                   size: tuple[int, int] = _SIZE) -> SyntheticApplicant:  # fmt: skip
+    """Render the shots of applicant ``seed`` (reproducible), genuine or ``impostor``.
+
+    ``size`` is the card shots' (width, height); 4032 x 3024 gives 12-megapixel shots.
+    """
     if impostor is not None and impostor not in IMPOSTOR_KINDS:
         raise ValueError(f"unknown impostor kind {impostor!r}; expected one of {IMPOSTOR_KINDS}")
     identity = make_identity(seed, document_type)
@@ -97,10 +100,10 @@ def make_applicant(seed: int, document_type: DocumentType, *, faces_dir: Path | 
         if name == "back" and impostor == "my_number_back":
             owner = make_identity(seed, DocumentType.MY_NUMBER_CARD)
         taken = start + dt.timedelta(seconds=20 * step)
-        shots[name] = _card_shot(kind, owner, face, seed * 10 + step, data_dir, taken)
+        shots[name] = _card_shot(kind, owner, face, seed * 10 + step, data_dir, taken, size)
     rng = np.random.default_rng([seed, 47])
     selfie_source = other_face if impostor == "other_selfie" else selfie_face
-    image, info = selfie.render_selfie(load_face(selfie_source), _SIZE, rng)
+    image, info = selfie.render_selfie(load_face(selfie_source), size, rng)
     shots["selfie"] = _jpeg(image, seed * 10 + 9, float(str(info["focal_35mm"])),
                             start + dt.timedelta(seconds=90))  # fmt: skip
     return SyntheticApplicant(

@@ -62,10 +62,15 @@ class OnnxEmbedder:
     Batches go through in one run when the graph's batch dimension is free, else one by one.
     """
 
-    def __init__(self, registry: Registry, model_id: str) -> None:
+    def __init__(
+        self,
+        registry: Registry,
+        model_id: str,
+        providers: Sequence[str] = ("CPUExecutionProvider",),
+    ) -> None:
         self._spec = registry.spec(model_id)
         self._input = _check_spec(self._spec)
-        self._session: Any = registry.session(model_id)
+        self._session: Any = registry.session(model_id, providers)
         self._batched = not isinstance(self._input.shape[0], int) or self._input.shape[0] != 1
         self._mean = np.asarray(self._input.mean, np.float32)
         self._std = np.asarray(self._input.std, np.float32)

@@ -1,0 +1,150 @@
+"""End-to-end verification speed: latency per stage, throughput, memory.
+
+    python -m benchmarks.pipeline [--applicants 8] [--size 4032x3024] [--workers 1,2]
+                                  [--soak 0] [--data ../shared/data] [--out DIR]
+
+Generated applicants (genuine, one per seed) are rendered once, as JPEG bytes at ``--size``
+(12-megapixel by default, as phones send them), then verified repeatedly by one
+``Verifier`` (models loaded once). Reported: total latency p50/p95, mean time per stage,
+throughput with 1 and N worker threads, peak resident memory, and with ``--soak N`` the
+resident memory before and after N more verifications (it should stay flat).
+"""
+
+from __future__ import annotations
+
+import argparse
+import resource
+import time
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import asdict
+from pathlib import Path
+
+import cv2
+
+from benchmarks.report import Report, histogram
+from benchmarks.synth.applicant import SyntheticApplicant, make_applicant
+from benchmarks.timing import summarise
+from ekyc.pipeline import Verifier
+from ekyc.registry import Registry
+from ekyc.types import DocumentType
+
+_DOCS = (DocumentType.DRIVERS_LICENSE, DocumentType.MY_NUMBER_CARD, DocumentType.RESIDENCE_CARD)
+
+
+def _rss_mb() -> float:
+    try:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    return float("nan")
+
+
+def applicants(n: int, size: tuple[int, int], faces_dir: Path | None) -> list[SyntheticApplicant]:
+    return [make_applicant(9100 + i, _DOCS[i % 3], faces_dir=faces_dir, size=size)
+            for i in range(n)]  # fmt: skip
+
+
+def latency(verifier: Verifier, people: list[SyntheticApplicant], rounds: int
+            ) -> tuple[list[float], dict[str, list[float]], dict[str, int]]:  # fmt: skip
+    totals: list[float] = []
+    stages: dict[str, list[float]] = {}
+    decisions: dict[str, int] = {}
+    for person in people:  # warm-up: first calls build sessions and caches
+        verifier.verify(person.document_type, person.shots)
+    for _ in range(rounds):
+        for person in people:
+            start = time.perf_counter()
+            verdict = verifier.verify(person.document_type, person.shots)
+            totals.append((time.perf_counter() - start) * 1000)
+            for stage, ms in verdict.timings_ms.items():
+                stages.setdefault(stage.split(".")[0], []).append(ms)
+            decisions[verdict.decision.value] = decisions.get(verdict.decision.value, 0) + 1
+    return totals, stages, decisions
+
+
+def throughput(verifier: Verifier, people: list[SyntheticApplicant], workers: int,
+               jobs: int) -> float:  # fmt: skip
+    """Verifications per second with ``workers`` threads sharing one Verifier."""
+    work = [people[i % len(people)] for i in range(jobs)]
+    start = time.perf_counter()
+    with ThreadPoolExecutor(max_workers=workers) as pool:
+        list(pool.map(lambda p: verifier.verify(p.document_type, p.shots), work))
+    return jobs / (time.perf_counter() - start)
+
+
+def run(args: argparse.Namespace, report: Report) -> None:
+    width, height = (int(v) for v in args.size.lower().split("x"))
+    faces = args.data / "lfw_pairs_aligned112" if args.data else None
+    faces_dir = faces if faces is not None and faces.is_dir() else None
+    people = applicants(args.applicants, (width, height), faces_dir)
+    verifier = Verifier.from_registry(Registry.from_manifest())
+    cv2.setNumThreads(1)
+    totals, stages, decisions = latency(verifier, people, args.rounds)
+    total = summarise(totals)
+    report.section("Latency, one verification at a time",
+                   f"{len(people)} applicants x {args.rounds} rounds, shots {width}x{height} "
+                   f"JPEG (front, tilt, back unless My Number, selfie); OpenCV 1 thread; "
+                   f"decisions: {decisions}")  # fmt: skip
+    report.table(["stage", "mean ms", "share"],
+                 [[name, sum(v) / len(v), f"{100 * sum(v) / sum(totals):.0f} %"]
+                  for name, v in sorted(stages.items(), key=lambda kv: -sum(kv[1]))])  # fmt: skip
+    report.table(
+        ["total", "p50 ms", "p95 ms", "mean±std"],
+        [["verify", total.p50_ms, total.p95_ms, str(total)]],
+    )
+    rates = {w: throughput(verifier, people, w, args.jobs) for w in args.workers}
+    report.section("Throughput", "threads sharing one Verifier")
+    report.table(["workers", "verifications/s"], [[w, r] for w, r in rates.items()])
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    memory = {"peak_rss_mb": round(peak, 1)}
+    if args.soak:
+        before = _rss_mb()
+        for i in range(args.soak):
+            person = people[i % len(people)]
+            verifier.verify(person.document_type, person.shots)
+        memory |= {
+            "soak_runs": args.soak,
+            "rss_before_mb": round(before, 1),
+            "rss_after_mb": round(_rss_mb(), 1),
+        }
+    report.section("Memory")
+    report.table(list(memory), [list(memory.values())])
+    if args.out:
+        args.out.mkdir(parents=True, exist_ok=True)
+        report.plot(histogram(args.out / "pipeline_latency.png", {"verify": totals},
+                              "ms per verification"), "latency histogram")  # fmt: skip
+    report.results["pipeline"] = {
+        "size": [width, height], "applicants": len(people), "rounds": args.rounds,
+        "total_ms": asdict(total),
+        "stage_mean_ms": {k: sum(v) / len(v) for k, v in stages.items()},
+        "throughput_per_s": rates, "memory": memory, "decisions": decisions,
+    }  # fmt: skip
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--applicants", type=int, default=6)
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--size", default="4032x3024", help="card shots WxH")
+    parser.add_argument("--workers", type=lambda s: [int(v) for v in s.split(",")], default=[1, 2])
+    parser.add_argument("--jobs", type=int, default=12, help="verifications per throughput run")
+    parser.add_argument("--soak", type=int, default=0, help="extra verifications for memory")
+    parser.add_argument("--data", type=Path, default=None)
+    parser.add_argument("--out", type=Path, default=None)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m benchmarks.pipeline", description=__doc__)
+    add_arguments(parser)
+    args = parser.parse_args(argv)
+    report = Report("ekyc pipeline benchmark")
+    run(args, report)
+    if args.out:
+        report.write(args.out)
+    print(report.markdown())
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

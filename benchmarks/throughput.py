@@ -1,0 +1,89 @@
+"""Embedding throughput: milliseconds per face at batch sizes 1/8/32/128, per provider.
+
+    python -m benchmarks.throughput [--models ID,ID] [--batches 1,8,32,128] [--threads 1]
+
+Every ``face-embed`` model of the manifest (or ``--models``) on every execution provider
+onnxruntime has here (CPU here; CUDA where a GPU exists). A model that fails to load or
+run becomes a row with its error.
+"""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+import numpy as np
+
+from benchmarks.report import Report
+from benchmarks.timing import time_call
+from ekyc.registry import Registry
+
+
+def _face_crops(size: int, n: int) -> list[np.ndarray]:
+    import cv2
+
+    from benchmarks.synth.selfie import astronaut_face
+
+    face = cv2.resize(astronaut_face(), (size, size), interpolation=cv2.INTER_LINEAR)
+    return [face] * n
+
+
+def run(args: argparse.Namespace, report: Report) -> None:
+    from ekyc.match.embed import OnnxEmbedder
+
+    registry = Registry.from_manifest(threads=args.threads)
+    ids = args.models or [s.id for s in registry.specs
+                          if s.task == "face-embed" and s.format == "onnx"]  # fmt: skip
+    providers = [p for p in report.machine["providers"] if p != "AzureExecutionProvider"]  # type: ignore[union-attr]
+    rows: list[list[object]] = []
+    results: dict[str, object] = {}
+    for model_id in ids:
+        for provider in providers:
+            key = f"{model_id} on {provider}"
+            try:
+                embedder = OnnxEmbedder(registry, model_id, providers=(provider,))
+                spec = registry.spec(model_id)
+                side = int(spec.input.shape[-1]) if spec.input else 112
+                per_batch = {}
+                for batch in args.batches:
+                    crops = _face_crops(side, batch)
+                    timing = time_call(lambda e=embedder, c=crops: e.embed(c), warmup=2,
+                                       runs=max(3, 64 // batch))  # fmt: skip
+                    per_batch[batch] = timing.mean_ms / batch
+                rows.append([model_id, spec.sha256[:8], provider,
+                             *(f"{per_batch[b]:.2f}" for b in args.batches), ""])  # fmt: skip
+                results[key] = per_batch
+            except Exception as exc:  # a failing model is a row, not a crash
+                rows.append([model_id, "", provider, *("" for _ in args.batches),
+                             f"{type(exc).__name__}: {exc}"[:120]])  # fmt: skip
+                results[key] = {"error": str(exc)}
+    report.section("Embedding throughput", f"ms per face, onnxruntime intra-op threads "
+                   f"{args.threads}, mean after warm-up")  # fmt: skip
+    report.table(["model", "sha256", "provider", *(f"batch {b}" for b in args.batches),
+                  "error"], rows)  # fmt: skip
+    report.results["throughput"] = results
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--models", type=lambda s: s.split(","), default=None)
+    parser.add_argument(
+        "--batches", type=lambda s: [int(v) for v in s.split(",")], default=[1, 8, 32, 128]
+    )
+    parser.add_argument("--threads", type=int, default=1)
+    parser.add_argument("--out", type=Path, default=None)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m benchmarks.throughput", description=__doc__)
+    add_arguments(parser)
+    args = parser.parse_args(argv)
+    report = Report("ekyc embedding throughput")
+    run(args, report)
+    if args.out:
+        report.write(args.out)
+    print(report.markdown())
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
