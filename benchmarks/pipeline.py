@@ -21,7 +21,7 @@ from pathlib import Path
 
 import cv2
 
-from benchmarks.report import Report, histogram
+from benchmarks.report import Report, histogram, suite_main
 from benchmarks.synth.applicant import SyntheticApplicant, make_applicant
 from benchmarks.timing import summarise
 from ekyc.pipeline import Verifier
@@ -135,15 +135,14 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m benchmarks.pipeline", description=__doc__)
-    add_arguments(parser)
-    args = parser.parse_args(argv)
-    report = Report("ekyc pipeline benchmark")
-    run(args, report)
-    if args.out:
-        report.write(args.out)
-    print(report.markdown())
-    return 0
+    return suite_main(
+        "python -m benchmarks.pipeline",
+        __doc__,
+        add_arguments,
+        run,
+        "ekyc pipeline benchmark",
+        argv,
+    )
 
 
 if __name__ == "__main__":

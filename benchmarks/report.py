@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import argparse
 import json
+import sys
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -47,9 +50,26 @@ class Report:
         md, js = out_dir / "report.md", out_dir / "results.json"
         md.write_text(self.markdown(), encoding="utf-8")
         payload = {"title": self.title, "machine": self.machine, "results": self.results}
-        js.write_text(json.dumps(payload, ensure_ascii=False, indent=2, default=str),
-                      encoding="utf-8")
+        js.write_text(
+            json.dumps(payload, ensure_ascii=False, indent=2, default=str), encoding="utf-8"
+        )
         return md, js
+
+
+def suite_main(prog: str, doc: str | None,
+               add_arguments: Callable[[argparse.ArgumentParser], None],
+               run: Callable[[argparse.Namespace, Report], None], title: str,
+               argv: list[str] | None) -> int:  # fmt: skip
+    """``python -m benchmarks.SUITE``: parse, run, print the report, write it with --out."""
+    parser = argparse.ArgumentParser(prog=prog, description=doc)
+    add_arguments(parser)
+    args = parser.parse_args(argv)
+    report = Report(title)
+    run(args, report)
+    if args.out:
+        report.write(args.out)
+    sys.stdout.write(report.markdown())
+    return 0
 
 
 def _cell(value: object) -> str:

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import numpy as np
 
-from benchmarks.report import Report
+from benchmarks.report import Report, suite_main
 from benchmarks.timing import time_call
 from ekyc.registry import Registry
 
@@ -74,15 +74,14 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m benchmarks.throughput", description=__doc__)
-    add_arguments(parser)
-    args = parser.parse_args(argv)
-    report = Report("ekyc embedding throughput")
-    run(args, report)
-    if args.out:
-        report.write(args.out)
-    print(report.markdown())
-    return 0
+    return suite_main(
+        "python -m benchmarks.throughput",
+        __doc__,
+        add_arguments,
+        run,
+        "ekyc embedding throughput",
+        argv,
+    )
 
 
 if __name__ == "__main__":
