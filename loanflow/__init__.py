@@ -4,14 +4,30 @@ documents, consents, eKYC sessions, review, e-signature), on a real database.
 Depends on ``ekyc``; never imported by it.
 """
 
+from loanflow import application_tables  # registers the application tables on Base
 from loanflow.accounts import LoggedIn, login, set_password
+from loanflow.applications import (
+    confirm,
+    copy_application,
+    create_application,
+    save_basic,
+    save_detailed,
+    start_full_application,
+    submit,
+    withdraw,
+)
 from loanflow.clock import JST, Clock, SystemClock
+from loanflow.consents import give_consent, open_document
 from loanflow.db import create_engine, migrate, session_factory, transaction
+from loanflow.documents import add_document, read_file
+from loanflow.ekyc_session import add_shot, choose_document, finish, open_session, reissue_url
 from loanflow.errors import (
     AccountLocked,
     AlreadyRegistered,
     CodeExpired,
     CodeInvalid,
+    DeadlinePassed,
+    DocumentRejected,
     FieldProblem,
     Forbidden,
     InvalidTransition,
@@ -22,6 +38,7 @@ from loanflow.errors import (
     ValidationFailed,
     WorkflowError,
 )
+from loanflow.forms import ApplicationKind, BasicInfo, DetailedInfo
 from loanflow.mail import deliver_outbox
 from loanflow.mypage import (
     Registration,
@@ -30,14 +47,23 @@ from loanflow.mypage import (
     reissue_registration_code,
     verify_registration_code,
 )
+from loanflow.review import ReviewResult, set_review_result, start_review
+from loanflow.verifier import Decision, DecodeCheckVerifier, Verifier, VerifierOutcome
 
 __all__ = [
     "JST",
     "AccountLocked",
     "AlreadyRegistered",
+    "ApplicationKind",
+    "BasicInfo",
     "Clock",
     "CodeExpired",
     "CodeInvalid",
+    "DeadlinePassed",
+    "Decision",
+    "DecodeCheckVerifier",
+    "DetailedInfo",
+    "DocumentRejected",
     "FieldProblem",
     "Forbidden",
     "InvalidTransition",
@@ -46,19 +72,42 @@ __all__ = [
     "NotFound",
     "Registration",
     "Replay",
+    "ReviewResult",
     "SystemClock",
     "TooManyAttempts",
     "ValidationFailed",
+    "Verifier",
+    "VerifierOutcome",
     "WorkflowError",
+    "add_document",
+    "add_shot",
+    "application_tables",
+    "choose_document",
+    "confirm",
+    "copy_application",
+    "create_application",
     "create_engine",
     "deliver_outbox",
+    "finish",
+    "give_consent",
     "login",
     "migrate",
+    "open_document",
+    "open_session",
+    "read_file",
     "record_terms_opened",
     "register",
     "reissue_registration_code",
+    "reissue_url",
+    "save_basic",
+    "save_detailed",
     "session_factory",
     "set_password",
+    "set_review_result",
+    "start_full_application",
+    "start_review",
+    "submit",
     "transaction",
     "verify_registration_code",
+    "withdraw",
 ]

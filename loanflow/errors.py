@@ -11,6 +11,8 @@ RFC 9457 problem details with the statuses shown::
     ├── AlreadyRegistered          already_registered   409     email has a My Page: log in
     ├── NotFound                   not_found            404
     ├── Forbidden                  forbidden            403     another applicant's data
+    ├── DocumentRejected           document_rejected    422     a file or shot refused (``reason``)
+    ├── DeadlinePassed             deadline_passed      409     e.g. the e-signature cut-off
     ├── CodeError                  code_error                   one-time codes and tokens
     │   ├── CodeExpired            code_expired         410
     │   ├── CodeInvalid            code_invalid         400     wrong code; the try is counted
@@ -33,6 +35,8 @@ __all__ = [
     "CodeError",
     "CodeExpired",
     "CodeInvalid",
+    "DeadlinePassed",
+    "DocumentRejected",
     "FieldProblem",
     "Forbidden",
     "InvalidTransition",
@@ -111,6 +115,19 @@ class Forbidden(WorkflowError):
     """The object exists but belongs to another applicant."""
 
     code = "forbidden"
+
+
+class DocumentRejected(WorkflowError):
+    """An uploaded file or eKYC shot was refused; ``reason`` in ``context`` is a stable slug
+    (an ``ekyc`` error code such as ``image_too_large``, or ``my_number_back``)."""
+
+    code = "document_rejected"
+
+
+class DeadlinePassed(WorkflowError):
+    """The step came after its deadline (``deadline`` in ``context``, timezone-aware)."""
+
+    code = "deadline_passed"
 
 
 class CodeError(WorkflowError):

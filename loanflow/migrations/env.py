@@ -9,6 +9,7 @@ from __future__ import annotations
 from alembic import context
 from sqlalchemy.engine import Connection
 
+from loanflow import application_tables  # noqa: F401 (registers its tables on Base)
 from loanflow.db import DEFAULT_URL, create_engine
 from loanflow.tables import Base
 

@@ -7,13 +7,16 @@ import email
 import email.policy
 import os
 import re
+import shutil
 import socket
+import sqlite3
 import threading
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from email.message import EmailMessage
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -53,6 +56,16 @@ def clock() -> FakeClock:
 # ---------------------------------------------------------------- databases
 
 
+@pytest.fixture(scope="session")
+def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A SQLite file migrated to head once per session; each test gets a copy."""
+    path = tmp_path_factory.mktemp("template") / "loanflow.db"
+    migrate(f"sqlite:///{path}")
+    with sqlite3.connect(path) as connection:  # fold the WAL into the file before copying
+        connection.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    return path
+
+
 @pytest.fixture(
     params=[
         "sqlite",
@@ -62,10 +75,13 @@ def clock() -> FakeClock:
         ),
     ]
 )
-def db_url(request: pytest.FixtureRequest, tmp_path: Any) -> Iterator[str]:
-    """An empty database: a new SQLite file, or a new PostgreSQL schema (search_path)."""
+def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """A database migrated to head through Alembic (never ``create_all``): a copy of a
+    migrated SQLite file, or a new PostgreSQL schema (``search_path``)."""
     if request.param == "sqlite":
-        yield f"sqlite:///{tmp_path / 'loanflow.db'}"
+        path = tmp_path / "loanflow.db"
+        shutil.copyfile(request.getfixturevalue("sqlite_template"), path)
+        yield f"sqlite:///{path}"
         return
     base = os.environ[POSTGRES_ENV]
     schema = f"test_{uuid.uuid4().hex[:16]}"
@@ -74,6 +90,7 @@ def db_url(request: pytest.FixtureRequest, tmp_path: Any) -> Iterator[str]:
         with admin.begin() as connection:
             connection.exec_driver_sql(f'CREATE SCHEMA "{schema}"')
         url = sa.make_url(base).update_query_dict({"options": f"-csearch_path={schema}"})
+        migrate(url)  # a schema per test: cheaper than CREATE DATABASE ... TEMPLATE
         yield url.render_as_string(hide_password=False)
         with admin.begin() as connection:
             connection.exec_driver_sql(f'DROP SCHEMA "{schema}" CASCADE')
@@ -83,8 +100,7 @@ def db_url(request: pytest.FixtureRequest, tmp_path: Any) -> Iterator[str]:
 
 @pytest.fixture
 def engine(db_url: str) -> Iterator[Engine]:
-    """An engine on a database migrated to head (through Alembic, never create_all)."""
-    migrate(db_url)
+    """An engine on the test's migrated database."""
     engine = create_engine(db_url)
     yield engine
     engine.dispose()

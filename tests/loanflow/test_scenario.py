@@ -1,4 +1,4 @@
-"""The guide's steps 1-2 walked end to end, reading the real mails; and a kill mid-step."""
+"""The guide walked end to end, reading the real mails; and a kill mid-step."""
 
 from __future__ import annotations
 
@@ -14,13 +14,28 @@ import pytest
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
-from loanflow import accounts, mypage
+from ekyc.types import DocumentType
+from loanflow import accounts, applications, documents, ekyc_session, mypage, review
+from loanflow.application_tables import Application, ApplicationStatus
 from loanflow.db import SessionFactory
 from loanflow.errors import CodeInvalid, InvalidTransition
+from loanflow.forms import ApplicationKind
+from loanflow.states import labels
 from loanflow.tables import Applicant, ApplicantStatus, AuditEntry, TermsOpenEvent
+from loanflow.verifier import DecodeCheckVerifier, required_shots
 
 from .conftest import FakeClock, Mailbox, snapshot
-from .factories import PASSWORD, registration
+from .factories import (
+    FAST_HASHER,
+    PASSWORD,
+    activate,
+    consent_all,
+    detailed_info,
+    image_bytes,
+    ready_to_submit,
+    registration,
+)
+from .test_applications import ekyc_token
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -147,3 +162,49 @@ def test_my_code_does_not_work_for_another_applicant(
             accounts.set_password(db, other.applicant_id, PASSWORD, PASSWORD, clock=clock)
     if step == "set_password":
         assert snapshot(engine) == before
+
+
+def test_provisional_to_approved_full_application(
+    db: SessionFactory, engine: Engine, clock: FakeClock, mailbox: Mailbox
+) -> None:
+    """Steps 3-6 and the review: pre-screening, approval, full application, eKYC, approval."""
+    email = "hanako@example.jp"
+    applicant, login_id = activate(db, clock, mailbox, email)
+    assert accounts.login(db, login_id, PASSWORD, clock=clock, hasher=FAST_HASHER)
+    prescreen = ready_to_submit(db, clock, applicant, ApplicationKind.PROVISIONAL)
+    applications.submit(db, applicant, prescreen, clock=clock)
+    review.start_review(db, prescreen, "staff-1", clock=clock)
+    review.set_review_result(db, prescreen, "staff-1", review.ReviewResult.APPROVED, clock=clock)
+    full = applications.start_full_application(db, applicant, prescreen, clock=clock)
+    applications.save_detailed(db, applicant, full, detailed_info(), clock=clock)  # + transfers
+    for name, fmt in (("源泉徴収票.jpg", "JPEG"), ("見積書.heic", "HEIF")):
+        documents.add_document(db, applicant, full, name, image_bytes(fmt), clock=clock)
+    applications.confirm(db, applicant, full, clock=clock)
+    consent_all(db, clock, applicant, full)
+    applications.submit(db, applicant, full, clock=clock)
+    assert mailbox.deliver(db, clock=clock).sent == 3  # 2 receipts, 1 eKYC request
+    token = ekyc_token(mailbox, email)
+    clock.advance(minutes=30)
+    ekyc_session.choose_document(db, token, DocumentType.DRIVERS_LICENSE, clock=clock)
+    for seed, shot in enumerate(required_shots(DocumentType.DRIVERS_LICENSE)):
+        ekyc_session.add_shot(db, token, shot, image_bytes("JPEG", (320, 200), seed), clock=clock)
+    ekyc_session.finish(db, token, DecodeCheckVerifier(), clock=clock)
+    review.start_review(db, full, "staff-2", clock=clock)
+    review.set_review_result(db, full, "staff-2", review.ReviewResult.APPROVED, clock=clock)
+    with engine.connect() as connection:
+        statuses = dict(connection.execute(sa.select(Application.id, Application.status)).all())
+        trail = connection.scalars(
+            sa.select(AuditEntry.action)
+            .where(AuditEntry.subject_id == full)
+            .order_by(AuditEntry.id)
+        ).all()
+    assert statuses == {prescreen: "prescreen_approved", full: "approved"}
+    assert labels(ApplicationStatus(statuses[full])).contract == "お客様契約実施中"
+    assert trail[0] == "application.full_started"
+    assert trail[-5:] == [
+        "application.submitted",
+        "ekyc.url_issued",
+        "ekyc.verified",
+        "review.started",
+        "review.approved",
+    ]

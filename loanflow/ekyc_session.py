@@ -1,0 +1,381 @@
+"""The identity-check session (step 6), opened by the URL mailed at submission.
+
+The URL carries a random token (256 bits); the database keeps only its sha256. A URL is
+valid 3 hours; a reissue (from the application's detail, while the check is not done)
+invalidates every earlier URL of the application. One session belongs to one
+application. Its steps: ``choose_document`` -> ``add_shot`` for each of
+``required_shots`` (a retake replaces a shot) -> ``finish``, which hands the shots to a
+``Verifier`` and writes the verification record, kept 7 years and never changed.
+
+A My Number card's back carries the individual number: it is refused before its bytes
+are even decoded, so it is never stored.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+import uuid
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Session
+
+import ekyc
+from ekyc.config import DecodeLimits
+from ekyc.errors import InputError
+from ekyc.types import DocumentType, Shot
+from loanflow import audit, mail
+from loanflow.access import owned_application, record
+from loanflow.application_mails import EKYC_REQUEST_MAIL
+from loanflow.application_tables import (
+    Application,
+    ApplicationStatus,
+    Blob,
+    EkycSession,
+    EkycShot,
+    EkycStatus,
+    EkycVerification,
+)
+from loanflow.clock import Clock
+from loanflow.db import SessionFactory, transaction
+from loanflow.documents import store_blob
+from loanflow.errors import (
+    CodeExpired,
+    DocumentRejected,
+    InvalidTransition,
+    NotFound,
+    Replay,
+)
+from loanflow.forms import ApplicationKind
+from loanflow.tables import Applicant
+from loanflow.verifier import Decision, Verifier, VerifierOutcome, required_shots
+
+__all__ = [
+    "DEFAULT_EKYC_BASE_URL",
+    "EKYC_URL_TTL",
+    "RETENTION_YEARS",
+    "IssuedUrl",
+    "SessionView",
+    "VerificationRecord",
+    "add_shot",
+    "choose_document",
+    "finish",
+    "issue_url",
+    "open_session",
+    "reissue_url",
+    "url_available",
+]
+
+EKYC_URL_TTL = timedelta(hours=3)
+DEFAULT_EKYC_BASE_URL = "https://loan.rokin.example/ekyc/"
+RETENTION_YEARS = 7  # the verification record, from the day of the check
+SHOT_LIMITS = DecodeLimits(allowed_formats=frozenset({"JPEG", "PNG", "HEIF"}))
+_OPEN_STATES = frozenset({ApplicationStatus.SUBMITTED, ApplicationStatus.UNDER_REVIEW})
+_DONE = {Decision.ACCEPT: EkycStatus.ACCEPTED, Decision.REVIEW: EkycStatus.REVIEW}
+
+
+@dataclass(frozen=True, slots=True)
+class IssuedUrl:
+    """A mailed eKYC URL (the token itself only travels in the mail)."""
+
+    session_id: str
+    expires_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class SessionView:
+    """What the eKYC pages need to show."""
+
+    session_id: str
+    application_id: str
+    expires_at: datetime
+    document_type: DocumentType | None
+    shots_taken: tuple[Shot, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class VerificationRecord:
+    """The stored outcome of a finished session."""
+
+    session_id: str
+    decision: Decision
+    reasons: tuple[str, ...]
+    image_sha256: Mapping[Shot, str]
+    verified_at: datetime
+    retain_until: datetime
+
+
+def _digest(token: str) -> str:
+    return hashlib.sha256(token.encode("utf-8")).hexdigest()
+
+
+def url_available(application: Application) -> bool:
+    """Whether the eKYC URL can be (re)issued: a submitted full application, check not done."""
+    return (
+        application.kind is ApplicationKind.FULL
+        and application.status in _OPEN_STATES
+        and application.ekyc_status in (EkycStatus.PENDING, EkycStatus.REJECTED)
+    )
+
+
+def issue_url(
+    session: Session, application: Application, *, now: datetime, base_url: str, actor: str
+) -> IssuedUrl:
+    """Invalidate the application's open URLs, add a new one and mail it (caller's transaction)."""
+    session.execute(
+        sa.update(EkycSession)
+        .where(
+            EkycSession.application_id == application.id,
+            EkycSession.completed_at.is_(None),
+            EkycSession.invalidated_at.is_(None),
+        )
+        .values(invalidated_at=now)
+    )
+    token = secrets.token_urlsafe(32)
+    row = EkycSession(
+        id=str(uuid.uuid4()),
+        application_id=application.id,
+        token_sha256=_digest(token),
+        issued_at=now,
+        expires_at=now + EKYC_URL_TTL,
+    )
+    session.add(row)
+    applicant = session.get_one(Applicant, application.applicant_id)
+    mail.enqueue(
+        session,
+        EKYC_REQUEST_MAIL,
+        to_addr=applicant.email,
+        now=now,
+        applicant_id=applicant.id,
+        secret=token,
+        family_name=applicant.family_name,
+        given_name=applicant.given_name,
+        application_id=application.id,
+        base_url=base_url,
+        expires_at=mail.format_jst(row.expires_at),
+    )
+    record(session, application, at=now, actor=actor, action="ekyc.url_issued")
+    return IssuedUrl(session_id=row.id, expires_at=row.expires_at)
+
+
+def reissue_url(
+    db: SessionFactory,
+    applicant_id: str,
+    application_id: str,
+    *,
+    clock: Clock,
+    base_url: str = DEFAULT_EKYC_BASE_URL,
+) -> IssuedUrl:
+    """Mail a new eKYC URL; earlier ones stop working.
+
+    Raises:
+        NotFound, Forbidden: No such application / another applicant's.
+        InvalidTransition: Not a submitted full application, or the check is done.
+    """
+    now = clock.now()
+    with transaction(db) as session:
+        application = owned_application(session, applicant_id, application_id)
+        if not url_available(application):
+            raise InvalidTransition(
+                "no identity check is pending", ekyc_status=application.ekyc_status
+            )
+        return issue_url(
+            session,
+            application,
+            now=now,
+            base_url=base_url,
+            actor=audit.applicant_actor(applicant_id),
+        )
+
+
+def _by_token(
+    session: Session, token: str, now: datetime, *, check_expiry: bool = True
+) -> EkycSession:
+    row = session.scalars(
+        sa.select(EkycSession).where(EkycSession.token_sha256 == _digest(token)).with_for_update()
+    ).first()
+    if row is None:
+        raise NotFound("no such identity-check URL")
+    if row.completed_at is not None:
+        raise Replay("the identity check of this URL is done")
+    if row.invalidated_at is not None:
+        raise CodeExpired("a newer URL replaced this one", reason="reissued")
+    if check_expiry and now > row.expires_at:
+        raise CodeExpired("the URL has expired: reissue it from My Page", reason="expired")
+    application = session.get_one(Application, row.application_id, with_for_update=True)
+    if application.status not in _OPEN_STATES:
+        raise InvalidTransition(
+            "the application is not waiting for a check", status=application.status
+        )
+    return row
+
+
+def _latest_shots(session: Session, session_id: str) -> dict[Shot, str]:
+    rows = session.execute(
+        sa.select(EkycShot.shot, EkycShot.sha256)
+        .where(EkycShot.session_id == session_id)
+        .order_by(EkycShot.id)
+    )
+    return {Shot(shot): sha for shot, sha in rows}  # later rows (retakes) win
+
+
+def _view(session: Session, row: EkycSession) -> SessionView:
+    return SessionView(
+        session_id=row.id,
+        application_id=row.application_id,
+        expires_at=row.expires_at,
+        document_type=DocumentType(row.document_type) if row.document_type else None,
+        shots_taken=tuple(_latest_shots(session, row.id)),
+    )
+
+
+def open_session(db: SessionFactory, token: str, *, clock: Clock) -> SessionView:
+    """The session of the URL's ``token``.
+
+    Raises:
+        NotFound: Unknown token.
+        CodeExpired: Over 3 hours old, or replaced by a reissued URL.
+        Replay: The check of this URL is already done.
+        InvalidTransition: The application was withdrawn (or decided) meanwhile.
+    """
+    with transaction(db) as session:
+        return _view(session, _by_token(session, token, clock.now()))
+
+
+def choose_document(
+    db: SessionFactory, token: str, document: DocumentType, *, clock: Clock
+) -> SessionView:
+    """Pick the identity document; shots taken for another document are dropped.
+
+    Raises:
+        DocumentRejected: A document the image method does not accept (``reason``
+            ``document_not_accepted``: no photo, or no address since 2020).
+        As ``open_session`` otherwise.
+    """
+    if not document.accepted:
+        raise DocumentRejected("this document cannot be used", reason="document_not_accepted")
+    now = clock.now()
+    with transaction(db) as session:
+        row = _by_token(session, token, now)
+        if row.document_type != document.value:
+            row.document_type = document.value
+            session.execute(sa.delete(EkycShot).where(EkycShot.session_id == row.id))
+        return _view(session, row)
+
+
+def add_shot(db: SessionFactory, token: str, shot: Shot, data: bytes, *, clock: Clock) -> str:
+    """Keep one image step's bytes after decoding them; returns their sha256.
+
+    Raises:
+        DocumentRejected: A My Number card back (``reason`` ``my_number_back``: never
+            decoded nor stored), a back for a document without one, or an image
+            ``ekyc.decode_image`` refuses (``reason`` is its code).
+        InvalidTransition: No document chosen yet.
+        As ``open_session`` otherwise.
+    """
+    with transaction(db) as session:
+        document = _view(session, _by_token(session, token, clock.now())).document_type
+    if document is None:
+        raise InvalidTransition("choose the identity document first")
+    if shot is Shot.BACK and not document.has_back:
+        reason = "my_number_back" if document is DocumentType.MY_NUMBER_CARD else "no_back"
+        raise DocumentRejected("the back of this card is never taken", reason=reason)
+    try:
+        ekyc.decode_image(data, SHOT_LIMITS)  # outside the transaction: slow
+    except InputError as error:
+        raise DocumentRejected(error.message, reason=error.code) from error
+    now = clock.now()
+    with transaction(db) as session:
+        row = _by_token(session, token, now)
+        if row.document_type != document.value:
+            raise InvalidTransition("the document was changed meanwhile")
+        digest = store_blob(session, data, now)
+        session.add(EkycShot(session_id=row.id, shot=shot.value, sha256=digest, taken_at=now))
+    return digest
+
+
+def finish(
+    db: SessionFactory, token: str, verifier: Verifier, *, clock: Clock
+) -> VerificationRecord:
+    """Verify the shots and write the 7-year record; the application's check is then done
+    (``ACCEPTED`` or ``REVIEW``), or ``REJECTED`` (a reissued URL allows another try).
+
+    Raises:
+        InvalidTransition: No document chosen, or a required shot is missing.
+        As ``open_session`` otherwise.
+    """
+    with transaction(db) as session:
+        row = _by_token(session, token, clock.now())
+        view = _view(session, row)
+        document = view.document_type
+        if document is None:
+            raise InvalidTransition("choose the identity document first")
+        hashes = _latest_shots(session, row.id)
+        missing = [s.value for s in required_shots(document) if s not in hashes]
+        if missing:
+            raise InvalidTransition("some shots are missing", missing=missing)
+        shots = {shot: session.get_one(Blob, sha).data for shot, sha in hashes.items()}
+    outcome = verifier.verify(document, shots)  # may be slow: outside any transaction
+    now = clock.now()
+    with transaction(db) as session:
+        row = _by_token(session, token, now, check_expiry=False)  # shots were taken in time
+        if _latest_shots(session, row.id) != hashes or row.document_type != document.value:
+            raise InvalidTransition("the shots changed while they were being verified")
+        return _record(session, row, document, hashes, verifier, outcome, now)
+
+
+def _plus_years(instant: datetime, years: int) -> datetime:
+    try:
+        return instant.replace(year=instant.year + years)
+    except ValueError:  # 29 February
+        return instant.replace(year=instant.year + years, day=28)
+
+
+def _record(
+    session: Session,
+    row: EkycSession,
+    document: DocumentType,
+    hashes: Mapping[Shot, str],
+    verifier: Verifier,
+    outcome: VerifierOutcome,
+    now: datetime,
+) -> VerificationRecord:
+    application = session.get_one(Application, row.application_id)
+    retain_until = _plus_years(now, RETENTION_YEARS)
+    session.add(
+        EkycVerification(
+            application_id=application.id,
+            session_id=row.id,
+            method=verifier.method,
+            document_type=document.value,
+            decision=outcome.decision.value,
+            reasons={"codes": list(outcome.reasons)},
+            models={ref.id: ref.sha256 for ref in outcome.models},
+            image_sha256={shot.value: sha for shot, sha in hashes.items()},
+            verifier=verifier.name,
+            verified_at=now,
+            retain_until=retain_until,
+        )
+    )
+    row.completed_at = now
+    application.ekyc_status = _DONE.get(outcome.decision, EkycStatus.REJECTED)
+    application.updated_at = now
+    record(
+        session,
+        application,
+        at=now,
+        actor=audit.applicant_actor(application.applicant_id),
+        action="ekyc.verified",
+        detail={"decision": outcome.decision.value, "session_id": row.id},
+    )
+    return VerificationRecord(
+        session_id=row.id,
+        decision=outcome.decision,
+        reasons=outcome.reasons,
+        image_sha256=dict(hashes),
+        verified_at=now,
+        retain_until=retain_until,
+    )

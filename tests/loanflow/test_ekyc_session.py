@@ -1,0 +1,132 @@
+"""Step 6: the eKYC session opened by the mailed URL, its shots and the 7-year record."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import pytest
+import sqlalchemy as sa
+from sqlalchemy.engine import Engine
+
+from ekyc.types import DocumentType, Shot
+from loanflow import applications, ekyc_session
+from loanflow.application_tables import Application, EkycStatus, EkycVerification
+from loanflow.db import SessionFactory
+from loanflow.errors import (
+    CodeExpired,
+    DocumentRejected,
+    InvalidTransition,
+    NotFound,
+    Replay,
+)
+from loanflow.verifier import Decision, DecodeCheckVerifier, required_shots
+
+from .conftest import FakeClock, Mailbox, snapshot
+from .factories import activate, image_bytes, ready_to_submit
+from .test_applications import EKYC_MAIL, ekyc_token
+
+EMAIL = "hanako@example.jp"
+
+
+@pytest.fixture
+def submitted(db: SessionFactory, clock: FakeClock, mailbox: Mailbox) -> tuple[str, str, str]:
+    """(applicant id, application id, eKYC token read from the mail)."""
+    applicant, _ = activate(db, clock, mailbox, EMAIL)
+    application_id = ready_to_submit(db, clock, applicant)
+    applications.submit(db, applicant, application_id, clock=clock)
+    mailbox.deliver(db)
+    return applicant, application_id, ekyc_token(mailbox)
+
+
+def _take_all(db: SessionFactory, clock: FakeClock, token: str, document: DocumentType) -> None:
+    ekyc_session.choose_document(db, token, document, clock=clock)
+    for seed, shot in enumerate(required_shots(document)):
+        ekyc_session.add_shot(db, token, shot, image_bytes("JPEG", (320, 200), seed), clock=clock)
+
+
+def test_shots_verified_and_recorded_for_seven_years(
+    db: SessionFactory, engine: Engine, clock: FakeClock, submitted: tuple[str, str, str]
+) -> None:
+    applicant, application_id, token = submitted
+    view = ekyc_session.open_session(db, token, clock=clock)
+    assert (view.application_id, view.document_type, view.shots_taken) == (application_id, None, ())
+    _take_all(db, clock, token, DocumentType.DRIVERS_LICENSE)
+    retake = image_bytes("PNG", (320, 200), seed=9)
+    ekyc_session.add_shot(db, token, Shot.SELFIE, retake, clock=clock)  # the latest counts
+    clock.advance(minutes=10)
+    record = ekyc_session.finish(db, token, DecodeCheckVerifier(), clock=clock)
+    assert record.decision is Decision.REVIEW  # no face comparison: a person decides
+    assert "FACE_NOT_COMPARED" in record.reasons
+    assert set(record.image_sha256) == {Shot.FRONT, Shot.TILT, Shot.BACK, Shot.SELFIE}
+    assert record.retain_until == datetime(2032, 4, 25, 1, 10, tzinfo=UTC)
+    with engine.connect() as connection:
+        row = connection.execute(sa.select(EkycVerification)).one()
+        status = connection.scalar(sa.select(Application.ekyc_status))
+    assert (row.method, row.document_type, row.verifier) == (
+        "image_and_selfie",
+        "drivers_license",
+        "decode-check@1",
+    )
+    assert row.image_sha256 == {shot.value: sha for shot, sha in record.image_sha256.items()}
+    assert status == EkycStatus.REVIEW.value
+    before = snapshot(engine)
+    with pytest.raises(Replay):  # the URL is spent
+        ekyc_session.open_session(db, token, clock=clock)
+    with pytest.raises(InvalidTransition):  # the reissue link is hidden once done
+        ekyc_session.reissue_url(db, applicant, application_id, clock=clock)
+    with pytest.raises(sa.exc.DBAPIError, match="append-only"), engine.begin() as connection:
+        connection.exec_driver_sql("UPDATE ekyc_verifications SET decision = 'accept'")
+    assert snapshot(engine) == before
+
+
+def test_expired_url_changes_nothing(
+    db: SessionFactory, engine: Engine, clock: FakeClock, submitted: tuple[str, str, str]
+) -> None:
+    _, _, token = submitted
+    clock.advance(hours=3)
+    ekyc_session.open_session(db, token, clock=clock)  # the last valid instant
+    clock.advance(seconds=1)
+    before = snapshot(engine)
+    with pytest.raises(CodeExpired):
+        ekyc_session.choose_document(db, token, DocumentType.DRIVERS_LICENSE, clock=clock)
+    with pytest.raises(NotFound):
+        ekyc_session.open_session(db, "x" * 43, clock=clock)
+    assert snapshot(engine) == before
+
+
+def test_reissue_invalidates_the_old_url(
+    db: SessionFactory,
+    clock: FakeClock,
+    mailbox: Mailbox,
+    submitted: tuple[str, str, str],
+) -> None:
+    applicant, application_id, old = submitted
+    clock.advance(hours=4)
+    ekyc_session.reissue_url(db, applicant, application_id, clock=clock)
+    mailbox.deliver(db)
+    assert len(mailbox.received(EMAIL, EKYC_MAIL)) == 2
+    new = ekyc_token(mailbox)
+    with pytest.raises(CodeExpired) as info:
+        ekyc_session.open_session(db, old, clock=clock)
+    assert info.value.context["reason"] == "reissued"
+    assert ekyc_session.open_session(db, new, clock=clock).application_id == application_id
+
+
+def test_my_number_back_is_never_stored(
+    db: SessionFactory, engine: Engine, clock: FakeClock, submitted: tuple[str, str, str]
+) -> None:
+    _, _, token = submitted
+    ekyc_session.choose_document(db, token, DocumentType.MY_NUMBER_CARD, clock=clock)
+    before = snapshot(engine)
+    with pytest.raises(DocumentRejected) as info:
+        ekyc_session.add_shot(db, token, Shot.BACK, image_bytes(), clock=clock)
+    assert info.value.context["reason"] == "my_number_back"
+    with pytest.raises(DocumentRejected):  # no photo: not accepted by the image method
+        ekyc_session.choose_document(db, token, DocumentType.HEALTH_INSURANCE_CARD, clock=clock)
+    with pytest.raises(InvalidTransition, match="missing") as missing:
+        ekyc_session.finish(db, token, DecodeCheckVerifier(), clock=clock)
+    assert missing.value.context["missing"] == ["front", "tilt", "selfie"]
+    assert snapshot(engine) == before
+    _take_all(db, clock, token, DocumentType.MY_NUMBER_CARD)
+    record = ekyc_session.finish(db, token, DecodeCheckVerifier(), clock=clock)
+    assert Shot.BACK not in record.image_sha256
