@@ -17,7 +17,8 @@ service maps to RFC 9457 problem details. Context travels as keyword-only attrib
     └── ModelError                 model_error
         ├── ModelNotFound          model_not_found
         ├── ChecksumMismatch       checksum_mismatch
-        └── ProviderUnavailable    provider_unavailable  e.g. CUDA asked for, not present
+        ├── ProviderUnavailable    provider_unavailable  e.g. CUDA asked for, not present
+        └── OcrUnavailable         ocr_unavailable       no tesseract / jpn data, or it hung
 """
 
 from __future__ import annotations
@@ -34,6 +35,7 @@ __all__ = [
     "ModelError",
     "ModelNotFound",
     "NoFaceFound",
+    "OcrUnavailable",
     "ProviderUnavailable",
     "StepNotAllowed",
     "UnsupportedFormat",
@@ -124,3 +126,9 @@ class ProviderUnavailable(ModelError):
     """An onnxruntime execution provider was requested but is not installed here."""
 
     code = "provider_unavailable"
+
+
+class OcrUnavailable(ModelError):
+    """The OCR engine cannot run: no ``tesseract``, no ``jpn`` traineddata, or it timed out."""
+
+    code = "ocr_unavailable"

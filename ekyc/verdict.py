@@ -53,6 +53,7 @@ class ReasonCode(enum.Enum):
     NAME_MISMATCH = "NAME_MISMATCH"
     BIRTH_DATE_MISMATCH = "BIRTH_DATE_MISMATCH"
     ADDRESS_MISMATCH = "ADDRESS_MISMATCH"
+    LICENSE_NUMBER_MISMATCH = "LICENSE_NUMBER_MISMATCH"
     FIELD_UNREADABLE = "FIELD_UNREADABLE"
 
     @property
@@ -73,6 +74,7 @@ _REVIEW = frozenset({
     ReasonCode.INJECTION_SUSPECTED,
     ReasonCode.NAME_MISMATCH,
     ReasonCode.ADDRESS_MISMATCH,
+    ReasonCode.LICENSE_NUMBER_MISMATCH,
     ReasonCode.FIELD_UNREADABLE,
 })  # fmt: skip
 _SEVERITY = {code: Decision.REVIEW if code in _REVIEW else Decision.REJECT for code in ReasonCode}
@@ -111,6 +113,8 @@ _MESSAGES: dict[ReasonCode, str] = {
     ReasonCode.BIRTH_DATE_MISMATCH: "The date of birth differs from the application "
     "(生年月日が一致しません)",
     ReasonCode.ADDRESS_MISMATCH: "The address differs from the application (住所が一致しません)",
+    ReasonCode.LICENSE_NUMBER_MISMATCH: "The licence number differs from the application "
+    "(免許証番号が一致しません)",
     ReasonCode.FIELD_UNREADABLE: "A field of the card could not be read (記載事項が読み取れません)",
 }
 

@@ -1,0 +1,175 @@
+"""How well does the OCR cross-check read synthetic cards, and how fast?
+
+    python -m benchmarks.ocr --n 40 --ppm 10,12,15 --engines lib,cli
+
+For each accepted document type, ``n`` identities are rendered (front side) both as clean
+card faces and as photographed scenes (``benchmarks.synth``, kind ``front``: pose, glare,
+fingers, blur, noise, JPEG) rectified with the ground-truth corners; ``sceneQ`` rows keep
+the scenes that pass ``assess_quality`` (the capture gate before OCR). Rates are exact reads
+after normalisation; ``addr sim`` is the mean ``similarity`` of address keys. ``name
+gen/imp`` give the lowest genuine and highest impostor name similarity among reads that
+were not exact: the evidence for the tolerance thresholds in ``ekyc.read.crosscheck``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import os
+import platform
+import time
+from collections import defaultdict
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+from benchmarks.synth import make_identity, render_card, render_scene, sample_spec
+from ekyc.capture.quality import assess_quality
+from ekyc.detect.rectify import rectify
+from ekyc.read.fields import FieldName
+from ekyc.read.normalize import similarity
+from ekyc.read.ocr import normalize_value, read_fields
+from ekyc.read.tesseract import LineReader, TesseractCli
+from ekyc.types import CardQuad, DocumentType, Side
+
+DOCS = (DocumentType.DRIVERS_LICENSE, DocumentType.MY_NUMBER_CARD, DocumentType.RESIDENCE_CARD)
+
+
+def machine_header() -> str:
+    cpu = platform.processor() or "unknown CPU"
+    cpuinfo = Path("/proc/cpuinfo")
+    if cpuinfo.is_file():
+        models = [ln for ln in cpuinfo.read_text().splitlines() if ln.startswith("model name")]
+        cpu = models[0].split(":", 1)[1].strip() if models else cpu
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+    load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
+    return (
+        f"# machine: {cpu}, {cores} cores, load {load:.1f}, Python {platform.python_version()}, "
+        f"OpenCV {cv2.__version__}, {dt.datetime.now():%Y-%m-%d %H:%M}\n"
+        "# OCR: tesseract jpn, --psm 7 per field; ms = read_fields() wall time per card; cpu ms =\n"
+        "# this process's CPU time (the uncontended cost; the cli engine's child process excluded)"
+    )
+
+
+def make_reader(name: str) -> LineReader:
+    if name == "cli":
+        return TesseractCli()
+    from ekyc.read.tesslib import TesseractLib
+
+    return TesseractLib()
+
+
+def card_images(source: str, doc: DocumentType, seed: int, ppm: float, size: tuple[int, int]):
+    """The rectified front (RGB at ``ppm``), its identity, and whether the shot passes quality."""
+    ident = make_identity(seed, doc)
+    if source == "clean":
+        return render_card(doc, Side.FRONT, ident, None, ppm).image, ident, True
+    rng = np.random.default_rng([seed, 99])
+    spec = sample_spec("front", ident, size, rng)
+    scene = render_scene(spec, rng)
+    quad = CardQuad(np.asarray(scene.record["corners"], dtype=np.float32), 1.0)
+    passed = assess_quality(scene.image, region=quad).passed
+    return rectify(scene.image, quad, px_per_mm=ppm).image, ident, passed
+
+
+def truth_of(ident) -> dict[FieldName, object]:
+    return {
+        FieldName.NAME: ident.name,
+        FieldName.BIRTH_DATE: ident.birth,
+        FieldName.ADDRESS: ident.address,
+        FieldName.EXPIRY_DATE: ident.expiry,
+        FieldName.LICENSE_NUMBER: ident.document_number,
+    }
+
+
+def other_name(doc: DocumentType, seed: int, name: str) -> str:
+    """Another identity's name (the impostor of the name rule), never equal to ``name``."""
+    while (other := make_identity(seed, doc).name) == name:
+        seed += 7919
+    return other
+
+
+def evaluate(reader: LineReader, source: str, ppm: float, args: argparse.Namespace):
+    """Per-source stats; scenes also under ``<source>Q`` when they pass capture quality."""
+    out: dict[str, dict[str, list[float]]] = defaultdict(lambda: defaultdict(list))
+    for doc in DOCS:
+        for i in range(args.n):
+            image, ident, passed = card_images(source, doc, args.seed + i, ppm, args.size)
+            start, cpu = time.perf_counter(), time.process_time()
+            reads = read_fields(image, doc, Side.FRONT, reader=reader, px_per_mm=ppm)
+            elapsed_ms = (time.perf_counter() - start) * 1000.0
+            cpu_ms = (time.process_time() - cpu) * 1000.0
+            impostor = other_name(doc, args.seed + i + 7919, ident.name)
+            for key in (source, source + "Q") if source != "clean" and passed else (source,):
+                out[key]["ms"].append(elapsed_ms)
+                out[key]["cpu"].append(cpu_ms)
+                for read in reads.fields:
+                    truth = truth_of(ident)[read.field]
+                    score(out[key], read, truth, impostor, args.verbose and key == source)
+    return out
+
+
+def score(stats, read, truth, other_name: str, verbose: bool) -> None:
+    field = read.field
+    want = truth if field.is_date else normalize_value(field, str(truth))
+    stats[field.value].append(float(read.value == want))
+    if field is FieldName.ADDRESS:
+        stats["addr_sim"].append(similarity(str(read.value or ""), str(want)))
+    if field is FieldName.NAME and read.value != want:
+        stats["name_gen"].append(similarity(str(read.value or ""), str(want)))
+    if field is FieldName.NAME:
+        stats["name_imp"].append(
+            similarity(str(read.value or ""), str(normalize_value(field, other_name)))
+        )
+    if verbose and read.value != want:
+        print(f"  miss {field.value}: {read.raw_text!r} -> {read.value!r} want {want!r}"
+              f" conf {read.confidence:.2f} glare {read.glare_fraction:.3f}")  # fmt: skip
+
+
+def row(engine: str, source: str, ppm: float, s: dict[str, list[float]]) -> str:
+    def pct(key: str) -> str:
+        return f"{100 * np.mean(s[key]):5.1f}" if s[key] else "    -"
+
+    gen = f"{min(s['name_gen']):.2f}" if s["name_gen"] else "-"
+    ms = np.asarray(s["ms"])
+    return (
+        f"{engine:4} {source:6} {ppm:4.0f} {len(ms):4d} | {pct('name')} {pct('birth_date')} "
+        f"{pct('address')} {np.mean(s['addr_sim']):8.3f} {pct('expiry_date')} "
+        f"{pct('license_number')} | {gen:>4}/{max(s['name_imp']):.2f} | "
+        f"{np.median(ms):6.1f} {np.percentile(ms, 90):6.1f} | {np.median(s['cpu']):6.1f}"
+    )
+
+
+def main(argv: list[str] | None = None) -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--n", type=int, default=40, help="identities per document type")
+    ap.add_argument("--seed", type=int, default=5000)
+    ap.add_argument("--ppm", default="12", help="rectification px/mm, comma-separated")
+    ap.add_argument("--engines", default="lib", help="lib (in-process) and/or cli (binary)")
+    ap.add_argument("--sources", default="clean,scene")
+    ap.add_argument("--size", default="1920x1080", help="scene frame size")
+    ap.add_argument("--verbose", action="store_true")
+    args = ap.parse_args(argv)
+    args.size = tuple(int(v) for v in args.size.split("x"))
+    cv2.setNumThreads(1)
+    print(machine_header())
+    print(f"# n={args.n} per type x {len(DOCS)} types, seed {args.seed}, scenes {args.size}")
+    print(
+        "eng  source  ppm    n |  name   dob  addr addr sim expiry licno | name gen/imp "
+        "| ms p50    p90 | cpu ms p50"
+    )
+    for engine in args.engines.split(","):
+        try:
+            reader = make_reader(engine)
+        except Exception as exc:  # a failing engine becomes a row, not a crash
+            print(f"{engine:4} unavailable: {exc}")
+            continue
+        for source in args.sources.split(","):
+            for ppm in (float(v) for v in args.ppm.split(",")):
+                for key, stats in evaluate(reader, source, ppm, args).items():
+                    print(row(engine, key, ppm, stats), flush=True)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,156 @@
+"""Compare the card's reads with the application, and refuse an expired document.
+
+Rules (each ``FieldCheck`` names the one it used):
+
+* date of birth: the dates are equal (after era/Western normalisation).
+* name: ``name_key`` equal, or ``similarity >= NAME_MIN_SIMILARITY`` (0.9: one slip per
+  ten characters, so a two-to-six-character kanji name must match exactly; a long Latin
+  name may lose one letter to OCR).
+* address: ``address_key`` street numbers (``1-2-3``) equal, and the text before them
+  (prefecture, city, town) at ``similarity >= ADDRESS_MIN_SIMILARITY`` (0.85: one slip per
+  seven characters). Numbers are exact because they alone tell neighbours apart; the
+  building is not compared.
+* licence number (only when the applicant declared one): the 12 digits are equal.
+* expiry: the document is valid through the printed day; ``today`` after it is expired.
+
+An empty or date-less read is UNREADABLE, never a mismatch; the pipeline decides what to
+ask for then. Glare over a field that failed adds ``GLARE_ON_FIELDS``, so the front end can
+ask for a retake instead of reporting a mismatch.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import enum
+import re
+from dataclasses import dataclass
+
+from ekyc.read.applicant import Applicant
+from ekyc.read.fields import FieldName
+from ekyc.read.normalize import address_key, name_key, similarity
+from ekyc.read.ocr import FieldRead, FieldReads
+from ekyc.verdict import ReasonCode
+
+__all__ = ["ADDRESS_MIN_SIMILARITY", "NAME_MIN_SIMILARITY", "CrossCheck", "FieldCheck", "Outcome"]
+
+NAME_MIN_SIMILARITY = 0.9
+ADDRESS_MIN_SIMILARITY = 0.85
+GLARE_MAX_FRACTION = 0.02  # as quality's card-region limit: over 2 % of a field is covered
+_STREET = re.compile(r"\d+(?:-\d+)*$")
+
+
+class Outcome(enum.Enum):
+    """How one field compared."""
+
+    MATCH = "match"
+    MISMATCH = "mismatch"
+    UNREADABLE = "unreadable"
+
+
+@dataclass(frozen=True, slots=True)
+class FieldCheck:
+    """One field compared: outcome, the rule applied, the score, and the read as evidence."""
+
+    field: FieldName
+    outcome: Outcome
+    rule: str
+    similarity: float | None
+    read: FieldRead
+
+
+@dataclass(frozen=True, slots=True)
+class CrossCheck:
+    """The card's key fields against the application, and whether the card has expired.
+
+    Attributes:
+        checks: One per field compared (licence number only when declared).
+        expiry_date: The expiry read, or None when unreadable.
+        expired: ``today`` is after ``expiry_date``.
+        reasons: Stable codes, in field order, without repeats.
+    """
+
+    checks: tuple[FieldCheck, ...]
+    expiry_date: dt.date | None
+    expired: bool
+    reasons: tuple[ReasonCode, ...]
+
+    @property
+    def passed(self) -> bool:
+        """Every field matched and the document is valid."""
+        return not self.reasons
+
+
+_MISMATCH_REASON = {
+    FieldName.NAME: ReasonCode.NAME_MISMATCH,
+    FieldName.BIRTH_DATE: ReasonCode.BIRTH_DATE_MISMATCH,
+    FieldName.ADDRESS: ReasonCode.ADDRESS_MISMATCH,
+    # No dedicated code yet: a different licence number is a different document.
+    FieldName.LICENSE_NUMBER: ReasonCode.LICENSE_NUMBER_MISMATCH,
+}
+
+
+def _compare(read: FieldRead, applicant: Applicant) -> FieldCheck:
+    if read.value is None:
+        return FieldCheck(read.field, Outcome.UNREADABLE, "nothing usable read", None, read)
+    if read.field is FieldName.BIRTH_DATE:
+        same = read.value == applicant.birth_date
+        return FieldCheck(read.field, _outcome(same), "dates equal", None, read)
+    if read.field is FieldName.NAME:
+        score = similarity(str(read.value), name_key(applicant.full_name))
+        rule = f"name_key similarity >= {NAME_MIN_SIMILARITY}"
+        return FieldCheck(read.field, _outcome(score >= NAME_MIN_SIMILARITY), rule, score, read)
+    if read.field is FieldName.ADDRESS:
+        return _compare_address(read, applicant.address)
+    want = "".join(ch for ch in applicant.license_number or "" if ch.isdigit())
+    return FieldCheck(read.field, _outcome(read.value == want), "digits equal", None, read)
+
+
+def _compare_address(read: FieldRead, declared: str) -> FieldCheck:
+    got, want = str(read.value), address_key(declared)
+    got_no, want_no = _STREET.search(got), _STREET.search(want)
+    got_text = got[: got_no.start()] if got_no else got
+    want_text = want[: want_no.start()] if want_no else want
+    score = similarity(got_text, want_text)
+    numbers_equal = (got_no[0] if got_no else "") == (want_no[0] if want_no else "")
+    rule = f"street numbers equal and text similarity >= {ADDRESS_MIN_SIMILARITY}"
+    same = numbers_equal and score >= ADDRESS_MIN_SIMILARITY
+    return FieldCheck(read.field, _outcome(same), rule, score, read)
+
+
+def _outcome(same: bool) -> Outcome:
+    return Outcome.MATCH if same else Outcome.MISMATCH
+
+
+def cross_check(reads: FieldReads, applicant: Applicant, today: dt.date) -> CrossCheck:
+    """Compare ``reads`` with ``applicant`` and check the expiry against ``today``.
+
+    Args:
+        reads: The card's key fields (``read_fields``).
+        applicant: What the application declares.
+        today: The date of the check, in Japan (the caller's clock, never read here).
+    """
+    checks = tuple(
+        _compare(read, applicant)
+        for read in reads.fields
+        if read.field is not FieldName.EXPIRY_DATE
+        and (read.field is not FieldName.LICENSE_NUMBER or applicant.license_number)
+    )
+    expiry_read = reads.get(FieldName.EXPIRY_DATE)
+    expiry = expiry_read.value if expiry_read is not None else None
+    expiry_date = expiry if isinstance(expiry, dt.date) else None
+    expired = expiry_date is not None and today > expiry_date
+    reasons: list[ReasonCode] = []
+    for check in checks:
+        if check.outcome is Outcome.MISMATCH:
+            reasons.append(_MISMATCH_REASON[check.field])
+    failed = [c.read for c in checks if c.outcome is not Outcome.MATCH]
+    if any(c.outcome is Outcome.UNREADABLE for c in checks) or (
+        expiry_read is not None and expiry_date is None
+    ):
+        reasons.append(ReasonCode.FIELD_UNREADABLE)
+        failed += [expiry_read] if expiry_read is not None and expiry_date is None else []
+    if any(read.glare_fraction > GLARE_MAX_FRACTION for read in failed):
+        reasons.append(ReasonCode.GLARE_ON_FIELDS)
+    if expired:
+        reasons.append(ReasonCode.DOCUMENT_EXPIRED)
+    return CrossCheck(checks, expiry_date, expired, tuple(dict.fromkeys(reasons)))

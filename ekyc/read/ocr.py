@@ -1,0 +1,200 @@
+"""Read the key fields of a rectified card: crop, scale, OCR, normalise.
+
+Only the few regions of ``ekyc.read.fields`` are read (four or five short lines): 125-150 ms
+of CPU a card with the in-process engine, 1.5 s with one ``tesseract`` process a card
+(``benchmarks/ocr.py``, 2-core machine under load). The My Number card's back is refused.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import functools
+import logging
+import time
+from dataclasses import dataclass
+
+import cv2
+import numpy as np
+
+from ekyc.read.fields import FieldName, FieldRegion, field_regions
+from ekyc.read.normalize import address_key, name_key, normalize_width, parse_date
+from ekyc.read.tesseract import GreyImage, LineRead, LineReader, OcrUnavailable, TesseractCli
+from ekyc.types import DocumentType, RectifiedCard, RGBImage, Side
+
+__all__ = ["FieldRead", "FieldReads", "default_reader", "read_fields"]
+
+logger = logging.getLogger(__name__)
+
+TARGET_GLYPH_PX = 32
+"""Glyph height the crops are scaled to; the LSTM reads lines normalised to 36 px."""
+
+RETRY_GLYPH_PX = 26
+RETRY_BELOW_CONFIDENCE = 0.6
+"""Tesseract sometimes finds no text line at all in a clean crop at one scale and reads it
+at another (``高橋　健一`` at 32 px: nothing; at 26 or 36 px: exact). Lines read with less
+than this confidence are read again at ``RETRY_GLYPH_PX`` and the surer read is kept: +2 to
++4 points of exact names on photographed scenes, for 10-20 % more OCR time
+(``benchmarks/ocr.py``)."""
+
+_PAD_PX = 6
+_GLARE_LEVEL = 250  # every channel at or above: a specular highlight, not ink or paper
+_DIGITS = "0123456789"
+_CHARSETS: dict[FieldName, str | None] = {FieldName.LICENSE_NUMBER: _DIGITS}
+
+FieldValue = str | dt.date | None
+
+
+@dataclass(frozen=True, slots=True)
+class FieldRead:
+    """One field as read: raw OCR text, its normalised value, the engine's confidence.
+
+    Attributes:
+        field: Which field.
+        raw_text: What the engine returned (the evidence a reviewer sees).
+        value: The comparison form: a ``date`` for dates, ``name_key`` / ``address_key`` for
+            names and addresses, the digits of a licence number; None when nothing usable
+            was read (no text, or no valid date in it).
+        confidence: The engine's mean word confidence in [0, 1].
+        box: ``(x0, y0, x1, y1)`` of the region in the rectified card's pixels.
+        glare_fraction: Share of the region's pixels saturated by a highlight.
+    """
+
+    field: FieldName
+    raw_text: str
+    value: FieldValue
+    confidence: float
+    box: tuple[int, int, int, int]
+    glare_fraction: float
+
+    def __post_init__(self) -> None:
+        if not 0.0 <= self.confidence <= 1.0:
+            raise ValueError(f"confidence must be in [0, 1], got {self.confidence}")
+        if not 0.0 <= self.glare_fraction <= 1.0:
+            raise ValueError(f"glare_fraction must be in [0, 1], got {self.glare_fraction}")
+
+
+@dataclass(frozen=True, slots=True)
+class FieldReads:
+    """All key fields read on one face of one document, with the time it took."""
+
+    document_type: DocumentType
+    side: Side
+    fields: tuple[FieldRead, ...]
+    elapsed_ms: float
+
+    def get(self, field: FieldName) -> FieldRead | None:
+        """The read of ``field``, or None when this document does not print it."""
+        return next((f for f in self.fields if f.field is field), None)
+
+
+@functools.cache
+def default_reader() -> LineReader:
+    """The in-process engine when libtesseract loads, else the ``tesseract`` binary (cached).
+
+    Raises:
+        OcrUnavailable: when neither is usable.
+    """
+    try:
+        from ekyc.read.tesslib import TesseractLib
+
+        return TesseractLib()
+    except OcrUnavailable as exc:
+        logger.warning("in-process tesseract unavailable (%s); using the binary", exc.message)
+        return TesseractCli()
+
+
+def normalize_value(field: FieldName, text: str) -> FieldValue:
+    """The comparison form of ``text`` read in ``field`` (see ``FieldRead.value``)."""
+    if field.is_date:
+        return parse_date(text)
+    if field is FieldName.NAME:
+        key = name_key(text)
+    elif field is FieldName.ADDRESS:
+        key = address_key(text)
+    else:
+        key = "".join(ch for ch in normalize_width(text) if ch.isdigit())
+    return key or None
+
+
+def _region_box(region: FieldRegion, px_per_mm: float, shape: tuple[int, ...]) -> tuple[int, ...]:
+    x0, y0, x1, y1 = (round(v * px_per_mm) for v in region.rect_mm)
+    return (max(0, x0), max(0, y0), min(shape[1], x1), min(shape[0], y1))
+
+
+def prepare_line(crop: RGBImage, text_px: float, target_px: int = TARGET_GLYPH_PX) -> GreyImage:
+    """Grey, scaled so glyphs are ``target_px`` high, padded by replicating the border."""
+    grey = cv2.cvtColor(crop, cv2.COLOR_RGB2GRAY)
+    scale = target_px / max(text_px, 1.0)
+    if abs(scale - 1.0) > 0.05:
+        interpolation = cv2.INTER_AREA if scale < 1.0 else cv2.INTER_CUBIC
+        grey = cv2.resize(grey, None, fx=scale, fy=scale, interpolation=interpolation)
+    pad = _PAD_PX
+    padded = cv2.copyMakeBorder(grey, pad, pad, pad, pad, cv2.BORDER_REPLICATE)
+    return np.asarray(padded, dtype=np.uint8)
+
+
+def _read_with_retry(
+    engine: LineReader,
+    crops: list[RGBImage],
+    text_px: list[float],
+    regions: tuple[FieldRegion, ...],
+) -> list[LineRead]:
+    """Read every crop at ``TARGET_GLYPH_PX``; unsure ones again at ``RETRY_GLYPH_PX``."""
+    charsets = [_CHARSETS.get(r.field) for r in regions]
+    lines = [prepare_line(c, px) for c, px in zip(crops, text_px, strict=True)]
+    reads = list(engine.read_lines(lines, charsets))
+    again = [i for i, read in enumerate(reads) if read.confidence < RETRY_BELOW_CONFIDENCE]
+    if again:
+        retry_lines = [prepare_line(crops[i], text_px[i], RETRY_GLYPH_PX) for i in again]
+        retried = engine.read_lines(retry_lines, [charsets[i] for i in again])
+        for i, read in zip(again, retried, strict=True):
+            if read.confidence > reads[i].confidence:
+                reads[i] = read
+    return reads
+
+
+def read_fields(
+    card: RectifiedCard | RGBImage,
+    document_type: DocumentType,
+    side: Side = Side.FRONT,
+    *,
+    reader: LineReader | None = None,
+    px_per_mm: float | None = None,
+) -> FieldReads:
+    """OCR the key fields of one rectified card face.
+
+    Args:
+        card: The rectified card, or its RGB image at ``px_per_mm`` (default: the ID-1 width,
+            85.60 mm, divided into the image width).
+        document_type: The recognised document; its regions come from ``FIELD_REGIONS``.
+        side: The face shown; the My Number card's back raises ``StepNotAllowed``.
+        reader: The OCR engine (``default_reader()`` when None).
+        px_per_mm: Resolution of a bare image.
+
+    Raises:
+        StepNotAllowed: for the My Number card's back.
+        OcrUnavailable: when no OCR engine can run.
+    """
+    start = time.perf_counter()
+    image = card.image if isinstance(card, RectifiedCard) else card
+    if isinstance(card, RectifiedCard):
+        px_per_mm = card.px_per_mm
+    ppm = px_per_mm if px_per_mm is not None else image.shape[1] / 85.60
+    regions = field_regions(document_type, side)
+    boxes = [_region_box(r, ppm, image.shape) for r in regions]
+    crops = [image[y0:y1, x0:x1] for x0, y0, x1, y1 in boxes]
+    engine = reader if reader is not None else default_reader()
+    reads = _read_with_retry(engine, crops, [r.text_mm * ppm for r in regions], regions)
+    fields = tuple(
+        FieldRead(
+            field=region.field,
+            raw_text=read.text,
+            value=normalize_value(region.field, read.text),
+            confidence=read.confidence,
+            box=(box[0], box[1], box[2], box[3]),
+            glare_fraction=float(np.mean(crop.min(axis=2) >= _GLARE_LEVEL)) if crop.size else 0.0,
+        )
+        for region, read, box, crop in zip(regions, reads, boxes, crops, strict=True)
+    )
+    elapsed_ms = (time.perf_counter() - start) * 1000.0
+    return FieldReads(document_type, side, fields, elapsed_ms)

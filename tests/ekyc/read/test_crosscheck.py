@@ -1,0 +1,134 @@
+from __future__ import annotations
+
+import datetime as dt
+import json
+from contextlib import nullcontext
+from typing import ClassVar
+
+import pytest
+
+from ekyc.errors import InputError
+from ekyc.read import Applicant, FieldName, FieldRead, FieldReads, Outcome, cross_check
+from ekyc.read.ocr import normalize_value
+from ekyc.types import DocumentType, Side
+from ekyc.verdict import ReasonCode as R
+
+TODAY = dt.date(2025, 11, 1)
+APPLICANT = Applicant(
+    family_name="髙橋",
+    given_name="健一",
+    birth_date=dt.date(1962, 7, 19),
+    address="愛知県名古屋市中区栄１－２８－１４　コーポ桜101",
+    license_number="548472079051",
+)
+CARD = {
+    FieldName.NAME: "高橋　健一",
+    FieldName.BIRTH_DATE: "昭和37年07月19日生",
+    FieldName.ADDRESS: "愛知県名古屋市中区栄1丁目28番14号",
+    FieldName.EXPIRY_DATE: "令和11年08月19日まで有効",
+    FieldName.LICENSE_NUMBER: "548472079051",
+}
+
+
+def _reads(glare: float = 0.0, **changes: str) -> FieldReads:
+    texts = {**CARD, **{FieldName(k): v for k, v in changes.items()}}
+    return FieldReads(
+        DocumentType.DRIVERS_LICENSE,
+        Side.FRONT,
+        tuple(
+            FieldRead(f, t, normalize_value(f, t), 0.9 if t else 0.0, (0, 0, 10, 10), glare)
+            for f, t in texts.items()
+        ),
+        elapsed_ms=1.0,
+    )
+
+
+class TestCrossCheck:
+    def test_match(self) -> None:
+        result = cross_check(_reads(), APPLICANT, TODAY)
+        assert result.passed
+        assert result.reasons == ()
+        assert {c.outcome for c in result.checks} == {Outcome.MATCH}
+        assert result.expiry_date == dt.date(2029, 8, 19)
+        assert not result.expired
+        assert all(c.rule for c in result.checks)
+
+    @pytest.mark.parametrize(
+        ("changes", "reasons"),
+        [
+            ({"name": "高橋　健二"}, (R.NAME_MISMATCH,)),
+            ({"name": "佐藤　健一"}, (R.NAME_MISMATCH,)),
+            ({"birth_date": "昭和37年07月18日生"}, (R.BIRTH_DATE_MISMATCH,)),
+            ({"address": "愛知県名古屋市中区栄1丁目28番15号"}, (R.ADDRESS_MISMATCH,)),  # neighbour
+            ({"address": "愛知県名古屋市中区呆1丁目28番14号"}, ()),  # one OCR slip in the text
+            ({"address": "大阪府大阪市北区梅田1丁目28番14号"}, (R.ADDRESS_MISMATCH,)),
+            ({"license_number": "548472079052"}, (R.LICENSE_NUMBER_MISMATCH,)),
+            ({"expiry_date": "令和07年10月31日まで有効"}, (R.DOCUMENT_EXPIRED,)),
+            ({"expiry_date": "令和07年11月01日まで有効"}, ()),  # valid through the day
+            ({"name": ""}, (R.FIELD_UNREADABLE,)),
+            ({"expiry_date": "まで有効"}, (R.FIELD_UNREADABLE,)),
+            ({"birth_date": "昭和37年07月"}, (R.FIELD_UNREADABLE,)),
+        ],
+    )
+    def test_known_values(self, changes: dict[str, str], reasons: tuple[R, ...]) -> None:
+        assert cross_check(_reads(**changes), APPLICANT, TODAY).reasons == reasons
+
+    def test_expired(self) -> None:
+        result = cross_check(_reads(expiry_date="平成30年01月01日まで有効"), APPLICANT, TODAY)
+        assert result.expired
+        assert result.reasons == (R.DOCUMENT_EXPIRED,)
+        assert not result.passed
+
+    def test_glare_on_a_failed_field(self) -> None:
+        result = cross_check(_reads(glare=0.1, name=""), APPLICANT, TODAY)
+        assert result.reasons == (R.FIELD_UNREADABLE, R.GLARE_ON_FIELDS)
+        assert cross_check(_reads(glare=0.1), APPLICANT, TODAY).reasons == ()
+
+    def test_licence_number_only_when_declared(self) -> None:
+        applicant = Applicant("高橋", "健一", dt.date(1962, 7, 19), "愛知県名古屋市中区栄1-28-14")
+        result = cross_check(_reads(license_number="000"), applicant, TODAY)
+        assert FieldName.LICENSE_NUMBER not in {c.field for c in result.checks}
+        assert result.passed
+
+    def test_long_latin_name_tolerates_one_letter(self) -> None:
+        applicant = Applicant(
+            "SANTOS", "MARIA CLARA", dt.date(1962, 7, 19), "愛知県名古屋市中区栄1-28-14"
+        )
+        reads = _reads(name="SANTOS MARIA CLAR")
+        check = next(
+            c for c in cross_check(reads, applicant, TODAY).checks if c.field is FieldName.NAME
+        )
+        assert check.outcome is Outcome.MATCH
+        assert check.similarity == pytest.approx(15 / 16)
+
+
+class TestApplicant:
+    BASE: ClassVar[dict[str, str]] = {
+        "family_name": "山田",
+        "given_name": "太郎",
+        "birth_date": "1990-04-01",
+        "address": "東京都千代田区霞が関1-2-3",
+    }
+
+    @pytest.mark.parametrize(
+        ("patch", "expectation"),
+        [
+            ({}, nullcontext()),
+            ({"license_number": "301234567890", "family_name_kana": "ヤマダ"}, nullcontext()),
+            ({"birth_date": "1990-02-30"}, pytest.raises(InputError, match="invalid")),
+            ({"birth_date": None}, pytest.raises(InputError)),
+            ({"family_name": " "}, pytest.raises(InputError, match="family_name")),
+            ({"nickname": "x"}, pytest.raises(InputError, match="unknown")),
+        ],
+    )
+    def test_from_json(self, patch: dict[str, object], expectation) -> None:
+        with expectation:
+            applicant = Applicant.from_json(json.dumps({**self.BASE, **patch}))
+            assert applicant.birth_date == dt.date(1990, 4, 1)
+            assert applicant.full_name == "山田 太郎"
+
+    @pytest.mark.parametrize("text", ["[]", "not json", '{"family_name": "山田"}'])
+    def test_exception(self, text: str) -> None:
+        with pytest.raises(InputError) as info:
+            Applicant.from_json(text)
+        assert info.value.code == "invalid_input"

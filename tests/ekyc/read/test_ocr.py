@@ -1,0 +1,108 @@
+from __future__ import annotations
+
+import datetime as dt
+
+import numpy as np
+import pytest
+
+from benchmarks.synth.cards import render_card
+from benchmarks.synth.identity import make_identity
+from ekyc.read import FieldName, LineRead, TesseractCli, read_fields
+from ekyc.read.ocr import normalize_value, prepare_line
+from ekyc.read.tesseract import OcrUnavailable
+from ekyc.types import CardQuad, DocumentType, RectifiedCard, Side
+
+DL, MN, RC = DocumentType.DRIVERS_LICENSE, DocumentType.MY_NUMBER_CARD, DocumentType.RESIDENCE_CARD
+PPM = 12.0
+
+
+def _card(doc: DocumentType, seed: int):
+    ident = make_identity(seed, doc)
+    return render_card(doc, Side.FRONT, ident, None, PPM).image, ident
+
+
+class FakeReader:
+    """Returns canned text per line, in region order."""
+
+    def __init__(self, texts: list[str], confidence: float = 0.9) -> None:
+        self.texts, self.confidence, self.calls = texts, confidence, 0
+
+    def read_lines(self, lines, charsets=()):
+        self.calls += 1
+        assert all(line.ndim == 2 and line.dtype == np.uint8 for line in lines)
+        return tuple(LineRead(t, self.confidence) for t in self.texts[: len(lines)])
+
+
+class TestReadFieldsSmoke:
+    def test_shapes_and_normalised_values(self) -> None:
+        image, _ = _card(DL, 1)
+        fake = FakeReader(
+            [
+                "山田　太郎",
+                "昭和64年01月07日生",
+                "東京都千代田区霞が関1丁目2番3号",
+                "令和09年01月01日まで有効",
+                "301234567890",
+            ]
+        )
+        reads = read_fields(image, DL, Side.FRONT, reader=fake, px_per_mm=PPM)
+        values = {f.field: f.value for f in reads.fields}
+        assert values == {
+            FieldName.NAME: "山田太郎",
+            FieldName.BIRTH_DATE: dt.date(1989, 1, 7),
+            FieldName.ADDRESS: "東京都千代田区霞が関1-2-3",
+            FieldName.EXPIRY_DATE: dt.date(2027, 1, 1),
+            FieldName.LICENSE_NUMBER: "301234567890",
+        }
+        assert all(0 <= f.box[0] < f.box[2] <= image.shape[1] for f in reads.fields)
+        assert fake.calls == 1  # confident reads are not retried
+
+    def test_unsure_reads_are_retried_once(self) -> None:
+        image, _ = _card(MN, 1)
+        fake = FakeReader(["", "", "", ""], confidence=0.0)
+        reads = read_fields(image, MN, Side.FRONT, reader=fake, px_per_mm=PPM)
+        assert fake.calls == 2
+        assert all(f.value is None and f.confidence == 0.0 for f in reads.fields)
+
+    def test_rectified_card_carries_its_resolution(self) -> None:
+        image, _ = _card(RC, 2)
+        quad = CardQuad(np.array([[0, 0], [1, 0], [1, 1], [0, 1]], np.float32), 1.0)
+        card = RectifiedCard(image, PPM, np.eye(3), quad)
+        reads = read_fields(card, RC, Side.FRONT, reader=FakeReader(["LI NA"] * 4))
+        assert reads.get(FieldName.NAME) is not None
+        assert reads.get(FieldName.LICENSE_NUMBER) is None
+
+    @pytest.mark.parametrize(("text_px", "target"), [(44.4, 32), (20.0, 32), (32.0, 32)])
+    def test_prepare_line_scales_to_the_target(self, text_px: float, target: int) -> None:
+        line = prepare_line(np.full((50, 200, 3), 200, np.uint8), text_px, target)
+        assert line.ndim == 2
+        assert line.shape[0] == pytest.approx(50 * target / text_px + 12, abs=2)
+
+
+@pytest.mark.parametrize(
+    ("doc", "seed"), [(DL, 1), (DL, 2), (DL, 4), (MN, 1), (MN, 3), (MN, 6), (RC, 2), (RC, 3)]
+)
+def test_reads_rendered_cards_exactly(reader, doc: DocumentType, seed: int) -> None:
+    image, ident = _card(doc, seed)
+    reads = read_fields(image, doc, Side.FRONT, reader=reader, px_per_mm=PPM)
+    name, birth = reads.get(FieldName.NAME), reads.get(FieldName.BIRTH_DATE)
+    assert name is not None
+    assert birth is not None
+    assert name.value == normalize_value(FieldName.NAME, ident.name), name.raw_text
+    assert birth.value == ident.birth, birth.raw_text
+    assert 0.5 < name.confidence <= 1.0
+
+
+def test_binary_runner_reads_a_card(reader) -> None:
+    del reader  # only for the skip when tesseract is missing
+    image, ident = _card(DL, 4)
+    reads = read_fields(image, DL, Side.FRONT, reader=TesseractCli(), px_per_mm=PPM)
+    birth = reads.get(FieldName.BIRTH_DATE)
+    assert birth is not None
+    assert birth.value == ident.birth
+
+
+def test_missing_binary_is_a_typed_error() -> None:
+    with pytest.raises(OcrUnavailable) as info:
+        TesseractCli("no-such-tesseract-binary")
+    assert info.value.code == "ocr_unavailable"
