@@ -2,8 +2,9 @@
 
 Order: the document rules (refusals and missing or forbidden shots, before any pixel is
 decoded) -> decoding every shot -> the method's document stages (``ImageMethod``: card,
-tilt, same card, back) -> the selfie: a My Number back in it is refused, the face gate,
-the card's portrait, the face match -> liveness -> the decision.
+tilt, same card, back) -> OCR of the card's key fields and the cross-check with the
+application (or the expiry alone) -> the selfie: a My Number back in it is refused, the
+face gate, the card's portrait, the face match -> liveness -> the decision.
 
 The method is pluggable (``ekyc.methods.DocumentMethod``): an IC-chip method hands the
 chip's portrait to the same selfie stages.
@@ -11,8 +12,10 @@ chip's portrait to the same selfie stages.
 
 from __future__ import annotations
 
+import datetime as dt
 import os
 from collections.abc import Mapping
+from zoneinfo import ZoneInfo
 
 from ekyc.capture.decode import decode_image
 from ekyc.config import PipelineConfig
@@ -20,12 +23,15 @@ from ekyc.detect import CardLayouts, find_card, refuse_my_number_back
 from ekyc.errors import StepNotAllowed
 from ekyc.match import FaceMatcher, MatchConfig, assess_face, embed_faces
 from ekyc.methods import DocumentFindings, DocumentMethod, Evidence, ImageMethod
+from ekyc.read import Applicant, FieldName, LineReader, cross_check, default_reader, read_fields
 from ekyc.registry import Registry
 from ekyc.rules import rule_for
-from ekyc.types import DocumentType, Embedding, Frame, RGBImage, Shot
+from ekyc.types import DocumentType, Embedding, Frame, RGBImage, Shot, Side
 from ekyc.verdict import ReasonCode, Verdict, decide
 
 __all__ = ["ImageSource", "Verifier"]
+
+_JST = ZoneInfo("Asia/Tokyo")
 
 ImageSource = bytes | str | os.PathLike[str] | Frame
 """A shot as bytes, a path, or an already decoded ``Frame``."""
@@ -48,10 +54,12 @@ class Verifier:
         layouts: CardLayouts,
         config: PipelineConfig | None = None,
         match_config: MatchConfig | None = None,
+        reader: LineReader | None = None,
     ) -> None:
         self.matcher = matcher
         self.method = method
         self.layouts = layouts
+        self.reader = reader
         self.config = config or PipelineConfig()
         self.match_config = match_config or MatchConfig()
 
@@ -61,9 +69,16 @@ class Verifier:
         cfg = config or PipelineConfig()
         layouts = CardLayouts.from_registry(registry)
         matcher = FaceMatcher.from_registry(registry)
-        return cls(matcher, ImageMethod(layouts, cfg), layouts, cfg)
+        return cls(matcher, ImageMethod(layouts, cfg), layouts, cfg, reader=default_reader())
 
-    def verify(self, document: DocumentType | str, shots: Mapping[str, ImageSource]) -> Verdict:
+    def verify(
+        self,
+        document: DocumentType | str,
+        shots: Mapping[str, ImageSource],
+        *,
+        applicant: Applicant | None = None,
+        today: dt.date | None = None,
+    ) -> Verdict:
         """Verify one applicant's shots (``front``, ``tilt``, ``back``, ``selfie``).
 
         Raises:
@@ -71,12 +86,25 @@ class Verifier:
                 one; the forbidden bytes are not decoded, let alone kept.
             InputError: a shot that cannot be decoded.
         """
-        return self.verify_with_frames(document, shots)[0]
+        return self.verify_with_frames(document, shots, applicant=applicant, today=today)[0]
 
     def verify_with_frames(
-        self, document: DocumentType | str, shots: Mapping[str, ImageSource]
+        self,
+        document: DocumentType | str,
+        shots: Mapping[str, ImageSource],
+        *,
+        applicant: Applicant | None = None,
+        today: dt.date | None = None,
     ) -> tuple[Verdict, dict[str, Frame]]:
-        """``verify``, also returning the decoded shots (for evidence images)."""
+        """``verify``, also returning the decoded shots (for evidence images).
+
+        Args:
+            document: The document type the applicant chose.
+            shots: ``front``, ``tilt``, ``back`` (when the type has one), ``selfie``.
+            applicant: The application's data to cross-check the card against; without it
+                only the card's expiry is checked.
+            today: The date of the check; the date in Japan when omitted.
+        """
         document_type = DocumentType(document)
         evidence = Evidence()
         rule = rule_for(document_type)
@@ -93,11 +121,62 @@ class Verifier:
                     else decode_image(source, self.config.decode)
                 )
         findings = self.method.examine(document_type, frames, evidence)
+        self._read(findings, applicant, today or dt.datetime.now(_JST).date(), evidence)
         self._selfie(frames["selfie"], findings, evidence)
         evidence.reason(
             ReasonCode.LIVENESS_NOT_PROVEN, "liveness", "no challenge frames were evaluated"
         )
         return self._verdict(evidence, frames), frames
+
+    def _read(
+        self,
+        findings: DocumentFindings,
+        applicant: Applicant | None,
+        today: dt.date,
+        evidence: Evidence,
+    ) -> None:
+        """OCR the card's key fields; cross-check them, or at least the expiry."""
+        if findings.card_image is None:
+            return  # the document stages already said why
+        with evidence.timed("ocr"):
+            reads = read_fields(
+                findings.card_image, findings.document_type, Side.FRONT, reader=self.reader
+            )
+        evidence.check(
+            "ocr",
+            fields={
+                r.field.value: {
+                    "text": r.raw_text,
+                    "value": str(r.value),
+                    "confidence": round(r.confidence, 3),
+                }
+                for r in reads.fields
+            },
+        )
+        if applicant is not None:
+            check = cross_check(reads, applicant, today)
+            evidence.check(
+                "cross_check",
+                expired=check.expired,
+                fields={
+                    c.field.value: {
+                        "outcome": c.outcome.value,
+                        "rule": c.rule,
+                        "similarity": c.similarity,
+                    }
+                    for c in check.checks
+                },
+            )
+            for code in check.reasons:
+                evidence.reason(code, "cross_check")
+            return
+        expiry = reads.get(FieldName.EXPIRY_DATE)
+        if expiry is None:
+            return  # this document prints no expiry
+        if not isinstance(expiry.value, dt.date):
+            evidence.reason(ReasonCode.FIELD_UNREADABLE, "ocr", "expiry date")
+        elif today > expiry.value:
+            evidence.reason(ReasonCode.DOCUMENT_EXPIRED, "ocr", expiry.value.isoformat())
 
     def _selfie(self, selfie: Frame, findings: DocumentFindings, evidence: Evidence) -> None:
         with evidence.timed("selfie.card_check"):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import sys
 from pathlib import Path
 from typing import Any, TextIO
 
@@ -38,19 +39,27 @@ def register(sub: Any) -> None:
 
 def _run_verify(args: argparse.Namespace, out: TextIO) -> int:
     from ekyc.pipeline import Verifier
+    from ekyc.read import Applicant
     from ekyc.registry import Registry
 
-    if args.challenge or args.frames or args.applicant:
-        out.write(
-            "ekyc verify: --challenge/--frames and --applicant are not wired into the "
-            "pipeline yet (liveness and OCR cross-check land next)\n"
+    if args.challenge or args.frames:
+        sys.stderr.write(
+            "ekyc verify: --challenge/--frames are not wired into the pipeline "
+            "yet (the liveness stage lands next)\n"
         )
         return EXIT_USAGE
+    applicant = None
+    if args.applicant:
+        try:
+            applicant = Applicant.from_json(Path(args.applicant).read_bytes())
+        except OSError as exc:
+            sys.stderr.write(f"ekyc verify: cannot read {args.applicant}: {exc.strerror}\n")
+            return EXIT_USAGE
     shots = {"front": args.front, "tilt": args.tilt, "selfie": args.selfie}
     if args.back:
         shots["back"] = args.back
     verifier = Verifier.from_registry(Registry.from_manifest())
-    verdict, frames = verifier.verify_with_frames(args.document, shots)
+    verdict, frames = verifier.verify_with_frames(args.document, shots, applicant=applicant)
     if args.evidence:
         from ekyc.evidence import write_evidence
 

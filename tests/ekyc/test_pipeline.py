@@ -114,3 +114,27 @@ def _jpeg(image) -> bytes:
     buf = io.BytesIO()
     Image.fromarray(image).save(buf, "JPEG", quality=90)
     return buf.getvalue()
+
+
+def test_applicant_data_is_cross_checked_with_the_card():
+    from ekyc.read import Applicant
+
+    person = applicant(7000, DocumentType.DRIVERS_LICENSE)
+    truth = Applicant.from_mapping({
+        "family_name": person.identity.family_kanji,
+        "given_name": person.identity.given_kanji,
+        "birth_date": person.identity.birth.isoformat(),
+        "address": person.identity.address,
+    })  # fmt: skip
+    other = Applicant.from_mapping({
+        "family_name": "山田", "given_name": "花子", "birth_date": "1901-01-01",
+        "address": "北海道札幌市中央区北1条西2丁目",
+    })  # fmt: skip
+    right = verifier().verify(person.document_type, person.shots, applicant=truth)
+    wrong = verifier().verify(person.document_type, person.shots, applicant=other)
+    assert "cross_check" in right.checks
+    assert set(right.checks["ocr"]["fields"]) >= {"name", "birth_date", "address"}
+    assert "BIRTH_DATE_MISMATCH" not in right.codes
+    # Whatever OCR read, it cannot be this other person's data.
+    outcomes = {f["outcome"] for f in wrong.checks["cross_check"]["fields"].values()}
+    assert "match" not in outcomes
