@@ -5,7 +5,8 @@ missing or differs is rebuilt by the conversion module its entry names (``conver
 a module with a ``convert(src, out, **options)`` function), and setup fails loudly if the
 rebuilt file still differs from the manifest. The source file is the entry's ``from``
 (``package:resource`` or a path beside the manifest) or else the module's
-``default_dat_path()``; ``convert_options`` (a table) become keyword arguments.
+``default_dat_path()``; ``convert_options`` (a table) become keyword arguments. A module
+whose source data is absent returns None and the model is reported as skipped, not built.
 
     python -m models.prepare [--manifest models/manifest.toml]
 """
@@ -50,6 +51,9 @@ def prepare(registry: Registry, manifest_dir: Path | None = None) -> list[str]:
         src = _source_path(str(source), manifest_dir) if source else module.default_dat_path()
         options = dict(spec.extra.get("convert_options", {}))
         result = module.convert(src, registry.locate(spec.id), **options)
+        if result is None:  # its source data is absent (e.g. models.train_pad without data)
+            lines.append(f"skipped  {spec.id} (source absent: loading it raises ModelNotFound)")
+            continue
         registry.path(spec.id)  # raises ChecksumMismatch if the build is not reproducible
         lines.append(f"built    {spec.id} ({result.sha256[:12]}, {result.elapsed_s:.1f} s)")
     return lines

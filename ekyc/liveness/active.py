@@ -1,0 +1,314 @@
+"""Active liveness: did a live face perform the challenge's actions, in order, in time?
+
+The steps are pure functions: ``measure_frames`` (frames -> per-frame ``FrameSignals``),
+``detect_events`` (signals -> action events), ``evaluate`` (challenge + frames -> a
+``LivenessResult``). Models are passed in: a ``FaceMeshTracker`` for landmarks and,
+optionally, a ``FaceMatcher`` for "same face throughout" and the still selfie.
+
+Measures are read relative to the face's own neutral state, the per-measure median over the
+recording (each action fills a minority of the frames: the app asks for a neutral pause
+between actions), so per-person offsets such as a habitual head tilt cancel.
+"""
+
+from __future__ import annotations
+
+import itertools
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+
+from ekyc.liveness.frames import FrameSequence
+from ekyc.liveness.injection import dhash, hamming
+from ekyc.liveness.landmarks import (
+    FaceMeshTracker,
+    eye_aspect_ratio,
+    head_pose_deg,
+    mouth_opening,
+)
+from ekyc.liveness.results import Action, AttackType, Challenge, LivenessResult, Reason
+from ekyc.types import Embedding, ModelRef, RGBImage
+
+__all__ = ["ActiveConfig", "Event", "FrameSignals", "detect_events", "evaluate", "measure_frames"]
+
+
+@dataclass(frozen=True, slots=True)
+class ActiveConfig:
+    """Thresholds of the active check, each with why.
+
+    Attributes:
+        turn_deg: Yaw change that counts as a turn. A real 20-degree turn reads ~20 on
+            FaceMesh; the synthetic cylinder faces read ~1/3 of their nominal angle (a 40
+            degree synthetic turn reads ~13), so 10 accepts both and stays above the
+            +-3 degree jitter of a still face.
+        up_deg: Pitch change that counts as looking up. Neutral frames jitter by +-1.5
+            degrees; the synthetic 40-degree look-up reads ~11, a real 20-degree one ~20.
+        blink_ratio: Eye aspect ratio below this fraction of the neutral one is a blink
+            (open ~0.3, shut < 0.1: 0.6 sits well between).
+        mouth_delta: Mouth opening (gap / width) above neutral + this is "open"; a smile
+            adds ~0.05-0.1, a deliberately opened mouth 0.2+.
+        min_frames: Fewer frames cannot show 2-3 actions and a neutral start.
+        min_face_fraction: The face must be found in this share of frames.
+        static_grey_levels: Largest mean absolute grey change from the first frame below
+            which the sequence is one still image repeated (sensor noise alone gives 1-3).
+        clock_skew_s: Tolerated difference between client and server clocks.
+        selfie_max_bits: dHash distance (of 64) under which the still is one of the frames.
+        embed_every: Embed every n-th frame for the same-face check (speed: ~35 ms each).
+    """
+
+    turn_deg: float = 10.0
+    up_deg: float = 6.0
+    blink_ratio: float = 0.6
+    mouth_delta: float = 0.15
+    min_frames: int = 4
+    min_face_fraction: float = 0.8
+    static_grey_levels: float = 0.75
+    clock_skew_s: float = 5.0
+    selfie_max_bits: int = 6
+    embed_every: int = 3
+
+
+@dataclass(frozen=True, slots=True)
+class FrameSignals:
+    """What one frame shows; NaN where no face was found."""
+
+    t_ms: float
+    yaw_deg: float
+    pitch_deg: float
+    eye_ratio: float
+    mouth_ratio: float
+
+    @property
+    def found(self) -> bool:
+        """A face was measured in this frame."""
+        return math.isfinite(self.yaw_deg)
+
+
+@dataclass(frozen=True, slots=True)
+class Event:
+    """A run of consecutive frames in which one action was being performed."""
+
+    action: Action
+    start_ms: float
+    end_ms: float
+
+
+def measure_frames(sequence: FrameSequence, tracker: FaceMeshTracker) -> tuple[FrameSignals, ...]:
+    """Per-frame head pose, eye and mouth measures from FaceMesh landmarks."""
+    out = []
+    for frame in sequence.frames:
+        pts = tracker.landmarks(frame.image)
+        if pts is None:
+            nan = float("nan")
+            out.append(FrameSignals(frame.t_ms, nan, nan, nan, nan))
+            continue
+        yaw, pitch = head_pose_deg(pts)
+        out.append(FrameSignals(frame.t_ms, yaw, pitch, eye_aspect_ratio(pts), mouth_opening(pts)))
+    return tuple(out)
+
+
+def _active_flags(s: FrameSignals, neutral: FrameSignals, cfg: ActiveConfig) -> set[Action]:
+    if not s.found:
+        return set()
+    flags = set()
+    yaw = s.yaw_deg - neutral.yaw_deg
+    if yaw <= -cfg.turn_deg:
+        flags.add(Action.TURN_LEFT)
+    if yaw >= cfg.turn_deg:
+        flags.add(Action.TURN_RIGHT)
+    if s.pitch_deg - neutral.pitch_deg >= cfg.up_deg:
+        flags.add(Action.LOOK_UP)
+    if s.eye_ratio < cfg.blink_ratio * neutral.eye_ratio:
+        flags.add(Action.BLINK)
+    if s.mouth_ratio - neutral.mouth_ratio >= cfg.mouth_delta:
+        flags.add(Action.OPEN_MOUTH)
+    return flags
+
+
+def _neutral(signals: Sequence[FrameSignals]) -> FrameSignals | None:
+    found = [s for s in signals if s.found]
+    if not found:
+        return None
+    med = np.median([[s.yaw_deg, s.pitch_deg, s.eye_ratio, s.mouth_ratio] for s in found], 0)
+    return FrameSignals(found[0].t_ms, *(float(v) for v in med))
+
+
+def detect_events(
+    signals: Sequence[FrameSignals], config: ActiveConfig | None = None
+) -> tuple[Event, ...]:
+    """Action events in time order: maximal runs of frames where each action's flag is on."""
+    cfg = config or ActiveConfig()
+    neutral = _neutral(signals)
+    if neutral is None:
+        return ()
+    events: list[Event] = []
+    open_runs: dict[Action, float] = {}
+    last_t: dict[Action, float] = {}
+    for s in signals:
+        flags = _active_flags(s, neutral, cfg)
+        for action in list(open_runs):
+            if action not in flags:
+                events.append(Event(action, open_runs.pop(action), last_t[action]))
+        for action in flags:
+            open_runs.setdefault(action, s.t_ms)
+            last_t[action] = s.t_ms
+    events += [Event(a, start, last_t[a]) for a, start in open_runs.items()]
+    return tuple(sorted(events, key=lambda e: (e.start_ms, e.action.value)))
+
+
+def _match_actions(
+    actions: Sequence[Action], events: Sequence[Event], timeout_ms: float, t0: float
+) -> tuple[Reason, ...]:
+    """Walk the events: requested ones must come in order, no other head/mouth action."""
+    matched: list[Event] = []
+    unexpected = False
+    for ev in events:
+        if len(matched) < len(actions) and ev.action is actions[len(matched)]:
+            matched.append(ev)
+        elif ev.action is Action.BLINK or (matched and ev.action is matched[-1].action):
+            continue  # spontaneous blinks, and a turn that dips and resumes, are natural
+        else:
+            unexpected = True
+    if len(matched) < len(actions):
+        seen = {e.action for e in events}
+        missing = set(actions[len(matched) :])
+        return (Reason.ACTIONS_OUT_OF_ORDER,) if missing <= seen else (Reason.ACTION_MISSING,)
+    if unexpected:
+        return (Reason.ACTIONS_OUT_OF_ORDER,)
+    starts = [t0] + [e.start_ms for e in matched]
+    if any(b - a > timeout_ms for a, b in itertools.pairwise(starts)):
+        return (Reason.ACTION_TOO_SLOW,)
+    return ()
+
+
+def _window_reasons(
+    challenge: Challenge, seq: FrameSequence, now: datetime, cfg: ActiveConfig
+) -> list[Reason]:
+    reasons = []
+    if now > challenge.expires_at:
+        reasons.append(Reason.CHALLENGE_EXPIRED)
+    if seq.nonce != challenge.nonce:
+        reasons.append(Reason.NONCE_MISMATCH)
+    times = [f.t_ms for f in seq.frames]
+    skew = timedelta(seconds=cfg.clock_skew_s)
+    end = seq.started_at + timedelta(milliseconds=max(times, default=0.0))
+    if (
+        any(b <= a for a, b in itertools.pairwise(times))
+        or min(times, default=0.0) < 0
+        or seq.started_at < challenge.issued_at - skew
+        or end > challenge.expires_at + skew
+    ):
+        reasons.append(Reason.BAD_TIMESTAMPS)
+    if len(seq.frames) < cfg.min_frames:
+        reasons.append(Reason.TOO_FEW_FRAMES)
+    return reasons
+
+
+def _is_static(images: Sequence[RGBImage], cfg: ActiveConfig) -> bool:
+    import cv2
+
+    def grey(img: RGBImage) -> npt.NDArray[np.float32]:
+        small = cv2.resize(img, (64, 64), interpolation=cv2.INTER_AREA)
+        out: npt.NDArray[np.float32] = small.astype(np.float32).mean(axis=2)
+        return out
+
+    first = grey(images[0])
+    change = max((float(np.abs(grey(i) - first).mean()) for i in images[1:]), default=0.0)
+    return change < cfg.static_grey_levels
+
+
+def _same_face(images: Sequence[RGBImage], matcher: Any, cfg: ActiveConfig) -> bool:
+    from ekyc.match import embed_faces
+
+    embeddings: list[Embedding] = []
+    for img in images[:: cfg.embed_every]:
+        faces = matcher.detector.detect(img)
+        if faces:
+            embeddings += embed_faces(img, faces[:1], matcher.embedder)
+    if len(embeddings) < 2:
+        return True  # too few faces to compare; NO_FACE reports the real problem
+    return all(matcher.compare(embeddings[0], e).match for e in embeddings[1:])
+
+
+def _selfie_in_sequence(
+    selfie: RGBImage, images: Sequence[RGBImage], matcher: Any, cfg: ActiveConfig
+) -> bool:
+    h = dhash(selfie)
+    if min(hamming(h, dhash(i)) for i in images) <= cfg.selfie_max_bits:
+        return True
+    if matcher is None:
+        return False
+    from ekyc.errors import NoFaceFound
+
+    try:
+        ref = matcher.embed_image(selfie)
+    except NoFaceFound:
+        return False
+    return any(
+        matcher.compare(ref, matcher.embed_image(i)).match for i in images[:: cfg.embed_every]
+    )
+
+
+def evaluate(
+    challenge: Challenge,
+    frames: FrameSequence,
+    now: datetime,
+    *,
+    tracker: FaceMeshTracker,
+    matcher: Any = None,
+    selfie: RGBImage | None = None,
+    config: ActiveConfig | None = None,
+) -> LivenessResult:
+    """Judge a recorded challenge; every failed aspect adds a ``Reason``.
+
+    Args:
+        challenge: What was asked.
+        frames: What the client sent, bound to a nonce.
+        now: Server time of the evaluation (timezone-aware).
+        tracker: FaceMesh landmarks.
+        matcher: An ``ekyc.match.FaceMatcher``; without it the same-face check is skipped
+            and the still selfie must be pixel-near one of the frames.
+        selfie: The still selfie submitted for face matching, if any.
+        config: Thresholds; ``ActiveConfig()`` when omitted.
+
+    Returns:
+        ``score`` = share of the requested actions performed in order; ``threshold`` 1.0.
+    """
+    cfg = config or ActiveConfig()
+    reasons = _window_reasons(challenge, frames, now, cfg)
+    images = [f.image for f in frames.frames]
+    models: list[ModelRef] = [tracker.model] + ([matcher.model] if matcher is not None else [])
+    attack: AttackType | None = None
+    score = 0.0
+    if images and _is_static(images, cfg):
+        reasons.append(Reason.STATIC_SEQUENCE)
+        attack = AttackType.STATIC_IMAGE
+    elif images:
+        signals = measure_frames(frames, tracker)
+        if sum(s.found for s in signals) < cfg.min_face_fraction * len(signals):
+            reasons.append(Reason.NO_FACE)
+        events = detect_events(signals, cfg)
+        t0 = signals[0].t_ms
+        order = _match_actions(challenge.actions, events, challenge.action_timeout_ms, t0)
+        reasons += order
+        done = [a for a in challenge.actions if any(e.action is a for e in events)]
+        score = 1.0 if not order else len(done) / len(challenge.actions) * 0.99
+        if matcher is not None and not _same_face(images, matcher, cfg):
+            reasons.append(Reason.FACE_CHANGED)
+        if selfie is not None and not _selfie_in_sequence(selfie, images, matcher, cfg):
+            reasons.append(Reason.SELFIE_NOT_IN_SEQUENCE)
+    if Reason.NONCE_MISMATCH in reasons or Reason.ACTIONS_OUT_OF_ORDER in reasons:
+        attack = attack or AttackType.REPLAYED_SEQUENCE
+    live = not reasons
+    return LivenessResult(
+        live=live,
+        score=score if live or score < 1.0 else 0.99,
+        threshold=1.0,
+        reasons=tuple(reasons),
+        attack_type=None if live else attack,
+        models=tuple(models),
+    )

@@ -1,0 +1,220 @@
+"""Passive presentation-attack detection on one frame: hand-made features + a tiny model.
+
+Why hand-made features: no installable package ships an anti-spoofing network, and the
+little labelled data there is (NUAA print attacks, synthetic prints and replays) would
+overfit a deep one. The features name what an attack changes:
+
+* texture: LBP histograms of the face at two scales (print halftone, screen pixels, blur);
+* colour: chroma and saturation statistics (ink gamut, screen white point);
+* spectrum: high-frequency energy and its peakiness (moire of a pixel grid);
+* specular highlights on the face (glossy paper, glass);
+* context: straight edges around the face and the brightness of the ring around it (a
+  photo's border, a phone's bezel, a card's outline).
+
+``pad_features`` computes them; ``PadModel`` (a 16-unit MLP over live / print /
+screen replay, trained by ``models/train_pad.py``) scores them; ``PassiveChecker`` holds
+the detector and the model. ``portrait_reused`` flags a selfie that is the ID card's own
+portrait re-photographed.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+
+from ekyc.liveness.results import AttackType, LivenessResult, Reason
+from ekyc.registry import Registry
+from ekyc.types import Embedding, ModelRef, RGBImage
+
+__all__ = [
+    "CLASSES",
+    "FEATURE_NAMES",
+    "PAD_MODEL_ID",
+    "PadModel",
+    "PassiveChecker",
+    "largest_face_box",
+    "pad_features",
+    "portrait_reused",
+]
+
+PAD_MODEL_ID = "liveness/pad-lbpchroma@1"
+CLASSES = ("live", "print", "screen_replay")
+_ATTACKS = {"print": AttackType.PRINT, "screen_replay": AttackType.SCREEN_REPLAY}
+FEATURE_NAMES = (
+    *(f"lbp1_{i}" for i in range(10)),
+    *(f"lbp2_{i}" for i in range(10)),
+    "cr_mean", "cb_mean", "cr_std", "cb_std", "sat_mean", "sat_std", "val_std",
+    "log_lap_face", "log_lap_context", "hf_energy", "hf_peak",
+    "specular", "context_lines", "ring_minus_face_val", "ring_val_std",
+)  # fmt: skip
+F32 = npt.NDArray[np.float32]
+
+
+def _lbp_riu2(grey: npt.NDArray[np.float32], radius: int) -> F32:
+    """Rotation-invariant uniform LBP (8 neighbours): 10-bin normalised histogram."""
+    h, w = grey.shape
+    r = radius
+    centre = grey[r : h - r, r : w - r]
+    offsets = ((-r, -r), (-r, 0), (-r, r), (0, r), (r, r), (r, 0), (r, -r), (0, -r))
+    bits = np.stack(
+        [grey[r + dy : h - r + dy, r + dx : w - r + dx] >= centre for dy, dx in offsets]
+    ).astype(np.int8)
+    transitions = np.abs(np.diff(np.concatenate([bits, bits[:1]]), axis=0)).sum(axis=0)
+    code = np.where(transitions <= 2, bits.sum(axis=0), 9)
+    hist = np.bincount(code.reshape(-1), minlength=10).astype(np.float32)
+    out: F32 = hist / hist.sum()
+    return out
+
+
+def _crop(image: RGBImage, box: npt.NDArray[np.float32], scale: float, size: int) -> RGBImage:
+    """A square crop ``scale`` times the box's larger side, centred on it, black outside."""
+    import cv2
+
+    x, y, w, h = (float(v) for v in box)
+    side = max(w, h) * scale
+    cx, cy = x + w / 2, y + h / 2
+    half = side / 2
+    src = np.array([[cx - half, cy - half], [cx + half, cy - half], [cx - half, cy + half]],
+                   np.float32)  # fmt: skip
+    dst = np.array([[0, 0], [size, 0], [0, size]], np.float32)
+    # warpAffine has no area filter: INTER_AREA acts as bilinear here (kept: the model's
+    # training features were computed this way).
+    out: RGBImage = np.asarray(
+        cv2.warpAffine(image, cv2.getAffineTransform(src, dst), (size, size),
+                       flags=cv2.INTER_AREA), np.uint8)  # fmt: skip
+    return out
+
+
+def _spectrum(grey: npt.NDArray[np.float32]) -> tuple[float, float]:
+    n = grey.shape[0]
+    window = np.outer(np.hanning(n), np.hanning(n)).astype(np.float32)
+    mag = np.abs(np.fft.fftshift(np.fft.fft2((grey - grey.mean()) * window)))
+    yy, xx = np.mgrid[:n, :n] - n // 2
+    radius = np.hypot(yy, xx) / (n / 2)
+    high = mag[(radius > 0.35) & (radius < 0.95)]
+    energy = float(high.sum() / (mag[radius > 0.02].sum() + 1e-6))
+    peak = float(np.log(high.max() / (np.median(high) + 1e-6) + 1e-6))
+    return energy, peak
+
+
+def pad_features(image: RGBImage, box: npt.NDArray[np.float32]) -> F32:
+    """The ``FEATURE_NAMES`` vector of the face in ``box`` (x, y, w, h) of an RGB image."""
+    import cv2
+
+    face = _crop(image, box, 1.1, 96)
+    context = _crop(image, box, 2.4, 128)
+    grey: F32 = cv2.cvtColor(face, cv2.COLOR_RGB2GRAY).astype(np.float32)
+    small: F32 = np.asarray(cv2.resize(grey, (48, 48), interpolation=cv2.INTER_AREA), np.float32)
+    ycc = cv2.cvtColor(face, cv2.COLOR_RGB2YCrCb).reshape(-1, 3).astype(np.float32) / 255
+    hsv = cv2.cvtColor(face, cv2.COLOR_RGB2HSV).reshape(-1, 3).astype(np.float32) / 255
+    ctx_grey = cv2.cvtColor(context, cv2.COLOR_RGB2GRAY)
+    lap_face = float(cv2.Laplacian(grey, cv2.CV_32F).var())
+    lap_ctx = float(cv2.Laplacian(ctx_grey.astype(np.float32), cv2.CV_32F).var())
+    energy, peak = _spectrum(grey)
+    specular = float(np.mean((hsv[:, 2] > 0.94) & (hsv[:, 1] < 0.12)))
+    edges = cv2.Canny(ctx_grey, 60, 150)
+    edges[32:96, 32:96] = 0  # the face itself: its contours are not a frame around it
+    lines = cv2.HoughLinesP(edges, 1, np.pi / 90, 30, minLineLength=36, maxLineGap=3)
+    ring = cv2.cvtColor(context, cv2.COLOR_RGB2HSV)[..., 2].astype(np.float32) / 255
+    mask = np.ones(ring.shape, bool)
+    mask[32:96, 32:96] = False
+    ring_v = ring[mask]
+    values = [
+        *_lbp_riu2(grey, 1),
+        *_lbp_riu2(small, 1),
+        ycc[:, 1].mean(), ycc[:, 2].mean(), ycc[:, 1].std(), ycc[:, 2].std(),
+        hsv[:, 1].mean(), hsv[:, 1].std(), hsv[:, 2].std(),
+        np.log1p(lap_face), np.log1p(lap_ctx), energy, peak, specular,
+        np.log1p(0 if lines is None else len(lines)),
+        ring_v.mean() - hsv[:, 2].mean(), ring_v.std(),
+    ]  # fmt: skip
+    return np.asarray(values, np.float32)
+
+
+def largest_face_box(faces: Any) -> npt.NDArray[np.float32] | None:
+    """The box of the largest detected face: the applicant, not a bystander behind them."""
+    if not faces:
+        return None
+    best = max(faces, key=lambda f: float(f.box[2] * f.box[3]))
+    return np.asarray(best.box, np.float32)
+
+
+class PadModel:
+    """The trained MLP from the registry: one flat float32 vector, unpacked here.
+
+    Layout, for F features, H hidden units (manifest ``hidden``) and C classes: feature
+    mean (F), feature std (F), W1 (F x H), b1 (H), W2 (H x C), b2 (C).
+    """
+
+    def __init__(self, registry: Registry, model_id: str = PAD_MODEL_ID) -> None:
+        spec = registry.spec(model_id)
+        flat = np.load(registry.path(model_id), allow_pickle=False).astype(np.float32)
+        n, h, c = len(FEATURE_NAMES), int(spec.extra.get("hidden", 16)), len(CLASSES)
+        sizes = (n, n, n * h, h, h * c, c)
+        if flat.shape != (sum(sizes),):
+            raise ValueError(f"{model_id}: expected {sum(sizes)} values, got {flat.shape}")
+        parts = np.split(flat, np.cumsum(sizes)[:-1])
+        self.mean, self.std, self.b1, self.b2 = parts[0], parts[1], parts[3], parts[5]
+        self.w1, self.w2 = parts[2].reshape(n, h), parts[4].reshape(h, c)
+        self.threshold = float(spec.extra.get("threshold", 0.5))
+        self.ref: ModelRef = spec.ref
+
+    def probabilities(self, features: F32) -> F32:
+        """Class probabilities in ``CLASSES`` order, for one ``(F,)`` or many ``(N, F)``."""
+        hidden = np.tanh(((features - self.mean) / self.std) @ self.w1 + self.b1)
+        z = hidden @ self.w2 + self.b2
+        e = np.exp(z - z.max(axis=-1, keepdims=True))
+        out: F32 = (e / e.sum(axis=-1, keepdims=True)).astype(np.float32)
+        return out
+
+
+class PassiveChecker:
+    """YuNet + the PAD model: ``check(image)`` judges one selfie frame.
+
+    Example:
+        >>> checker = PassiveChecker(Registry.from_manifest())  # doctest: +SKIP
+        >>> checker.check(frame.image).live  # doctest: +SKIP
+        True
+    """
+
+    def __init__(self, registry: Registry, model_id: str = PAD_MODEL_ID) -> None:
+        from ekyc.match import MatchConfig, YuNetDetector
+
+        self.model = PadModel(registry, model_id)
+        # 320 px: a selfie face spans a third of the frame, found as well as at 640, 4x faster.
+        self.detector = YuNetDetector(registry, config=MatchConfig(detect_max_side=320))
+
+    def check(self, image: RGBImage) -> LivenessResult:
+        """Score one frame; ``NoFaceFound`` when there is no face to judge."""
+        from ekyc.errors import NoFaceFound
+
+        box = largest_face_box(self.detector.detect(image))
+        if box is None:
+            raise NoFaceFound("no face was found in the image")
+        probs = self.model.probabilities(pad_features(image, box))
+        score, threshold = float(probs[0]), self.model.threshold
+        live = score >= threshold
+        attack = _ATTACKS[CLASSES[1 + int(np.argmax(probs[1:]))]]
+        return LivenessResult(
+            live=live,
+            score=score,
+            threshold=threshold,
+            reasons=() if live else (Reason.PRESENTATION_ATTACK,),
+            attack_type=None if live else attack,
+            models=(self.detector.model, self.model.ref),
+            details={name: float(p) for name, p in zip(CLASSES, probs, strict=True)},
+        )
+
+
+def portrait_reused(
+    selfie: Embedding, portrait: Embedding, matcher: Any, *, max_similarity: float = 0.85
+) -> bool:
+    """True when the selfie's face is too similar to the card portrait to be a new photo.
+
+    Why: a selfie and an ID photo of the same person taken years apart score ~0.4-0.7
+    (SFace cosine); a re-photographed portrait keeps pose, expression and lighting and
+    scores 0.85+. ``matcher`` is an ``ekyc.match.FaceMatcher`` of the embeddings' model.
+    """
+    return bool(matcher.compare(selfie, portrait).similarity >= max_similarity)

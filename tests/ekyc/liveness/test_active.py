@@ -1,0 +1,143 @@
+from __future__ import annotations
+
+import math
+from datetime import timedelta
+
+import pytest
+
+from ekyc.liveness import (
+    Action,
+    AttackType,
+    FrameSequence,
+    Reason,
+    TimedFrame,
+    detect_events,
+    evaluate,
+    measure_frames,
+)
+from ekyc.liveness.landmarks import five_point_yaw_deg
+from tests.ekyc.liveness.conftest import NOW, make_challenge, make_sequence
+
+pytestmark = pytest.mark.models
+LATER = NOW + timedelta(seconds=10)
+
+
+def _retimed(seq: FrameSequence, images) -> FrameSequence:
+    frames = tuple(TimedFrame(f.t_ms, img) for f, img in zip(seq.frames, images, strict=True))
+    return FrameSequence(seq.nonce, seq.started_at, frames)
+
+
+class TestMeasure:
+    def test_signals_follow_the_actions(self, tracker, left_blink):
+        signals = measure_frames(left_blink, tracker)
+        assert all(s.found for s in signals)  # FaceMesh tracks the synthetic faces
+        events = detect_events(signals)
+        actions = [e.action for e in events]
+        assert actions == [Action.TURN_LEFT, Action.BLINK]
+        assert events[0].end_ms < events[1].start_ms
+
+
+class TestEvaluate:
+    @pytest.mark.parametrize(
+        "actions",
+        [
+            (Action.TURN_LEFT, Action.BLINK),
+            (Action.OPEN_MOUTH, Action.TURN_RIGHT, Action.LOOK_UP),
+        ],
+    )
+    def test_genuine_accepted(self, tracker, matcher, actions):
+        seq = make_sequence(actions, seed=len(actions))
+        selfie = seq.frames[1].image
+        result = evaluate(
+            make_challenge(*actions), seq, LATER, tracker=tracker, matcher=matcher, selfie=selfie
+        )
+        assert result.live, result.reasons
+        assert result.score == 1.0
+        assert result.attack_type is None
+        assert {m.id for m in result.models} >= {tracker.model.id, matcher.model.id}
+
+    def test_reordered_rejected(self, tracker, left_blink):
+        reordered = _retimed(left_blink, [f.image for f in left_blink.frames][::-1])
+        result = evaluate(
+            make_challenge(Action.TURN_LEFT, Action.BLINK), reordered, LATER, tracker=tracker
+        )
+        assert not result.live
+        assert result.reasons == (Reason.ACTIONS_OUT_OF_ORDER,)
+        assert result.attack_type is AttackType.REPLAYED_SEQUENCE
+
+    def test_other_challenge_order_rejected(self, tracker, left_blink):
+        result = evaluate(
+            make_challenge(Action.BLINK, Action.TURN_LEFT), left_blink, LATER, tracker=tracker
+        )
+        assert Reason.ACTIONS_OUT_OF_ORDER in result.reasons
+
+    def test_missing_action(self, tracker, left_blink):
+        result = evaluate(
+            make_challenge(Action.TURN_LEFT, Action.OPEN_MOUTH), left_blink, LATER, tracker=tracker
+        )
+        assert result.reasons == (Reason.ACTION_MISSING,)
+        assert 0 < result.score < 1
+
+    def test_static_frame_repeated(self, tracker, left_blink):
+        still = _retimed(left_blink, [left_blink.frames[0].image] * len(left_blink.frames))
+        result = evaluate(
+            make_challenge(Action.TURN_LEFT, Action.BLINK), still, LATER, tracker=tracker
+        )
+        assert result.reasons == (Reason.STATIC_SEQUENCE,)
+        assert result.attack_type is AttackType.STATIC_IMAGE
+
+    def test_wrong_nonce(self, tracker, left_blink):
+        other = FrameSequence("f" * 32, left_blink.started_at, left_blink.frames)
+        result = evaluate(
+            make_challenge(Action.TURN_LEFT, Action.BLINK), other, LATER, tracker=tracker
+        )
+        assert result.reasons == (Reason.NONCE_MISMATCH,)
+        assert result.attack_type is AttackType.REPLAYED_SEQUENCE
+
+    def test_expired(self, tracker, left_blink):
+        challenge = make_challenge(Action.TURN_LEFT, Action.BLINK)
+        late = challenge.expires_at + timedelta(seconds=1)
+        result = evaluate(challenge, left_blink, late, tracker=tracker)
+        assert result.reasons == (Reason.CHALLENGE_EXPIRED,)
+
+    def test_recorded_before_issue(self, tracker, left_blink):
+        old = FrameSequence(left_blink.nonce, NOW - timedelta(minutes=5), left_blink.frames)
+        result = evaluate(
+            make_challenge(Action.TURN_LEFT, Action.BLINK), old, LATER, tracker=tracker
+        )
+        assert Reason.BAD_TIMESTAMPS in result.reasons
+
+    def test_too_slow(self, tracker, left_blink):
+        challenge = make_challenge(Action.TURN_LEFT, Action.BLINK)
+        slow = FrameSequence(
+            left_blink.nonce,
+            left_blink.started_at,
+            tuple(TimedFrame(f.t_ms * 20, f.image) for f in left_blink.frames),
+        )
+        assert evaluate(challenge, slow, LATER, tracker=tracker).reasons == (
+            Reason.ACTION_TOO_SLOW,
+        )
+
+    def test_selfie_not_in_sequence(self, tracker, matcher, left_blink):
+        from skimage import data
+
+        stranger = data.chelsea()  # a cat: no frame, no matching face
+        result = evaluate(
+            make_challenge(Action.TURN_LEFT, Action.BLINK),
+            left_blink,
+            LATER,
+            tracker=tracker,
+            matcher=matcher,
+            selfie=stranger,
+        )
+        assert result.reasons == (Reason.SELFIE_NOT_IN_SEQUENCE,)
+
+
+def test_five_point_yaw():
+    import numpy as np
+
+    frontal = np.array([[40, 50], [70, 50], [55, 65], [42, 80], [68, 80]], np.float32)
+    assert abs(five_point_yaw_deg(frontal)) < 1e-6
+    turned = frontal.copy()
+    turned[2, 0] += 10.5  # nose 0.35 eye distances right: ~30 degrees
+    assert math.isclose(five_point_yaw_deg(turned), 30.0, abs_tol=0.5)
