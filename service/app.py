@@ -1,0 +1,88 @@
+"""The application factory: ``create_app(settings)``; no module-level app or engine.
+
+Each call builds a fresh app whose lifespan owns the database engine, the CPU pool, the
+preloaded models and the mail timer (``service.runtime``), so tests build one per case
+and two apps never share state. ``app_from_env`` is the zero-argument factory for
+``uvicorn --factory service.app:app_from_env``; ``python -m service`` does the same with
+the settings' host and port.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import Depends, FastAPI
+from fastapi.middleware.cors import CORSMiddleware
+
+from ekyc import __version__
+from service.deps import check_origin
+from service.errors import install_error_handlers
+from service.metrics import Metrics
+from service.middleware import BodyLimit, RequestContext
+from service.routes import capture, health, mypage, staff
+from service.runtime import running
+from service.schemas import ProblemOut
+from service.security import CSRF_HEADER
+from service.settings import DEV_SECRET, Settings, get_settings
+
+__all__ = ["app_from_env", "create_app"]
+
+_log = logging.getLogger(__name__)
+
+_PROBLEMS: dict[int | str, dict[str, object]] = {
+    "4XX": {"model": ProblemOut, "description": "Problem details (application/problem+json)"},
+    "5XX": {"model": ProblemOut, "description": "Problem details (application/problem+json)"},
+}
+
+
+def create_app(settings: Settings) -> FastAPI:
+    """The daemon's ASGI app for ``settings``."""
+    metrics = Metrics()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        if settings.secret_key.get_secret_value() == DEV_SECRET:
+            _log.warning("running with the development secret (EKYC_ENV=development)")
+        async with running(settings, metrics) as runtime:
+            app.state.runtime = runtime
+            yield
+
+    development = settings.env == "development"
+    app = FastAPI(
+        title="ekyc",
+        summary="eKYC and My Page for rokin smartphone loan applications",
+        version=__version__,
+        lifespan=lifespan,
+        docs_url="/docs" if development else None,
+        redoc_url=None,
+        openapi_url="/openapi.json" if development else None,
+        dependencies=[Depends(check_origin)],
+        responses=_PROBLEMS,
+    )
+    app.state.settings = settings
+    install_error_handlers(app)
+    app.add_middleware(
+        BodyLimit, default=settings.max_body_bytes, per_route=capture.body_limits(settings)
+    )
+    app.add_middleware(RequestContext, metrics=metrics)  # sees every error, times everything
+    if settings.allowed_origins:  # outermost: even a 500 carries the CORS headers
+        app.add_middleware(
+            CORSMiddleware,
+            allow_origins=list(settings.allowed_origins),
+            allow_credentials=True,
+            allow_methods=["GET", "POST", "PUT", "PATCH", "DELETE"],
+            allow_headers=["Content-Type", CSRF_HEADER, "X-Request-ID"],
+            expose_headers=["X-Request-ID", "Retry-After"],
+        )
+    app.include_router(health.router)
+    app.include_router(mypage.router)
+    app.include_router(capture.router)
+    app.include_router(staff.router)
+    return app
+
+
+def app_from_env() -> FastAPI:
+    """``create_app`` with the settings of the environment (``EKYC_*``)."""
+    return create_app(get_settings())
