@@ -14,12 +14,14 @@ keeps the shots and the evidence images.
 from __future__ import annotations
 
 import argparse
+import itertools
 import json
 import sys
 import time
 from pathlib import Path
 
 from benchmarks.synth.applicant import SyntheticApplicant, make_applicant
+from benchmarks.synth.identity import make_identity
 from ekyc.pipeline import Verifier
 from ekyc.registry import Registry
 from ekyc.types import DocumentType
@@ -30,7 +32,11 @@ _DEFAULT_DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
 def _run(verifier: Verifier, person: SyntheticApplicant, label: str, out_dir: Path | None,
          as_json: bool) -> None:  # fmt: skip
     start = time.perf_counter()
-    verdict, frames = verifier.verify_with_frames(person.document_type, person.shots)
+    verdict, frames = verifier.verify_with_frames(
+        person.document_type,
+        person.shots,
+        **person.verify_kwargs(),  # type: ignore[arg-type]
+    )
     elapsed_ms = (time.perf_counter() - start) * 1000
     if out_dir is not None:
         from ekyc.evidence import write_evidence
@@ -80,8 +86,10 @@ def main(argv: list[str] | None = None) -> int:
         sys.stdout.write(f"ekyc demo: one genuine applicant and one impostor, {source}\n")
     verifier = Verifier.from_registry(Registry.from_manifest())
     impostor = "other_selfie" if faces_dir else "other_card"
+    # The generator draws some documents already expired; the demo's applicant holds a valid one.
+    seed = next(s for s in itertools.count(args.seed) if not make_identity(s, doc).expired)
     for label, kind in (("applicant-genuine", None), ("applicant-impostor", impostor)):
-        person = make_applicant(args.seed, doc, faces_dir=faces_dir, impostor=kind)
+        person = make_applicant(seed, doc, faces_dir=faces_dir, impostor=kind)
         _run(verifier, person, label, args.out, args.json)
     return 0
 

@@ -52,11 +52,11 @@ def latency(verifier: Verifier, people: list[SyntheticApplicant], rounds: int
     stages: dict[str, list[float]] = {}
     decisions: dict[str, int] = {}
     for person in people:  # warm-up: first calls build sessions and caches
-        verifier.verify(person.document_type, person.shots)
+        verifier.verify(person.document_type, person.shots, **person.verify_kwargs())
     for _ in range(rounds):
         for person in people:
             start = time.perf_counter()
-            verdict = verifier.verify(person.document_type, person.shots)
+            verdict = verifier.verify(person.document_type, person.shots, **person.verify_kwargs())
             totals.append((time.perf_counter() - start) * 1000)
             for stage, ms in verdict.timings_ms.items():
                 stages.setdefault(stage.split(".")[0], []).append(ms)
@@ -70,7 +70,9 @@ def throughput(verifier: Verifier, people: list[SyntheticApplicant], workers: in
     work = [people[i % len(people)] for i in range(jobs)]
     start = time.perf_counter()
     with ThreadPoolExecutor(max_workers=workers) as pool:
-        list(pool.map(lambda p: verifier.verify(p.document_type, p.shots), work))
+        list(
+            pool.map(lambda p: verifier.verify(p.document_type, p.shots, **p.verify_kwargs()), work)
+        )
     return jobs / (time.perf_counter() - start)
 
 
@@ -103,7 +105,7 @@ def run(args: argparse.Namespace, report: Report) -> None:
         before = _rss_mb()
         for i in range(args.soak):
             person = people[i % len(people)]
-            verifier.verify(person.document_type, person.shots)
+            verifier.verify(person.document_type, person.shots, **person.verify_kwargs())
         memory |= {
             "soak_runs": args.soak,
             "rss_before_mb": round(before, 1),

@@ -48,6 +48,7 @@ class ReasonCode(enum.Enum):
     FACE_MISMATCH = "FACE_MISMATCH"
     NOT_LIVE = "NOT_LIVE"
     LIVENESS_NOT_PROVEN = "LIVENESS_NOT_PROVEN"
+    PASSIVE_ATTACK_SUSPECTED = "PASSIVE_ATTACK_SUSPECTED"
     SELFIE_IS_CARD_PORTRAIT = "SELFIE_IS_CARD_PORTRAIT"
     INJECTION_SUSPECTED = "INJECTION_SUSPECTED"
     NAME_MISMATCH = "NAME_MISMATCH"
@@ -71,6 +72,7 @@ _REVIEW = frozenset({
     ReasonCode.LAYOUT_NOT_RECOGNISED,
     ReasonCode.GLARE_ON_FIELDS,
     ReasonCode.LIVENESS_NOT_PROVEN,
+    ReasonCode.PASSIVE_ATTACK_SUSPECTED,
     ReasonCode.INJECTION_SUSPECTED,
     ReasonCode.NAME_MISMATCH,
     ReasonCode.ADDRESS_MISMATCH,
@@ -105,6 +107,8 @@ _MESSAGES: dict[ReasonCode, str] = {
     ReasonCode.NOT_LIVE: "The selfie is not of a live person (生体確認に失敗しました)",
     ReasonCode.LIVENESS_NOT_PROVEN: "Liveness was not shown by a challenge "
     "(生体確認が完了していません)",
+    ReasonCode.PASSIVE_ATTACK_SUSPECTED: "The selfie looks like a print or a screen: a person "
+    "should look (なりすましの疑いがあります)",
     ReasonCode.SELFIE_IS_CARD_PORTRAIT: "The selfie is the card's own portrait "
     "(書類の顔写真が撮影されています)",
     ReasonCode.INJECTION_SUSPECTED: "The shots do not look like one live capture session "

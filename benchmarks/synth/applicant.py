@@ -20,15 +20,17 @@ import numpy as np
 
 from benchmarks.synth import manifest, selfie
 from benchmarks.synth.generate import face_people, load_face
-from benchmarks.synth.identity import Identity, make_identity
+from benchmarks.synth.identity import REFERENCE_DATE, Identity, make_identity
 from benchmarks.synth.manifest import field_values
 from benchmarks.synth.scene import render_scene, sample_spec
+from ekyc.liveness import Challenge, FrameSequence
 from ekyc.types import DocumentType, Side
 
 __all__ = ["IMPOSTOR_KINDS", "SyntheticApplicant", "make_applicant"]
 
 IMPOSTOR_KINDS = ("other_selfie", "other_card", "flat_copy", "screen", "my_number_back")
 _SIZE = (1280, 720)
+_JST = dt.timezone(dt.timedelta(hours=9))
 
 
 @dataclass(frozen=True, slots=True)
@@ -40,11 +42,37 @@ class SyntheticApplicant:
     shots: dict[str, bytes]
     impostor: str | None
     fields: dict[str, object] = field(default_factory=dict)
+    challenge: Challenge | None = None
+    frames: FrameSequence | None = None
+    now: dt.datetime | None = None
+    today: dt.date = REFERENCE_DATE  # expiry dates were drawn against this day
+
+    def verify_kwargs(self) -> dict[str, object]:
+        """The liveness and date arguments of ``Verifier.verify`` for this applicant."""
+        return {"challenge": self.challenge, "frames": self.frames, "now": self.now,
+                "today": self.today}  # fmt: skip
 
     @property
     def genuine(self) -> bool:
         """True when nothing about the shots is an attack."""
         return self.impostor is None
+
+
+def _challenge(face: np.ndarray, rng: np.random.Generator, local_start: dt.datetime
+               ) -> tuple[Challenge, FrameSequence, dt.datetime]:  # fmt: skip
+    """A challenge issued at ``local_start`` (JST), performed, and the time to evaluate it."""
+    from benchmarks.synth.challenge import challenge_frames
+    from ekyc.liveness import TimedFrame, new_challenge
+
+    issued = local_start.replace(tzinfo=_JST)
+    issued_challenge = new_challenge(rng, issued)
+    recorded = challenge_frames(face, tuple(a.value for a in issued_challenge.actions), rng,
+                                frames_per_action=7)  # fmt: skip
+    started = issued + dt.timedelta(seconds=2)
+    sequence = FrameSequence(nonce=issued_challenge.nonce, started_at=started,
+                             frames=tuple(TimedFrame(t, img) for img, t in recorded))  # fmt: skip
+    done = started + dt.timedelta(milliseconds=recorded[-1][1] + 500)
+    return issued_challenge, sequence, done
 
 
 def _people(faces_dir: Path | None, seed: int) -> tuple[str, str, str]:
@@ -57,8 +85,9 @@ def _people(faces_dir: Path | None, seed: int) -> tuple[str, str, str]:
     return str(me[0]), str(me[1]), str(other[0])
 
 
-def _jpeg(image: np.ndarray, seed: int, focal_35mm: float, taken: dt.datetime) -> bytes:
-    make, model, _ = manifest.capture_info(seed)
+def _jpeg(image: np.ndarray, device_seed: int, focal_35mm: float, taken: dt.datetime) -> bytes:
+    """JPEG with EXIF; one ``device_seed`` per applicant: one phone takes every shot."""
+    make, model, _ = manifest.capture_info(device_seed)
     return manifest.encode(image, "jpg", 92, manifest.exif_bytes(make, model, focal_35mm, taken))
 
 
@@ -70,15 +99,19 @@ def _card_shot(kind: str, identity: Identity, face: str, seed: int, data_dir: Pa
     spec = sample_spec(kind, identity, size, rng)
     photos = photo_files(data_dir) if data_dir else ()
     scene = render_scene(spec, rng, portrait=load_face(face), photos=photos)
-    return _jpeg(scene.image, seed, float(scene.record["focal_35mm"]), taken)
+    return _jpeg(scene.image, seed // 10, float(scene.record["focal_35mm"]), taken)
 
 
 def make_applicant(seed: int, document_type: DocumentType, *, faces_dir: Path | None = None,
                    data_dir: Path | None = None, impostor: str | None = None,
-                   size: tuple[int, int] = _SIZE) -> SyntheticApplicant:  # fmt: skip
+                   size: tuple[int, int] = _SIZE, challenge: bool = True
+                   ) -> SyntheticApplicant:  # fmt: skip
     """Render the shots of applicant ``seed`` (reproducible), genuine or ``impostor``.
 
-    ``size`` is the card shots' (width, height); 4032 x 3024 gives 12-megapixel shots.
+    ``size`` is the card shots' (width, height); 4032 x 3024 gives 12-megapixel shots. With
+    ``challenge`` the applicant also performs a random 2-3 action liveness challenge
+    (``benchmarks.synth.challenge``), and the selfie is the recording's first, neutral frame,
+    as a capture app takes it; without, the selfie is a separate still.
     """
     if impostor is not None and impostor not in IMPOSTOR_KINDS:
         raise ValueError(f"unknown impostor kind {impostor!r}; expected one of {IMPOSTOR_KINDS}")
@@ -102,14 +135,23 @@ def make_applicant(seed: int, document_type: DocumentType, *, faces_dir: Path | 
         taken = start + dt.timedelta(seconds=20 * step)
         shots[name] = _card_shot(kind, owner, face, seed * 10 + step, data_dir, taken, size)
     rng = np.random.default_rng([seed, 47])
-    selfie_source = other_face if impostor == "other_selfie" else selfie_face
-    image, info = selfie.render_selfie(load_face(selfie_source), size, rng)
-    shots["selfie"] = _jpeg(image, seed * 10 + 9, float(str(info["focal_35mm"])),
-                            start + dt.timedelta(seconds=90))  # fmt: skip
+    selfie_face_image = load_face(other_face if impostor == "other_selfie" else selfie_face)
+    recorded = None
+    if challenge:
+        recorded = _challenge(selfie_face_image, rng, start + dt.timedelta(seconds=80))
+        image = recorded[1].frames[0].image
+        focal = 28.0
+    else:
+        image, info = selfie.render_selfie(selfie_face_image, size, rng)
+        focal = float(str(info["focal_35mm"]))
+    shots["selfie"] = _jpeg(image, seed, focal, start + dt.timedelta(seconds=90))
     return SyntheticApplicant(
         document_type=document_type,
         identity=identity,
         shots=shots,
+        challenge=recorded[0] if recorded else None,
+        frames=recorded[1] if recorded else None,
+        now=recorded[2] if recorded else None,
         impostor=impostor,
         fields=field_values(identity, document_type, Side.FRONT),
     )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import datetime as dt
 import json
 import sys
 from pathlib import Path
@@ -42,12 +43,24 @@ def _run_verify(args: argparse.Namespace, out: TextIO) -> int:
     from ekyc.read import Applicant
     from ekyc.registry import Registry
 
-    if args.challenge or args.frames:
-        sys.stderr.write(
-            "ekyc verify: --challenge/--frames are not wired into the pipeline "
-            "yet (the liveness stage lands next)\n"
-        )
+    liveness: dict[str, Any] = {}
+    if bool(args.challenge) != bool(args.frames):
+        sys.stderr.write("ekyc verify: --challenge and --frames go together\n")
         return EXIT_USAGE
+    if args.challenge:
+        from ekyc.liveness import Challenge, read_sequence
+
+        try:
+            raw = json.loads(Path(args.challenge).read_text(encoding="utf-8"))
+            liveness["challenge"] = Challenge.from_dict(raw)
+        except (OSError, ValueError) as exc:
+            sys.stderr.write(f"ekyc verify: bad --challenge {args.challenge}: {exc}\n")
+            return EXIT_USAGE
+        liveness["frames"] = read_sequence(args.frames)
+        # A reviewer re-runs a stored case: judge it at the time it was recorded.
+        liveness["now"] = liveness["frames"].started_at + dt.timedelta(
+            milliseconds=max((f.t_ms for f in liveness["frames"].frames), default=0) + 1
+        )
     applicant = None
     if args.applicant:
         try:
@@ -59,7 +72,9 @@ def _run_verify(args: argparse.Namespace, out: TextIO) -> int:
     if args.back:
         shots["back"] = args.back
     verifier = Verifier.from_registry(Registry.from_manifest())
-    verdict, frames = verifier.verify_with_frames(args.document, shots, applicant=applicant)
+    verdict, frames = verifier.verify_with_frames(
+        args.document, shots, applicant=applicant, **liveness
+    )
     if args.evidence:
         from ekyc.evidence import write_evidence
 

@@ -89,7 +89,7 @@ def test_genuine_applicant_evidence():
     assert "FACE_MISMATCH" not in verdict.codes
     assert "DIFFERENT_CARD" not in verdict.codes
     assert verdict.checks["match"]["match"] is True
-    assert set(verdict.timings_ms) >= {"decode", "front.detect", "match"}
+    assert set(verdict.timings_ms) >= {"decode", "front.detect", "selfie.embed", "ocr"}
 
 
 @pytest.mark.dataset
@@ -138,3 +138,70 @@ def test_applicant_data_is_cross_checked_with_the_card():
     # Whatever OCR read, it cannot be this other person's data.
     outcomes = {f["outcome"] for f in wrong.checks["cross_check"]["fields"].values()}
     assert "match" not in outcomes
+
+
+def test_a_performed_challenge_proves_liveness():
+    person = applicant(7000, DocumentType.DRIVERS_LICENSE)
+    assert person.challenge is not None
+    verdict = verifier().verify(person.document_type, person.shots, **person.verify_kwargs())
+    assert verdict.checks["liveness"]["active"]["live"] is True
+    assert "LIVENESS_NOT_PROVEN" not in verdict.codes
+    assert "NOT_LIVE" not in verdict.codes
+    assert "INJECTION_SUSPECTED" not in verdict.codes  # one phone, one session
+    assert "face-landmarks/mediapipe-facemesh-attention@0.10.21" in {m.id for m in verdict.models}
+
+
+def test_frames_of_another_challenge_are_not_live():
+    from dataclasses import replace
+
+    person = applicant(7000, DocumentType.DRIVERS_LICENSE)
+    other_nonce = replace(person.challenge, nonce="f" * 32)
+    kwargs = person.verify_kwargs() | {"challenge": other_nonce}
+    verdict = verifier().verify(person.document_type, person.shots, **kwargs)
+    assert verdict.decision is Decision.REJECT
+    assert "NOT_LIVE" in verdict.codes
+
+
+def test_verify_cli_with_a_recorded_challenge(tmp_path, capsys):
+    import json
+
+    from PIL import Image
+
+    from ekyc.cli import main
+
+    person = applicant(7000, DocumentType.DRIVERS_LICENSE)
+    for name, data in person.shots.items():
+        (tmp_path / f"{name}.jpg").write_bytes(data)
+    frames = tmp_path / "frames"
+    frames.mkdir()
+    for frame in person.frames.frames:
+        Image.fromarray(frame.image).save(frames / f"frame_{round(frame.t_ms)}.jpg", quality=92)
+    (frames / "sequence.json").write_text(
+        json.dumps(
+            {"nonce": person.frames.nonce, "started_at": person.frames.started_at.isoformat()}
+        )
+    )
+    (tmp_path / "challenge.json").write_text(json.dumps(person.challenge.to_dict()))
+    status = main(
+        [
+            "verify",
+            "--document",
+            "drivers_license",
+            "--front",
+            str(tmp_path / "front.jpg"),
+            "--tilt",
+            str(tmp_path / "tilt.jpg"),
+            "--back",
+            str(tmp_path / "back.jpg"),
+            "--selfie",
+            str(tmp_path / "selfie.jpg"),
+            "--challenge",
+            str(tmp_path / "challenge.json"),
+            "--frames",
+            str(frames),
+            "--json",
+        ]
+    )
+    record = json.loads(capsys.readouterr().out)
+    assert status == {"accept": 0, "reject": 1, "review": 2}[record["decision"]]
+    assert record["checks"]["liveness"]["active"]["live"] is True

@@ -1,0 +1,103 @@
+"""Liveness of the selfie: passive check, card-portrait reuse, challenge, capture metadata.
+
+Severity follows what each signal can bear. The active challenge is the proof: failing it
+rejects (``NOT_LIVE``), not having one leaves the case for a person
+(``LIVENESS_NOT_PROVEN``). The passive model is a screen (APCER ~2 % on NUAA, weaker on
+synthetic faces): its alarm sends the case to a person (``PASSIVE_ATTACK_SUSPECTED``)
+rather than rejecting a live applicant on its word alone. A selfie that is the card's
+own portrait re-photographed rejects (``SELFIE_IS_CARD_PORTRAIT``).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from ekyc.errors import NoFaceFound
+from ekyc.liveness import (
+    Challenge,
+    FrameSequence,
+    check_metadata,
+    evaluate,
+    portrait_reused,
+)
+from ekyc.match import FaceMatcher
+from ekyc.methods.base import Evidence
+from ekyc.stages.selfie import SelfieFaces
+from ekyc.types import Frame
+from ekyc.verdict import ReasonCode
+
+__all__ = ["LivenessInputs", "liveness_stage"]
+
+
+@dataclass(frozen=True, slots=True, eq=False)
+class LivenessInputs:
+    """What the applicant sent for liveness besides the selfie (both or neither)."""
+
+    challenge: Challenge | None = None
+    frames: FrameSequence | None = None
+    now: dt.datetime | None = None
+
+    def __post_init__(self) -> None:
+        if (self.challenge is None) != (self.frames is None):
+            raise ValueError("a challenge and its frames come together")
+
+
+def liveness_stage(frames: Mapping[str, Frame], faces: SelfieFaces, inputs: LivenessInputs,
+                   *, passive: Any, tracker: Any, matcher: FaceMatcher,
+                   evidence: Evidence) -> None:  # fmt: skip
+    """Run every liveness signal that has its inputs and models; record what it found.
+
+    Args:
+        frames: The decoded shots (``selfie`` among them).
+        faces: The selfie's and the portrait's embeddings from the selfie stage.
+        inputs: The challenge and its recorded frames, if any.
+        passive: An ``ekyc.liveness.PassiveChecker``, or None when its model is missing.
+        tracker: A FaceMesh tracker (``ekyc.liveness.FaceMeshTracker``) for the challenge.
+        matcher: The face matcher (same-face checks inside the challenge).
+        evidence: Where reasons and checks go.
+    """
+    selfie = frames["selfie"]
+    _passive(selfie, passive, evidence)
+    if faces.selfie is not None and faces.portrait is not None:
+        reused = portrait_reused(faces.selfie, faces.portrait, matcher)
+        evidence.check("liveness", card_portrait_reused=reused)
+        if reused:
+            evidence.reason(ReasonCode.SELFIE_IS_CARD_PORTRAIT, "liveness")
+    if inputs.challenge is not None and inputs.frames is not None:
+        with evidence.timed("liveness.active"):
+            result = evaluate(inputs.challenge, inputs.frames,
+                              inputs.now or dt.datetime.now(dt.UTC), tracker=tracker,
+                              matcher=matcher, selfie=selfie.image)  # fmt: skip
+        for ref in result.models:
+            evidence.model(ref)
+        evidence.check("liveness", active=result.to_dict())
+        if not result.live:
+            evidence.reason(ReasonCode.NOT_LIVE, "liveness",
+                            ", ".join(r.value for r in result.reasons))  # fmt: skip
+    else:
+        evidence.reason(ReasonCode.LIVENESS_NOT_PROVEN, "liveness",
+                        "no challenge frames were evaluated")  # fmt: skip
+    hints = check_metadata([frame.metadata for frame in frames.values()])
+    if hints:
+        evidence.reason(ReasonCode.INJECTION_SUSPECTED, "liveness",
+                        ", ".join(h.value for h in hints))  # fmt: skip
+
+
+def _passive(selfie: Frame, passive: Any, evidence: Evidence) -> None:
+    if passive is None:
+        evidence.check("liveness", passive="model not available (models.prepare skipped it)")
+        return
+    with evidence.timed("liveness.passive"):
+        try:
+            result = passive.check(selfie.image)
+        except NoFaceFound:
+            return  # the selfie stage already said so
+    for ref in result.models:
+        evidence.model(ref)
+    evidence.check("liveness", passive=result.to_dict())
+    if not result.live:
+        kind = result.attack_type.value if result.attack_type else "attack"
+        evidence.reason(ReasonCode.PASSIVE_ATTACK_SUSPECTED, "liveness", kind)
