@@ -59,8 +59,7 @@ def test_unknown_suite_is_a_usage_error(capsys):
 def test_throughput_suite_writes_a_report_and_lists_failures_as_rows(tmp_path, capsys):
     out = tmp_path / "tp"
     models = "face-embed/dlib-resnet-v1@1,face-embed/sface-2021dec-int8bq@1"
-    assert bench_main(["throughput", "--batches", "1", "--models", models,
-                       "--out", str(out)]) == 0
+    assert bench_main(["throughput", "--batches", "1", "--models", models, "--out", str(out)]) == 0
     results = json.loads((out / "results.json").read_text())["results"]["throughput"]
     ok = results["face-embed/dlib-resnet-v1@1 on CPUExecutionProvider"]
     assert ok["1"] > 0
