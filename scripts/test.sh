@@ -10,4 +10,6 @@ echo "== import-linter" && .venv/bin/lint-imports
 # The workflow tests run against SQLite and against a throwaway local PostgreSQL.
 echo "== postgres" && eval "$(bash scripts/postgres.sh)"
 trap 'bash scripts/postgres.sh stop' EXIT
+# The capture page is tested in a real headless Chromium.
+echo "== browser" && eval "$(bash scripts/browser.sh)"
 echo "== pytest" && .venv/bin/python -m pytest "$@"
