@@ -1,5 +1,6 @@
 """The loan application workflow of the bank's smartphone guide (My Page, applications,
-documents, consents, eKYC sessions, review, e-signature), on a real database.
+documents, consents, eKYC sessions, review, e-signature and contract, messages), on a
+real database.
 
 Depends on ``ekyc``; never imported by it.
 """
@@ -38,8 +39,10 @@ from loanflow.errors import (
     ValidationFailed,
     WorkflowError,
 )
+from loanflow.esign import accept_contract_document, bank_sign, reissue_esign_code, sign
 from loanflow.forms import ApplicationKind, BasicInfo, DetailedInfo
 from loanflow.mail import deliver_outbox
+from loanflow.messages import list_messages, send_bank_message, send_message
 from loanflow.mypage import (
     Registration,
     record_terms_opened,
@@ -47,6 +50,7 @@ from loanflow.mypage import (
     reissue_registration_code,
     verify_registration_code,
 )
+from loanflow.mypage_views import application_detail, list_applications
 from loanflow.review import ReviewResult, set_review_result, start_review
 from loanflow.verifier import Decision, DecodeCheckVerifier, Verifier, VerifierOutcome
 
@@ -79,9 +83,12 @@ __all__ = [
     "Verifier",
     "VerifierOutcome",
     "WorkflowError",
+    "accept_contract_document",
     "add_document",
     "add_shot",
+    "application_detail",
     "application_tables",
+    "bank_sign",
     "choose_document",
     "confirm",
     "copy_application",
@@ -90,6 +97,8 @@ __all__ = [
     "deliver_outbox",
     "finish",
     "give_consent",
+    "list_applications",
+    "list_messages",
     "login",
     "migrate",
     "open_document",
@@ -97,13 +106,17 @@ __all__ = [
     "read_file",
     "record_terms_opened",
     "register",
+    "reissue_esign_code",
     "reissue_registration_code",
     "reissue_url",
     "save_basic",
     "save_detailed",
+    "send_bank_message",
+    "send_message",
     "session_factory",
     "set_password",
     "set_review_result",
+    "sign",
     "start_full_application",
     "start_review",
     "submit",

@@ -87,6 +87,7 @@ class Application(Base):
     confirmed_at: Mapped[datetime | None]
     submitted_at: Mapped[datetime | None]
     decided_at: Mapped[datetime | None]
+    customer_signed_at: Mapped[datetime | None]  # the applicant's e-signature (0003)
     contracted_at: Mapped[datetime | None]
 
 

@@ -1,8 +1,11 @@
 """One-time numeric codes sent by mail: issue, reissue and check.
 
-A code is 6 digits from ``secrets``, valid 5 minutes, and stored only as a salted SHA-256
-compared in constant time. Five wrong tries kill it (a reissue is then needed), a reissue
-invalidates every earlier code of the same purpose, and a used code never works again.
+A code is 6 digits from ``secrets``, valid 5 minutes unless the caller sets its expiry
+(the e-signature code lasts until its deadline), and stored only as a salted SHA-256
+compared in constant time. A code may belong to one application (``application_id``), so
+one applicant's codes for two applications never supersede each other. Five wrong tries
+kill a code (a reissue is then needed), a reissue invalidates every earlier code of the
+same purpose (and application), and a used code never works again.
 
 These functions work inside the caller's transaction so that the code, the state change
 it belongs to, the mail and the audit row commit together.
@@ -50,13 +53,34 @@ def _digest(salt: str, code: str) -> str:
     return hashlib.sha256(bytes.fromhex(salt) + code.encode("ascii")).hexdigest()
 
 
-def issue_code(session: Session, *, applicant_id: str, purpose: str, now: datetime) -> IssuedCode:
-    """Invalidate the applicant's open codes for ``purpose`` and add a new one."""
+def issue_code(
+    session: Session,
+    *,
+    applicant_id: str,
+    purpose: str,
+    now: datetime,
+    expires_at: datetime | None = None,
+    application_id: str | None = None,
+) -> IssuedCode:
+    """Invalidate the applicant's open codes for ``purpose`` and add a new one.
+
+    Args:
+        session: The caller's transaction.
+        applicant_id: Whose code it is.
+        purpose: A slug such as ``"registration"`` or ``"esign"``.
+        now: Issue time.
+        expires_at: End of validity; ``now + CODE_TTL`` by default.
+        application_id: The application the code belongs to, if any: only that
+            application's open codes are invalidated.
+    """
     session.execute(
         sa.update(AuthCode)
         .where(
             AuthCode.applicant_id == applicant_id,
             AuthCode.purpose == purpose,
+            AuthCode.application_id.is_(None)
+            if application_id is None
+            else AuthCode.application_id == application_id,
             AuthCode.consumed_at.is_(None),
             AuthCode.invalidated_at.is_(None),
         )
@@ -64,10 +88,14 @@ def issue_code(session: Session, *, applicant_id: str, purpose: str, now: dateti
     )
     code = f"{secrets.randbelow(10**CODE_DIGITS):0{CODE_DIGITS}d}"
     salt = secrets.token_hex(16)
-    expires_at = now + CODE_TTL
+    if expires_at is None:
+        expires_at = now + CODE_TTL
+    elif expires_at <= now:
+        raise ValueError(f"expires_at {expires_at} is not after now {now}")
     session.add(
         AuthCode(
             applicant_id=applicant_id,
+            application_id=application_id,
             purpose=purpose,
             salt=salt,
             code_hash=_digest(salt, code),
@@ -80,9 +108,15 @@ def issue_code(session: Session, *, applicant_id: str, purpose: str, now: dateti
 
 
 def consume_code(
-    session: Session, *, applicant_id: str, purpose: str, code: str, now: datetime
+    session: Session,
+    *,
+    applicant_id: str,
+    purpose: str,
+    code: str,
+    now: datetime,
+    application_id: str | None = None,
 ) -> CodeError | None:
-    """Check ``code`` against the applicant's latest code for ``purpose``.
+    """Check ``code`` against the applicant's latest code for ``purpose`` (and application).
 
     Refusals that change nothing are raised here: ``ValidationFailed`` (not 6 half-width
     digits), ``InvalidTransition`` (no code pending), ``Replay`` (the latest code was
@@ -99,7 +133,13 @@ def consume_code(
         )
     latest = session.scalars(
         sa.select(AuthCode)
-        .where(AuthCode.applicant_id == applicant_id, AuthCode.purpose == purpose)
+        .where(
+            AuthCode.applicant_id == applicant_id,
+            AuthCode.purpose == purpose,
+            AuthCode.application_id.is_(None)
+            if application_id is None
+            else AuthCode.application_id == application_id,
+        )
         .order_by(AuthCode.id.desc())
         .limit(1)
         .with_for_update()

@@ -2,13 +2,16 @@
 
 A provisional pre-screening ends in ``PRESCREEN_APPROVED`` (the applicant then starts
 the full application); a full application is approved only once its identity check is
-done (accepted by the verifier, or passed to a person who now decides).
+done (accepted by the verifier, or passed to a person who now decides), and its approval
+opens the e-signature in the same transaction (``loanflow.esign.open_esign`` mails the
+signing code).
 """
 
 from __future__ import annotations
 
 import enum
 
+from loanflow import esign
 from loanflow.access import locked_application, record, staff_actor
 from loanflow.application_tables import EkycStatus
 from loanflow.clock import Clock
@@ -57,6 +60,8 @@ def set_review_result(
         NotFound: No such application.
         InvalidTransition: Not under review, or a full application whose identity check
             is not done.
+        DeadlinePassed: Approving a full application whose e-signature deadline (12:00
+            JST of the business day before the loan date) has passed.
     """
     now = clock.now()
     with transaction(db) as session:
@@ -88,3 +93,5 @@ def set_review_result(
             action=f"review.{result.value}",
             detail={"status": target.value},
         )
+        if action is Action.APPROVE:
+            esign.open_esign(session, application, now=now, actor=staff_actor(staff_id))

@@ -137,7 +137,10 @@ class AuthCode(Base):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     applicant_id: Mapped[str] = mapped_column(sa.ForeignKey("applicants.id"), index=True)
-    purpose: Mapped[str] = mapped_column(sa.String(20))  # "registration", later "esign"
+    application_id: Mapped[str | None] = mapped_column(
+        sa.ForeignKey("applications.id")
+    )  # set for codes of one application (the e-signature); migration 0003
+    purpose: Mapped[str] = mapped_column(sa.String(20))  # "registration", "esign"
     salt: Mapped[str] = mapped_column(sa.String(32))
     code_hash: Mapped[str] = mapped_column(sa.String(64))
     issued_at: Mapped[datetime]

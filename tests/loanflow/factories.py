@@ -11,8 +11,8 @@ import numpy as np
 from argon2 import PasswordHasher
 from PIL import Image
 
-from loanflow import accounts, applications, consents, documents, mypage
-from loanflow.application_tables import Application
+from loanflow import accounts, applications, consents, documents, esign, mypage, review
+from loanflow.application_tables import Application, EkycStatus
 from loanflow.db import SessionFactory, transaction
 from loanflow.forms import (
     AccountType,
@@ -196,3 +196,37 @@ def ready_to_submit(
     applications.confirm(db, applicant_id, application_id, clock=clock)
     consent_all(db, clock, applicant_id, application_id)
     return application_id
+
+
+def approved(
+    db: SessionFactory, clock: Any, applicant_id: str, bank_note: str | None = None
+) -> str:
+    """A full application approved by the bank (e-signature open, signing code mailed).
+
+    The identity check is marked accepted directly: ``test_scenario.py`` walks the real one.
+    """
+    application_id = ready_to_submit(db, clock, applicant_id)
+    applications.submit(db, applicant_id, application_id, clock=clock)
+    with transaction(db) as session:
+        session.get_one(Application, application_id).ekyc_status = EkycStatus.ACCEPTED
+    review.start_review(db, application_id, "staff-1", clock=clock)
+    review.set_review_result(
+        db,
+        application_id,
+        "staff-1",
+        review.ReviewResult.APPROVED,
+        clock=clock,
+        bank_note=bank_note,
+    )
+    return application_id
+
+
+def accept_contract(db: SessionFactory, clock: Any, applicant_id: str, application_id: str) -> None:
+    """Open and accept every contract document (the e-signature must be open)."""
+    for document in consents.CONTRACT_DOCUMENTS:
+        opened = consents.open_document(
+            db, applicant_id, application_id, document.slug, clock=clock
+        )
+        esign.accept_contract_document(
+            db, applicant_id, application_id, document.slug, opened.id, clock=clock
+        )

@@ -1,7 +1,9 @@
-"""The guide walked end to end, reading the real mails; and a kill mid-step."""
+"""The guide walked end to end (registration to contract), reading the real mails; and a
+kill mid-step."""
 
 from __future__ import annotations
 
+import hashlib
 import os
 import signal
 import subprocess
@@ -15,8 +17,18 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
 from ekyc.types import DocumentType
-from loanflow import accounts, applications, documents, ekyc_session, mypage, review
-from loanflow.application_tables import Application, ApplicationStatus
+from loanflow import (
+    accounts,
+    applications,
+    consents,
+    documents,
+    ekyc_session,
+    esign,
+    mypage,
+    mypage_views,
+    review,
+)
+from loanflow.application_tables import Application, ApplicationStatus, FileKind
 from loanflow.db import SessionFactory
 from loanflow.errors import CodeInvalid, InvalidTransition
 from loanflow.forms import ApplicationKind
@@ -36,6 +48,7 @@ from .factories import (
     registration,
 )
 from .test_applications import ekyc_token
+from .test_esign import CONTRACT_MAIL, ESIGN_MAIL, esign_code
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -167,7 +180,7 @@ def test_my_code_does_not_work_for_another_applicant(
 def test_provisional_to_approved_full_application(
     db: SessionFactory, engine: Engine, clock: FakeClock, mailbox: Mailbox
 ) -> None:
-    """Steps 3-6 and the review: pre-screening, approval, full application, eKYC, approval."""
+    """Steps 3-8: pre-screening, full application, eKYC, approval, e-signature, contract."""
     email = "hanako@example.jp"
     applicant, login_id = activate(db, clock, mailbox, email)
     assert accounts.login(db, login_id, PASSWORD, clock=clock, hasher=FAST_HASHER)
@@ -191,6 +204,22 @@ def test_provisional_to_approved_full_application(
     ekyc_session.finish(db, token, DecodeCheckVerifier(), clock=clock)
     review.start_review(db, full, "staff-2", clock=clock)
     review.set_review_result(db, full, "staff-2", review.ReviewResult.APPROVED, clock=clock)
+    assert mailbox.deliver(db, clock=clock).sent == 1  # 電子契約手続きのお願い
+    assert labels(_status(engine, full)).contract == "お客様契約実施中"
+    clock.advance(days=1)  # Saturday: the e-signature is online, any day before the deadline
+    for document in consents.CONTRACT_DOCUMENTS:  # 8. each opened, then ticked
+        opened = consents.open_document(db, applicant, full, document.slug, clock=clock)
+        esign.accept_contract_document(db, applicant, full, document.slug, opened.id, clock=clock)
+    esign.sign(db, applicant, full, esign_code(mailbox, email), clock=clock)
+    assert labels(_status(engine, full)).contract == "ろうきん契約手続中"
+    clock.advance(days=2)
+    contract = esign.bank_sign(db, full, "staff-3", clock=clock)
+    assert mailbox.deliver(db, clock=clock).sent == 1
+    assert "ご融資予定日：2025年05月12日" in mailbox.last_body(email, CONTRACT_MAIL)
+    files = {f.id: f for f in mypage_views.application_detail(db, applicant, full).files}
+    assert files[contract.id].kind is FileKind.CONTRACT
+    _, data = documents.read_file(db, applicant, full, contract.id)
+    assert hashlib.sha256(data).hexdigest() == contract.sha256
     with engine.connect() as connection:
         statuses = dict(connection.execute(sa.select(Application.id, Application.status)).all())
         trail = connection.scalars(
@@ -198,13 +227,31 @@ def test_provisional_to_approved_full_application(
             .where(AuditEntry.subject_id == full)
             .order_by(AuditEntry.id)
         ).all()
-    assert statuses == {prescreen: "prescreen_approved", full: "approved"}
-    assert labels(ApplicationStatus(statuses[full])).contract == "お客様契約実施中"
+    assert statuses == {prescreen: "prescreen_approved", full: "contracted"}
+    assert labels(ApplicationStatus(statuses[full])).contract == "契約済"
     assert trail[0] == "application.full_started"
-    assert trail[-5:] == [
+    assert trail[-13:] == [
         "application.submitted",
         "ekyc.url_issued",
         "ekyc.verified",
         "review.started",
         "review.approved",
+        "esign.code_issued",
+        "document.opened",
+        "consent.given",
+        "document.opened",
+        "consent.given",
+        "esign.customer_signed",
+        "file.added",
+        "contract.concluded",
     ]
+    subjects = [m["Subject"] for m in mailbox.messages]
+    assert subjects[-2:] == [ESIGN_MAIL, CONTRACT_MAIL]
+
+
+def _status(engine: Engine, application_id: str) -> ApplicationStatus:
+    with engine.connect() as connection:
+        status = connection.scalar(
+            sa.select(Application.status).where(Application.id == application_id)
+        )
+    return ApplicationStatus(status)
