@@ -2,9 +2,14 @@
 
 A white card on a white table, a finger over a side or a table edge touching the card
 leaves its outline open or merged with the background, so contour hulls miss it. Its
-sides are still long straight edges: line segments (FastLineDetector) are merged into
-lines, every combination of two roughly parallel pairs is a quad, and each quad is scored
-by how much of its perimeter runs along edge pixels whose gradient is normal to it.
+sides are still long straight edges: line segments (FastLineDetector, on a low-threshold
+edge map so that a faint outline still yields them) are merged into lines, and every
+combination of two roughly parallel pairs is a quad. Each line's boundary evidence
+(``ekyc.detect.rank.point_evidence``) is sampled once along its whole length and summed
+cumulatively, so a quad's four sides cost four look-ups however many quads there are;
+quads are scored like the final ranking (geometric mean of the sides, camera-model aspect,
+a preference for the larger), which keeps the card's full outline among those passed on
+when a printed panel shares two or three of its sides.
 """
 
 from __future__ import annotations
@@ -15,22 +20,23 @@ import numpy.typing as npt
 
 from ekyc.detect.config import DetectConfig
 from ekyc.detect.plane import focal_px, shape_factors
+from ekyc.detect.rank import point_evidence, visible_area
 
 __all__ = ["line_candidates"]
 
 F32 = npt.NDArray[np.float32]
 F64 = npt.NDArray[np.float64]
 U8 = npt.NDArray[np.uint8]
-_SAMPLES = 24  # points per side when scoring a hypothesis
 
 
 def line_candidates(
-    edges: U8, gx: F32, gy: F32, ratio: float | None, config: DetectConfig
+    edges: U8, colour: F32, gx: F32, gy: F32, ratio: float | None, config: DetectConfig
 ) -> list[tuple[float, F64]]:
     """Scored quads (working-image pixels) assembled from the image's longest lines.
 
     Args:
-        edges: Binary edge map (0/255) of the working image.
+        edges: Binary edge map (0/255) of the working image, thresholded low.
+        colour: The blurred working image, float32 ``(H, W, 3)``.
         gx: Horizontal gradient of the working image.
         gy: Vertical gradient.
         ratio: The aspect prior's ratio, or None for any shape.
@@ -50,16 +56,51 @@ def line_candidates(
     if segs is None:  # OpenCV returns None, not an empty array, when nothing is found
         return []  # type: ignore[unreachable]
     lines = _merge(segs.reshape(-1, 4).astype(np.float64))[: config.max_lines]
-    quads = _hypotheses(lines, (width, height), config)
+    quads, sides = _hypotheses(lines, (width, height), config)
     if len(quads) == 0:
         return []
-    wide = cv2.dilate(edges, np.ones((3, 3), np.uint8)) > 0
-    norm = np.sqrt(gx * gx + gy * gy) + 1e-6
     f_px = focal_px((width, height), config.prior_focal_35mm)
     shape = shape_factors(quads, (width, height), f_px, ratio, config.aspect_tolerance)
-    scores = _coverage(quads, wide, gx / norm, gy / norm) * shape
+    quads, sides, shape = quads[shape > 0], sides[shape > 0], shape[shape > 0]
+    if len(quads) == 0:
+        return []
+    evidence = _side_evidence(quads, sides, lines, colour, gx, gy, config)
+    area = visible_area(quads, (width, height))
+    scores = np.prod(evidence + 0.01, axis=1) ** 0.25 * shape
+    scores *= (area / area.max()) ** config.area_weight
     order = np.argsort(-scores)[: config.max_line_quads]
     return [(float(scores[i]), quads[i]) for i in order]
+
+
+def _side_evidence(
+    quads: F64, sides: npt.NDArray[np.intp], lines: F64, colour: F32, gx: F32, gy: F32,
+    cfg: DetectConfig,
+) -> F64:  # fmt: skip
+    """``rank.side_evidence`` for quads whose sides lie on ``lines``, via prefix sums."""
+    height, width = gx.shape
+    reach = float(np.hypot(width, height)) / 2
+    s = np.arange(-reach, reach + 1.0)  # 1-px steps along each line, centred on the image
+    normal = lines[:, :2]
+    along = np.stack([-normal[:, 1], normal[:, 0]], axis=1)
+    base = along @ np.array([width / 2, height / 2])  # where the image centre projects
+    foot = lines[:, 2:3] * normal + base[:, None] * along
+    pts = foot[:, None, :] + s[None, :, None] * along[:, None, :]
+    hits, valid = point_evidence(pts, normal[:, None, :], colour, gx, gy, cfg)
+    zero = np.zeros((len(lines), 1))
+    cum_hits = np.concatenate([zero, np.cumsum(np.where(valid, hits, 0.0), axis=1)], axis=1)
+    cum_seen = np.concatenate([zero, np.cumsum(valid, axis=1)], axis=1)
+    start, end = quads, np.roll(quads, -1, axis=1)
+    u = along[sides]  # (n, 4, 2)
+    s0, s1 = np.sum(start * u, axis=-1), np.sum(end * u, axis=-1)
+    lo, hi = np.minimum(s0, s1), np.maximum(s0, s1)
+    lo, hi = lo + 0.12 * (hi - lo), hi - 0.12 * (hi - lo)  # skip the corners, as rank does
+    shift = reach - base[sides]
+    i0 = np.clip(np.round(lo + shift), 0, len(s)).astype(np.intp)
+    i1 = np.clip(np.round(hi + shift), 0, len(s)).astype(np.intp)
+    total = np.maximum(i1 - i0, 1)
+    seen = cum_seen[sides, i1] - cum_seen[sides, i0]
+    per_side = (cum_hits[sides, i1] - cum_hits[sides, i0]) / np.maximum(seen, 1)
+    return np.asarray(np.where(seen >= total / 4, per_side, cfg.rank_unseen_side), np.float64)
 
 
 def _merge(segs: F64) -> F64:
@@ -83,8 +124,14 @@ def _merge(segs: F64) -> F64:
     return np.asarray(out[np.argsort(-out[:, 3])], dtype=np.float64)
 
 
-def _hypotheses(lines: F64, size: tuple[int, int], cfg: DetectConfig) -> F64:
-    """All quads made of two pairs of roughly parallel lines, as ``(n, 4, 2)`` corners."""
+def _hypotheses(
+    lines: F64, size: tuple[int, int], cfg: DetectConfig
+) -> tuple[F64, npt.NDArray[np.intp]]:
+    """All quads made of two pairs of roughly parallel lines.
+
+    Returns ``(n, 4, 2)`` corners and the ``(n, 4)`` line index of each side (side ``k``
+    runs from corner ``k`` to ``k + 1``), so that side evidence can be looked up per line.
+    """
     normals = lines[:, :2]
     i, j = np.triu_indices(len(lines), 1)
     parallel = np.abs(np.sum(normals[i] * normals[j], axis=1)) > np.cos(
@@ -97,13 +144,19 @@ def _hypotheses(lines: F64, size: tuple[int, int], cfg: DetectConfig) -> F64:
         np.radians(cfg.min_corner_angle_deg)
     )
     a, b, c, d = a[apart], b[apart], c[apart], d[apart]
+    # Every pair of lines meets once: intersect them all up front (homogeneous cross
+    # products), so that each quad's corners are a gather rather than four cross products.
     homog = np.column_stack([normals, -lines[:, 2]])
+    meet = np.cross(homog[:, None, :], homog[None, :, :])
+    finite = np.abs(meet[..., 2]) > 1e-9
+    corner = meet[..., :2] / np.where(finite, meet[..., 2], 1.0)[..., None]
     first = np.stack([a, c, b, d], axis=1)
     second = np.stack([c, b, d, a], axis=1)
-    pts = np.cross(homog[first], homog[second])
-    ok = np.all(np.abs(pts[..., 2]) > 1e-9, axis=1)
-    quads = pts[ok, :, :2] / pts[ok, :, 2:3]
-    return np.asarray(quads[_plausible(quads, size, cfg)], dtype=np.float64)
+    ok = np.all(finite[first, second], axis=1)
+    first, second = first[ok], second[ok]
+    quads = corner[first, second]
+    keep = _plausible(quads, size, cfg)
+    return np.asarray(quads[keep], dtype=np.float64), second[keep]
 
 
 def _plausible(quads: F64, size: tuple[int, int], cfg: DetectConfig) -> npt.NDArray[np.bool_]:
@@ -124,24 +177,3 @@ def _plausible(quads: F64, size: tuple[int, int], cfg: DetectConfig) -> npt.NDAr
         axis=1,
     )  # fmt: skip
     return np.asarray(convex & inside & (area >= cfg.min_area_fraction * width * height))
-
-
-def _coverage(quads: F64, edges: npt.NDArray[np.bool_], ux: F32, uy: F32) -> F64:
-    """Mean over the four sides of the share of in-frame points on a normal-aligned edge."""
-    height, width = edges.shape
-    t = np.linspace(0.1, 0.9, _SAMPLES)
-    start, end = quads, np.roll(quads, -1, axis=1)
-    pts = start[:, :, None, :] + t[None, None, :, None] * (end - start)[:, :, None, :]
-    d = end - start
-    normal = np.stack([-d[..., 1], d[..., 0]], axis=-1) / np.maximum(
-        np.linalg.norm(d, axis=-1, keepdims=True), 1e-9
-    )
-    xi = np.floor(pts[..., 0]).astype(np.int64)
-    yi = np.floor(pts[..., 1]).astype(np.int64)
-    valid = (xi >= 0) & (xi < width) & (yi >= 0) & (yi < height)
-    xi, yi = np.clip(xi, 0, width - 1), np.clip(yi, 0, height - 1)
-    aligned = np.abs(ux[yi, xi] * normal[:, :, None, 0] + uy[yi, xi] * normal[:, :, None, 1])
-    hit = edges[yi, xi] & (aligned > 0.8) & valid
-    per_side = hit.sum(axis=2) / np.maximum(valid.sum(axis=2), 1)
-    seen = valid.mean(axis=2)
-    return np.asarray(np.mean(per_side * np.minimum(1.0, seen * 2), axis=1), dtype=np.float64)

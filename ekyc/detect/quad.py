@@ -1,17 +1,17 @@
 """Find a card's four corners in an image: candidates on a small copy, lines at full size.
 
-1. On a copy whose longer side is ``DetectConfig.working_side_px``, colour-gradient Canny
-   edges give candidate quads two ways: the convex hulls of large closed outlines
-   (simplified to their long sides, sides on the image border dropped), and quads built
-   from pairs of roughly parallel straight lines (``ekyc.detect.lines``) for outlines
-   that never close (a finger over a side, a white card on a white table).
+1. On a copy whose longer side is ``DetectConfig.working_side_px``, colour-gradient edges
+   give candidate quads (``ekyc.detect.candidates``): hulls of closed outlines, and quads
+   of four straight lines found on a low-threshold edge map, pre-ranked per line
+   (``ekyc.detect.lines``).
 2. Every candidate is ranked on the small copy by the boundary evidence of its four sides
    (``ekyc.detect.rank``: an aligned edge with a colour *step* across it, which printed
    rules and frames inside the card lack), by the aspect that the camera model recovers
-   (``ekyc.detect.plane``) and, mildly, by area (the outer of nested quads is the card).
+   (``ekyc.detect.plane``) and by its in-frame area: a printed panel often shares two or
+   three sides with the card, and the card is the larger of the two.
 3. Only the best ``refine_top`` are refitted at full resolution as lines through sub-pixel
    edge points (``ekyc.detect.edges``), twice, with a narrowing search; the best
-   rank x support wins.
+   rank x support wins, and a runner-up whose rank cannot beat that is not refined.
 """
 
 from __future__ import annotations
@@ -22,11 +22,11 @@ import cv2
 import numpy as np
 import numpy.typing as npt
 
+from ekyc.detect.candidates import candidate_quads, clockwise
 from ekyc.detect.config import DetectConfig
 from ekyc.detect.edges import EdgeFit, fit_edge, intersect, sample_profiles
-from ekyc.detect.lines import line_candidates
 from ekyc.detect.plane import focal_px, plane_pose, shape_factors
-from ekyc.detect.rank import side_evidence
+from ekyc.detect.rank import side_evidence, visible_area
 from ekyc.types import AspectPrior, CardQuad, Frame, QuadDetection, RGBImage
 
 __all__ = ["find_quad", "order_corners"]
@@ -66,44 +66,50 @@ def find_quad(
     ranked = _ranked_candidates(small, aspect, cfg)
     if not ranked:
         return None
-    best: tuple[float, F64] | None = None
-    for rank_score, quad in ranked[: cfg.refine_top]:
+    best: tuple[float, float, F64] | None = None
+    for rank, score, quad in ranked[: cfg.refine_top]:
+        if best is not None and rank <= best[0]:
+            break  # support <= 1: this candidate cannot beat the refined one
         refined = _refine_in_crop(rgb, quad / scale, cfg)
-        if refined is not None and (best is None or refined[0] * rank_score > best[0]):
-            best = (refined[0] * rank_score, refined[1])
-    if best is None or best[0] < cfg.min_score:
+        if refined is not None and (best is None or refined[0] * rank > best[0]):
+            best = (refined[0] * rank, refined[0] * score, refined[1])
+    if best is None or best[1] < cfg.min_score:
         return None
-    corners = order_corners(best[1], (width, height), cfg)
+    corners = order_corners(best[2], (width, height), cfg)
     cut = _cut_by_border(corners, (width, height), cfg.border_margin_px)
-    return QuadDetection(CardQuad(corners, float(min(1.0, best[0]))), cut)
+    return QuadDetection(CardQuad(corners, float(min(1.0, best[1]))), cut)
 
 
 def _ranked_candidates(
     small: RGBImage, aspect: AspectPrior, cfg: DetectConfig
-) -> list[tuple[float, F64]]:
-    """Candidates on the working image, best first, as ``(rank score, corners)``.
+) -> list[tuple[float, float, F64]]:
+    """Candidates on the working image, best first, as ``(rank, score, corners)``.
 
-    The rank score is the geometric mean of the four sides' boundary evidence
-    (``ekyc.detect.rank``) times the aspect plausibility, times a mild preference for
-    the larger quad: of two nested quads that both look like boundaries (a coloured panel
-    printed on the card and the card itself), the outer one is the card.
+    The score is the geometric mean of the four sides' boundary evidence
+    (``ekyc.detect.rank``) times the aspect plausibility; it is what the reported
+    confidence and ``min_score`` use. The rank multiplies it by a preference for the larger
+    in-frame area (``rank.visible_area``): of two nested quads that both look like
+    boundaries (a coloured panel printed on the card and the card itself), the outer one
+    is the card, while a quad reaching out of the frame gains nothing from its unseen part.
     """
+    if aspect is not AspectPrior.ID1:
+        cfg = replace(cfg, area_weight=cfg.document_area_weight)
     blur = cv2.GaussianBlur(small, (0, 0), cfg.blur_sigma_px).astype(np.float32)
     gx, gy, mag = _colour_gradient(blur)
-    quads = _candidates(gx, gy, mag, aspect.ratio, cfg)
+    quads = candidate_quads(blur, gx, gy, mag, aspect.ratio, cfg)
     if not quads:
         return []
-    stack = np.stack([_clockwise(q) for q in quads])
+    stack = np.stack([clockwise(q) for q in quads])
     evidence = side_evidence(stack, blur, gx, gy, cfg)
     boundary = np.prod(evidence + 0.01, axis=1) ** 0.25
     size = (small.shape[1], small.shape[0])
     f_px = focal_px(size, cfg.prior_focal_35mm)
     shape = shape_factors(stack, size, f_px, aspect.ratio, cfg.aspect_tolerance)
-    area = np.array([_area(q) for q in stack])
+    area = visible_area(stack, size)
     score = boundary * shape
     rank = score * (area / area.max()) ** cfg.area_weight
     order = np.argsort(-rank)
-    return [(float(score[i]), stack[i]) for i in order if score[i] > 0]
+    return [(float(rank[i]), float(score[i]), stack[i]) for i in order if rank[i] > 0]
 
 
 def order_corners(
@@ -153,100 +159,6 @@ def _colour_gradient(blur: F32) -> tuple[F32, F32, F32]:
     return gx1, gy1, np.sqrt(np.take_along_axis(mag2, pick, axis=2)[..., 0])
 
 
-def _candidates(gx: F32, gy: F32, mag: F32, ratio: float | None, cfg: DetectConfig) -> list[F64]:
-    """Rough quads (working-image pixels): hulls of closed outlines, then line quads."""
-    dx, dy = (np.clip(g * 8.0, -32767, 32767).astype(np.int16) for g in (gx, gy))
-    height, width = mag.shape
-    min_area = cfg.min_area_fraction * width * height
-    found: list[tuple[float, F64]] = []
-    from_lines: list[F64] = []
-    for k, pct in enumerate(cfg.canny_percentiles):
-        high = max(cfg.canny_floor, float(np.percentile(mag, pct))) * 8.0
-        edges = np.asarray(cv2.Canny(dx, dy, high * 0.5, high, L2gradient=True), np.uint8)
-        if k == 0:
-            from_lines = [q for _, q in line_candidates(edges, gx, gy, ratio, cfg)]
-        closed = cv2.dilate(edges, np.ones((3, 3), np.uint8))
-        contours, _ = cv2.findContours(closed, cv2.RETR_LIST, cv2.CHAIN_APPROX_SIMPLE)
-        for contour in contours:
-            hull = cv2.convexHull(contour)
-            area = float(cv2.contourArea(hull))
-            # A card's outline, or the hole inside it, fills its hull; edge chains that run
-            # from the card into the table's texture do not.
-            if area < min_area or cv2.contourArea(contour) < cfg.min_solidity * area:
-                continue
-            quad = _quad_from_hull(hull.reshape(-1, 2).astype(np.float64), (width, height), cfg)
-            if quad is not None:
-                found.append((area, quad))
-    found.sort(key=lambda item: -item[0])
-    outlines = _dedupe([q for _, q in found], cfg.max_candidates)
-    return _dedupe(outlines + from_lines, cfg.max_candidates + cfg.max_line_quads)
-
-
-def _dedupe(quads: list[F64], limit: int) -> list[F64]:
-    """Drop quads whose corners all lie within 3 px of a kept one (in canonical order)."""
-    kept: list[F64] = []
-    stack = np.empty((0, 4, 2))
-    for quad in quads:
-        canon = _clockwise(quad)
-        canon = np.roll(canon, -int(np.argmin(canon.sum(axis=1))), axis=0)
-        if len(kept) and float(np.abs(stack - canon).max(axis=(1, 2)).min()) <= 3.0:
-            continue
-        kept.append(canon)
-        stack = np.concatenate([stack, canon[None]])
-        if len(kept) == limit:
-            break
-    return kept
-
-
-def _quad_from_hull(hull: F64, size: tuple[int, int], cfg: DetectConfig) -> F64 | None:
-    """The hull's four longest sides off the image border, intersected in order."""
-    perimeter = float(cv2.arcLength(hull.astype(np.float32), True))
-    poly = cv2.approxPolyDP(hull.astype(np.float32), cfg.approx_epsilon * perimeter, True)
-    poly = poly.reshape(-1, 2).astype(np.float64)
-    if len(poly) < 4:
-        return None
-    ends = np.roll(poly, -1, axis=0)
-    on_border = np.array([_on_border(a, b, size) for a, b in zip(poly, ends, strict=True)])
-    length = np.linalg.norm(ends - poly, axis=1)
-    usable = np.flatnonzero(~on_border)
-    if len(usable) < 3:
-        return None
-    if len(usable) == 3:
-        usable = np.sort(np.append(usable, np.flatnonzero(on_border)[np.argmax(length[on_border])]))
-    keep = np.sort(usable[np.argsort(-length[usable])[:4]])
-    sides = [(poly[i], ends[i]) for i in keep]
-    corners = []
-    for (a0, a1), (b0, b1) in zip(sides, sides[1:] + sides[:1], strict=True):
-        point = _line_intersection(a0, a1, b0, b1)
-        if point is None:
-            return None
-        corners.append(point)
-    quad = np.array(corners)
-    limit = 3.0 * max(size)
-    if np.any(np.abs(quad) > limit) or not cv2.isContourConvex(quad.astype(np.float32)):
-        return None
-    return quad
-
-
-def _on_border(a: F64, b: F64, size: tuple[int, int], tol: float = 2.5) -> bool:
-    width, height = size
-    return bool(
-        (a[0] < tol and b[0] < tol)
-        or (a[1] < tol and b[1] < tol)
-        or (a[0] > width - 1 - tol and b[0] > width - 1 - tol)
-        or (a[1] > height - 1 - tol and b[1] > height - 1 - tol)
-    )
-
-
-def _line_intersection(a0: F64, a1: F64, b0: F64, b1: F64) -> F64 | None:
-    da, db = a1 - a0, b1 - b0
-    det = da[0] * -db[1] + db[0] * da[1]
-    if abs(det) < 1e-9:
-        return None
-    t = ((b0 - a0)[0] * -db[1] + db[0] * (b0 - a0)[1]) / det
-    return np.asarray(a0 + t * da, dtype=np.float64)
-
-
 def _refine_in_crop(rgb: RGBImage, quad: F64, cfg: DetectConfig) -> tuple[float, F64] | None:
     """``_refine`` on a float copy of the quad's bounding box only.
 
@@ -268,7 +180,7 @@ def _refine_in_crop(rgb: RGBImage, quad: F64, cfg: DetectConfig) -> tuple[float,
 
 def _refine(full: F32, quad: F64, cfg: DetectConfig, side_px: int) -> tuple[float, F64] | None:
     """Two passes of line fitting; returns (edge support, refined corners)."""
-    quad = _clockwise(quad)
+    quad = clockwise(quad)
     support = 0.0
     for half in (cfg.search_fraction * side_px, cfg.final_search_px):
         fits: list[EdgeFit | None] = []
@@ -299,16 +211,6 @@ def _corners_from_fits(fits: list[EdgeFit | None], quad: F64) -> F64 | None:
         return None
     out = np.array(corners, dtype=np.float64)
     return out if cv2.isContourConvex(out.astype(np.float32)) else None
-
-
-def _area(quad: F64) -> float:
-    return float(abs(cv2.contourArea(quad.astype(np.float32))))
-
-
-def _clockwise(quad: F64) -> F64:
-    x, y = quad[:, 0], quad[:, 1]
-    area2 = float(np.dot(x, np.roll(y, -1)) - np.dot(np.roll(x, -1), y))
-    return quad if area2 > 0 else quad[::-1].copy()
 
 
 def _cut_by_border(corners: F32, size: tuple[int, int], margin: float) -> bool:

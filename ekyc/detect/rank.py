@@ -22,7 +22,7 @@ import numpy.typing as npt
 
 from ekyc.detect.config import DetectConfig
 
-__all__ = ["side_evidence"]
+__all__ = ["point_evidence", "side_evidence", "visible_area"]
 
 F32 = npt.NDArray[np.float32]
 F64 = npt.NDArray[np.float64]
@@ -46,7 +46,6 @@ def side_evidence(quads: F64, colour: F32, gx: F32, gy: F32, config: DetectConfi
         ``config.rank_unseen_side``: a card cut by the border is neither helped nor sunk
         by the side that cannot be seen.
     """
-    height, width = gx.shape
     t = np.linspace(0.12, 0.88, _SAMPLES)
     start, end = quads, np.roll(quads, -1, axis=1)
     d = end - start
@@ -58,8 +57,53 @@ def side_evidence(quads: F64, colour: F32, gx: F32, gy: F32, config: DetectConfi
     flip = np.sum((mid - centre) * normal, axis=-1, keepdims=True) < 0
     normal = np.where(flip, -normal, normal)
     pts = start[:, :, None, :] + t[None, None, :, None] * d[:, :, None, :]
+    hits, valid = point_evidence(pts, normal[:, :, None, :], colour, gx, gy, config)
+    hits = np.where(valid, hits, 0.0)
+    seen = valid.sum(axis=2)
+    per_side = hits.sum(axis=2) / np.maximum(seen, 1)
+    unseen = config.rank_unseen_side
+    return np.asarray(np.where(seen >= _SAMPLES // 4, per_side, unseen), dtype=np.float64)
+
+
+def visible_area(quads: F64, size: tuple[int, int]) -> F64:
+    """Area of each ``(n, 4, 2)`` quad in the image, discounted by the share outside it.
+
+    The area preference (of nested quads, the outer is the card) must not reward a quad
+    for reaching out of the frame, where its sides cannot be checked: the in-frame area
+    (approximated by clamping the corners into the image, a few vectorised operations)
+    is multiplied by the in-frame share of the whole.
+    """
+    width, height = size
+
+    def area(x: F64, y: F64) -> F64:
+        twice = np.sum(x * np.roll(y, -1, axis=-1) - np.roll(x, -1, axis=-1) * y, axis=-1)
+        return np.asarray(0.5 * np.abs(twice), dtype=np.float64)
+
+    whole = area(quads[..., 0], quads[..., 1])
+    inside = area(np.clip(quads[..., 0], 0, width), np.clip(quads[..., 1], 0, height))
+    return np.asarray(inside * inside / np.maximum(whole, 1e-9), dtype=np.float64)
+
+
+def point_evidence(
+    pts: F64, normal: F64, colour: F32, gx: F32, gy: F32, config: DetectConfig
+) -> tuple[F64, npt.NDArray[np.bool_]]:
+    """Boundary evidence in [0, 1] at points on a line of unit ``normal``, and in-frame mask.
+
+    A point counts when an edge within a pixel of it has its gradient along the normal,
+    weighted by the colour step across it; the normal's sign does not matter.
+
+    Args:
+        pts: ``(..., 2)`` points on the working image.
+        normal: Unit normals, broadcastable to ``pts``.
+        colour: The working image, float32 ``(H, W, 3)``.
+        gx: Horizontal gradient of the strongest channel.
+        gy: Vertical gradient.
+        config: ``rank_min_gradient``, ``rank_step_px`` and ``rank_contrast``.
+    """
+    height, width = gx.shape
     valid = (pts[..., 0] >= 0) & (pts[..., 0] < width) & (pts[..., 1] >= 0) & (pts[..., 1] < height)
-    nx, ny = normal[:, :, None, 0], normal[:, :, None, 1]
+    nx = np.broadcast_to(normal[..., 0], valid.shape)
+    ny = np.broadcast_to(normal[..., 1], valid.shape)
     edge = np.zeros(valid.shape, dtype=bool)
     for off in (-1.0, 0.0, 1.0):
         gxs, gys = _sample(gx, pts, nx, ny, off), _sample(gy, pts, nx, ny, off)
@@ -68,13 +112,8 @@ def side_evidence(quads: F64, colour: F32, gx: F32, gy: F32, config: DetectConfi
     step = config.rank_step_px
     inner = _sample(colour, pts, nx, ny, -step)
     outer = _sample(colour, pts, nx, ny, step)
-    contrast = np.linalg.norm(outer - inner, axis=-1)
-    weight = np.minimum(1.0, contrast / config.rank_contrast)
-    hits = np.where(valid & edge, weight, 0.0)
-    seen = valid.sum(axis=2)
-    per_side = hits.sum(axis=2) / np.maximum(seen, 1)
-    unseen = config.rank_unseen_side
-    return np.asarray(np.where(seen >= _SAMPLES // 4, per_side, unseen), dtype=np.float64)
+    weight = np.minimum(1.0, np.linalg.norm(outer - inner, axis=-1) / config.rank_contrast)
+    return np.asarray(np.where(edge, weight, 0.0), dtype=np.float64), valid
 
 
 def _sample(img: F32, pts: F64, nx: F64, ny: F64, offset: float) -> F32:

@@ -145,11 +145,14 @@ GENUINE_KINDS = ("front", "tilt", "back")
 def test_detection_rate_and_accuracy_over_random_scenes():
     """20 unselected genuine scenes (seeds 200-219): floors at what the detector achieves.
 
-    Measured when written: of the 18 scenes with the card fully in frame, 10 gave IoU >=
-    0.98 (the others picked a printed panel or a background line, or nothing), with a
-    median worst-corner error of 0.5 px on those. The floor sits one scene below so one
-    scene flipping does not fail the suite, while a ranking regression does. The issue's
-    targets (IoU >= 0.99 on every scene) are not met yet; ``benchmarks.detect`` tracks them.
+    Measured when last changed (lines on a low-threshold edge map, per-line evidence,
+    in-frame area preference): of the 18 scenes with the card fully in frame, 11 gave IoU
+    >= 0.98 (before: 10). Of the others, five are near misses (IoU 0.92-0.98: one side on
+    a printed frame inside a faint outline, a finger or a shadow) and one picked the
+    portrait of a white card on white paper. Median worst-corner error on the good ones:
+    0.54 px. The floor sits one scene below so one scene flipping does not fail the
+    suite, while a ranking regression does. The issue's targets (IoU >= 0.99 on every
+    scene) are not met yet; ``benchmarks.detect`` tracks them.
     """
     good, errors = 0, []
     for seed in range(200, 220):
@@ -161,5 +164,5 @@ def test_detection_rate_and_accuracy_over_random_scenes():
         if scenes.iou(det.quad.corners, gt) >= 0.98:
             good += 1
             errors.append(scenes.corner_error(det.quad.corners, gt))
-    assert good >= 9
+    assert good >= 10
     assert float(np.median(errors)) <= 1.0

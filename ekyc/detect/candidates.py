@@ -1,0 +1,140 @@
+"""Rough candidate quads on the working image: closed outlines and straight-line quads.
+
+Two sources, because neither finds every card: the convex hulls of large closed outlines
+in a Canny edge map (simplified to their long sides, sides on the image border dropped)
+are exact when the outline closes; quads assembled from pairs of roughly parallel lines
+(``ekyc.detect.lines``) cover outlines that never close (a finger over a side, a white
+card on a white table). ``ekyc.detect.quad`` ranks and refines what this module returns.
+"""
+
+from __future__ import annotations
+
+import cv2
+import numpy as np
+import numpy.typing as npt
+
+from ekyc.detect.config import DetectConfig
+from ekyc.detect.lines import line_candidates
+
+__all__ = ["candidate_quads", "clockwise"]
+
+F32 = npt.NDArray[np.float32]
+F64 = npt.NDArray[np.float64]
+
+
+def candidate_quads(
+    blur: F32, gx: F32, gy: F32, mag: F32, ratio: float | None, cfg: DetectConfig
+) -> list[F64]:
+    """Rough quads (working-image pixels): hulls of closed outlines, then line quads.
+
+    Args:
+        blur: The blurred working image, float32 ``(H, W, 3)``.
+        gx: Horizontal gradient of its strongest channel.
+        gy: Vertical gradient.
+        mag: Gradient magnitude.
+        ratio: The aspect prior's ratio, or None for any shape.
+        cfg: Thresholds and limits.
+
+    Returns:
+        Clockwise quads, outlines (largest first) before line quads, near-duplicates dropped.
+    """
+    dx, dy = (np.clip(g * 8.0, -32767, 32767).astype(np.int16) for g in (gx, gy))
+    height, width = mag.shape
+    min_area = cfg.min_area_fraction * width * height
+    found: list[tuple[float, F64]] = []
+
+    def canny(floor: float, percentile: float) -> npt.NDArray[np.uint8]:
+        high = max(floor, float(np.percentile(mag, percentile))) * 8.0
+        return np.asarray(cv2.Canny(dx, dy, high * 0.5, high, L2gradient=True), np.uint8)
+
+    low = canny(cfg.line_canny_floor, cfg.line_canny_percentile)
+    from_lines = [q for _, q in line_candidates(low, blur, gx, gy, ratio, cfg)]
+    for pct in cfg.canny_percentiles:
+        edges = canny(cfg.canny_floor, pct)
+        closed = cv2.dilate(edges, np.ones((3, 3), np.uint8))
+        contours, _ = cv2.findContours(closed, cv2.RETR_LIST, cv2.CHAIN_APPROX_SIMPLE)
+        for contour in contours:
+            hull = cv2.convexHull(contour)
+            area = float(cv2.contourArea(hull))
+            # A card's outline, or the hole inside it, fills its hull; edge chains that run
+            # from the card into the table's texture do not.
+            if area < min_area or cv2.contourArea(contour) < cfg.min_solidity * area:
+                continue
+            quad = _quad_from_hull(hull.reshape(-1, 2).astype(np.float64), (width, height), cfg)
+            if quad is not None:
+                found.append((area, quad))
+    found.sort(key=lambda item: -item[0])
+    outlines = _dedupe([q for _, q in found], cfg.max_candidates)
+    return _dedupe(outlines + from_lines, cfg.max_candidates + cfg.max_line_quads)
+
+
+def _dedupe(quads: list[F64], limit: int) -> list[F64]:
+    """Drop quads whose corners all lie within 3 px of a kept one (in canonical order)."""
+    kept: list[F64] = []
+    stack = np.empty((0, 4, 2))
+    for quad in quads:
+        canon = clockwise(quad)
+        canon = np.roll(canon, -int(np.argmin(canon.sum(axis=1))), axis=0)
+        if len(kept) and float(np.abs(stack - canon).max(axis=(1, 2)).min()) <= 3.0:
+            continue
+        kept.append(canon)
+        stack = np.concatenate([stack, canon[None]])
+        if len(kept) == limit:
+            break
+    return kept
+
+
+def _quad_from_hull(hull: F64, size: tuple[int, int], cfg: DetectConfig) -> F64 | None:
+    """The hull's four longest sides off the image border, intersected in order."""
+    perimeter = float(cv2.arcLength(hull.astype(np.float32), True))
+    poly = cv2.approxPolyDP(hull.astype(np.float32), cfg.approx_epsilon * perimeter, True)
+    poly = poly.reshape(-1, 2).astype(np.float64)
+    if len(poly) < 4:
+        return None
+    ends = np.roll(poly, -1, axis=0)
+    on_border = np.array([_on_border(a, b, size) for a, b in zip(poly, ends, strict=True)])
+    length = np.linalg.norm(ends - poly, axis=1)
+    usable = np.flatnonzero(~on_border)
+    if len(usable) < 3:
+        return None
+    if len(usable) == 3:
+        usable = np.sort(np.append(usable, np.flatnonzero(on_border)[np.argmax(length[on_border])]))
+    keep = np.sort(usable[np.argsort(-length[usable])[:4]])
+    sides = [(poly[i], ends[i]) for i in keep]
+    corners = []
+    for (a0, a1), (b0, b1) in zip(sides, sides[1:] + sides[:1], strict=True):
+        point = _line_intersection(a0, a1, b0, b1)
+        if point is None:
+            return None
+        corners.append(point)
+    quad = np.array(corners)
+    limit = 3.0 * max(size)
+    if np.any(np.abs(quad) > limit) or not cv2.isContourConvex(quad.astype(np.float32)):
+        return None
+    return quad
+
+
+def _on_border(a: F64, b: F64, size: tuple[int, int], tol: float = 2.5) -> bool:
+    width, height = size
+    return bool(
+        (a[0] < tol and b[0] < tol)
+        or (a[1] < tol and b[1] < tol)
+        or (a[0] > width - 1 - tol and b[0] > width - 1 - tol)
+        or (a[1] > height - 1 - tol and b[1] > height - 1 - tol)
+    )
+
+
+def _line_intersection(a0: F64, a1: F64, b0: F64, b1: F64) -> F64 | None:
+    da, db = a1 - a0, b1 - b0
+    det = da[0] * -db[1] + db[0] * da[1]
+    if abs(det) < 1e-9:
+        return None
+    t = ((b0 - a0)[0] * -db[1] + db[0] * (b0 - a0)[1]) / det
+    return np.asarray(a0 + t * da, dtype=np.float64)
+
+
+def clockwise(quad: F64) -> F64:
+    """The quad's corners clockwise on screen (positive shoelace area with y down)."""
+    x, y = quad[:, 0], quad[:, 1]
+    area2 = float(np.dot(x, np.roll(y, -1)) - np.dot(np.roll(x, -1), y))
+    return quad if area2 > 0 else quad[::-1].copy()
