@@ -12,16 +12,19 @@ from __future__ import annotations
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from pathlib import Path
 
 from fastapi import Depends, FastAPI
 from fastapi.middleware.cors import CORSMiddleware
+from fastapi.staticfiles import StaticFiles
 
 from ekyc import __version__
+from service.capture_sessions import CAPTURE_HEADER
 from service.deps import check_origin
 from service.errors import install_error_handlers
 from service.metrics import Metrics
 from service.middleware import BodyLimit, RequestContext
-from service.routes import capture, health, mypage, staff
+from service.routes import capture, ekyc, health, mypage, staff
 from service.runtime import running
 from service.schemas import ProblemOut
 from service.security import CSRF_HEADER
@@ -30,6 +33,7 @@ from service.settings import DEV_SECRET, Settings, get_settings
 __all__ = ["app_from_env", "create_app"]
 
 _log = logging.getLogger(__name__)
+_CAPTURE_PAGE = Path(__file__).parent / "static" / "capture"
 
 _PROBLEMS: dict[int | str, dict[str, object]] = {
     "4XX": {"model": ProblemOut, "description": "Problem details (application/problem+json)"},
@@ -64,7 +68,9 @@ def create_app(settings: Settings) -> FastAPI:
     app.state.settings = settings
     install_error_handlers(app)
     app.add_middleware(
-        BodyLimit, default=settings.max_body_bytes, per_route=capture.body_limits(settings)
+        BodyLimit,
+        default=settings.max_body_bytes,
+        per_route=capture.body_limits(settings) | ekyc.body_limits(settings),
     )
     app.add_middleware(RequestContext, metrics=metrics)  # sees every error, times everything
     if settings.allowed_origins:  # outermost: even a 500 carries the CORS headers
@@ -73,13 +79,16 @@ def create_app(settings: Settings) -> FastAPI:
             allow_origins=list(settings.allowed_origins),
             allow_credentials=True,
             allow_methods=["GET", "POST", "PUT", "PATCH", "DELETE"],
-            allow_headers=["Content-Type", CSRF_HEADER, "X-Request-ID"],
+            allow_headers=["Content-Type", CSRF_HEADER, CAPTURE_HEADER, "X-Request-ID"],
             expose_headers=["X-Request-ID", "Retry-After"],
         )
     app.include_router(health.router)
     app.include_router(mypage.router)
     app.include_router(capture.router)
+    app.include_router(ekyc.router)
     app.include_router(staff.router)
+    # The reference capture page: plain HTML/JS, no build step (service/static/capture).
+    app.mount("/capture", StaticFiles(directory=_CAPTURE_PAGE, html=True), name="capture-page")
     return app
 
 

@@ -157,6 +157,7 @@ _PUBLIC_CONTEXT = frozenset(
         "height",
         "detected",
         "allowed",
+        "missing",
     }
 )
 

@@ -27,6 +27,7 @@ from sqlalchemy.engine import Engine
 from ekyc.config import DecodeLimits
 from ekyc.errors import EkycError
 from loanflow.db import SessionFactory, create_engine, migrate, session_factory
+from service.capture_sessions import CaptureStore, LivenessFiles
 from service.mailer import Mailer
 from service.metrics import Metrics
 from service.ratelimit import TokenBuckets
@@ -75,6 +76,8 @@ class Runtime:
     metrics: Metrics
     limits: DecodeLimits
     rate_limits: dict[str, TokenBuckets]
+    captures: CaptureStore
+    liveness: LivenessFiles
     models: Models = field(default_factory=Models)
 
 
@@ -135,6 +138,8 @@ def _build(settings: Settings, metrics: Metrics) -> Runtime:
             "login": TokenBuckets(settings.rate_login),
             "frames": TokenBuckets(settings.rate_frames),
         },
+        captures=CaptureStore(timedelta(seconds=settings.capture_window_s)),
+        liveness=LivenessFiles(settings.state_dir / "liveness"),
     )
 
 

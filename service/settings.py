@@ -86,6 +86,8 @@ class Settings(BaseSettings):
     rate_codes: RateLimit = RateLimit(per_minute=10, burst=5)
     rate_login: RateLimit = RateLimit(per_minute=10, burst=10)
     rate_frames: RateLimit = RateLimit(per_minute=600, burst=30)  # ~10 preview frames/s
+    capture_window_s: int = Field(default=15 * 60, ge=60)  # a capture token's lifetime
+    max_frames_bytes: int = Field(default=8 * 1024 * 1024, ge=1024)  # challenge recording
 
     # Models
     preload_models: bool = True

@@ -18,7 +18,7 @@ from service.schemas import QualityOut
 from service.settings import Settings
 from service.uploads import MULTIPART_SLACK, body_cap, read_image_upload
 
-__all__ = ["body_limits", "router"]
+__all__ = ["IMAGE_BODY", "body_limits", "router"]
 
 router = APIRouter(prefix="/v1/capture", tags=["capture"])
 
@@ -35,7 +35,7 @@ def body_limits(settings: Settings) -> dict[str, int]:
 
 
 _BINARY = {"type": "string", "format": "binary"}
-_IMAGE_BODY = {
+IMAGE_BODY = {
     "requestBody": {
         "required": True,
         "content": {
@@ -52,7 +52,7 @@ _IMAGE_BODY = {
 }
 
 
-@router.post("/quality", dependencies=[Depends(rate_limit("frames"))], openapi_extra=_IMAGE_BODY)
+@router.post("/quality", dependencies=[Depends(rate_limit("frames"))], openapi_extra=IMAGE_BODY)
 async def quality(
     request: Request,
     applicant_id: CurrentApplicant,  # logged-in applicants only

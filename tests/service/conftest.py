@@ -124,3 +124,9 @@ async def other_client(app: FastAPI, client: httpx.AsyncClient) -> AsyncIterator
     """A second browser on the same running app."""
     async with browser(app) as other:
         yield other
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line(
+        "markers", "browser: drives headless Chromium (needs EKYC_CHROMIUM, EKYC_CHROMEDRIVER)"
+    )

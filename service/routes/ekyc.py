@@ -1,0 +1,250 @@
+"""The eKYC capture API, as the capture page (``/capture/``) drives it::
+
+    POST /v1/ekyc/sessions          {token}  -> capture token (X-Capture-Token), window
+    GET  /v1/ekyc/rules             the documents, their shots in order, no My Number back
+    POST /v1/ekyc/document          {document_type}
+    POST /v1/ekyc/frame             one preview JPEG -> guidance (+ ``capture``: take it now)
+    POST /v1/ekyc/shot/{shot}       front, tilt, back, selfie: in the rule's order
+    POST /v1/ekyc/challenge         a random liveness challenge, kept server-side
+    POST /v1/ekyc/challenge/frames  {nonce, started_at, frames: [{t_ms, image (base64)}]}
+    POST /v1/ekyc/finish            -> the verdict, recorded through loanflow
+
+Everything after ``sessions`` needs the capture token: it binds an image to the session
+and to the window in which the page was open, so a gallery upload without it is refused.
+Image decoding and the pipeline run in the CPU pool; database steps in threads.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from datetime import datetime
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Request
+
+from ekyc.capture import Guide, assess_frame, decode_image, hold_guidance
+from ekyc.config import DecodeLimits
+from ekyc.errors import StepNotAllowed
+from ekyc.liveness import new_challenge, secure_rng
+from ekyc.rules import DOCUMENT_RULES, rule_for
+from ekyc.types import DocumentType, Shot
+from loanflow import ekyc_session
+from loanflow.clock import Clock
+from loanflow.errors import InvalidTransition
+from loanflow.verifier import Verifier as FlowVerifier
+from service.capture_sessions import CAPTURE_HEADER, CaptureState
+from service.deps import ClockDep, RuntimeDep, rate_limit
+from service.ekyc_schemas import (
+    CaptureOpenIn,
+    CaptureSessionOut,
+    DocumentIn,
+    DocumentRuleOut,
+    FramesIn,
+    GuidanceOut,
+    RecordingOut,
+    RulesOut,
+    ShotOut,
+    VerdictOut,
+)
+from service.errors import NotAuthenticated, NotReady
+from service.routes.capture import IMAGE_BODY
+from service.runtime import Runtime
+from service.settings import Settings
+from service.uploads import body_cap, read_image_upload
+from service.verification import PipelineVerifier, decode_recording, fallback_verifier
+
+__all__ = ["body_limits", "router"]
+
+router = APIRouter(prefix="/v1/ekyc", tags=["ekyc"])
+
+_STALE_MS = 1500.0  # a gap this long in the preview restarts the hold rule
+
+
+def body_limits(settings: Settings) -> dict[str, int]:
+    """Body limits of the image and recording routes."""
+    image = body_cap(settings.max_upload_bytes)
+    return {
+        "/v1/ekyc/frame": image,
+        "/v1/ekyc/shot/{shot}": image,
+        "/v1/ekyc/challenge/frames": settings.max_frames_bytes,
+    }
+
+
+def current_capture(request: Request, runtime: RuntimeDep, clock: ClockDep) -> CaptureState:
+    """The capture window of the request's ``X-Capture-Token``."""
+    token = request.headers.get(CAPTURE_HEADER)
+    state = runtime.captures.get(token, now=clock.now()) if token else None
+    if state is None:
+        raise NotAuthenticated(
+            f"images are accepted from the capture page only ({CAPTURE_HEADER} missing, "
+            "or its window is over: open the page again)"
+        )
+    return state
+
+
+Capture = Annotated[CaptureState, Depends(current_capture)]
+
+
+@router.post("/sessions", status_code=201, dependencies=[Depends(rate_limit("codes"))])
+async def open_capture(
+    body: CaptureOpenIn, runtime: RuntimeDep, clock: ClockDep
+) -> CaptureSessionOut:
+    """Open the mailed URL's session and a capture window on it (a new one each call)."""
+    view = await asyncio.to_thread(ekyc_session.open_session, runtime.db, body.token, clock=clock)
+    token, state = runtime.captures.open(
+        body.token, view.session_id, now=clock.now(), until=view.expires_at
+    )
+    return CaptureSessionOut.of(view, capture_token=token, capture_expires_at=state.expires_at)
+
+
+@router.get("/session")
+async def session(state: Capture, runtime: RuntimeDep, clock: ClockDep) -> CaptureSessionOut:
+    """Where the session stands (document, shots taken)."""
+    view = await _view(runtime, state, clock)
+    return CaptureSessionOut.of(view, capture_expires_at=state.expires_at)
+
+
+@router.get("/rules")
+async def rules() -> RulesOut:
+    """The document rules: accepted documents and their shots in order (``ekyc.rules``)."""
+    return RulesOut(documents=[DocumentRuleOut.of(rule) for rule in DOCUMENT_RULES.values()])
+
+
+@router.post("/document")
+async def choose_document(
+    body: DocumentIn, state: Capture, runtime: RuntimeDep, clock: ClockDep
+) -> CaptureSessionOut:
+    """Pick the identity document (shots taken for another one are dropped)."""
+    view = await asyncio.to_thread(
+        ekyc_session.choose_document, runtime.db, state.url_token, body.document_type, clock=clock
+    )
+    return CaptureSessionOut.of(view, capture_expires_at=state.expires_at)
+
+
+def _guidance(data: bytes, limits: DecodeLimits, state: CaptureState) -> GuidanceOut:
+    image = decode_image(data, limits).image
+    height, width = image.shape[:2]
+    guidance = assess_frame(image, Guide.centred(width, height))
+    arrived_ms = time.monotonic() * 1000
+    with state.lock:
+        history = state.guidance
+        if history and arrived_ms - history[-1][0] > _STALE_MS:
+            history.clear()
+        history.append((arrived_ms, guidance))
+        shown = hold_guidance([g for _, g in history], [t for t, _ in history])
+    return GuidanceOut.of(guidance, shown, width, height)
+
+
+@router.post("/frame", dependencies=[Depends(rate_limit("frames"))], openapi_extra=IMAGE_BODY)
+async def frame(request: Request, state: Capture, runtime: RuntimeDep) -> GuidanceOut:
+    """Guidance on one preview frame; ``capture`` says the card was held still long enough."""
+    data = await read_image_upload(request, runtime.limits.max_bytes)
+    return await runtime.pool.run(_guidance, data, runtime.limits, state)
+
+
+def _check_step(document: DocumentType | None, shot: Shot, taken: tuple[Shot, ...]) -> None:
+    """Refuse a shot the rules forbid or one out of order, before reading its bytes."""
+    if document is None:
+        raise InvalidTransition("choose the identity document first")
+    steps = rule_for(document).shots
+    if shot not in steps:
+        if shot is Shot.BACK and document is DocumentType.MY_NUMBER_CARD:
+            raise StepNotAllowed(
+                "the back of the My Number card must not be photographed; the image was "
+                "not read (個人番号カードの裏面は撮影できません)",
+                reason="my_number_back",
+            )
+        raise StepNotAllowed(f"{document.value} has no {shot.value} shot", reason="no_such_shot")
+    missing = [s.value for s in steps[: steps.index(shot)] if s not in taken]
+    if missing:
+        raise StepNotAllowed(
+            f"take {', '.join(missing)} before {shot.value}", reason="out_of_order", missing=missing
+        )
+
+
+@router.post("/shot/{shot}", status_code=201, openapi_extra=IMAGE_BODY)
+async def take_shot(
+    shot: Shot, request: Request, state: Capture, runtime: RuntimeDep, clock: ClockDep
+) -> ShotOut:
+    """Store one shot of the session (a retake replaces it); arrival time recorded."""
+    view = await _view(runtime, state, clock)
+    _check_step(view.document_type, shot, view.shots_taken)
+    data = await read_image_upload(request, runtime.limits.max_bytes)
+    received_at = clock.now()
+    digest = await runtime.pool.run(
+        ekyc_session.add_shot, runtime.db, state.url_token, shot, data, clock=clock
+    )
+    with state.lock:
+        state.guidance.clear()  # the next step starts its own hold
+    taken = {*view.shots_taken, shot}
+    steps = rule_for(view.document_type).shots if view.document_type else ()
+    return ShotOut(
+        shot=shot.value,
+        sha256=digest,
+        received_at=received_at,
+        shots_taken=[s.value for s in steps if s in taken],
+    )
+
+
+@router.post("/challenge", status_code=201)
+async def challenge(state: Capture, runtime: RuntimeDep, clock: ClockDep) -> dict[str, object]:
+    """A new random liveness challenge; it replaces any earlier one and its frames."""
+    issued = new_challenge(secure_rng(), clock.now())
+    await asyncio.to_thread(runtime.liveness.save_challenge, state.session_id, issued)
+    return issued.to_dict()
+
+
+@router.post("/challenge/frames", status_code=201)
+async def challenge_frames(
+    body: FramesIn, state: Capture, runtime: RuntimeDep, clock: ClockDep
+) -> RecordingOut:
+    """The frames recorded while the challenge was shown, bound to it by its nonce."""
+    issued = await asyncio.to_thread(runtime.liveness.challenge, state.session_id)
+    if issued is None or issued.nonce != body.nonce:
+        raise StepNotAllowed("these frames answer no challenge of this session", reason="nonce")
+    received_at = clock.now()
+    recording = body.model_dump(mode="json") | {"received_at": received_at.isoformat()}
+    await runtime.pool.run(decode_recording, recording, runtime.limits)  # refuse bad frames now
+    await asyncio.to_thread(runtime.liveness.save_frames, state.session_id, recording)
+    return RecordingOut(frames=len(body.frames), received_at=received_at)
+
+
+@router.post("/finish")
+async def finish(state: Capture, runtime: RuntimeDep, clock: ClockDep) -> VerdictOut:
+    """Verify the shots (and the challenge recording) and record the verdict."""
+    verifier = await runtime.pool.run(_verifier, runtime, state, clock.now())
+    record = await runtime.pool.run(
+        ekyc_session.finish, runtime.db, state.url_token, verifier, clock=clock
+    )
+    await asyncio.to_thread(runtime.liveness.delete, state.session_id)
+    runtime.captures.close_session(state.session_id)
+    detail = verifier.verdict_json() if isinstance(verifier, PipelineVerifier) else None
+    return VerdictOut(
+        session_id=record.session_id,
+        decision=record.decision.value,
+        reasons=list(record.reasons),
+        verifier=verifier.name,
+        verified_at=record.verified_at,
+        verdict=detail,
+    )
+
+
+def _verifier(runtime: Runtime, state: CaptureState, now: datetime) -> FlowVerifier:
+    pipeline = runtime.models.verifier
+    if pipeline is None:
+        if runtime.settings.preload_models:
+            raise NotReady("the verification models are not loaded")
+        return fallback_verifier()
+    challenge = runtime.liveness.challenge(state.session_id)
+    recording = runtime.liveness.frames(state.session_id)
+    frames = decode_recording(recording, runtime.limits) if recording else None
+    if recording:  # liveness is judged as of the recording's arrival, not of the finish
+        now = datetime.fromisoformat(str(recording["received_at"]))
+    return PipelineVerifier(pipeline, challenge=challenge, frames=frames, now=now)
+
+
+async def _view(runtime: Runtime, state: CaptureState, clock: Clock) -> ekyc_session.SessionView:
+    return await asyncio.to_thread(
+        ekyc_session.open_session, runtime.db, state.url_token, clock=clock
+    )

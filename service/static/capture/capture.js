@@ -1,0 +1,307 @@
+// Reference capture page for the eKYC daemon (service/routes/ekyc.py documents the API).
+//
+// The flow:
+//   1. open a capture window with the mailed URL's token  POST /v1/ekyc/sessions
+//   2. read the document rules (which shots, in order)     GET  /v1/ekyc/rules
+//   3. choose the document                                 POST /v1/ekyc/document
+//   4. for each card shot (front, tilt, back if the rules have one):
+//      send ~4-5 preview JPEGs a second                    POST /v1/ekyc/frame
+//      show the Japanese guidance; when the server says `capture`, send the shot
+//                                                          POST /v1/ekyc/shot/{step}
+//   5. selfie: get a challenge, take the selfie, then record frames while each
+//      action is prompted                                  POST /v1/ekyc/challenge,
+//                                                          POST /v1/ekyc/shot/selfie,
+//                                                          POST /v1/ekyc/challenge/frames
+//   6. finish and show the result                          POST /v1/ekyc/finish
+//
+// Every call after step 1 carries the capture token in the X-Capture-Token header; the
+// server refuses images without it (no gallery uploads). Errors are RFC 9457 problems.
+"use strict";
+
+const API = "/v1/ekyc";
+const PREVIEW_INTERVAL_MS = 220;   // ~4.5 preview frames per second
+const PREVIEW_MAX_WIDTH = 640;     // preview frames are small: guidance needs no more
+const TILT_COUNTDOWN_S = 3;        // the tilted card cannot fit the flat guide: a countdown
+const ACTION_MS = 1800;            // how long each challenge action is prompted and recorded
+const RECORD_INTERVAL_MS = 120;    // ~8 recorded frames per second
+const ID1_ASPECT = 85.6 / 53.98;   // ISO/IEC 7810 ID-1 card, as ekyc.capture.Guide
+
+const STEP_LABELS = { front: "おもて面", tilt: "斜めから", back: "うら面", selfie: "顔写真" };
+const STEP_PROMPTS = {
+  front: "カードのおもて面を枠に合わせてください",
+  tilt: "カードを手に持ち、斜め（約45度）に傾けて映してください",
+  back: "カードのうら面を枠に合わせてください",
+};
+const ACTION_PROMPTS = {
+  turn_left: "ゆっくり顔を左に向けてください",
+  turn_right: "ゆっくり顔を右に向けてください",
+  look_up: "顔を上に向けてください",
+  blink: "まばたきをしてください",
+  open_mouth: "口を大きく開けてください",
+};
+
+const $ = (id) => document.getElementById(id);
+const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
+let captureToken = null;
+
+// ------------------------------------------------------------------ API calls
+
+class ProblemError extends Error {
+  constructor(problem) {
+    super(problem.detail || problem.title || "error");
+    this.problem = problem;
+  }
+}
+
+async function api(path, { method = "POST", json, blob } = {}) {
+  const headers = {};
+  if (captureToken) headers["X-Capture-Token"] = captureToken;
+  let body;
+  if (json !== undefined) {
+    headers["Content-Type"] = "application/json";
+    body = JSON.stringify(json);
+  } else if (blob !== undefined) {
+    headers["Content-Type"] = blob.type;
+    body = blob;
+  }
+  const response = await fetch(API + path, { method, headers, body });
+  const data = await response.json();
+  if (!response.ok) throw new ProblemError(data);
+  return data;
+}
+
+// ------------------------------------------------------------------ camera and drawing
+
+async function startCamera(facingMode) {
+  const video = $("video");
+  if (video.srcObject) video.srcObject.getTracks().forEach((t) => t.stop());
+  video.srcObject = await navigator.mediaDevices.getUserMedia({
+    audio: false,
+    video: { facingMode, width: { ideal: 1280 }, height: { ideal: 720 } },
+  });
+  await video.play();
+  while (!video.videoWidth) await sleep(50);
+  const overlay = $("overlay");
+  overlay.width = video.videoWidth;
+  overlay.height = video.videoHeight;
+  return video;
+}
+
+// The video frame as a JPEG, at most maxWidth wide (mirrored for the selfie camera, so the
+// frames match what the applicant sees, as ekyc.liveness expects).
+function grab(video, maxWidth, quality, mirrored = false) {
+  const scale = Math.min(1, maxWidth / video.videoWidth);
+  const canvas = document.createElement("canvas");
+  canvas.width = Math.round(video.videoWidth * scale);
+  canvas.height = Math.round(video.videoHeight * scale);
+  const ctx = canvas.getContext("2d");
+  if (mirrored) {
+    ctx.translate(canvas.width, 0);
+    ctx.scale(-1, 1);
+  }
+  ctx.drawImage(video, 0, 0, canvas.width, canvas.height);
+  return new Promise((resolve) => canvas.toBlob(resolve, "image/jpeg", quality));
+}
+
+function blobToBase64(blob) {
+  return new Promise((resolve) => {
+    const reader = new FileReader();
+    reader.onload = () => resolve(reader.result.split(",", 2)[1]);
+    reader.readAsDataURL(blob);
+  });
+}
+
+// The ID-1 guide, centred at 80 % (Guide.centred), or the server's, scaled to the overlay.
+function drawGuide(guidance) {
+  const overlay = $("overlay");
+  const ctx = overlay.getContext("2d");
+  const W = overlay.width, H = overlay.height;
+  ctx.clearRect(0, 0, W, H);
+  let g, s = 1;
+  if (guidance) {
+    g = guidance.guide;
+    s = W / guidance.width;
+  } else {
+    const width = Math.min(0.8 * W, 0.8 * H * ID1_ASPECT);
+    g = { x: (W - width) / 2, y: (H - width / ID1_ASPECT) / 2, width, height: width / ID1_ASPECT };
+  }
+  ctx.fillStyle = "rgba(0, 0, 0, 0.35)";  // dim everything outside the guide
+  ctx.fillRect(0, 0, W, H);
+  ctx.clearRect(g.x * s, g.y * s, g.width * s, g.height * s);
+  ctx.lineWidth = Math.max(3, W / 200);
+  ctx.strokeStyle = guidance && guidance.capture ? "#2ecc71" : "#ffffff";
+  ctx.strokeRect(g.x * s, g.y * s, g.width * s, g.height * s);
+  if (guidance && guidance.corners) {  // where the card was seen
+    ctx.strokeStyle = "#f1c40f";
+    ctx.beginPath();
+    guidance.corners.forEach(([x, y], i) => (i ? ctx.lineTo(x * s, y * s) : ctx.moveTo(x * s, y * s)));
+    ctx.closePath();
+    ctx.stroke();
+  }
+}
+
+function clearOverlay() {
+  const overlay = $("overlay");
+  overlay.getContext("2d").clearRect(0, 0, overlay.width, overlay.height);
+}
+
+// ------------------------------------------------------------------ page state
+
+function show(section) {
+  for (const id of ["choose", "camera", "result"]) $(id).hidden = id !== section;
+}
+
+function setStep(step, steps) {
+  document.body.dataset.step = step;  // also what the browser test waits on
+  $("steps").innerHTML = "";
+  const index = steps.indexOf(step);
+  steps.forEach((name, i) => {
+    const li = document.createElement("li");
+    li.textContent = STEP_LABELS[name] || name;
+    if (i < index || step === "result") li.className = "done";
+    else if (i === index) li.className = "current";
+    $("steps").appendChild(li);
+  });
+}
+
+function say(prompt, message = "") {
+  $("prompt").textContent = prompt;
+  $("message").textContent = message;
+}
+
+// ------------------------------------------------------------------ steps
+
+async function chooseDocument(rules, preset) {
+  const accepted = rules.documents.filter((d) => d.accepted);
+  if (preset && accepted.some((d) => d.document_type === preset)) return preset;
+  show("choose");
+  const names = {
+    drivers_license: "運転免許証",
+    my_number_card: "マイナンバーカード（おもて面のみ撮影します）",
+    residence_card: "在留カード",
+  };
+  return new Promise((resolve) => {
+    for (const d of accepted) {
+      const button = document.createElement("button");
+      button.textContent = names[d.document_type] || d.document_type;
+      button.onclick = () => resolve(d.document_type);
+      $("documents").appendChild(button);
+    }
+  });
+}
+
+// Preview frames until the server says the card is in the guide and held still.
+async function autoCapture(video, step) {
+  say(STEP_PROMPTS[step]);
+  for (;;) {
+    const started = performance.now();
+    const frame = await grab(video, PREVIEW_MAX_WIDTH, 0.8);
+    try {
+      const guidance = await api("/frame", { blob: frame });
+      drawGuide(guidance);
+      $("message").textContent = guidance.message_ja;
+      if (guidance.capture) return grab(video, 4096, 0.92);
+    } catch (error) {
+      if (!(error instanceof ProblemError) || error.problem.status >= 500 || error.problem.status === 429) {
+        await sleep(1000);  // busy or rate-limited: slow down and keep going
+      } else {
+        throw error;
+      }
+    }
+    await sleep(Math.max(0, PREVIEW_INTERVAL_MS - (performance.now() - started)));
+  }
+}
+
+async function countdownCapture(video, step) {
+  drawGuide(null);
+  for (let s = TILT_COUNTDOWN_S; s > 0; s--) {
+    say(STEP_PROMPTS[step], `${s} 秒後に撮影します`);
+    await sleep(1000);
+  }
+  return grab(video, 4096, 0.92);
+}
+
+async function cardSteps(steps) {
+  $("camera").querySelector(".viewport").classList.remove("mirrored");
+  const video = await startCamera("environment");
+  drawGuide(null);
+  for (const step of steps) {
+    setStep(step, window.allSteps);
+    const shot = step === "tilt" ? await countdownCapture(video, step) : await autoCapture(video, step);
+    await api(`/shot/${step}`, { blob: shot });
+    say(STEP_PROMPTS[step], "撮影しました");
+    await sleep(400);
+  }
+}
+
+// The selfie and the liveness challenge: prompt each action while recording frames.
+async function selfieStep() {
+  setStep("selfie", window.allSteps);
+  $("camera").querySelector(".viewport").classList.add("mirrored");
+  const video = await startCamera("user");
+  clearOverlay();
+  const challenge = await api("/challenge");
+  say("顔を画面の中央に映し、正面を向いてください", "");
+  await sleep(1000);
+  const started = new Date();
+  const t0 = performance.now();
+  const frames = [];
+  const record = async () => frames.push({
+    t_ms: Math.round(performance.now() - t0),
+    image: await blobToBase64(await grab(video, PREVIEW_MAX_WIDTH, 0.85, true)),
+  });
+  const selfie = await grab(video, 4096, 0.92, true);  // the neutral first frame
+  await record();
+  await api("/shot/selfie", { blob: selfie });
+  document.body.dataset.step = "challenge";
+  for (const action of challenge.actions) {
+    say(ACTION_PROMPTS[action] || action, "");
+    const end = performance.now() + ACTION_MS;
+    while (performance.now() < end) {
+      await record();
+      await sleep(RECORD_INTERVAL_MS);
+    }
+  }
+  say("送信しています…", "");
+  await api("/challenge/frames", {
+    json: { nonce: challenge.nonce, started_at: started.toISOString(), frames },
+  });
+  video.srcObject.getTracks().forEach((t) => t.stop());
+}
+
+function showResult(verdict) {
+  const texts = {
+    accept: "本人確認が完了しました。",
+    review: "撮影を受け付けました。担当者が確認します。",
+    reject: "本人確認ができませんでした。もう一度お試しください。",
+  };
+  setStep("result", window.allSteps);
+  document.body.dataset.decision = verdict.decision;
+  show("result");
+  $("result-text").textContent = texts[verdict.decision] || verdict.decision;
+  $("result-json").textContent = JSON.stringify(verdict, null, 2);
+}
+
+async function main() {
+  const params = new URLSearchParams(location.hash.slice(1));
+  const token = params.get("token");
+  if (!token) throw new Error("URL に本人確認用のトークンがありません");
+  const session = await api("/sessions", { json: { token } });
+  captureToken = session.capture_token;
+  const rules = await api("/rules", { method: "GET" });
+  const documentType = await chooseDocument(rules, params.get("doc"));
+  await api("/document", { json: { document_type: documentType } });
+  const rule = rules.documents.find((d) => d.document_type === documentType);
+  window.allSteps = rule.shots;  // from the rules: no back step for the My Number card
+  show("camera");
+  await cardSteps(rule.shots.filter((s) => s !== "selfie"));
+  await selfieStep();
+  showResult(await api("/finish"));
+}
+
+main().catch((error) => {
+  document.body.dataset.step = "error";
+  $("error").hidden = false;
+  $("error").textContent = error.message;
+  console.error(error);
+});
