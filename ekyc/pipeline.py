@@ -80,13 +80,17 @@ class Verifier:
 
         cfg = config or PipelineConfig()
         layouts = CardLayouts.from_registry(registry)
-        matcher = FaceMatcher.from_registry(registry)
+        # Thresholds calibrated on card portraits vs selfies (benchmarks/match_cards.py):
+        # the LFW budget let 0.17 % impostor card pairs through at its "1e-3".
+        match_config = MatchConfig(budget="card")
+        matcher = FaceMatcher.from_registry(registry, config=match_config)
         try:
             passive = PassiveChecker(registry)
         except ModelNotFound as exc:
             _log.warning("passive liveness unavailable: %s", exc.message)
             passive = None
-        return cls(matcher, ImageMethod(layouts, cfg), layouts, cfg, reader=default_reader(),
+        return cls(matcher, ImageMethod(layouts, cfg), layouts, cfg, match_config,
+                   reader=default_reader(),
                    passive=passive, registry=registry)  # fmt: skip
 
     def tracker(self) -> Any:

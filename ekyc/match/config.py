@@ -2,13 +2,24 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
+from types import MappingProxyType
 
-__all__ = ["DEFAULT_DETECTOR", "DEFAULT_EMBEDDER", "MatchConfig"]
+__all__ = ["CALIBRATIONS", "DEFAULT_DETECTOR", "DEFAULT_EMBEDDER", "MatchConfig"]
 
 DEFAULT_DETECTOR = "face-detect/yunet-2023mar-ort@1"
 DEFAULT_EMBEDDER = "face-embed/sface-2021dec-ort@1"
 """The embedder with the best leave-one-fold-out LFW figures (benchmarks/match.py)."""
+CALIBRATIONS: Mapping[str, str] = MappingProxyType(
+    {"lfw": "thresholds_by_fmr", "card": "thresholds_by_fmr_card"}
+)
+"""Calibration budget -> the manifest table of thresholds by FMR it reads.
+
+``lfw``: photo vs photo, LFW folds 1-6 (benchmarks/match.py). ``card``: a card's printed
+portrait, photographed and rectified, vs a selfie: synthetic cards carrying LFW faces, the
+same folds (benchmarks/match_cards.py).
+"""
 
 
 @dataclass(frozen=True, slots=True)
@@ -26,6 +37,9 @@ class MatchConfig:
             YuNet misses faces that touch the border.
         fmr: the false-match rate the decision threshold stands for; the manifest holds one
             calibrated threshold per model and rate (1e-3 default, 1e-4 strict).
+        budget: which calibration the threshold comes from (a key of ``CALIBRATIONS``):
+            ``"lfw"`` (photo vs photo) or ``"card"`` (printed card portrait vs selfie, the
+            pairs the pipeline compares). The same FMR needs a different threshold on each.
         min_face_px: a selfie face narrower than this carries too little detail for the
             embedders' 112-150 px inputs.
         max_yaw_ratio: |nose offset from the eye midline| / eye distance; ~0.35 is ~30 deg.
@@ -39,6 +53,7 @@ class MatchConfig:
     detect_max_side: int = 640
     detect_margin: float = 0.25
     fmr: float = 1e-3
+    budget: str = "lfw"
     min_face_px: float = 80.0
     max_yaw_ratio: float = 0.35
     max_roll_deg: float = 20.0
@@ -49,5 +64,7 @@ class MatchConfig:
             raise ValueError(f"detect_score must be in (0, 1), got {self.detect_score}")
         if not 0.0 < self.fmr < 1.0:
             raise ValueError(f"fmr must be in (0, 1), got {self.fmr}")
+        if self.budget not in CALIBRATIONS:
+            raise ValueError(f"budget must be one of {list(CALIBRATIONS)}, got {self.budget!r}")
         if self.detect_max_side < 32:
             raise ValueError(f"detect_max_side must be >= 32, got {self.detect_max_side}")

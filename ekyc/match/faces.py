@@ -47,10 +47,13 @@ class FaceMatcher:
         config: MatchConfig | None = None,
         detector_id: str = DEFAULT_DETECTOR,
     ) -> FaceMatcher:
-        """Load the detector and embedder (checksums checked) and the calibrated threshold."""
+        """Load the detector, the embedder (checksums checked) and the calibrated threshold.
+
+        The threshold is the manifest's for ``config.fmr`` in ``config.budget``'s table.
+        """
         cfg = config or MatchConfig()
         spec = registry.spec(model_id)
-        threshold = calibrated_threshold(spec, cfg.fmr)
+        threshold = calibrated_threshold(spec, cfg.fmr, cfg.budget)
         embedder = OnnxEmbedder(registry, model_id)
         detector = YuNetDetector(registry, detector_id, cfg)
         return cls(detector, embedder, threshold=threshold, fmr=cfg.fmr)

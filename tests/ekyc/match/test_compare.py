@@ -1,9 +1,12 @@
 from __future__ import annotations
 
+from contextlib import nullcontext
+
 import numpy as np
 import pytest
 
 from ekyc.match.compare import calibrated_threshold, compare, similarity
+from ekyc.match.config import CALIBRATIONS, MatchConfig
 from ekyc.registry import ModelSpec
 from ekyc.types import Embedding, MatchScore, ModelRef
 
@@ -71,6 +74,47 @@ class TestCompare:
         assert calibrated_threshold(spec, 0.0001) == 0.4
         with pytest.raises(ValueError, match="no threshold calibrated"):
             calibrated_threshold(spec, 1e-2)
+
+
+TWO_BUDGETS = {
+    "thresholds_by_fmr": {"1e-3": 0.3, "1e-4": 0.4},
+    "thresholds_by_fmr_card": {"1e-3": 0.25, "1e-4": 0.33},
+}
+
+
+class TestBudget:
+    @pytest.mark.parametrize(
+        ("extra", "fmr", "budget", "expected"),
+        [
+            (TWO_BUDGETS, 1e-3, "lfw", nullcontext(0.3)),
+            (TWO_BUDGETS, 1e-4, "lfw", nullcontext(0.4)),
+            (TWO_BUDGETS, 1e-3, "card", nullcontext(0.25)),
+            (TWO_BUDGETS, 0.0001, "card", nullcontext(0.33)),
+            (TWO_BUDGETS, 1e-2, "card", pytest.raises(ValueError, match="'card' budget")),
+            ({"thresholds_by_fmr": {"1e-3": 0.3}}, 1e-3, "card",
+             pytest.raises(ValueError, match="no threshold calibrated")),
+            (TWO_BUDGETS, 1e-3, "casia", pytest.raises(ValueError, match="budget must be")),
+        ],
+    )  # fmt: skip
+    def test_selection(self, extra, fmr, budget, expected):
+        with expected as threshold:
+            assert calibrated_threshold(_spec(**extra), fmr, budget) == threshold
+
+    def test_lfw_is_the_default(self):
+        assert MatchConfig().budget == "lfw"
+        assert calibrated_threshold(_spec(**TWO_BUDGETS), 1e-3) == 0.3
+
+    @pytest.mark.parametrize(
+        ("budget", "expected"),
+        [
+            *((name, nullcontext()) for name in CALIBRATIONS),
+            ("LFW", pytest.raises(ValueError, match="budget must be")),
+            ("", pytest.raises(ValueError, match="budget must be")),
+        ],
+    )
+    def test_config(self, budget, expected):
+        with expected:
+            assert MatchConfig(budget=budget).budget == budget
 
 
 class TestEmbeddingType:

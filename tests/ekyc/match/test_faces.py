@@ -5,7 +5,13 @@ import csv
 import numpy as np
 import pytest
 
-from ekyc.match import DEFAULT_EMBEDDER, FaceMatcher, MatchConfig, NoFaceFound
+from ekyc.match import (
+    DEFAULT_EMBEDDER,
+    FaceMatcher,
+    MatchConfig,
+    NoFaceFound,
+    calibrated_threshold,
+)
 from tests.ekyc.match.conftest import DLIB
 
 
@@ -42,6 +48,15 @@ class TestFaceMatcher:
         assert strict.threshold > default.threshold
         with pytest.raises(ValueError, match="no threshold calibrated"):
             FaceMatcher.from_registry(registry, DLIB, MatchConfig(fmr=0.5))
+
+    @pytest.mark.parametrize("model_id", [DEFAULT_EMBEDDER, DLIB])
+    @pytest.mark.parametrize("fmr", [1e-3, 1e-4])
+    def test_card_budget_is_calibrated(self, registry, model_id, fmr):
+        spec = registry.spec(model_id)
+        card = FaceMatcher.from_registry(registry, model_id, MatchConfig(fmr=fmr, budget="card"))
+        assert card.threshold == calibrated_threshold(spec, fmr, "card")
+        assert card.threshold != calibrated_threshold(spec, fmr, "lfw")
+        assert "match_cards" in spec.extra["calibrated_on_card"]
 
 
 @pytest.mark.models
