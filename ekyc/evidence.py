@@ -54,7 +54,7 @@ def _portrait_view(front: Frame, checks: Mapping[str, Any]) -> RGBImage | None:
 
 
 def write_evidence(folder: Path, verdict: Verdict, frames: Mapping[str, Frame]) -> list[Path]:
-    """Write ``verdict.json`` and annotated JPEGs of the card shots; returns the paths."""
+    """Write ``verdict.json`` and ``annotated_*.jpg`` views of the card shots; returns paths."""
     folder.mkdir(parents=True, exist_ok=True)
     written = [folder / "verdict.json"]
     written[0].write_text(
@@ -66,12 +66,10 @@ def write_evidence(folder: Path, verdict: Verdict, frames: Mapping[str, Frame]) 
     }  # fmt: skip
     if "front" in frames:
         views["card"] = _portrait_view(frames["front"], verdict.checks)
-    if "selfie" in frames:
-        views["selfie"] = frames["selfie"].image
     for name, image in views.items():
         if image is None:
             continue
-        path = folder / f"{name}.jpg"
+        path = folder / f"annotated_{name}.jpg"
         cv2.imwrite(
             str(path), cv2.cvtColor(image, cv2.COLOR_RGB2BGR), [cv2.IMWRITE_JPEG_QUALITY, 88]
         )

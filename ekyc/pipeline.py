@@ -147,7 +147,7 @@ class Verifier:
         rule = rule_for(document_type)
         if not rule.accepted:
             evidence.reason(ReasonCode.DOCUMENT_NOT_ACCEPTED, "rules", rule.refusal or "")
-            return self._verdict(evidence, {}), {}
+            return self._verdict(evidence, {}, document_type), {}
         _check_shots(document_type, shots)
         decoded: dict[str, Frame] = {}
         with evidence.timed("decode"):
@@ -162,15 +162,16 @@ class Verifier:
         liveness_stage(decoded, faces, liveness, passive=self.passive,
                        tracker=self.tracker() if challenge is not None else None,
                        matcher=self.matcher, evidence=evidence)  # fmt: skip
-        return self._verdict(evidence, decoded), decoded
+        return self._verdict(evidence, decoded, document_type), decoded
 
-    def _verdict(self, evidence: Evidence, frames: Mapping[str, Frame]) -> Verdict:
+    def _verdict(self, evidence: Evidence, frames: Mapping[str, Frame],
+                 document_type: DocumentType) -> Verdict:  # fmt: skip
         return Verdict(
             decision=decide(evidence.reasons), reasons=tuple(evidence.reasons),
             method=self.method.name, checks=evidence.checks,
             models=tuple(evidence.models.values()),
             inputs_sha256={name: f.source_sha256 for name, f in frames.items()},
-            timings_ms=evidence.timings_ms)  # fmt: skip
+            timings_ms=evidence.timings_ms, document=document_type.value)  # fmt: skip
 
 
 def _check_shots(document_type: DocumentType, shots: Mapping[str, ImageSource]) -> None:

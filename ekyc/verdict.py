@@ -160,6 +160,7 @@ class Verdict:
         models: Every model that contributed (id + sha256), for reproducible re-runs.
         inputs_sha256: sha256 of every input image, by shot name.
         timings_ms: Wall time per stage.
+        document: The document type the applicant chose (``DocumentType`` value).
     """
 
     decision: Decision
@@ -169,6 +170,7 @@ class Verdict:
     models: tuple[ModelRef, ...] = ()
     inputs_sha256: Mapping[str, str] = field(default_factory=dict)
     timings_ms: Mapping[str, float] = field(default_factory=dict)
+    document: str = ""
 
     def __post_init__(self) -> None:
         expected = decide(self.reasons)
@@ -189,6 +191,7 @@ class Verdict:
         """The ``ekyc verify --json`` object (a contract: add fields, never rename)."""
         return {
             "decision": self.decision.value,
+            "document": self.document,
             "reasons": [
                 {"code": r.code.value, "message": r.message, "stage": r.stage} for r in self.reasons
             ],

@@ -12,7 +12,7 @@ import logging
 import sys
 from collections.abc import Sequence
 
-from ekyc.cli import bench, demo, detect, liveness, match, quality, serve, verify
+from ekyc.cli import bench, demo, detect, liveness, match, quality, review, serve, verify
 from ekyc.cli._common import (
     EXIT_DATAERR,
     EXIT_FAIL,
@@ -39,7 +39,7 @@ __all__ = [
     "main",
 ]
 
-_COMMANDS = (quality, detect, match, verify, liveness, bench, demo, serve)
+_COMMANDS = (quality, detect, match, verify, review, liveness, bench, demo, serve)
 
 
 def build_parser() -> Parser:

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import argparse
-import datetime as dt
 import json
+import shutil
 import sys
 from pathlib import Path
 from typing import Any, TextIO
 
+from ekyc.cli._case import CaseError, load_case
 from ekyc.cli._common import EXIT_FAIL, EXIT_OK, EXIT_REVIEW, EXIT_USAGE
 
 __all__ = ["register"]
@@ -40,45 +41,21 @@ def register(sub: Any) -> None:
 
 def _run_verify(args: argparse.Namespace, out: TextIO) -> int:
     from ekyc.pipeline import Verifier
-    from ekyc.read import Applicant
     from ekyc.registry import Registry
 
-    liveness: dict[str, Any] = {}
-    if bool(args.challenge) != bool(args.frames):
-        sys.stderr.write("ekyc verify: --challenge and --frames go together\n")
-        return EXIT_USAGE
-    if args.challenge:
-        from ekyc.liveness import Challenge, read_sequence
-
-        try:
-            raw = json.loads(Path(args.challenge).read_text(encoding="utf-8"))
-            liveness["challenge"] = Challenge.from_dict(raw)
-        except (OSError, ValueError) as exc:
-            sys.stderr.write(f"ekyc verify: bad --challenge {args.challenge}: {exc}\n")
-            return EXIT_USAGE
-        liveness["frames"] = read_sequence(args.frames)
-        # A reviewer re-runs a stored case: judge it at the time it was recorded.
-        liveness["now"] = liveness["frames"].started_at + dt.timedelta(
-            milliseconds=max((f.t_ms for f in liveness["frames"].frames), default=0) + 1
-        )
-    applicant = None
-    if args.applicant:
-        try:
-            applicant = Applicant.from_json(Path(args.applicant).read_bytes())
-        except OSError as exc:
-            sys.stderr.write(f"ekyc verify: cannot read {args.applicant}: {exc.strerror}\n")
-            return EXIT_USAGE
     shots = {"front": args.front, "tilt": args.tilt, "selfie": args.selfie}
     if args.back:
         shots["back"] = args.back
+    try:
+        case = load_case(args.document, shots, applicant=args.applicant,
+                         challenge=args.challenge, frames=args.frames)  # fmt: skip
+    except CaseError as exc:
+        sys.stderr.write(f"ekyc verify: {exc}\n")
+        return EXIT_USAGE
     verifier = Verifier.from_registry(Registry.from_manifest())
-    verdict, frames = verifier.verify_with_frames(
-        args.document, shots, applicant=applicant, **liveness
-    )
+    verdict, frames = verifier.verify_with_frames(case.document, case.shots, **case.kwargs)
     if args.evidence:
-        from ekyc.evidence import write_evidence
-
-        write_evidence(Path(args.evidence), verdict, frames)
+        _write_case(Path(args.evidence), args, verdict, frames)
     record = verdict.to_json()
     if args.json:
         out.write(json.dumps(record, ensure_ascii=False) + "\n")
@@ -89,3 +66,19 @@ def _run_verify(args: argparse.Namespace, out: TextIO) -> int:
         timing = sum(record["timings_ms"].values())
         out.write(f"  ({len(record['models'])} models, {timing:.0f} ms in stages)\n")
     return _EXIT_BY_DECISION[record["decision"]]
+
+
+def _write_case(folder: Path, args: argparse.Namespace, verdict: Any, frames: Any) -> None:
+    """Evidence images + verdict.json + copies of the inputs: a case ``ekyc review`` re-runs."""
+    from ekyc.evidence import write_evidence
+
+    write_evidence(folder, verdict, frames)
+    for shot in ("front", "tilt", "back", "selfie"):
+        source = getattr(args, shot)
+        if source:
+            shutil.copyfile(source, folder / f"{shot}{Path(source).suffix.lower()}")
+    for name in ("applicant", "challenge"):
+        if getattr(args, name):
+            shutil.copyfile(getattr(args, name), folder / f"{name}.json")
+    if args.frames:
+        shutil.copytree(args.frames, folder / "frames", dirs_exist_ok=True)

@@ -205,3 +205,36 @@ def test_verify_cli_with_a_recorded_challenge(tmp_path, capsys):
     record = json.loads(capsys.readouterr().out)
     assert status == {"accept": 0, "reject": 1, "review": 2}[record["decision"]]
     assert record["checks"]["liveness"]["active"]["live"] is True
+
+
+def test_review_reruns_stored_cases_and_shows_changed_decisions(tmp_path, capsys):
+    import json
+
+    from ekyc.cli import main
+
+    person = applicant(7000, DocumentType.DRIVERS_LICENSE)
+    inputs = tmp_path / "inputs"
+    inputs.mkdir()
+    for name, data in person.shots.items():
+        (inputs / f"{name}.jpg").write_bytes(data)
+    cases = tmp_path / "cases"
+    args = ["verify", "--document", "drivers_license", "--json"]
+    args += [f"--{name}={inputs / f'{name}.jpg'}" for name in person.shots]
+    for case in ("a-same", "b-changed"):
+        main([*args, "--evidence", str(cases / case)])
+    capsys.readouterr()
+    stored = json.loads((cases / "b-changed" / "verdict.json").read_text())
+    assert stored["document"] == "drivers_license"
+    assert (cases / "a-same" / "front.jpg").is_file()
+    assert (cases / "a-same" / "annotated_front.jpg").is_file()
+    # Pretend a reviewer once accepted case b: the re-run must flag the change.
+    stored |= {"decision": "accept", "reasons": []}
+    (cases / "b-changed" / "verdict.json").write_text(json.dumps(stored))
+    (cases / "c-broken").mkdir(parents=True)
+    status = main(["review", str(cases), "--json", "--workers", "2"])
+    rows = {r["case"]: r for r in map(json.loads, capsys.readouterr().out.splitlines())}
+    assert status == 65  # c-broken could not run
+    assert rows["a-same"]["changed"] is False
+    assert rows["b-changed"]["changed"] is True
+    assert rows["b-changed"]["before"] == "accept"
+    assert rows["c-broken"]["error"]["code"] == "invalid_case"
