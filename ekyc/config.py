@@ -24,10 +24,15 @@ class DecodeLimits:
     pdf_render_max_side: int = 2000
     # Formats by decoder name. GIF/BMP are refused: no phone camera produces them.
     allowed_formats: frozenset[str] = frozenset({"JPEG", "PNG", "WEBP", "HEIF", "TIFF", "PDF"})
+    # Longest side of the decoded image, or None for full resolution. JPEGs are decoded
+    # with DCT scaling (1/2, 1/4, 1/8) and anything still larger is area-resampled.
+    max_side: int | None = None
 
     def __post_init__(self) -> None:
         if self.max_bytes <= 0 or self.max_pixels <= 0 or self.pdf_render_max_side <= 0:
             raise ValueError("decode limits must be positive")
+        if self.max_side is not None and self.max_side < 64:
+            raise ValueError(f"max_side must be >= 64, got {self.max_side}")
 
 
 @dataclass(frozen=True, slots=True)
@@ -74,5 +79,8 @@ class QualityThresholds:
 class PipelineConfig:
     """Everything the pipeline's stages need to know besides the images and the models."""
 
-    decode: DecodeLimits = field(default_factory=DecodeLimits)
+    # Verification works on shots of at most 2048 px: a 12 MP phone JPEG decodes at half
+    # size (DCT scaling) in ~1/4 of the time, and an ID-1 card filling half the frame is
+    # still ~1000 px wide, more than the 856 px the 10 px/mm rectification needs.
+    decode: DecodeLimits = field(default_factory=lambda: DecodeLimits(max_side=2048))
     quality: QualityThresholds = field(default_factory=QualityThresholds)

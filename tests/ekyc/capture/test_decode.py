@@ -267,3 +267,25 @@ class TestSniffFormat:
     )
     def test_known_values(self, head, expected):
         assert sniff_format(head) == expected
+
+
+class TestMaxSide:
+    @pytest.mark.parametrize(
+        ("fmt", "max_side", "expected"),
+        [
+            ("JPEG", None, (720, 1280)),
+            ("JPEG", 640, (360, 640)),  # DCT scaling by 2, exactly
+            ("JPEG", 500, (281, 500)),  # DCT scaling by 2, then area resampling
+            ("PNG", 640, (360, 640)),
+            ("JPEG", 4000, (720, 1280)),  # never enlarged
+        ],
+    )
+    def test_known_values(self, fmt, max_side, expected):
+        data = encode(scene(1280, 720), fmt)
+        frame = decode_image(data, DecodeLimits(max_side=max_side))
+        assert frame.image.shape[:2] == expected
+        assert frame.metadata.original_size == (1280, 720)
+
+    def test_exception(self):
+        with pytest.raises(ValueError, match="max_side"):
+            DecodeLimits(max_side=10)
