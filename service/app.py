@@ -9,22 +9,25 @@ the settings' host and port.
 
 from __future__ import annotations
 
+import functools
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
+from typing import Any
 
 from fastapi import Depends, FastAPI
 from fastapi.middleware.cors import CORSMiddleware
+from fastapi.openapi.utils import get_openapi
 from fastapi.staticfiles import StaticFiles
 
 from ekyc import __version__
 from service.capture_sessions import CAPTURE_HEADER
 from service.deps import check_origin
-from service.errors import install_error_handlers
+from service.errors import PROBLEM_JSON, install_error_handlers
 from service.metrics import Metrics
 from service.middleware import BodyLimit, RequestContext
-from service.routes import capture, ekyc, health, mypage, staff
+from service.routes import applications, capture, ekyc, health, mypage, staff
 from service.runtime import running
 from service.schemas import ProblemOut
 from service.security import CSRF_HEADER
@@ -70,7 +73,11 @@ def create_app(settings: Settings) -> FastAPI:
     app.add_middleware(
         BodyLimit,
         default=settings.max_body_bytes,
-        per_route=capture.body_limits(settings) | ekyc.body_limits(settings),
+        per_route=(
+            capture.body_limits(settings)
+            | ekyc.body_limits(settings)
+            | applications.body_limits(settings)
+        ),
     )
     app.add_middleware(RequestContext, metrics=metrics)  # sees every error, times everything
     if settings.allowed_origins:  # outermost: even a 500 carries the CORS headers
@@ -84,12 +91,37 @@ def create_app(settings: Settings) -> FastAPI:
         )
     app.include_router(health.router)
     app.include_router(mypage.router)
+    app.include_router(applications.router)
     app.include_router(capture.router)
     app.include_router(ekyc.router)
     app.include_router(staff.router)
+    app.openapi = functools.partial(_openapi_with_problems, app)  # type: ignore[method-assign]
     # The reference capture page: plain HTML/JS, no build step (service/static/capture).
     app.mount("/capture", StaticFiles(directory=_CAPTURE_PAGE, html=True), name="capture-page")
     return app
+
+
+def _openapi_with_problems(app: FastAPI) -> dict[str, Any]:
+    """FastAPI's schema with the error responses under the media type they are sent as.
+
+    FastAPI files a response ``model`` under ``application/json``; problems are sent as
+    ``application/problem+json`` (RFC 9457), and the schema should say so.
+    """
+    if app.openapi_schema is None:
+        schema = get_openapi(
+            title=app.title,
+            version=app.version,
+            summary=app.summary,
+            routes=app.routes,
+        )
+        for path in schema.get("paths", {}).values():
+            for operation in path.values():
+                for status, response in operation.get("responses", {}).items():
+                    content = response.get("content", {})
+                    if status[0] in "45" and "application/json" in content:
+                        content[PROBLEM_JSON] = content.pop("application/json")
+        app.openapi_schema = schema
+    return app.openapi_schema
 
 
 def app_from_env() -> FastAPI:
