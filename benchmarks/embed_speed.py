@@ -24,15 +24,7 @@ from pathlib import Path
 import numpy as np
 import numpy.typing as npt
 
-
-def _cpu_model() -> str:
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or platform.machine()
+from benchmarks.machine import cpu_model
 
 
 def _median_ms(fn: Callable[[], object], runs: int, warmup: int) -> float:
@@ -72,7 +64,7 @@ def main() -> None:
     from models.convert_dlib import convert, default_dat_path
 
     print(f"# {dt.datetime.now().astimezone():%Y-%m-%d %H:%M %Z}")
-    print(f"# CPU {_cpu_model()}, {os.cpu_count()} logical cores, {platform.python_version()}")
+    print(f"# CPU {cpu_model()}, {os.cpu_count()} logical cores, {platform.python_version()}")
     print(f"# onnxruntime {ort.__version__}, dlib {dlib.__version__}, threads {args.threads}")
 
     dat = default_dat_path()

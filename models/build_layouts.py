@@ -19,15 +19,15 @@ to a maximum of 1 (where personal content lives: names, numbers, dates, the port
 from __future__ import annotations
 
 import argparse
-import hashlib
 import io
 import time
-from dataclasses import dataclass
 from pathlib import Path
 
 import cv2
 import numpy as np
 import numpy.typing as npt
+
+from models.output import Conversion, write_output
 
 PX_PER_MM = 2.0
 ID1_MM = (85.60, 53.98)
@@ -46,16 +46,6 @@ CLASSES = (
     ("passport", "front"),
 )
 DEFAULT_OUT = Path(__file__).resolve().parent / "build" / "card_layouts_v1.npy"
-
-
-@dataclass(frozen=True, slots=True)
-class Conversion:
-    """What a build wrote (the interface models.prepare expects)."""
-
-    path: Path
-    sha256: str
-    size_bytes: int
-    elapsed_s: float
 
 
 def default_dat_path() -> Path:
@@ -108,12 +98,7 @@ def convert(_source: Path, out_path: Path) -> Conversion:
     """Build and write atomically (signature shared with models.convert_dlib)."""
     start = time.perf_counter()
     data = build()
-    out_path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = out_path.with_name(out_path.name + ".tmp")
-    tmp.write_bytes(data)
-    tmp.replace(out_path)
-    digest = hashlib.sha256(data).hexdigest()
-    return Conversion(out_path, digest, len(data), time.perf_counter() - start)
+    return write_output(out_path, data, start)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -48,6 +48,7 @@ from models.dlib_format import (
     Relu,
     parse_dlib_net,
 )
+from models.output import Conversion, write_output
 
 PRODUCER = "ekyc.models.convert_dlib"
 CONVERTER_VERSION = "1"  # bump when the emitted graph changes for the same .dat
@@ -237,26 +238,11 @@ def default_dat_path() -> Path:
     return Path(next(iter(spec.submodule_search_locations))) / "models" / DAT_NAME
 
 
-@dataclass(frozen=True, slots=True)
-class Conversion:
-    """What a conversion wrote: where, its sha256 and size, and how long it took."""
-
-    path: Path
-    sha256: str
-    size_bytes: int
-    elapsed_s: float
-
-
 def convert(dat_path: Path, out_path: Path) -> Conversion:
     """Convert `dat_path` and write the ONNX model to `out_path` (parents created)."""
     start = time.perf_counter()
     data = convert_bytes(dat_path.read_bytes())
-    out_path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = out_path.with_name(out_path.name + ".tmp")
-    tmp.write_bytes(data)
-    tmp.replace(out_path)
-    digest = hashlib.sha256(data).hexdigest()
-    return Conversion(out_path, digest, len(data), time.perf_counter() - start)
+    return write_output(out_path, data, start)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -22,27 +22,17 @@ heads reshape to batch 1).
 from __future__ import annotations
 
 import argparse
-import hashlib
 import importlib.util
 import time
-from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 import onnx
 from onnx import numpy_helper
 
+from models.output import Conversion, write_output
+
 PRODUCER_SUFFIX = "+ekyc.models.ort_compat/1"  # bump when the emitted graph changes
-
-
-@dataclass(frozen=True, slots=True)
-class Conversion:
-    """What a conversion wrote: where, its sha256 and size, and how long it took."""
-
-    path: Path
-    sha256: str
-    size_bytes: int
-    elapsed_s: float
 
 
 def _drop_stray_inputs(graph: onnx.GraphProto) -> int:
@@ -162,11 +152,7 @@ def convert(
     """Convert ``src`` and write the result to ``out`` (parents created, atomic replace)."""
     start = time.perf_counter()
     data = convert_bytes(src.read_bytes(), dynamic_batch=dynamic_batch, dynamic_size=dynamic_size)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = out.with_name(out.name + ".tmp")
-    tmp.write_bytes(data)
-    tmp.replace(out)
-    return Conversion(out, hashlib.sha256(data).hexdigest(), len(data), time.perf_counter() - start)
+    return write_output(out, data, start)
 
 
 def main(argv: list[str] | None = None) -> int:

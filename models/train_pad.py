@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import argparse
 import csv
-import hashlib
 import io
 import os
 import sys
@@ -32,21 +31,13 @@ import cv2
 import numpy as np
 import numpy.typing as npt
 
+from models.output import Conversion, write_output
+
 REPO = Path(__file__).resolve().parents[1]
 DEFAULT_OUT = REPO / "models" / "build" / "pad_lbpchroma_v1.npy"
 SYNTH_PER_CLASS = 80
 SYNTH_PEOPLE = 40
 F64 = npt.NDArray[np.float64]
-
-
-@dataclass(frozen=True, slots=True)
-class Conversion:
-    """What a build wrote (the interface models.prepare expects)."""
-
-    path: Path
-    sha256: str
-    size_bytes: int
-    elapsed_s: float
 
 
 @dataclass(frozen=True, slots=True)
@@ -244,12 +235,7 @@ def convert(source: Path, out_path: Path) -> Conversion | None:
         return None
     start = time.perf_counter()
     data = build(source)
-    out_path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = out_path.with_name(out_path.name + ".tmp")
-    tmp.write_bytes(data)
-    tmp.replace(out_path)
-    digest = hashlib.sha256(data).hexdigest()
-    return Conversion(out_path, digest, len(data), time.perf_counter() - start)
+    return write_output(out_path, data, start)
 
 
 def main(argv: list[str] | None = None) -> int:
