@@ -4,7 +4,8 @@
 
 Suites: ``match`` (face verification on pair lists), ``detect`` (card localisation, tilt,
 type/side), ``liveness`` (APCER/BPCER), ``pipeline`` (end-to-end latency, throughput,
-memory), ``throughput`` (embedding batch sizes per execution provider). Each writes
+memory), ``throughput`` (embedding batch sizes per execution provider), ``verify_rates``
+(end-to-end decisions on generated genuine applicants and impostors). Each writes
 ``report.md`` (machine header first), ``results.json`` and its plots into ``--out``
 (default ``bench-out/SUITE``).
 """
@@ -22,7 +23,7 @@ from benchmarks.report import Report
 
 # Suites with a run(args, report) / add_arguments(parser) pair build the report themselves;
 # the others are run through their own main() and their printed tables kept verbatim.
-STRUCTURED = ("match", "pipeline", "throughput")
+STRUCTURED = ("match", "pipeline", "throughput", "verify_rates")
 PRINTED = {"detect": "benchmarks.detect", "liveness": "benchmarks.liveness"}
 
 

@@ -8,6 +8,9 @@ EXIF, as a phone would send them), or an impostor variant of it:
 * ``flat_copy``      the tilted shot shows a photocopy of the card (no thickness);
 * ``screen``         the tilted shot shows the card on a phone screen;
 * ``my_number_back`` a My Number card's back is sent as the back shot.
+
+Each card shot is retaken (up to six renders with fresh effects) until ``ekyc``'s capture
+quality gate passes on the card, as the capture app makes the applicant do.
 """
 
 from __future__ import annotations
@@ -30,6 +33,7 @@ __all__ = ["IMPOSTOR_KINDS", "SyntheticApplicant", "make_applicant"]
 
 IMPOSTOR_KINDS = ("other_selfie", "other_card", "flat_copy", "screen", "my_number_back")
 _SIZE = (1280, 720)
+_CAPTURE_ATTEMPTS = 6  # retakes until the capture-quality gate passes (else the last one)
 _JST = dt.timezone(dt.timedelta(hours=9))
 
 
@@ -94,11 +98,17 @@ def _jpeg(image: np.ndarray, device_seed: int, focal_35mm: float, taken: dt.date
 def _card_shot(kind: str, identity: Identity, face: str, seed: int, data_dir: Path | None,
                taken: dt.datetime, size: tuple[int, int]) -> bytes:  # fmt: skip
     from benchmarks.synth.backgrounds import photo_files
+    from ekyc.capture.quality import assess_quality
 
-    rng = np.random.default_rng([seed, 43])
-    spec = sample_spec(kind, identity, size, rng)
     photos = photo_files(data_dir) if data_dir else ()
-    scene = render_scene(spec, rng, portrait=load_face(face), photos=photos)
+    for attempt in range(_CAPTURE_ATTEMPTS):
+        rng = np.random.default_rng([seed, 43, attempt])
+        spec = sample_spec(kind, identity, size, rng)
+        scene = render_scene(spec, rng, portrait=load_face(face), photos=photos)
+        corners = np.asarray(scene.record["corners"], np.float32)
+        # The capture app retakes a shot its quality gate refuses; so does the applicant.
+        if assess_quality(scene.image, region=corners).passed:
+            break
     return _jpeg(scene.image, seed // 10, float(scene.record["focal_35mm"]), taken)
 
 
