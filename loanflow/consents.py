@@ -137,27 +137,8 @@ def give_consent(
         wanted = {d.slug: d for d in APPLICATION_CONSENTS[application.kind]}
         if document not in wanted:
             raise InvalidTransition("this application does not ask for it", document=document)
-        opened = consume_open(
-            session, applicant_id=applicant_id, document=document, open_id=open_id, now=now
-        )
-        session.add(
-            Consent(
-                application_id=application.id,
-                document=document,
-                document_version=wanted[document].version,
-                revision=application.revision,
-                open_event_id=opened.id,
-                consented_at=now,
-            )
-        )
-        record(
-            session,
-            application,
-            at=now,
-            actor=audit.applicant_actor(applicant_id),
-            action="consent.given",
-            detail={"document": document, "revision": application.revision},
-        )
+        record_consent(session, application, applicant_id, document, wanted[document].version,
+                     open_id, now)  # fmt: skip
 
 
 def missing_consents(session: Session, application: Application) -> tuple[str, ...]:
@@ -171,3 +152,32 @@ def missing_consents(session: Session, application: Application) -> tuple[str, .
         )
     )
     return tuple(d.slug for d in APPLICATION_CONSENTS[application.kind] if d.slug not in given)
+
+
+def record_consent(session: Session, application: Application, applicant_id: str, document: str,
+                 version: str, open_id: str, now: datetime) -> None:  # fmt: skip
+    """Record one consent: the document's open event is used up, and the act is audited.
+
+    Shared by the application consents and the contract documents of the e-signature.
+    """
+    opened = consume_open(
+        session, applicant_id=applicant_id, document=document, open_id=open_id, now=now
+    )
+    session.add(
+        Consent(
+            application_id=application.id,
+            document=document,
+            document_version=version,
+            revision=application.revision,
+            open_event_id=opened.id,
+            consented_at=now,
+        )
+    )
+    record(
+        session,
+        application,
+        at=now,
+        actor=audit.applicant_actor(applicant_id),
+        action="consent.given",
+        detail={"document": document, "revision": application.revision},
+    )

@@ -27,7 +27,7 @@ from loanflow.application_mails import CONTRACT_DONE_MAIL, ESIGN_MAIL
 from loanflow.application_tables import Application, ApplicationStatus, Consent, FileKind
 from loanflow.calendar import esign_deadline
 from loanflow.clock import Clock
-from loanflow.consents import CONTRACT_DOCUMENTS, DOCUMENTS, consume_open
+from loanflow.consents import CONTRACT_DOCUMENTS, DOCUMENTS, record_consent
 from loanflow.contract import ContractParty, ContractTerms, loan_schedule, render_contract
 from loanflow.db import SessionFactory, transaction
 from loanflow.documents import StoredFile, add_file
@@ -158,27 +158,8 @@ def accept_contract_document(
         application = _approved(session, applicant_id, application_id, now)
         if document not in _CONTRACT_SLUGS:
             raise InvalidTransition("not a contract document", document=document)
-        opened = consume_open(
-            session, applicant_id=applicant_id, document=document, open_id=open_id, now=now
-        )
-        session.add(
-            Consent(
-                application_id=application.id,
-                document=document,
-                document_version=DOCUMENTS[document].version,
-                revision=application.revision,
-                open_event_id=opened.id,
-                consented_at=now,
-            )
-        )
-        record(
-            session,
-            application,
-            at=now,
-            actor=audit.applicant_actor(applicant_id),
-            action="consent.given",
-            detail={"document": document, "revision": application.revision},
-        )
+        record_consent(session, application, applicant_id, document, DOCUMENTS[document].version,
+                     open_id, now)  # fmt: skip
 
 
 def _contract_consents(session: Session, application: Application) -> dict[str, Consent]:
