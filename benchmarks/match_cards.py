@@ -33,11 +33,10 @@ from typing import Any
 import numpy as np
 
 from benchmarks.machine import header_lines
-from benchmarks.match import _load_rgb, _read_pairs, best_accuracy_threshold, eer, fmr_threshold
+from benchmarks.match import FMRS, _load_rgb, _read_pairs, evaluate
 from ekyc.types import DocumentType
 
 EMBEDDERS = ("face-embed/sface-2021dec-ort@1", "face-embed/dlib-resnet-v1@1")
-FMRS = (1e-2, 1e-3, 1e-4)
 RENDER_VERSION = "v1"
 """Bump when the rendering below changes: it names the cache folder."""
 SCENE_SIZE = (1280, 720)
@@ -156,28 +155,6 @@ def pair_scores(
             ok[i] = True
     scores[~ok] = scores[ok].min() - 1.0 if ok.any() else -1.0
     return scores, ok
-
-
-def evaluate(scores: np.ndarray, same: np.ndarray, folds: np.ndarray) -> dict[str, Any]:
-    """Leave-one-fold-out accuracy, TAR and FAR at :data:`FMRS`; EER and all-fold thresholds."""
-    accs: list[float] = []
-    tars: dict[float, list[float]] = {f: [] for f in FMRS}
-    fars: dict[float, list[float]] = {f: [] for f in FMRS}
-    for fold in np.unique(folds):
-        test, train = folds == fold, folds != fold
-        t = best_accuracy_threshold(scores[train], same[train])
-        accs.append(float(((scores[test] >= t) == same[test]).mean()))
-        for f in FMRS:
-            tf = fmr_threshold(scores[train & ~same], f)
-            tars[f].append(float((scores[test & same] >= tf).mean()))
-            fars[f].append(float((scores[test & ~same] >= tf).mean()))
-    return {
-        "acc": np.array(accs),
-        "tar": {f: np.array(v) for f, v in tars.items()},
-        "far": {f: np.array(v) for f, v in fars.items()},
-        "eer": eer(scores, same),
-        "thresholds": {f: fmr_threshold(scores[~same], f) for f in FMRS},
-    }
 
 
 def zfuse(a: np.ndarray, b: np.ndarray, ok: np.ndarray, same: np.ndarray, folds: np.ndarray
