@@ -129,7 +129,9 @@ def collect(data: Path, per_class: int = SYNTH_PER_CLASS, workers: int = 2) -> S
     """Features of every NUAA image and of the synthetic set (faces not found are dropped).
 
     Two worker processes (the machine's cores); results come back in job order, so the
-    samples, and the model, do not depend on scheduling.
+    samples, and the model, do not depend on scheduling. Workers are spawned, not forked:
+    ``models.prepare`` builds the other models first in this process, and a fork taken
+    after onnxruntime's and OpenCV's thread pools exist deadlocked on a fresh machine.
     """
     import multiprocessing
 
@@ -140,7 +142,7 @@ def collect(data: Path, per_class: int = SYNTH_PER_CLASS, workers: int = 2) -> S
     ]
     meta = [(c, s, "nuaa_print" if c else "nuaa_live") for _, c, s in nuaa]
     meta += [(c, s, _SPECIES[c]) for _, _, c, s in synth]
-    with multiprocessing.get_context("fork").Pool(workers, initializer=_init_worker) as pool:
+    with multiprocessing.get_context("spawn").Pool(workers, initializer=_init_worker) as pool:
         feats = pool.map(_job, jobs, chunksize=16)
     keep = [i for i, f in enumerate(feats) if f is not None]
     return Samples(

@@ -7,6 +7,7 @@ its pixels depend only on ``(seed, i)``, so any worker split gives byte-identica
 from __future__ import annotations
 
 import functools
+import multiprocessing
 import os
 import time
 from concurrent.futures import ProcessPoolExecutor
@@ -218,7 +219,9 @@ def generate(
     if workers <= 1:
         parts = [_write_range(job, a, b) for a, b in ranges]
     else:
-        with ProcessPoolExecutor(max_workers=workers) as pool:
+        # Spawned, not forked: a fork after the caller's thread pools exist can deadlock.
+        spawn = multiprocessing.get_context("spawn")
+        with ProcessPoolExecutor(max_workers=workers, mp_context=spawn) as pool:
             parts = list(pool.map(_write_range, [job] * len(ranges), *zip(*ranges, strict=True)))
     records = [rec for part in parts for rec in part]
     manifest.write_manifest(records, out_dir / "manifest.jsonl")
