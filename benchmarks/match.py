@@ -2,7 +2,7 @@
 
     ekyc bench match [--models ID,ID | --model-file MODEL.onnx --spec SPEC.toml]
                      [--peers opencv-sface,dlib-bin|none] [--data PATH] [--pairs N]
-                     [--threads 1] [--cache DIR] [--out DIR]
+                     [--source lfw|cards|both] [--threads 1] [--cache DIR] [--out DIR]
 
 LFW development folds 1-6 (pairs.csv: fold,img1,img2,same), the LFW protocol: for each fold,
 thresholds are chosen on the other folds and tested on it. One row per registry embedder in
@@ -24,6 +24,14 @@ fails to load or run is a row with its error. ``--pairs N`` keeps about N pairs,
 evenly over the folds (half genuine), for quick runs. Registry crops are aligned with the
 ArcFace template points (``--landmarks template``: the crops are already aligned) or
 YuNet's (``--landmarks yunet``). ``--cache DIR`` keeps embeddings per (model, sha256).
+
+``--source cards`` (or ``both``) runs every row on the card-portrait vs selfie pairs of
+``benchmarks.match_cards``: the same LFW pairs, ``img1`` printed on a generated card,
+photographed, rectified with the true corners, its portrait found by YuNet; ``img2`` rendered
+as a live selfie. Each found face is warped to the ArcFace 112 px template, and that crop is
+what every row (registry embedders, external model, peers) is given, as with the LFW crops.
+A side without a face makes its pair score lowest (a genuine one is a false reject).
+Results go to ``match_cards`` beside ``match``; plots ``ROC_cards.png``, ``DET_cards.png``.
 """
 
 from __future__ import annotations
@@ -170,15 +178,26 @@ def zfuse(a: Scores, b: Scores, same: Mask, folds: npt.NDArray[np.int_]) -> Scor
 
 
 def pair_scores(vectors: dict[str, np.ndarray], pairs: list[dict[str, str]],
-                metric: str) -> Scores:  # fmt: skip
-    """Cosine similarity, or minus the Euclidean distance, of each pair."""
-    a = np.stack([vectors[p["img1"]] for p in pairs]).astype(np.float64)
-    b = np.stack([vectors[p["img2"]] for p in pairs]).astype(np.float64)
-    if metric == "euclidean":
-        return -np.linalg.norm(a - b, axis=1)
-    a /= np.linalg.norm(a, axis=1, keepdims=True)
-    b /= np.linalg.norm(b, axis=1, keepdims=True)
-    return np.sum(a * b, axis=1)
+                metric: str, missing: frozenset[str] = frozenset()) -> Scores:  # fmt: skip
+    """Cosine similarity, or minus the Euclidean distance, of each pair.
+
+    A pair with an image in ``missing`` (no face found) scores below every other pair: a
+    genuine one is a false reject at every threshold.
+    """
+    ok = np.array([p["img1"] not in missing and p["img2"] not in missing for p in pairs])
+    scores = np.zeros(len(pairs))
+    good = [p for p, k in zip(pairs, ok, strict=True) if k]
+    if good:
+        a = np.stack([vectors[p["img1"]] for p in good]).astype(np.float64)
+        b = np.stack([vectors[p["img2"]] for p in good]).astype(np.float64)
+        if metric == "euclidean":
+            scores[ok] = -np.linalg.norm(a - b, axis=1)
+        else:
+            a /= np.linalg.norm(a, axis=1, keepdims=True)
+            b /= np.linalg.norm(b, axis=1, keepdims=True)
+            scores[ok] = np.sum(a * b, axis=1)
+    scores[~ok] = scores[ok].min() - 1.0 if ok.any() else -1.0
+    return scores
 
 
 def spec_from_toml(raw: dict[str, Any], model_file: Path) -> ModelSpec:
@@ -307,26 +326,54 @@ def dlib_peer(upscale: int = 2) -> Candidate:
 # --- the suite -----------------------------------------------------------------------------
 
 
-def _cache_file(cache: Path, cand: Candidate, mode: str) -> Path:
+@dataclass
+class PairSet:
+    """One pair source: pair rows (fold, img1, img2, same) and how to load each image.
+
+    ``load(name)`` gives the RGB 112 px ArcFace-aligned crop every row starts from; names
+    in ``missing`` had no face (their pairs score lowest). ``key`` names the results entry.
+    """
+
+    key: str
+    title: str
+    root: Path
+    pairs: list[dict[str, str]]
+    load: Callable[[str], np.ndarray]
+    missing: frozenset[str] = frozenset()
+    note: str = ""
+    extra: dict[str, Any] | None = None
+    cache_tag: str = ""
+
+
+def _cache_file(cache: Path, cand: Candidate, mode: str, tag: str = "") -> Path:
     stem = re.sub(r"[^A-Za-z0-9@.+-]+", "_", cand.name)
     suffix = f"-{mode}" if not cand.name.startswith("peer:") else ""
-    return cache / f"{stem}-{cand.sha256[:16]}{suffix}.npz"
+    return cache / f"{tag}{stem}-{cand.sha256[:16]}{suffix}.npz"
 
 
-def embed_images(cand: Candidate, root: Path, names: list[str],
+def embed_images(cand: Candidate, load: Callable[[str], np.ndarray], names: list[str],
                  cache: Path | None) -> dict[str, np.ndarray]:  # fmt: skip
-    """Descriptors of ``names`` (paths under ``root``), reusing and extending the cache."""
+    """Descriptors of ``names`` (``load(name)`` gives the image), reusing the cache."""
     vectors: dict[str, np.ndarray] = dict(np.load(cache)) if cache and cache.exists() else {}
     todo = [n for n in names if n not in vectors]
     for start in range(0, len(todo), 32):
         chunk = todo[start : start + 32]
-        for name, vec in zip(chunk, cand.embed([_load_rgb(root / n) for n in chunk]),
-                             strict=True):  # fmt: skip
+        for name, vec in zip(chunk, cand.embed([load(n) for n in chunk]), strict=True):
             vectors[name] = np.asarray(vec, np.float32)
     if cache and todo:
         cache.parent.mkdir(parents=True, exist_ok=True)
         np.savez(cache, **vectors)
     return vectors
+
+
+def lfw_pair_set(data: Path, total: int | None) -> PairSet:
+    """The LFW crops as given (``data`` is the folder with pairs.csv, or its parent)."""
+    root = data
+    if not (root / "pairs.csv").exists() and (root / "lfw_pairs_aligned112/pairs.csv").exists():
+        root = root / "lfw_pairs_aligned112"
+    pairs = subsample_pairs(_read_pairs(root), total)
+    return PairSet("match", "Face verification, LFW protocol", root, pairs,
+                   lambda name: _load_rgb(root / name))  # fmt: skip
 
 
 def _candidates(args: argparse.Namespace) -> list[tuple[str, Callable[[], Candidate]]]:
@@ -374,78 +421,79 @@ def _pct(values: np.ndarray) -> str:
     return f"{100 * values.mean():.2f}±{100 * values.std():.2f}"
 
 
-def run(args: argparse.Namespace, report: Report) -> None:
-    import cv2
+def _row_results(cand: Candidate, ev: dict[str, Any], speed: Any, seconds: float
+                 ) -> dict[str, Any]:  # fmt: skip
+    return {
+        "sha256": cand.sha256,
+        "metric": cand.metric,
+        "accuracy_mean": float(ev["acc"].mean()),
+        "accuracy_std": float(ev["acc"].std()),
+        "accuracy_per_fold": ev["acc"].tolist(),
+        "tar_at_far": {
+            f"{f:g}": {
+                "mean": float(ev["tar"][f].mean()),
+                "std": float(ev["tar"][f].std()),
+                "per_fold": ev["tar"][f].tolist(),
+                "held_out_far": float(ev["far"][f].mean()),
+            }
+            for f in FMRS
+        },
+        "eer": ev["eer"],
+        "thresholds_all_folds": {f"{f:g}": ev["thresholds"][f] for f in FMRS},
+        "best_accuracy_threshold": ev["acc_threshold"],
+        "ms_per_face": {
+            "mean": speed.mean_ms,
+            "std": speed.std_ms,
+            "p50": speed.p50_ms,
+            "runs": speed.runs,
+            "batch": 1,
+        },
+        "embed_seconds": seconds,
+    }
 
-    cv2.setNumThreads(args.threads)
-    root = args.data
-    if not (root / "pairs.csv").exists() and (root / "lfw_pairs_aligned112/pairs.csv").exists():
-        root = root / "lfw_pairs_aligned112"
-    pairs = subsample_pairs(_read_pairs(root), args.pairs)
-    names = sorted({p["img1"] for p in pairs} | {p["img2"] for p in pairs})
+
+def run_pairs(args: argparse.Namespace, report: Report, ps: PairSet,
+              cands: list[tuple[str, Candidate | Exception]]) -> None:  # fmt: skip
+    """Every row on the pairs of ``ps``: a table, thresholds, results[ps.key], ROC/DET."""
+    pairs = ps.pairs
+    names = sorted(({p["img1"] for p in pairs} | {p["img2"] for p in pairs}) - ps.missing)
     same = np.array([p["same"] == "1" for p in pairs])
     folds = np.array([int(p["fold"]) for p in pairs])
-    probe = _load_rgb(root / names[0])
-
     rows: list[list[object]] = []
     results: dict[str, Any] = {}
     curves: dict[str, Scores] = {}
-    for name, build in _candidates(args):
+    for name, cand in cands:
         try:
-            cand = build()
-            name = cand.name
+            if isinstance(cand, Exception):
+                raise cand
             start = time.perf_counter()
-            cache = _cache_file(args.cache, cand, args.landmarks) if args.cache else None
-            vectors = embed_images(cand, root, names, cache)
+            cache = (_cache_file(args.cache, cand, args.landmarks, ps.cache_tag)
+                     if args.cache else None)  # fmt: skip
+            vectors = embed_images(cand, ps.load, names, cache)
             seconds = time.perf_counter() - start
-            speed = time_call(lambda c=cand: c.embed([probe]), warmup=2, runs=args.runs)
-            scores = pair_scores(vectors, pairs, cand.metric)
+            probe = ps.load(names[0])
+            speed = time_call(lambda c=cand, im=probe: c.embed([im]), warmup=2, runs=args.runs)
+            scores = pair_scores(vectors, pairs, cand.metric, ps.missing)
             ev = evaluate(scores, same, folds)
         except Exception as exc:  # a failing model is a row, not a crash
             error = f"{type(exc).__name__}: {exc}"
             rows.append([name, "", "", "", "", "", "", "", error[:160]])
             results[name] = {"error": error}
             continue
-        curves[name] = scores
-        rows.append([name, cand.sha256[:8], _pct(ev["acc"]),
+        curves[cand.name] = scores
+        rows.append([cand.name, cand.sha256[:8], _pct(ev["acc"]),
                      *(_pct(ev["tar"][f]) for f in FMRS), f"{100 * ev['eer']:.2f}",
                      f"{speed.mean_ms:.1f}", ""])  # fmt: skip
-        results[name] = {
-            "sha256": cand.sha256,
-            "metric": cand.metric,
-            "accuracy_mean": float(ev["acc"].mean()),
-            "accuracy_std": float(ev["acc"].std()),
-            "accuracy_per_fold": ev["acc"].tolist(),
-            "tar_at_far": {
-                f"{f:g}": {
-                    "mean": float(ev["tar"][f].mean()),
-                    "std": float(ev["tar"][f].std()),
-                    "per_fold": ev["tar"][f].tolist(),
-                    "held_out_far": float(ev["far"][f].mean()),
-                }
-                for f in FMRS
-            },
-            "eer": ev["eer"],
-            "thresholds_all_folds": {f"{f:g}": ev["thresholds"][f] for f in FMRS},
-            "best_accuracy_threshold": ev["acc_threshold"],
-            "ms_per_face": {
-                "mean": speed.mean_ms,
-                "std": speed.std_ms,
-                "p50": speed.p50_ms,
-                "runs": speed.runs,
-                "batch": 1,
-            },
-            "embed_seconds": seconds,
-        }
+        results[cand.name] = _row_results(cand, ev, speed, seconds)
     n_imp = int((~same).sum())
     report.section(
-        "Face verification, LFW protocol",
-        f"{root}: {len(pairs)} pairs ({int(same.sum())} genuine, {n_imp} impostor), "
+        ps.title,
+        f"{ps.root}: {len(pairs)} pairs ({int(same.sum())} genuine, {n_imp} impostor), "
         f"{len(names)} images, folds {sorted(set(folds.tolist()))}; leave one fold out; "
         f"percent, mean±std over folds. TAR at FAR f uses the FMR-f quantile of the training "
-        f"impostors ({n_imp * 5 // 6} per fold: FAR below 1/{n_imp * 5 // 6} means 'above "
-        f"every impostor seen'). ms/face: batch 1 after warm-up, alignment included, "
-        f"{args.threads} thread(s); landmarks {args.landmarks}.",
+        f"impostors ({n_imp * 5 // 6} per fold: FAR below 1/{max(1, n_imp * 5 // 6)} means "
+        f"'above every impostor seen'). ms/face: batch 1 after warm-up, alignment included, "
+        f"{args.threads} thread(s); landmarks {args.landmarks}.{ps.note}",
     )
     report.table(["model", "sha256", "accuracy %", *(f"TAR@FAR {f:g} %" for f in FMRS),
                   "EER %", "ms/face", "error"], rows)  # fmt: skip
@@ -453,26 +501,51 @@ def run(args: argparse.Namespace, report: Report) -> None:
                  f"{r['best_accuracy_threshold']:.6f}"]
                 for n, r in results.items() if "error" not in r]  # fmt: skip
     if thr_rows:
-        report.section("Thresholds on all folds", "score = cosine, or minus the distance")
+        report.section(f"Thresholds on all folds ({ps.key})",
+                       "score = cosine, or minus the distance")  # fmt: skip
         report.table(["model", *(f"FMR {f:g}" for f in FMRS), "best accuracy"], thr_rows)
-    report.results["match"] = {"data": str(root), "pairs": len(pairs), "images": len(names),
-                               "pairs_requested": args.pairs, "rows": results}  # fmt: skip
+    report.results[ps.key] = {"data": str(ps.root), "pairs": len(pairs), "images": len(names),
+                              "genuine": int(same.sum()), "impostor": n_imp,
+                              "pairs_requested": args.pairs, **(ps.extra or {}),
+                              "rows": results}  # fmt: skip
     if curves and args.out:
         args.out.mkdir(parents=True, exist_ok=True)
-        roc, det = plot_curves(args.out, curves, same)
-        report.plot(roc, "ROC")
-        report.plot(det, "DET")
+        tag = "" if ps.key == "match" else "_" + ps.key.removeprefix("match_")
+        roc, det = plot_curves(args.out, curves, same, tag, ps.title)
+        report.plot(roc, f"ROC{tag}")
+        report.plot(det, f"DET{tag}")
 
 
-def plot_curves(out: Path, curves: dict[str, Scores], same: Mask) -> tuple[Path, Path]:
-    """ROC.png (TAR vs FAR, log FAR) and DET.png (FRR vs FAR, log-log) of every row."""
+def run(args: argparse.Namespace, report: Report) -> None:
+    import cv2
+
+    cv2.setNumThreads(args.threads)
+    cands: list[tuple[str, Candidate | Exception]] = []
+    for name, build in _candidates(args):
+        try:
+            cands.append((name, build()))
+        except Exception as exc:  # reported as a row of every pair source
+            cands.append((name, exc))
+    if args.source in ("lfw", "both"):
+        run_pairs(args, report, lfw_pair_set(args.data, args.pairs), cands)
+    if args.source in ("cards", "both"):
+        from benchmarks.match_cards import card_pair_set
+
+        faces = lfw_pair_set(args.data, args.pairs)
+        with card_pair_set(faces.root, faces.pairs, args.cache, args.render_workers) as ps:
+            run_pairs(args, report, ps, cands)
+
+
+def plot_curves(out: Path, curves: dict[str, Scores], same: Mask, tag: str = "",
+                title: str = "") -> tuple[Path, Path]:  # fmt: skip
+    """ROC{tag}.png (TAR vs FAR, log FAR) and DET{tag}.png (FRR vs FAR, log-log) of every row."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
     floor = 0.5 / max(1, int((~same).sum()))
-    paths = (out / "ROC.png", out / "DET.png")
+    paths = (out / f"ROC{tag}.png", out / f"DET{tag}.png")
     for path, det in zip(paths, (False, True), strict=True):
         fig, ax = plt.subplots(figsize=(6.5, 5), dpi=110)
         for name, scores in curves.items():
@@ -491,7 +564,8 @@ def plot_curves(out: Path, curves: dict[str, Scores], same: Mask) -> tuple[Path,
             ax.set_ylabel("TAR (true accept rate)")
         ax.grid(True, which="both", alpha=0.3)
         ax.legend(fontsize=8)
-        ax.set_title(f"{'DET' if det else 'ROC'}, {len(same)} pairs")
+        ax.set_title(f"{'DET' if det else 'ROC'}, {title + ', ' if title else ''}"
+                     f"{len(same)} pairs")  # fmt: skip
         fig.tight_layout()
         fig.savefig(path)
         plt.close(fig)
@@ -515,7 +589,19 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--landmarks", choices=("template", "yunet"), default="template")
     parser.add_argument("--threads", type=int, default=1, help="onnxruntime/OpenCV threads")
     parser.add_argument("--runs", type=int, default=20, help="timed faces per row")
-    parser.add_argument("--cache", type=Path, default=None, help="embeddings per model+sha256")
+    parser.add_argument("--cache", type=Path, default=None,
+                        help="embeddings per model+sha256 (and rendered cards, outside the "
+                             "repository)")  # fmt: skip
+    parser.add_argument("--source", choices=("lfw", "cards", "both"), default="lfw",
+                        help="LFW crops, card portrait vs selfie pairs from the generator "
+                             "(the same LFW pairs: img1 printed on a card, img2 a selfie), "
+                             "or both")  # fmt: skip
+    parser.add_argument(
+        "--render-workers",
+        type=int,
+        default=2,
+        help="processes rendering cards and selfies (--source cards)",
+    )
     parser.add_argument("--out", type=Path, default=None)
 
 

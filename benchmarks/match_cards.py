@@ -24,16 +24,19 @@ the folder name carries :data:`RENDER_VERSION`.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import multiprocessing as mp
+import tempfile
 import time
 import zlib
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from benchmarks.machine import header_lines
-from benchmarks.match import FMRS, _load_rgb, _read_pairs, evaluate
+from benchmarks.match import FMRS, PairSet, _load_rgb, _read_pairs, evaluate
 from ekyc.types import DocumentType
 
 EMBEDDERS = ("face-embed/sface-2021dec-ort@1", "face-embed/dlib-resnet-v1@1")
@@ -137,6 +140,60 @@ def render_all(
         f"{time.perf_counter() - start:.0f} s, {workers} workers"
     )
     return {(r, n): dict(np.load(f)) for r, n, _, f in todo}
+
+
+@contextlib.contextmanager
+def card_pair_set(root: Path, pairs: list[dict[str, str]], cache: Path | None,
+                  workers: int) -> Iterator[PairSet]:  # fmt: skip
+    """``pairs`` as card portrait (``card/img1``) vs selfie (``selfie/img2``) for bench match.
+
+    Each image is loaded as the ArcFace 112 px crop of its best face (``crop0``: the first
+    embedder's template); faces not found are ``missing``. Renders into ``cache / "cards"``
+    (kept) or a temporary folder (removed on exit).
+    """
+    with contextlib.ExitStack() as stack:
+        if cache is None:
+            cache = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="ekyc-cards-")))
+        items = render_all(pairs, root, cache / "cards", workers)
+        crops = {f"{role}/{name}": v["crop0"] for (role, name), v in items.items()
+                 if int(v["found"])}  # fmt: skip
+        if any(c.shape != (112, 112, 3) for c in crops.values()):
+            raise ValueError(f"{EMBEDDERS[0]} crops are not 112 px ArcFace crops")
+        renamed = [p | {"img1": f"card/{p['img1']}", "img2": f"selfie/{p['img2']}"}
+                   for p in pairs]  # fmt: skip
+        names = {p["img1"] for p in renamed} | {p["img2"] for p in renamed}
+        missing = frozenset(names - set(crops))
+        same = np.array([p["same"] == "1" for p in renamed])
+        bad = np.array([p["img1"] in missing or p["img2"] in missing for p in renamed])
+        cards = [v for (r, _), v in items.items() if r == "card"]
+        docs: dict[str, int] = {}
+        for v in cards:
+            docs[str(v["doc"])] = docs.get(str(v["doc"]), 0) + 1
+        extra = {
+            "render_version": RENDER_VERSION,
+            "scene_size": list(SCENE_SIZE),
+            "card_px_per_mm": CARD_PX_PER_MM,
+            "portrait_not_found": sum(n.startswith("card/") for n in missing),
+            "cards": len(cards),
+            "selfie_face_not_found": sum(n.startswith("selfie/") for n in missing),
+            "selfies": len(items) - len(cards),
+            "pairs_without_face": {
+                "genuine": int((bad & same).sum()),
+                "impostor": int((bad & ~same).sum()),
+            },
+            "cards_by_type": docs,
+        }
+        note = (
+            f" Cards: {SCENE_SIZE[0]}x{SCENE_SIZE[1]} front scenes, rectified with the true "
+            f"corners at {CARD_PX_PER_MM:g} px/mm, portrait found by YuNet, ArcFace 112 px "
+            f"crop given to every row (render {RENDER_VERSION}). Portrait not found on "
+            f"{extra['portrait_not_found']}/{len(cards)} cards, no face in "
+            f"{extra['selfie_face_not_found']}/{extra['selfies']} selfies: "
+            f"{int((bad & same).sum())} genuine pairs are false rejects at every threshold."
+        )
+        yield PairSet("match_cards", "Card portrait vs selfie, LFW protocol", root, renamed,
+                      crops.__getitem__, missing, note, extra,
+                      f"cards-{RENDER_VERSION}-")  # fmt: skip
 
 
 def pair_scores(

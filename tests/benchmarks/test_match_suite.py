@@ -159,3 +159,45 @@ def test_match_suite_on_lfw_subset(shared_data, tmp_path, capsys):
     # Embeddings are cached per (model, sha256).
     cached = sorted(p.name for p in (tmp_path / "cache").iterdir())
     assert any(n.startswith("peer_dlib-bin-") for n in cached), cached
+
+
+def test_pairs_with_a_missing_face_score_below_every_pair():
+    vectors = {"a": np.array([1.0, 0.0]), "c": np.array([3.0, 1.0])}
+    pairs = [{"img1": "a", "img2": "c"}, {"img1": "b", "img2": "c"}, {"img1": "a", "img2": "b"}]
+    scores = match.pair_scores(vectors, pairs, "euclidean", frozenset({"b"}))
+    assert scores[0] == pytest.approx(-np.sqrt(5))
+    assert scores[1] == scores[2] == pytest.approx(scores[0] - 1.0)
+
+
+@pytest.mark.dataset
+@pytest.mark.models
+def test_card_pairs_run_every_row_on_the_same_pairs(shared_data, tmp_path, capsys):
+    out = tmp_path / "cards"
+    argv = ["match", "--source", "cards", "--data", str(shared_data / "lfw_pairs_aligned112"),
+            "--pairs", "12", "--runs", "2", "--render-workers", "1",
+            "--models", "face-embed/sface-2021dec-ort@1,face-embed/no-such@1",
+            "--peers", "opencv-sface", "--out", str(out)]  # fmt: skip
+    assert bench_main(argv) == 0
+    results = json.loads((out / "results.json").read_text())["results"]
+    assert "match" not in results  # --source cards alone
+    cards = results["match_cards"]
+    assert cards["pairs"] == 12
+    assert cards["genuine"] + cards["impostor"] == 12
+    # the 12 pairs drawn have distinct img1s and img2s
+    assert cards["cards"] == cards["selfies"] == 12
+    assert cards["pairs_without_face"]["genuine"] <= cards["genuine"]
+    rows = cards["rows"]
+    assert "error" in rows["face-embed/no-such@1"]
+    ours, peer = rows["face-embed/sface-2021dec-ort@1"], rows["peer:opencv-sface"]
+    for row in (ours, peer):
+        assert 0.0 <= row["eer"] <= 1.0
+        assert all(0.0 <= a <= 1.0 for a in row["accuracy_per_fold"])
+        assert len(row["accuracy_per_fold"]) == 6
+        for tar in row["tar_at_far"].values():
+            assert all(0.0 <= t <= 1.0 for t in tar["per_fold"])
+    # Our SFace build and OpenCV's give the same scores on the same crops: the same figures.
+    assert ours["accuracy_per_fold"] == peer["accuracy_per_fold"]
+    assert ours["eer"] == pytest.approx(peer["eer"])
+    text = (out / "report.md").read_text()
+    assert "![ROC_cards](ROC_cards.png)" in text
+    assert "Card portrait vs selfie" in text
