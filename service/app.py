@@ -25,6 +25,7 @@ from ekyc import __version__
 from service.capture_sessions import CAPTURE_HEADER
 from service.deps import check_origin
 from service.errors import PROBLEM_JSON, install_error_handlers
+from service.headers import SecurityHeaders
 from service.metrics import Metrics
 from service.middleware import BodyLimit, RequestContext
 from service.routes import applications, capture, ekyc, health, mypage, staff
@@ -80,6 +81,11 @@ def create_app(settings: Settings) -> FastAPI:
         ),
     )
     app.add_middleware(RequestContext, metrics=metrics)  # sees every error, times everything
+    app.add_middleware(  # outside RequestContext: its last-resort 500 gets the headers too
+        SecurityHeaders,
+        hsts_max_age_s=settings.hsts_max_age_s,
+        docs_paths=[app.docs_url, f"{app.docs_url}/oauth2-redirect"] if app.docs_url else [],
+    )
     if settings.allowed_origins:  # outermost: even a 500 carries the CORS headers
         app.add_middleware(
             CORSMiddleware,

@@ -55,6 +55,8 @@ class Settings(BaseSettings):
     allowed_origins: tuple[str, ...] = ()  # CORS + Origin check; same origin always allowed
     forwarded_allow_ips: str = "127.0.0.1"  # proxies whose X-Forwarded-For uvicorn trusts
     shutdown_grace_s: int = Field(default=20, ge=1)  # in-flight requests get this long
+    # Strict-Transport-Security on https answers (the cookies are Secure-only anyway); 0: none
+    hsts_max_age_s: int = Field(default=365 * 24 * 3600, ge=0)
 
     # Storage
     state_dir: Path = Path("ekyc-data")  # EKYC_DATA_DIR already names the evaluation data

@@ -164,6 +164,7 @@ def test_auto_capture_to_verdict(
     chrome.save_screenshot(str(screenshots / "final.png"))
     logs = [entry["message"] for entry in chrome.get_log("browser")]
 
+    assert not [m for m in logs if "Content Security Policy" in m], logs  # the CSP holds
     assert front_at is not None, f"auto-capture never sent the front shot; steps {seen}, {logs}"
     assert seen[-1] == "result", f"no verdict within {FLOW_TIMEOUT_S} s: steps {seen}, {logs}"
     assert "back" not in seen  # the rules have no back step for the My Number card
