@@ -50,6 +50,7 @@ __all__ = [
     "prepare_upload",
     "read_file",
     "store_blob",
+    "stored_file",
 ]
 
 MAX_DOCUMENT_BYTES = 5 * 1024 * 1024  # the guide: 5 MB per image
@@ -163,10 +164,11 @@ def add_file(
         action="file.added",
         detail={"file_id": row.id, "sha256": digest, "kind": kind.value},
     )
-    return _stored(row)
+    return stored_file(row)
 
 
-def _stored(row: ApplicationFile) -> StoredFile:
+def stored_file(row: ApplicationFile) -> StoredFile:
+    """The file row as a frozen value."""
     return StoredFile(
         id=row.id,
         sha256=row.sha256,
@@ -217,7 +219,7 @@ def list_files(session: Session, application_id: str) -> tuple[StoredFile, ...]:
         .where(ApplicationFile.application_id == application_id)
         .order_by(ApplicationFile.added_at, ApplicationFile.id)
     )
-    return tuple(_stored(row) for row in rows)
+    return tuple(stored_file(row) for row in rows)
 
 
 def read_file(
@@ -236,4 +238,4 @@ def read_file(
         data = session.get_one(Blob, row.sha256).data
     if hashlib.sha256(data).hexdigest() != row.sha256:  # pragma: no cover (storage fault)
         raise RuntimeError(f"blob {row.sha256} does not match its hash")
-    return _stored(row), data
+    return stored_file(row), data

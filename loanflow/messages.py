@@ -24,6 +24,7 @@ __all__ = [
     "MESSAGE_MAX",
     "MessageView",
     "list_messages",
+    "message_view",
     "send_bank_message",
     "send_message",
 ]
@@ -41,7 +42,8 @@ class MessageView:
     sent_at: datetime
 
 
-def _view(row: Message) -> MessageView:
+def message_view(row: Message) -> MessageView:
+    """The message row as a frozen value."""
     return MessageView(id=row.id, sender=row.sender, body=row.body, sent_at=row.sent_at)
 
 
@@ -69,7 +71,7 @@ def _add(
     session.flush()  # the id, for the audit row
     detail = {"message_id": row.id, "sender": sender.value}
     record(session, application, at=now, actor=actor, action="message.sent", detail=detail)
-    return _view(row)
+    return message_view(row)
 
 
 def send_message(
@@ -120,4 +122,4 @@ def list_messages(
             .where(Message.application_id == application_id)
             .order_by(Message.sent_at, Message.id)
         )
-        return tuple(_view(row) for row in rows)
+        return tuple(message_view(row) for row in rows)

@@ -15,6 +15,7 @@ from ekyc.capture import FrameGuidance, GuidanceCode
 from ekyc.rules import DocumentRule
 from ekyc.types import DocumentType
 from loanflow.ekyc_session import SessionView
+from loanflow.staff_views import ShotView
 from loanflow.verifier import required_shots
 
 __all__ = [
@@ -29,6 +30,7 @@ __all__ = [
     "RecordingOut",
     "RulesOut",
     "ShotOut",
+    "StoredShotOut",
     "VerdictOut",
 ]
 
@@ -188,3 +190,27 @@ class VerdictOut(BaseModel):
     verifier: str
     verified_at: datetime
     verdict: dict[str, Any] | None
+
+
+class StoredShotOut(BaseModel):
+    """One stored eKYC image, as the staff list shows it (its bytes are not part of it)."""
+
+    id: int
+    session_id: str
+    document_type: DocumentType | None
+    shot: str
+    sha256: str
+    taken_at: datetime
+    current: bool  # the latest of its kind in its session: the one that was verified
+
+    @classmethod
+    def of(cls, view: ShotView) -> StoredShotOut:
+        return cls(
+            id=view.id,
+            session_id=view.session_id,
+            document_type=view.document_type,
+            shot=view.shot.value,
+            sha256=view.sha256,
+            taken_at=view.taken_at,
+            current=view.current,
+        )

@@ -4,21 +4,38 @@
     POST /v1/staff/applications/{id}/review            take up a submitted application
     POST /v1/staff/applications/{id}/review/result     {result, bank_note?}; approval mails
                                                         the signing code
+    GET  /v1/staff/applications/{id}/messages          the thread, oldest first
     POST /v1/staff/applications/{id}/messages          {body} to the applicant
+    GET  /v1/staff/applications/{id}/files             uploads and the contract
+    GET  /v1/staff/applications/{id}/files/{file_id}   the file's bytes (audited)
+    GET  /v1/staff/applications/{id}/ekyc/shots        every stored eKYC image
+    GET  /v1/staff/applications/{id}/ekyc/shots/{shot_id}   its bytes (audited)
     POST /v1/staff/applications/{id}/signature         the bank's signature: contract filed
 
-The staff id comes from the token and is written to the audit trail of each step.
+The staff id comes from the token and is written to the audit trail of each step, and of
+each download of personal data. An applicant session opens none of these routes. A My
+Number card's back is never stored, so no route can hand one out.
 """
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
+from urllib.parse import quote
 
 from fastapi import APIRouter, BackgroundTasks, Path
+from fastapi.responses import Response
 
 from loanflow import bank_sign, send_bank_message, set_review_result, start_review
+from loanflow.staff_views import (
+    bank_files,
+    bank_messages,
+    bank_read_file,
+    bank_read_shot,
+    bank_shots,
+)
 from service.application_schemas import FileOut, MessageIn, MessageOut, ReviewResultIn
 from service.deps import ClockDep, CurrentStaff, DbDep, RuntimeDep
+from service.ekyc_schemas import StoredShotOut
 from service.schemas import StaffOut
 
 __all__ = ["router"]
@@ -26,6 +43,9 @@ __all__ = ["router"]
 router = APIRouter(prefix="/v1/staff", tags=["staff"])
 
 ApplicationId = Annotated[str, Path(max_length=64)]
+_BYTES: dict[int | str, dict[str, Any]] = {
+    200: {"content": {"application/octet-stream": {}}, "description": "The bytes"}
+}
 
 
 @router.get("/whoami")
@@ -58,6 +78,12 @@ def review_result(
     background.add_task(runtime.mailer.deliver, clock)
 
 
+@router.get("/applications/{application_id}/messages")
+def messages(application_id: ApplicationId, _staff_id: CurrentStaff, db: DbDep) -> list[MessageOut]:
+    """The application's thread with the applicant, oldest first."""
+    return [MessageOut.of(m) for m in bank_messages(db, application_id)]
+
+
 @router.post("/applications/{application_id}/messages", status_code=201)
 def message_applicant(
     application_id: ApplicationId,
@@ -82,3 +108,68 @@ def bank_signature(
     stored = bank_sign(runtime.db, application_id, staff_id, clock=clock)
     background.add_task(runtime.mailer.deliver, clock)
     return FileOut.of(stored)
+
+
+@router.get("/applications/{application_id}/files")
+def files(application_id: ApplicationId, _staff_id: CurrentStaff, db: DbDep) -> list[FileOut]:
+    """The application's files, oldest first (the applicant's uploads and the contract)."""
+    return [FileOut.of(f) for f in bank_files(db, application_id)]
+
+
+@router.get("/applications/{application_id}/files/{file_id}", responses=_BYTES)
+def download_file(
+    application_id: ApplicationId,
+    file_id: Annotated[str, Path(max_length=64)],
+    staff_id: CurrentStaff,
+    db: DbDep,
+    clock: ClockDep,
+) -> Response:
+    """One file's bytes, as stored (checked against its sha256); the download is audited."""
+    stored, data = bank_read_file(db, application_id, file_id, staff_id, clock=clock)
+    return _attachment(data, stored.media_type, stored.filename, stored.sha256)
+
+
+@router.get("/applications/{application_id}/ekyc/shots")
+def shots(application_id: ApplicationId, _staff_id: CurrentStaff, db: DbDep) -> list[StoredShotOut]:
+    """Every stored eKYC image of the application (all sessions, retakes too), oldest first."""
+    return [StoredShotOut.of(s) for s in bank_shots(db, application_id)]
+
+
+@router.get("/applications/{application_id}/ekyc/shots/{shot_id}", responses=_BYTES)
+def download_shot(
+    application_id: ApplicationId,
+    shot_id: Annotated[int, Path(ge=1, le=2**62)],
+    staff_id: CurrentStaff,
+    db: DbDep,
+    clock: ClockDep,
+) -> Response:
+    """One eKYC image's bytes, as the capture page sent them; the download is audited."""
+    view, data = bank_read_shot(db, application_id, shot_id, staff_id, clock=clock)
+    extension = _extension(data)
+    media_type = _IMAGE_TYPES.get(extension, "application/octet-stream")
+    filename = f"{view.session_id}-{view.shot.value}-{view.id}{extension}"
+    return _attachment(data, media_type, filename, view.sha256)
+
+
+_IMAGE_TYPES = {".jpg": "image/jpeg", ".png": "image/png", ".heic": "image/heic"}
+
+
+def _extension(data: bytes) -> str:
+    """The extension of a shot's format, from its magic bytes (shots are JPEG, PNG or HEIF)."""
+    if data.startswith(b"\xff\xd8\xff"):
+        return ".jpg"
+    if data.startswith(b"\x89PNG\r\n\x1a\n"):
+        return ".png"
+    if data[4:8] == b"ftyp":
+        return ".heic"
+    return ".bin"
+
+
+def _attachment(data: bytes, media_type: str, filename: str, sha256: str) -> Response:
+    """A download: never rendered inline by the browser, name in ASCII and in UTF-8."""
+    fallback = "".join(
+        c if c.isascii() and c.isprintable() and c not in '"\\' else "_" for c in filename
+    )
+    disposition = f"attachment; filename=\"{fallback}\"; filename*=UTF-8''{quote(filename)}"
+    headers = {"Content-Disposition": disposition, "X-Content-SHA256": sha256}
+    return Response(data, media_type=media_type, headers=headers)
