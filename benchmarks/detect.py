@@ -1,13 +1,18 @@
-"""Card detection benchmark: quad accuracy, cut-by-border, tilt, thickness, speed.
+"""Card detection benchmark: quad accuracy, cut-by-border, tilt, thickness, type/side, speed.
 
-    python -m benchmarks.detect --synth 200 --seed 4242 [--data /work/shared/data]
+    ekyc bench detect [--synth 200] [--seed 4242] [--data /work/shared/data] [--out DIR]
 
 Renders N unseen synthetic scenes (``benchmarks.synth``, kinds front/tilt/back/screen/
 photocopy, ID-1 documents) into a temporary folder, decodes them like uploads
 (``ekyc.capture.decode_image``, so EXIF focal lengths reach the tilt estimate) and reports
-the issue-4 figures against their targets. With ``--data`` it also scores SmartDoc-15
-frames with the A4 prior. Corners are compared up to the 0/180-degree ambiguity that the
-layout classifier resolves; IoU is order-free.
+the issue-4 figures against their targets. Corners are compared up to the 0/180-degree
+ambiguity that the layout classifier resolves; IoU is order-free. Document type and side
+are read by ``ekyc.detect.recognise`` twice per genuine in-frame scene: inside the detected
+quad (what the pipeline sees) and inside the true corners (the classifier alone); both
+confusion matrices go to ``confusion_type_side.png``, the IoU / corner / tilt error
+distributions to ``detect_errors.png``. With SmartDoc-15 frames under ``--data`` they are
+scored with the A4 prior (rows per frame in results.json). Every scene's figures are in
+results.json (``scenes``), so any summary can be recomputed.
 """
 
 from __future__ import annotations
@@ -20,18 +25,21 @@ import platform
 import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
 import cv2
 import numpy as np
 
+from benchmarks.report import Report, suite_main
 from benchmarks.synth import generate
 from ekyc.capture import decode_image
 from ekyc.detect.quad import find_quad
 from ekyc.detect.tilt import estimate_tilt
-from ekyc.types import AspectPrior, DocumentType
+from ekyc.types import AspectPrior, CardQuad, DocumentType
 
 KINDS = ("front", "tilt", "back", "screen", "photocopy")
 ID1_DOCS = tuple(d for d in DocumentType if d is not DocumentType.PASSPORT)
+NOT_FOUND, UNKNOWN = "not found", "unknown"
 
 
 def quad_iou(a: np.ndarray, b: np.ndarray) -> float:
@@ -58,60 +66,79 @@ def machine_header() -> str:
     except OSError:
         pass
     cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
-    return (f"# machine: {cpu}, {cores} cores available, OpenCV {cv2.__version__}, "
-            f"Python {platform.python_version()}, {dt.datetime.now():%Y-%m-%d %H:%M}\n"
-            "# timings: cv2.setNumThreads(1), one core")  # fmt: skip
+    return (
+        f"# machine: {cpu}, {cores} cores available, OpenCV {cv2.__version__}, "
+        f"Python {platform.python_version()}, {dt.datetime.now():%Y-%m-%d %H:%M}\n"
+        "# timings: cv2.setNumThreads(1), one core"
+    )
 
 
-def run_synth(n: int, seed: int, workers: int) -> dict[str, list[float]]:
-    stats: dict[str, list[float]] = {}
+def _label(doc: DocumentType | str | None, side: object) -> str:
+    if doc is None:
+        return UNKNOWN
+    value = doc.value if isinstance(doc, DocumentType) else doc
+    return f"{value}/{getattr(side, 'value', side)}"
 
-    def add(key: str, value: float) -> None:
-        stats.setdefault(key, []).append(value)
 
+def score_scene(rec: dict[str, Any], folder: Path, layouts: Any) -> dict[str, Any]:
+    """The figures of one rendered scene (``rec`` is its manifest line)."""
+    from ekyc.detect.card import recognise
+
+    frame = decode_image((folder / str(rec["path"])).read_bytes())
+    truth = np.array(rec["corners"], np.float32)
+    kind, genuine = str(rec["kind"]), rec["attack"] is None
+    t0 = time.perf_counter()
+    det = find_quad(frame)
+    out: dict[str, Any] = {
+        "path": rec["path"],
+        "kind": kind,
+        "genuine": genuine,
+        "truth": _label(str(rec["doc_type"]), rec["side"]),
+        "tilt_true_deg": float(rec["tilt_deg"]),
+        "in_frame": float(rec["visible_fraction"]) >= 0.999,
+        "ms_find_quad": 1000 * (time.perf_counter() - t0),
+        "detected": det is not None,
+    }
+    if det is not None:
+        out |= {
+            "cut_by_border": det.cut_by_border,
+            "iou": quad_iou(det.quad.corners, truth),
+            "corner_err_pct": corner_error_pct(det.quad.corners, truth),
+        }
+    if not out["in_frame"]:
+        return out
+    size, md = (frame.width, frame.height), frame.metadata
+    gt_check = estimate_tilt(truth, size, md, image=frame.image)
+    out |= {
+        "tilt_deg_true_corners": gt_check.tilt_deg,
+        "thick_true_corners": gt_check.thickness_visible,
+    }
+    check = estimate_tilt(det, size, md, image=frame.image) if det is not None else None
+    if check is not None:
+        out |= {"tilt_deg": check.tilt_deg, "thick": check.thickness_visible}
+    out["tilt_passed"] = check is not None and check.passed
+    if genuine:
+        found = recognise(frame, det.quad, layouts) if det is not None else None
+        out["predicted"] = NOT_FOUND if found is None else _label(found.document_type, found.side)
+        true_match = recognise(frame, CardQuad(truth, 1.0), layouts)
+        out["predicted_true_corners"] = _label(true_match.document_type, true_match.side)
+    return out
+
+
+def run_synth(n: int, seed: int, workers: int) -> list[dict[str, Any]]:
+    from ekyc.detect import CardLayouts
+    from ekyc.registry import Registry
+
+    layouts = CardLayouts.from_registry(Registry.from_manifest(threads=1))
     with tempfile.TemporaryDirectory(prefix="ekyc-detect-") as tmp:
         records = generate(Path(tmp), n=n, seed=seed, kinds=KINDS, docs=ID1_DOCS, workers=workers)
-        for rec in records:
-            frame = decode_image((Path(tmp) / str(rec["path"])).read_bytes())
-            truth = np.array(rec["corners"], np.float32)
-            kind, genuine = str(rec["kind"]), rec["attack"] is None
-            t0 = time.perf_counter()
-            det = find_quad(frame)
-            add("ms_find_quad", 1000 * (time.perf_counter() - t0))
-            in_frame = float(rec["visible_fraction"]) >= 0.999  # type: ignore[arg-type]
-            group = "genuine" if genuine else "attack"
-            if not in_frame:
-                add("cut_flagged", float(det is None or det.cut_by_border))
-                continue
-            add(f"{group}_detected", float(det is not None))
-            if det is not None:
-                add("false_cut", float(det.cut_by_border))
-                iou = quad_iou(det.quad.corners, truth)
-                add(f"{group}_iou", iou)
-                add(f"{group}_err", corner_error_pct(det.quad.corners, truth))
-            md = frame.metadata
-            gt_check = estimate_tilt(truth, (frame.width, frame.height), md, image=frame.image)
-            check = None
-            if det is not None:
-                check = estimate_tilt(det, (frame.width, frame.height), md, image=frame.image)
-            if kind == "tilt":
-                add("tilt_err_gt", abs(gt_check.tilt_deg - float(rec["tilt_deg"])))  # type: ignore[arg-type]
-                add("thick_gt", float(gt_check.thickness_visible))
-                if check is not None:
-                    add("tilt_err", abs(check.tilt_deg - float(rec["tilt_deg"])))  # type: ignore[arg-type]
-                    add("thick", float(check.thickness_visible))
-                add("tilt_pass", float(check is not None and check.passed))
-            if not genuine:
-                add("attack_rejected", float(check is None or not check.passed))
-                add("attack_thick_gt", float(gt_check.thickness_visible))
-                if float(rec["tilt_deg"]) >= 25:  # type: ignore[arg-type]
-                    add("attack_rejected_tilted", float(check is None or not check.passed))
-    return stats
+        return [score_scene(rec, Path(tmp), layouts) for rec in records]
 
 
-def run_smartdoc(data: Path) -> list[float]:
+def run_smartdoc(data: Path) -> list[dict[str, Any]]:
+    """One row per SmartDoc-15 frame: IoU of the A4-prior quad with the annotated page."""
     root = data / "smartdoc15_ch1_frames"
-    ious = []
+    rows = []
     with (root / "metadata.csv").open() as fh:
         for row in csv.DictReader(fh):
             image = cv2.cvtColor(
@@ -121,67 +148,273 @@ def run_smartdoc(data: Path) -> list[float]:
             truth = np.array(
                 [[float(row[f"{c}_x"]), float(row[f"{c}_y"])] for c in ("tl", "tr", "br", "bl")]
             )
+            t0 = time.perf_counter()
             det = find_quad(image, aspect=AspectPrior.A4)
-            ious.append(0.0 if det is None else quad_iou(det.quad.corners, truth))
-    return ious
+            ms = 1000 * (time.perf_counter() - t0)
+            rows.append(
+                {
+                    "frame": row["image_path"],
+                    "size": [image.shape[1], image.shape[0]],
+                    "detected": det is not None,
+                    "ms_find_quad": ms,
+                    "iou": 0.0 if det is None else quad_iou(det.quad.corners, truth),
+                }
+            )
+    return rows
 
 
-def fmt(values: list[float] | None, scale: float = 1.0, how: str = "mean") -> str:
-    if not values:
-        return "n/a"
-    arr = np.array(values) * scale
-    if how == "median":
-        return f"{np.median(arr):.3f}"
-    if how == "meanstd":
-        return f"{arr.mean():.1f} ± {arr.std():.1f}"
-    return f"{arr.mean():.3f}"
+def _mean(values: list[float]) -> float | None:
+    return float(np.mean(values)) if values else None
 
 
-def report(stats: dict[str, list[float]], smartdoc: list[float] | None) -> None:
-    g = stats.get
-    times = g("ms_find_quad", [])[3:]
-    rows = [
-        ("genuine detection rate (in frame)", fmt(g("genuine_detected")), "-"),
-        ("genuine mean IoU (detected)", fmt(g("genuine_iou")), ">= 0.99"),
-        ("genuine median corner error % diag", fmt(g("genuine_err"), how="median"), "<= 0.5"),
-        ("attack (screen/photocopy) detection rate", fmt(g("attack_detected")), "-"),
-        ("attack mean IoU (detected)", fmt(g("attack_iou")), "-"),
-        ("cut-by-border flagged (or None) when cut", fmt(g("cut_flagged")), "-"),
-        ("false cut flag when in frame", fmt(g("false_cut")), "-"),
-        ("tilt MAE deg, detected quad", fmt(g("tilt_err")), "<= 3"),
-        ("tilt MAE deg, true corners", fmt(g("tilt_err_gt")), "-"),
-        ("thickness seen on tilt shots, detected quad", fmt(g("thick")), "-"),
-        ("thickness seen on tilt shots, true corners", fmt(g("thick_gt")), "-"),
-        ("genuine tilt shots passing the check", fmt(g("tilt_pass")), "-"),
-        ("flat reproductions rejected (all)", fmt(g("attack_rejected")), ">= 0.95"),
-        ("flat reproductions rejected (tilt >= 25)", fmt(g("attack_rejected_tilted")), ">= 0.95"),
-        ("thickness false positive on copies, true corners", fmt(g("attack_thick_gt")), "-"),
-        ("SmartDoc mean IoU (A4 prior)", fmt(smartdoc), ">= 0.97"),
-        ("find_quad ms / 1280x720 frame", fmt(times, how="meanstd"), "<= 15"),
-        ("assess_frame ms / 1280x720 frame", "not implemented", "<= 8"),
+def _pick(scenes: list[dict[str, Any]], key: str, **where: object) -> list[float]:
+    return [
+        float(s[key]) for s in scenes if key in s and all(s.get(k) == v for k, v in where.items())
     ]
-    width = max(len(r[0]) for r in rows)
-    for name, value, target in rows:
-        print(f"{name:<{width}}  {value:>16}  target {target}")
-    counts = {k: len(v) for k, v in stats.items() if k.endswith(("detected", "flagged", "err_gt"))}
-    print(f"# counts: {counts}")
 
 
-def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+def summarise(scenes: list[dict[str, Any]]) -> dict[str, Any]:
+    """The issue-4 figures from the per-scene records (None where nothing was measured)."""
+    infr = [s for s in scenes if s["in_frame"]]
+    gen = [s for s in infr if s["genuine"]]
+    att = [s for s in infr if not s["genuine"]]
+    tilt = [s for s in gen if s["kind"] == "tilt"]
+    cut = [s for s in scenes if not s["in_frame"]]
+    tilted_att = [s for s in att if s["tilt_true_deg"] >= 25]
+    times = [s["ms_find_quad"] for s in scenes][3:]  # the first calls warm caches up
+
+    def err(s: dict[str, Any], key: str) -> float:
+        return abs(float(s[key]) - s["tilt_true_deg"])
+
+    return {
+        "genuine_detection_rate": _mean([float(s["detected"]) for s in gen]),
+        "genuine_mean_iou": _mean(_pick(gen, "iou")),
+        "genuine_median_corner_err_pct": (
+            float(np.median(_pick(gen, "corner_err_pct"))) if _pick(gen, "corner_err_pct") else None
+        ),
+        "attack_detection_rate": _mean([float(s["detected"]) for s in att]),
+        "attack_mean_iou": _mean(_pick(att, "iou")),
+        "cut_flagged_or_none": _mean([float(not s["detected"] or s["cut_by_border"]) for s in cut]),
+        "false_cut_in_frame": _mean(_pick(infr, "cut_by_border")),
+        "tilt_mae_deg": _mean([err(s, "tilt_deg") for s in tilt if "tilt_deg" in s]),
+        "tilt_mae_deg_true_corners": _mean([err(s, "tilt_deg_true_corners") for s in tilt]),
+        "thickness_seen_tilt": _mean(_pick(tilt, "thick")),
+        "thickness_seen_tilt_true_corners": _mean(_pick(tilt, "thick_true_corners")),
+        "genuine_tilt_passing": _mean([float(s["tilt_passed"]) for s in tilt]),
+        "flat_rejected": _mean([float(not s["tilt_passed"]) for s in att]),
+        "flat_rejected_tilt_ge_25": _mean([float(not s["tilt_passed"]) for s in tilted_att]),
+        "thickness_false_positive_true_corners": _mean(_pick(att, "thick_true_corners")),
+        "type_side_accuracy": _mean([float(s["predicted"] == s["truth"]) for s in gen]),
+        "type_side_accuracy_true_corners": _mean(
+            [float(s["predicted_true_corners"] == s["truth"]) for s in gen]
+        ),
+        "find_quad_ms_mean": _mean(times),
+        "find_quad_ms_std": float(np.std(times)) if times else None,
+        "counts": {
+            "scenes": len(scenes),
+            "in_frame_genuine": len(gen),
+            "in_frame_attack": len(att),
+            "cut": len(cut),
+            "tilt": len(tilt),
+        },
+    }
+
+
+def confusion(scenes: list[dict[str, Any]], key: str) -> dict[str, Any]:
+    """Counts of (true class, read class) over the genuine in-frame scenes."""
+    rows = [s for s in scenes if s["in_frame"] and s["genuine"]]
+    truths = sorted({s["truth"] for s in rows})
+    cols = truths + sorted({s[key] for s in rows} - set(truths) - {UNKNOWN, NOT_FOUND})
+    cols += [UNKNOWN, NOT_FOUND]
+    counts = np.zeros((len(truths), len(cols)), int)
+    for s in rows:
+        counts[truths.index(s["truth"]), cols.index(s[key])] += 1
+    return {"rows": truths, "columns": cols, "counts": counts.tolist()}
+
+
+ROWS = (  # (label, summary key, target)
+    ("genuine detection rate (in frame)", "genuine_detection_rate", "-"),
+    ("genuine mean IoU (detected)", "genuine_mean_iou", ">= 0.99"),
+    ("genuine median corner error % diag", "genuine_median_corner_err_pct", "<= 0.5"),
+    ("attack (screen/photocopy) detection rate", "attack_detection_rate", "-"),
+    ("attack mean IoU (detected)", "attack_mean_iou", "-"),
+    ("cut-by-border flagged (or None) when cut", "cut_flagged_or_none", "-"),
+    ("false cut flag when in frame", "false_cut_in_frame", "-"),
+    ("tilt MAE deg, detected quad", "tilt_mae_deg", "<= 3"),
+    ("tilt MAE deg, true corners", "tilt_mae_deg_true_corners", "-"),
+    ("thickness seen on tilt shots, detected quad", "thickness_seen_tilt", "-"),
+    ("thickness seen on tilt shots, true corners", "thickness_seen_tilt_true_corners", "-"),
+    ("genuine tilt shots passing the check", "genuine_tilt_passing", "-"),
+    ("flat reproductions rejected (all)", "flat_rejected", ">= 0.95"),
+    ("flat reproductions rejected (tilt >= 25)", "flat_rejected_tilt_ge_25", ">= 0.95"),
+    (
+        "thickness false positive on copies, true corners",
+        "thickness_false_positive_true_corners",
+        "-",
+    ),
+    ("type+side accuracy, detected quad", "type_side_accuracy", ">= 0.995"),
+    ("type+side accuracy, true corners", "type_side_accuracy_true_corners", ">= 0.995"),
+)
+
+
+def _fmt(value: object) -> str:
+    return "n/a" if value is None else f"{value:.3f}" if isinstance(value, float) else str(value)
+
+
+def run(args: argparse.Namespace, report: Report) -> None:
+    cv2.setNumThreads(1)
+    scenes = run_synth(args.synth, args.seed, args.workers) if args.synth > 0 else []
+    summary = summarise(scenes)
+    report.section(
+        "Synthetic scenes",
+        f"{len(scenes)} scenes, seed {args.seed}, kinds {','.join(KINDS)}, ID-1 documents "
+        f"(no passport); counts {summary['counts']}. find_quad timed with OpenCV on one "
+        f"thread, first 3 calls dropped.",
+    )
+    rows: list[list[object]] = [[label, _fmt(summary[key]), target] for label, key, target in ROWS]
+    ms, sd = summary["find_quad_ms_mean"], summary["find_quad_ms_std"]
+    speed = "n/a" if ms is None else f"{ms:.1f} ± {sd:.1f}"
+    rows.append(["find_quad ms / 1280x720 frame", speed, "<= 15"])
+    report.table(["figure", "value", "target"], rows)
+    matrices = {k: confusion(scenes, k) for k in ("predicted", "predicted_true_corners")}
+    smartdoc: list[dict[str, Any]] | None = None
+    sd_root = args.data / "smartdoc15_ch1_frames" if args.data else None
+    if sd_root is not None and (sd_root / "metadata.csv").exists():
+        smartdoc = run_smartdoc(args.data)
+        ious = [r["iou"] for r in smartdoc]
+        report.section(
+            "SmartDoc-15 frames (real A4 pages, A4 prior)",
+            f"{sd_root}: {len(smartdoc)} frames; target mean IoU >= 0.97",
+        )
+        report.table(
+            ["frame", "size", "IoU", "find_quad ms"],
+            [
+                [
+                    r["frame"],
+                    "x".join(map(str, r["size"])),
+                    f"{r['iou']:.3f}",
+                    f"{r['ms_find_quad']:.0f}",
+                ]
+                for r in smartdoc
+            ]
+            + [["mean", "", f"{np.mean(ious):.3f}", ""]],
+        )
+    else:
+        report.section("SmartDoc-15 frames", f"skipped: no metadata.csv under {sd_root}")
+    report.results["detect"] = {
+        "synth": {"n": args.synth, "seed": args.seed, "kinds": list(KINDS)},
+        "summary": summary,
+        "targets": {key: target for _, key, target in ROWS},
+        "confusion_type_side": matrices,
+        "smartdoc": None
+        if smartdoc is None
+        else {"frames": smartdoc, "mean_iou": float(np.mean([r["iou"] for r in smartdoc]))},
+        "scenes": scenes,
+    }
+    if args.out and scenes:
+        args.out.mkdir(parents=True, exist_ok=True)
+        report.plot(
+            plot_confusion(args.out / "confusion_type_side.png", matrices), "type/side confusion"
+        )
+        report.plot(plot_errors(args.out / "detect_errors.png", scenes), "detection errors")
+
+
+def plot_confusion(path: Path, matrices: dict[str, dict[str, Any]]) -> Path:
+    """Both type/side confusion matrices side by side, counts written in the cells."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, axes = plt.subplots(1, 2, figsize=(14, 6), dpi=100)
+    titles = {
+        "predicted": "inside the detected quad",
+        "predicted_true_corners": "inside the true corners",
+    }
+    for ax, (key, m) in zip(axes, matrices.items(), strict=True):
+        counts = np.array(m["counts"]).reshape(len(m["rows"]), len(m["columns"]))
+        ax.imshow(counts, cmap="Blues")
+        for (i, j), c in np.ndenumerate(counts):
+            if c:
+                ax.text(
+                    j,
+                    i,
+                    str(c),
+                    ha="center",
+                    va="center",
+                    color="white" if c > counts.max() / 2 else "black",
+                )
+        ax.set_xticks(range(len(m["columns"])), m["columns"], rotation=60, ha="right", fontsize=7)
+        ax.set_yticks(range(len(m["rows"])), m["rows"], fontsize=7)
+        ax.set_xlabel("read as")
+        ax.set_ylabel("truth")
+        ax.set_title(f"type/side {titles[key]}, n={int(counts.sum())}")
+    fig.tight_layout()
+    fig.savefig(path, bbox_inches="tight")
+    plt.close(fig)
+    return path
+
+
+def plot_errors(path: Path, scenes: list[dict[str, Any]]) -> Path:
+    """IoU, corner error and tilt error distributions (genuine vs attack, detected vs true)."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    infr = [s for s in scenes if s["in_frame"]]
+    fig, axes = plt.subplots(1, 3, figsize=(15, 4.2), dpi=100)
+    for group, genuine in (("genuine", True), ("attack", False)):
+        sel = [s for s in infr if s["genuine"] is genuine]
+        axes[0].hist(
+            1 - np.array(_pick(sel, "iou")),
+            bins=np.logspace(-4, 0, 33),
+            alpha=0.6,
+            label=f"{group} (n={len(_pick(sel, 'iou'))})",
+        )
+        axes[1].hist(
+            np.array(_pick(sel, "corner_err_pct")),
+            bins=np.logspace(-2, 2, 33),
+            alpha=0.6,
+            label=group,
+        )
+    axes[0].set_xlabel("1 - IoU (log)")
+    axes[1].set_xlabel("mean corner error, % of the diagonal (log)")
+    tilt = [s for s in infr if s["genuine"] and s["kind"] == "tilt"]
+    for key, label in (("tilt_deg", "detected quad"), ("tilt_deg_true_corners", "true corners")):
+        errs = np.clip([abs(s[key] - s["tilt_true_deg"]) for s in tilt if key in s], 0, 10)
+        axes[2].hist(errs, bins=np.linspace(0, 10, 41), alpha=0.6, label=f"{label} (n={len(errs)})")
+    axes[2].set_xlabel("|tilt error|, degrees (tilt shots; >= 10 in the last bin)")
+    for ax in axes[:2]:
+        ax.set_xscale("log")
+    for ax in axes:
+        ax.set_ylabel("scenes")
+        ax.legend(fontsize=8)
+    fig.tight_layout()
+    fig.savefig(path)
+    plt.close(fig)
+    return path
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    default_data = Path(os.environ.get("EKYC_DATA_DIR", "../shared/data"))
     parser.add_argument("--synth", type=int, default=200, help="synthetic scenes to render")
     parser.add_argument("--seed", type=int, default=4242, help="unseen by the tests (seeds < 100)")
-    parser.add_argument("--data", type=Path, default=None, help="shared data folder (SmartDoc)")
+    parser.add_argument(
+        "--data",
+        type=Path,
+        default=default_data,
+        help="shared data folder (SmartDoc frames, when there)",
+    )
     parser.add_argument("--workers", type=int, default=2, help="processes rendering scenes")
-    args = parser.parse_args(argv)
-    print(machine_header())
-    print(f"# synthetic: {args.synth} scenes, seed {args.seed}, kinds {','.join(KINDS)}")
-    stats = run_synth(args.synth, args.seed, args.workers) if args.synth > 0 else {}
-    cv2.setNumThreads(1)
-    smartdoc = run_smartdoc(args.data) if args.data else None
-    report(stats, smartdoc)
+    parser.add_argument("--out", type=Path, default=None)
+
+
+def main(argv: list[str] | None = None) -> int:
+    return suite_main(
+        "python -m benchmarks.detect", __doc__, add_arguments, run, "ekyc bench detect", argv
+    )
 
 
 if __name__ == "__main__":
-    cv2.setNumThreads(1)
-    main()
+    raise SystemExit(main())

@@ -1,0 +1,136 @@
+"""``ekyc bench detect``: the summary and confusion matrices agree with the per-scene records."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+from benchmarks import detect
+from benchmarks.bench import main as bench_main
+
+
+def _scene(kind="front", genuine=True, in_frame=True, **figures):
+    base = {
+        "kind": kind,
+        "genuine": genuine,
+        "in_frame": in_frame,
+        "tilt_true_deg": 40.0,
+        "truth": "drivers_license/front",
+        "ms_find_quad": 10.0,
+        "detected": True,
+    }
+    return base | figures
+
+
+SCENES = [
+    _scene(
+        iou=1.0,
+        corner_err_pct=0.1,
+        cut_by_border=False,
+        tilt_passed=False,
+        predicted="drivers_license/front",
+        predicted_true_corners="drivers_license/front",
+    ),
+    _scene(
+        kind="tilt",
+        iou=0.8,
+        corner_err_pct=0.3,
+        cut_by_border=False,
+        tilt_deg=43.0,
+        tilt_deg_true_corners=41.0,
+        thick=True,
+        thick_true_corners=True,
+        tilt_passed=True,
+        predicted="unknown",
+        predicted_true_corners="drivers_license/front",
+    ),
+    _scene(
+        detected=False,
+        truth="residence_card/back",
+        tilt_passed=False,
+        predicted="not found",
+        predicted_true_corners="residence_card/back",
+    ),
+    _scene(
+        kind="screen",
+        genuine=False,
+        iou=0.9,
+        corner_err_pct=1.0,
+        cut_by_border=False,
+        thick_true_corners=False,
+        tilt_passed=False,
+    ),
+    _scene(in_frame=False, iou=0.5, corner_err_pct=9.0, cut_by_border=True),
+]
+
+
+def test_summary_known_values():
+    s = detect.summarise(SCENES)
+    assert s["genuine_detection_rate"] == pytest.approx(2 / 3)
+    assert s["genuine_mean_iou"] == pytest.approx(0.9)
+    assert s["genuine_median_corner_err_pct"] == pytest.approx(0.2)
+    assert s["tilt_mae_deg"] == pytest.approx(3.0)
+    assert s["tilt_mae_deg_true_corners"] == pytest.approx(1.0)
+    assert s["flat_rejected"] == 1.0
+    assert s["cut_flagged_or_none"] == 1.0
+    assert s["type_side_accuracy"] == pytest.approx(1 / 3)
+    assert s["type_side_accuracy_true_corners"] == 1.0
+    assert s["counts"] == {
+        "scenes": 5,
+        "in_frame_genuine": 3,
+        "in_frame_attack": 1,
+        "cut": 1,
+        "tilt": 1,
+    }
+
+
+def test_confusion_counts_every_genuine_in_frame_scene_once():
+    m = detect.confusion(SCENES, "predicted")
+    assert m["rows"] == ["drivers_license/front", "residence_card/back"]
+    assert m["columns"][-2:] == ["unknown", "not found"]
+    counts = np.array(m["counts"])
+    assert counts.sum() == 3
+    assert counts[0, m["columns"].index("drivers_license/front")] == 1
+    assert counts[0, m["columns"].index("unknown")] == 1
+    assert counts[1, m["columns"].index("not found")] == 1
+
+
+@pytest.mark.models
+def test_detect_suite_figures_agree_with_its_scenes(tmp_path, capsys):
+    out = tmp_path / "detect"
+    argv = [
+        "detect",
+        "--synth",
+        "10",
+        "--seed",
+        "777",
+        "--workers",
+        "1",
+        "--data",
+        str(tmp_path / "no-data"),
+        "--out",
+        str(out),
+    ]
+    assert bench_main(argv) == 0
+    result = json.loads((out / "results.json").read_text())["results"]["detect"]
+    scenes, summary = result["scenes"], result["summary"]
+    assert len(scenes) == 10
+    assert summary == detect.summarise(scenes)  # recomputed from the per-scene records
+    genuine = [s for s in scenes if s["in_frame"] and s["genuine"]]
+    for key, matrix in result["confusion_type_side"].items():
+        counts = np.array(matrix["counts"])
+        assert counts.sum() == len(genuine) == summary["counts"]["in_frame_genuine"], key
+        hits = sum(counts[i, matrix["columns"].index(t)] for i, t in enumerate(matrix["rows"]))
+        acc_key = "type_side_accuracy" + ("_true_corners" if "true" in key else "")
+        assert hits / counts.sum() == pytest.approx(summary[acc_key])
+    for key, value in summary.items():
+        if key.endswith(("rate", "accuracy", "corners", "rejected", "passing", "iou")) and value:
+            assert 0.0 <= value <= 1.0, key
+    assert result["smartdoc"] is None
+    text = (out / "report.md").read_text()
+    assert text.startswith("# ekyc bench detect\n")
+    assert "- machine: " in text
+    assert "skipped: no metadata.csv" in text
+    assert "![type/side confusion](confusion_type_side.png)" in text
