@@ -32,6 +32,7 @@ __all__ = [
     "MailStatus",
     "OutboxMail",
     "TermsOpenEvent",
+    "WebSession",
 ]
 
 
@@ -218,3 +219,19 @@ class AppendOnlyViolation(RuntimeError):
 @event.listens_for(AuditEntry, "before_delete")
 def _refuse_audit_change(_mapper: Mapper[Any], _connection: Connection, target: Any) -> None:
     raise AppendOnlyViolation(f"audit_log is append-only (row {target.id})")
+
+
+class WebSession(Base):
+    """A browser's logged-in (or registering) session; the id itself is never stored.
+
+    Kept in the database, not in the daemon's memory, so a restart or a second replica
+    does not log anyone out or strand a registration between its code and its password.
+    """
+
+    __tablename__ = "web_sessions"
+
+    token_sha256: Mapped[str] = mapped_column(sa.String(64), primary_key=True)
+    applicant_id: Mapped[str] = mapped_column(sa.ForeignKey("applicants.id"), index=True)
+    scope: Mapped[str] = mapped_column(sa.String(20))  # what the session may do (service)
+    created_at: Mapped[datetime]
+    last_seen_at: Mapped[datetime] = mapped_column(index=True)

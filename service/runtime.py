@@ -112,6 +112,7 @@ def _build(settings: Settings, metrics: Metrics) -> Runtime:
     db = session_factory(engine)
     pool = CpuPool(settings.cpu_workers, queue_per_worker=settings.queue_per_worker)
     sessions = SessionStore(
+        db,
         idle=timedelta(seconds=settings.session_idle_timeout_s),
         max_age=timedelta(seconds=settings.session_max_age_s),
         max_sessions=settings.max_sessions,

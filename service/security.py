@@ -2,7 +2,7 @@
 
 Applicant sessions are server-side: the browser holds a random 256-bit id in an
 ``HttpOnly; Secure; SameSite=Strict`` cookie named with the ``__Host-`` prefix (no
-Domain, Path=/), and the store keeps only the id's SHA-256, so a memory dump does not
+Domain, Path=/), and the database keeps only the id's SHA-256, so a dump of it does not
 hand out live sessions. A session has a *scope*: ``registration`` (after the My Page
 form, until the password is set: code and password steps only) or ``applicant`` (after
 login: everything the applicant owns). The applicant id never travels in a URL or a
@@ -16,8 +16,8 @@ CSRF: every state change that rides on a session cookie must carry the header
 
 Staff use ``Authorization: Bearer <token>``; the settings hold each token's SHA-256.
 
-The store is in process memory: one daemon process per replica, and a restart logs
-applicants out (a database-backed store would be a loanflow table).
+Sessions live in the database (``loanflow.web_sessions``): a restart or a second
+replica logs nobody out, and a registration between its code and its password survives.
 """
 
 from __future__ import annotations
@@ -26,13 +26,22 @@ import enum
 import hashlib
 import hmac
 import secrets
-import threading
 from collections.abc import Mapping
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
 from starlette.responses import Response
+
+from loanflow.db import SessionFactory
+from loanflow.web_sessions import (
+    SessionPolicy,
+    count_web_sessions,
+    end_applicant_sessions,
+    end_web_session,
+    find_web_session,
+    start_web_session,
+)
 
 __all__ = [
     "CSRF_COOKIE",
@@ -70,78 +79,45 @@ class SessionRecord:
     last_seen_at: datetime
 
 
-def _digest(token: str) -> str:
-    return hashlib.sha256(token.encode("ascii", "replace")).hexdigest()
-
-
 class SessionStore:
-    """Sessions in memory, with idle and absolute expiry; thread-safe.
+    """Sessions in the database (``loanflow.web_sessions``), with idle and absolute expiry.
 
     Args:
+        db: The loanflow session factory.
         idle: A session unused this long is gone.
         max_age: A session older than this is gone, however busy.
         max_sessions: Beyond it, expired sessions are swept, then the oldest dropped.
     """
 
-    def __init__(self, *, idle: timedelta, max_age: timedelta, max_sessions: int) -> None:
-        self._idle = idle
-        self._max_age = max_age
-        self._max_sessions = max_sessions
-        self._sessions: dict[str, SessionRecord] = {}
-        self._lock = threading.Lock()
+    def __init__(
+        self, db: SessionFactory, *, idle: timedelta, max_age: timedelta, max_sessions: int
+    ) -> None:
+        self._db = db
+        self._policy = SessionPolicy(idle=idle, max_age=max_age, max_sessions=max_sessions)
 
     def __len__(self) -> int:
-        with self._lock:
-            return len(self._sessions)
+        return count_web_sessions(self._db)
 
     def create(self, applicant_id: str, scope: Scope, *, now: datetime) -> str:
         """Start a session; returns the id for the cookie (never stored as such)."""
         token = secrets.token_urlsafe(32)
-        record = SessionRecord(applicant_id, scope, created_at=now, last_seen_at=now)
-        with self._lock:
-            if len(self._sessions) >= self._max_sessions:
-                self._sweep(now)
-            while len(self._sessions) >= self._max_sessions:
-                oldest = min(self._sessions, key=lambda k: self._sessions[k].last_seen_at)
-                del self._sessions[oldest]
-            self._sessions[_digest(token)] = record
+        start_web_session(self._db, token, applicant_id, scope.value, policy=self._policy, now=now)
         return token
 
     def get(self, token: str, *, now: datetime) -> SessionRecord | None:
         """The live session for ``token`` (its idle timer restarts), or ``None``."""
-        key = _digest(token)
-        with self._lock:
-            record = self._sessions.get(key)
-            if record is None:
-                return None
-            if self._expired(record, now):
-                del self._sessions[key]
-                return None
-            record = replace(record, last_seen_at=max(now, record.last_seen_at))
-            self._sessions[key] = record
-            return record
+        found = find_web_session(self._db, token, policy=self._policy, now=now)
+        if found is None:
+            return None
+        return SessionRecord(found.applicant_id, Scope(found.scope), found.created_at, now)
 
     def revoke(self, token: str) -> None:
         """End the session (logout); unknown tokens are ignored."""
-        with self._lock:
-            self._sessions.pop(_digest(token), None)
+        end_web_session(self._db, token)
 
     def revoke_applicant(self, applicant_id: str, scope: Scope | None = None) -> None:
         """End every session of the applicant (of ``scope`` only, when given)."""
-        with self._lock:
-            for key in [
-                key
-                for key, record in self._sessions.items()
-                if record.applicant_id == applicant_id and scope in (None, record.scope)
-            ]:
-                del self._sessions[key]
-
-    def _expired(self, record: SessionRecord, now: datetime) -> bool:
-        return now - record.last_seen_at > self._idle or now - record.created_at > self._max_age
-
-    def _sweep(self, now: datetime) -> None:
-        for key in [k for k, r in self._sessions.items() if self._expired(r, now)]:
-            del self._sessions[key]
+        end_applicant_sessions(self._db, applicant_id, scope.value if scope else None)
 
 
 def csrf_token(secret: bytes, session_token: str) -> str:
