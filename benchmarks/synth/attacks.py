@@ -51,9 +51,11 @@ def _subpixel_mask(h: int, w: int) -> U8:
     return out
 
 
-def _rgba_of(rgb: U8, alpha: U8) -> U8:
+def _rgba_of(rgb: U8, alpha: U8 | None = None) -> U8:
+    """RGB plus an alpha channel (opaque when ``alpha`` is None)."""
     rgba: U8 = cv2.cvtColor(rgb, cv2.COLOR_RGB2RGBA)
-    rgba[..., 3] = alpha
+    if alpha is not None:
+        rgba[..., 3] = alpha
     return rgba
 
 
@@ -95,10 +97,8 @@ def screen_carrier(
     lut = np.stack([np.clip(255 * levels**gamma * g, 0, 255) for g in gain], axis=1)
     screen = cv2.LUT(screen, lut.astype(np.uint8).reshape(256, 1, 3))
     cv2.multiply(screen, _subpixel_mask(*screen.shape[:2]), dst=screen, scale=1 / 128)
-    tex = np.empty((th, tw, 3), np.uint8)
-    tex[:] = body
-    tex[s0 : th - s0, s0 : tw - s0] = screen
-    rgba = _rgba_of(tex, np.array(rounded_alpha(tw, th, radius * ppm)))
+    tex = cv2.copyMakeBorder(screen, s0, s0, s0, s0, cv2.BORDER_CONSTANT, value=body.tolist())
+    rgba = _rgba_of(tex, rounded_alpha(tw, th, radius * ppm))
     # The content sits at whole texture pixels: express the carrier relative to it.
     left, top = (ox + s0) / ppm, (oy + s0) / ppm
     doc = (-card_w / ppm / 2, -card_h / ppm / 2, card_w / ppm / 2, card_h / ppm / 2)
@@ -131,8 +131,7 @@ def photo_print(content: U8, size_mm: tuple[float, float], rng: np.random.Genera
     b = round(border * ppm)
     tex = np.full((ch + 2 * b, cw + 2 * b, 3), 244, np.float32)
     tex[b : b + ch, b : b + cw] = img
-    th, tw = tex.shape[:2]
-    rgba = _rgba_of(np.clip(tex, 0, 255).astype(np.uint8), np.full((th, tw), 255, np.uint8))
+    rgba = _rgba_of(np.clip(tex, 0, 255).astype(np.uint8))
     doc = (-cw / ppm / 2, -ch / ppm / 2, cw / ppm / 2, ch / ppm / 2)
     rect = (doc[0] - b / ppm, doc[1] - b / ppm, doc[2] + b / ppm, doc[3] + b / ppm)
     surf = Surface(rgba, rect, 0.5, 0.25, (240, 240, 236), gloss=0.6)
@@ -170,11 +169,17 @@ def photocopy_attack(face: CardFace, rng: np.random.Generator) -> Attack:
             rng.uniform(10, sheet_h - face.size_mm[1] - 10),
         )
     tw, th = round(sheet_w * ppm), round(sheet_h * ppm)
-    tex = np.empty((th, tw, 3), np.uint8)
-    tex[:] = np.clip(paper, 0, 255).astype(np.uint8)
     ox, oy = round(off[0] * ppm), round(off[1] * ppm)
-    tex[oy : oy + ch, ox : ox + cw] = np.clip(card, 0, 255).astype(np.uint8)
-    rgba = _rgba_of(tex, np.full((th, tw), 255, np.uint8))
+    tex = cv2.copyMakeBorder(
+        np.clip(card, 0, 255).astype(np.uint8)[: th - oy, : tw - ox],
+        oy,
+        max(0, th - oy - ch),
+        ox,
+        max(0, tw - ox - cw),
+        cv2.BORDER_CONSTANT,
+        value=np.clip(paper, 0, 255).astype(np.uint8).tolist(),
+    )
+    rgba = _rgba_of(tex)
     doc = (-cw / ppm / 2, -ch / ppm / 2, cw / ppm / 2, ch / ppm / 2)
     rect = (
         doc[0] - ox / ppm,

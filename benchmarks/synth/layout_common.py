@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
+from typing import Any
 
 import cv2
 import numpy as np
@@ -24,6 +26,28 @@ class Field:
     box: tuple[int, int, int, int]
 
 
+# Rendered text masks by (font size px, bold, text, anchor): labels and single digits repeat on
+# every card. Drawing a cached mask is what ImageDraw.text does with it (same pixels).
+_GLYPHS: dict[tuple[int, bool, str, str], tuple[Any, tuple[int, int], tuple[int, ...]]] = {}
+_GLYPHS_MAX = 4096
+
+
+def _glyph(
+    size_px: int, bold: bool, s: str, anchor: str
+) -> tuple[Any, tuple[int, int], tuple[int, ...]]:
+    """The FreeType "L" mask of ``s`` anchored at an integer point, its offset and bbox."""
+    key = (size_px, bold, s, anchor)
+    hit = _GLYPHS.get(key)
+    if hit is None:
+        f = font(size_px, bold)
+        mask, offset = f.getmask2(s, "L", anchor=anchor, start=(0.0, 0.0))
+        bbox = tuple(int(v) for v in f.getbbox(s, "L", anchor=anchor))
+        if len(_GLYPHS) >= _GLYPHS_MAX:
+            _GLYPHS.clear()
+        hit = _GLYPHS[key] = (mask, (int(offset[0]), int(offset[1])), bbox)
+    return hit
+
+
 class Canvas:
     """A card face drawn in millimetres; keeps the boxes of the fields it prints."""
 
@@ -36,6 +60,7 @@ class Canvas:
         self.draw = ImageDraw.Draw(self.image)
         self.fields: list[Field] = []
         self.portrait_box: tuple[int, int, int, int] | None = None
+        self._inks: dict[RGB, int] = {}
 
     def px(self, mm: float) -> int:
         return round(mm * self.ppm)
@@ -58,26 +83,45 @@ class Canvas:
         spacing: float = 0.0,
     ) -> None:
         """Draw ``s`` with its baseline-left (``anchor``) at ``(x, y)`` mm, ``size`` mm high."""
-        f = font(self.px(size), bold)
+        size_px = self.px(size)
         if spacing > 0:
-            self._spaced(x, y, s, f, fill, spacing, field)
+            self._spaced(x, y, s, size_px, bold, fill, spacing, field)
             return
-        xy = (self.px(x), self.px(y))
-        self.draw.text(xy, s, font=f, fill=fill, anchor=anchor)
+        box = self._put((self.px(x), self.px(y)), s, size_px, bold, fill, anchor)
         if field is not None:
-            box = self.draw.textbbox(xy, s, font=f, anchor=anchor)
-            self.fields.append(
-                Field(field, s, (int(box[0]), int(box[1]), int(box[2]), int(box[3])))
-            )
+            self.fields.append(Field(field, s, (box[0], box[1], box[2], box[3])))
+
+    def _put(
+        self, xy: tuple[int, int], s: str, size_px: int, bold: bool, fill: RGB, anchor: str
+    ) -> tuple[int, ...]:
+        """Draw one line of text like ``ImageDraw.text`` (cached mask); returns its bbox."""
+        if "\n" in s:
+            raise ValueError(f"one line of text expected, got {s!r}")
+        mask, (ox, oy), (bx0, by0, bx1, by1) = _glyph(size_px, bold, s, anchor)
+        self.draw.draw.draw_bitmap((xy[0] + ox, xy[1] + oy), mask, self._ink(fill))
+        return (xy[0] + bx0, xy[1] + by0, xy[0] + bx1, xy[1] + by1)
+
+    def _ink(self, fill: RGB) -> int:
+        ink = self._inks.get(fill)
+        if ink is None:
+            ink = self._inks[fill] = self.draw._getink(fill)[0]
+        return int(ink)
 
     def _spaced(
-        self, x: float, y: float, s: str, f: object, fill: RGB, step: float, field: str | None
+        self,
+        x: float,
+        y: float,
+        s: str,
+        size_px: int,
+        bold: bool,
+        fill: RGB,
+        step: float,
+        field: str | None,
     ) -> None:
         boxes = []
         for i, ch in enumerate(s):
             xy = (self.px(x + i * step), self.px(y))
-            self.draw.text(xy, ch, font=f, fill=fill, anchor="ls")  # type: ignore[arg-type]
-            boxes.append(self.draw.textbbox(xy, ch, font=f, anchor="ls"))  # type: ignore[arg-type]
+            boxes.append(self._put(xy, ch, size_px, bold, fill, "ls"))
         if field is not None and boxes:
             b = np.array(boxes)
             box = (int(b[:, 0].min()), int(b[:, 1].min()), int(b[:, 2].max()), int(b[:, 3].max()))
@@ -86,13 +130,7 @@ class Canvas:
     def vtext(self, x: float, y: float, s: str, size: float, fill: RGB, step: float) -> None:
         """Vertical text, one character per ``step`` mm, centred on ``x``."""
         for i, ch in enumerate(s):
-            self.draw.text(
-                (self.px(x), self.px(y + i * step)),
-                ch,
-                font=font(self.px(size)),
-                fill=fill,
-                anchor="mt",
-            )
+            self._put((self.px(x), self.px(y + i * step)), ch, self.px(size), False, fill, "mt")
 
     def box(
         self,
@@ -138,10 +176,7 @@ def gradient_paper(
 ) -> None:
     """Fill with a diagonal two-colour gradient and fine guilloche curves (security print)."""
     h, w = canvas.height, canvas.width
-    a, b = np.array(top, np.float32), np.array(bottom, np.float32)
-    corners = np.stack([[a, a * 0.65 + b * 0.35], [a * 0.35 + b * 0.65, b]])  # bilinear ramp
-    grad = cv2.resize(corners, (w, h), interpolation=cv2.INTER_LINEAR)
-    canvas.image.paste(Image.fromarray(np.clip(grad, 0, 255).astype(np.uint8)))
+    canvas.image.paste(_gradient(top, bottom, w, h))
     if lines is None:
         return
     xs = np.linspace(0, w, 160)
@@ -151,6 +186,15 @@ def gradient_paper(
         phase, base = rng.uniform(0, 2 * np.pi), h * (k + 0.5) / n_lines
         ys = base + amp * np.sin(freq * xs + phase)
         canvas.draw.line(list(zip(xs.tolist(), ys.tolist(), strict=True)), fill=lines, width=1)
+
+
+@functools.lru_cache(maxsize=32)
+def _gradient(top: RGB, bottom: RGB, w: int, h: int) -> Image.Image:
+    """The bilinear two-colour ramp of :func:`gradient_paper` (cached; pasted, never drawn on)."""
+    a, b = np.array(top, np.float32), np.array(bottom, np.float32)
+    corners = np.stack([[a, a * 0.65 + b * 0.35], [a * 0.35 + b * 0.65, b]])
+    grad = cv2.resize(corners, (w, h), interpolation=cv2.INTER_LINEAR)
+    return Image.fromarray(np.clip(grad, 0, 255).astype(np.uint8))
 
 
 def portrait(

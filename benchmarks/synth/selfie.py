@@ -7,12 +7,15 @@ frame as ground truth.
 
 from __future__ import annotations
 
+import importlib.util
 import math
 from dataclasses import asdict
+from pathlib import Path
 
 import cv2
 import numpy as np
 import numpy.typing as npt
+from PIL import Image
 
 from benchmarks.synth import effects
 from benchmarks.synth.attacks import photo_print, screen_carrier
@@ -38,12 +41,26 @@ SHIRTS = ((40, 50, 80), (200, 200, 205), (120, 30, 40), (30, 30, 30), (70, 110, 
 
 def astronaut_face() -> U8:
     """skimage's public-domain astronaut, cropped and scaled like an aligned 112x112 face."""
-    from skimage import data
-
     # Eyes on the ArcFace template; mouth ~10 px high.
-    crop = data.astronaut()[28:187, 145:304]  # type: ignore[no-untyped-call]
+    crop = _astronaut()[28:187, 145:304]
     out: U8 = cv2.resize(crop, (112, 112), interpolation=cv2.INTER_AREA)
     return out
+
+
+def _astronaut() -> U8:
+    """``skimage.data.astronaut()``'s pixels, read from the package's PNG directly: importing
+    ``skimage.io`` costs each (spawned) worker about half a second."""
+    spec = importlib.util.find_spec("skimage")
+    locations = spec.submodule_search_locations if spec is not None else None
+    if locations:
+        png = Path(next(iter(locations))) / "data" / "astronaut.png"
+        if png.is_file():
+            with Image.open(png) as im:
+                return np.asarray(im.convert("RGB"), dtype=np.uint8)
+    from skimage import data
+
+    fetched: U8 = data.astronaut()  # type: ignore[no-untyped-call]
+    return fetched
 
 
 def _room(width: int, height: int, rng: np.random.Generator) -> U8:
