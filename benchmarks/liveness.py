@@ -5,81 +5,140 @@ Passive: 5-fold leave-subjects-out over NUAA development subjects and synthetic 
 model's threshold and the BPCER-5 % threshold of each domain. Active: synthetic challenge
 recordings (benchmarks.synth.challenge), genuine and attacked (reordered, static, other
 nonce, expired). Speed: passive check and active evaluation per 640x480 frame, one thread.
+``liveness_sweep.png``: BPCER and APCER per species against the threshold, per population;
+results.json holds the sweep and every cross-validated score.
 
-    python -m benchmarks.liveness [--data DIR] [--active 20]
+    ekyc bench liveness [--data DIR] [--active 20] [--no-cv] [--out DIR]
 """
 
 from __future__ import annotations
 
 import argparse
-import datetime as dt
-import os
-import platform
 import time
 from pathlib import Path
+from typing import Any
 
 import numpy as np
+import numpy.typing as npt
 
+from benchmarks.report import Report, suite_main
 from models import train_pad
 
-
-def header() -> str:
-    import cv2
-    import mediapipe
-    import onnxruntime
-
-    cpu = platform.processor() or "?"
-    try:
-        with open("/proc/cpuinfo", encoding="utf-8") as fh:
-            cpu = next(line.split(":", 1)[1].strip() for line in fh if "model name" in line)
-    except (OSError, StopIteration):
-        pass
-    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
-    return (
-        f"# {dt.datetime.now(dt.UTC):%Y-%m-%d %H:%M} UTC | CPU {cpu} | {cores} cores | "
-        f"onnxruntime {onnxruntime.__version__} | OpenCV {cv2.__version__} | "
-        f"mediapipe {mediapipe.__version__} | load avg {os.getloadavg()[0]:.1f}"
-    )
+# (live species, attack species) of each population the rates are reported on.
+POPULATIONS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
+    "NUAA (print)": (("nuaa_live",), ("nuaa_print",)),
+    "synthetic": (("synth_live",), ("synth_print", "synth_replay")),
+    "all": (("nuaa_live", "synth_live"), ("nuaa_print", "synth_print", "synth_replay")),
+}
+SWEEP = np.round(np.linspace(0.0, 1.0, 101), 2)
+"""Thresholds of the sweep: the scores are P(live) in [0, 1]."""
 
 
-def passive_cv(data: Path, folds: int = 5) -> None:
-    from ekyc.registry import Registry
+def cross_validate(s: train_pad.Samples, folds: int = 5) -> npt.NDArray[np.float64]:
+    """P(live) of every sample from a model fitted without its subject (leave subjects out).
 
-    t0 = time.perf_counter()
-    s = train_pad.collect(data)
-    print(f"features: {len(s.y)} faces in {time.perf_counter() - t0:.1f} s")
-    subj, spec = np.array(s.subject), np.array(s.species)
+    Fold k holds out every ``folds``-th subject of each domain (NUAA, synthetic), so both
+    domains are in every training set, as in the shipped model.
+    """
+    subj = np.array(s.subject)
     scores = np.full(len(s.y), np.nan)
-    for domain in ("nuaa", "synth"):
-        people = sorted({x for x in subj if x.startswith(domain)})
-        print(f"{domain}: {len(people)} subjects")
     nuaa = sorted({x for x in subj if x.startswith("nuaa")})
     synth = sorted({x for x in subj if x.startswith("synth")})
     for k in range(folds):
         held = set(nuaa[k::folds]) | set(synth[k::folds])
-        test = np.array([x in held for x in subj])
-        scores[test] = train_pad.live_scores(train_pad.fit(s.x[~test], s.y[~test]), s.x[test])
-    shipped = float(Registry.from_manifest().spec("liveness/pad-lbpchroma@1").extra["threshold"])
-    rows = [
-        ("NUAA (print)", spec == "nuaa_live", ("nuaa_print",)),
-        ("synthetic", spec == "synth_live", ("synth_print", "synth_replay")),
-        ("all", np.isin(spec, ("nuaa_live", "synth_live")), ("nuaa_print", "synth_print",
-                                                              "synth_replay")),
-    ]  # fmt: skip
-    print("| population | threshold | BPCER | " + " | ".join(["APCER per species"]) + " |")
-    print("|---|---|---|---|")
-    for name, live_mask, species in rows:
-        live = scores[live_mask]
-        for label, thr in (("shipped", shipped), ("BPCER 5 %", float(np.quantile(live, 0.05)))):
-            bpcer = float(np.mean(live < thr))
-            apcer = ", ".join(
-                f"{sp} {np.mean(scores[spec == sp] >= thr):.2%} (n={int(np.sum(spec == sp))})"
-                for sp in species
+        test = np.isin(subj, sorted(held))
+        if test.any():
+            model = train_pad.fit(s.x[~test], s.y[~test])
+            scores[test] = train_pad.live_scores(model, s.x[test])
+    return scores
+
+
+def rates(
+    scores: npt.NDArray[np.float64],
+    species: npt.NDArray[np.str_],
+    population: tuple[tuple[str, ...], tuple[str, ...]],
+    threshold: float,
+) -> dict[str, Any]:
+    """ISO/IEC 30107-3 at ``threshold`` (accept as live when score >= threshold).
+
+    BPCER: share of bona fide presentations rejected; APCER per species: share of that
+    attack species accepted; ``apcer_max``: the worst species (the standard's APCER_PAIS).
+    """
+    live = scores[np.isin(species, population[0])]
+    apcer = {
+        sp: {
+            "rate": float(np.mean(scores[species == sp] >= threshold)),
+            "n": int(np.sum(species == sp)),
+        }
+        for sp in population[1]
+        if np.any(species == sp)
+    }
+    return {
+        "threshold": threshold,
+        "bpcer": float(np.mean(live < threshold)),
+        "n_live": len(live),
+        "apcer": apcer,
+        "apcer_max": max((v["rate"] for v in apcer.values()), default=0.0),
+    }
+
+
+def sweep(
+    scores: npt.NDArray[np.float64],
+    species: npt.NDArray[np.str_],
+    population: tuple[tuple[str, ...], tuple[str, ...]],
+) -> dict[str, Any]:
+    """BPCER and APCER per species at every threshold of ``SWEEP``."""
+    at = [rates(scores, species, population, float(t)) for t in SWEEP]
+    return {
+        "threshold": SWEEP.tolist(),
+        "bpcer": [r["bpcer"] for r in at],
+        "apcer": {sp: [r["apcer"][sp]["rate"] for r in at] for sp in at[0]["apcer"]},
+    }
+
+
+def passive_cv(s: train_pad.Samples, shipped: float, report: Report) -> dict[str, Any]:
+    """Rates at the shipped and the BPCER-5 % thresholds, the sweep, every sample's score."""
+    scores = cross_validate(s)
+    spec = np.array(s.species)
+    subj = np.array(s.subject)
+    table: list[list[object]] = []
+    out: dict[str, Any] = {"shipped_threshold": shipped, "populations": {}}
+    for name, population in POPULATIONS.items():
+        if not (np.isin(spec, population[0]).any() and np.isin(spec, population[1]).any()):
+            continue
+        live = scores[np.isin(spec, population[0])]
+        at = {
+            "shipped": rates(scores, spec, population, shipped),
+            "BPCER 5 %": rates(scores, spec, population, float(np.quantile(live, 0.05))),
+        }
+        for label, r in at.items():
+            table.append(
+                [
+                    name,
+                    f"{label} {r['threshold']:.3f}",
+                    f"{r['bpcer']:.2%} (n={r['n_live']})",
+                    ", ".join(f"{sp} {v['rate']:.2%} (n={v['n']})" for sp, v in r["apcer"].items()),
+                    f"{r['apcer_max']:.2%}",
+                ]
             )
-            print(f"| {name} | {label} {thr:.3f} | {bpcer:.2%} (n={len(live)}) | {apcer} |")
+        out["populations"][name] = {"at": at, "sweep": sweep(scores, spec, population)}
+    people = {d: len({x for x in subj if x.startswith(d)}) for d in ("nuaa", "synth")}
+    report.section(
+        "Passive liveness, leave subjects out",
+        f"{len(s.y)} faces ({people['nuaa']} NUAA subjects, {people['synth']} synthetic), "
+        f"5 folds by subject; models/train_pad.py's features and training refitted per fold. "
+        f"Accepted as live when P(live) >= threshold; shipped threshold {shipped:.3f} "
+        f"(models/manifest.toml); 'BPCER 5 %' is the population's own 5 % quantile of the "
+        f"live scores.",
+    )
+    report.table(["population", "threshold", "BPCER", "APCER per species", "APCER max"], table)
+    out["samples"] = {"score": scores.tolist(), "species": s.species, "subject": s.subject}
+    return out
 
 
-def active(n: int) -> None:
+def active(n: int) -> dict[str, Any]:
+    """Random challenges performed by the synthetic face, genuine and attacked four ways."""
+    import datetime as dt
     from datetime import timedelta
 
     from benchmarks.synth.challenge import challenge_frames
@@ -97,8 +156,9 @@ def active(n: int) -> None:
     face = astronaut_face()
     for seed in range(n):
         ch = new_challenge(np.random.default_rng(seed), now)
-        rec = challenge_frames(face, tuple(a.value for a in ch.actions),
-                               np.random.default_rng(seed + 1000))  # fmt: skip
+        rec = challenge_frames(
+            face, tuple(a.value for a in ch.actions), np.random.default_rng(seed + 1000)
+        )
         frames = tuple(TimedFrame(t, img) for img, t in rec)
         seq = FrameSequence(ch.nonce, now + timedelta(seconds=1), frames)
         later = now + timedelta(seconds=10)
@@ -123,14 +183,17 @@ def active(n: int) -> None:
         }
         for name, (attack, when) in attacks.items():
             counts[name] += not evaluate(ch, attack, when, tracker=tracker).live
-    print(f"active, {n} random challenges (2-3 actions, ~50 frames at 15 fps each):")
-    print(f"  genuine accepted {counts['genuine']}/{n}; rejected: " + ", ".join(
-        f"{k} {v}/{n}" for k, v in counts.items() if k != "genuine"))  # fmt: skip
-    print(f"  evaluation wall {_clipped(per_frame)}, CPU {_clipped(cpu_frame)} ms/frame "
-          "(FaceMesh every frame, YuNet+SFace every 3rd)")  # fmt: skip
+    return {
+        "challenges": n,
+        "genuine_accepted": counts.pop("genuine"),
+        "attacks_rejected": counts,
+        "ms_per_frame_wall": _clipped(per_frame),
+        "ms_per_frame_cpu": _clipped(cpu_frame),
+    }
 
 
-def passive_speed(runs: int = 30) -> None:
+def passive_speed(runs: int = 30) -> dict[str, Any]:
+    """Wall and CPU ms per 640x480 frame of the passive check, one thread."""
     import cv2
 
     from benchmarks.synth.selfie import astronaut_face, render_selfie
@@ -148,6 +211,7 @@ def passive_speed(runs: int = 30) -> None:
         "features+model": lambda: checker.model.probabilities(pad_features(img, box)),
         "detect+features+model": lambda: checker.check(img),
     }
+    out: dict[str, Any] = {}
     for label, fn in cases.items():
         fn()
         wall, cpu = [], []
@@ -156,33 +220,124 @@ def passive_speed(runs: int = 30) -> None:
             fn()
             wall.append((time.perf_counter() - t0) * 1000)
             cpu.append((time.process_time() - c0) * 1000)
-        print(f"passive {label}: wall {_clipped(wall)}, CPU {_clipped(cpu)} ms per 640x480 "
-              "frame (1 thread; CPU time is what one free core would take)")  # fmt: skip
+        out[label] = {"wall": _clipped(wall), "cpu": _clipped(cpu), "runs": runs}
+    return out
 
 
-def _clipped(values: list[float]) -> str:
+def _clipped(values: list[float]) -> dict[str, float]:
     t = np.array(values)
     t = t[np.abs(t - np.median(t)) < 3 * t.std() + 1e-9]
-    return f"{t.mean():.1f} +- {t.std():.1f}"
+    return {"mean": float(t.mean()), "std": float(t.std())}
+
+
+def _ms(v: dict[str, float]) -> str:
+    return f"{v['mean']:.1f} ± {v['std']:.1f}"
+
+
+def run(args: argparse.Namespace, report: Report) -> None:
+    from ekyc.registry import Registry
+
+    results: dict[str, Any] = {}
+    speed = passive_speed()
+    report.section(
+        "Speed",
+        "per 640x480 frame, one thread (CPU time is what one free core "
+        "would take; wall time depends on the machine's load)",
+    )
+    rows: list[list[object]] = [
+        [f"passive {k}", _ms(v["wall"]), _ms(v["cpu"])] for k, v in speed.items()
+    ]
+    results["passive_speed_ms"] = speed
+    if args.active:
+        act = active(args.active)
+        results["active"] = act
+        rows.append(
+            [
+                "active challenge evaluation (FaceMesh every frame, YuNet+SFace every 3rd)",
+                _ms(act["ms_per_frame_wall"]),
+                _ms(act["ms_per_frame_cpu"]),
+            ]
+        )
+    report.table(["check", "wall ms/frame", "CPU ms/frame"], rows)
+    if args.active:
+        n = args.active
+        report.section(
+            "Active challenges",
+            f"{n} random challenges (2-3 actions, ~50 frames "
+            "at 15 fps each) performed by the synthetic face; each attacked four "
+            "ways. APCER per species = attacks accepted / n.",
+        )
+        report.table(
+            ["presentation", "accepted", "APCER / BPCER"],
+            [
+                [
+                    "genuine",
+                    f"{act['genuine_accepted']}/{n}",
+                    f"BPCER {1 - act['genuine_accepted'] / n:.2%}",
+                ]
+            ]
+            + [
+                [k, f"{n - v}/{n}", f"APCER {(n - v) / n:.2%}"]
+                for k, v in act["attacks_rejected"].items()
+            ],
+        )
+    if not args.no_cv and (args.data / "nuaa_imposter_raw").is_dir():
+        t0 = time.perf_counter()
+        samples = train_pad.collect(args.data, workers=args.workers)
+        seconds = time.perf_counter() - t0
+        shipped = Registry.from_manifest().spec("liveness/pad-lbpchroma@1").extra["threshold"]
+        results["passive"] = passive_cv(samples, float(shipped), report)
+        results["passive"]["feature_seconds"] = seconds
+        if args.out:
+            args.out.mkdir(parents=True, exist_ok=True)
+            path = plot_sweep(args.out / "liveness_sweep.png", results["passive"])
+            report.plot(path, "APCER/BPCER vs threshold")
+    else:
+        why = "--no-cv" if args.no_cv else f"no NUAA data under {args.data}"
+        report.section("Passive liveness, leave subjects out", f"skipped: {why}")
+    report.results["liveness"] = results
+
+
+def plot_sweep(path: Path, passive: dict[str, Any]) -> Path:
+    """BPCER and APCER per species against the threshold, one panel per population."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    pops = passive["populations"]
+    fig, axes = plt.subplots(1, len(pops), figsize=(5.2 * len(pops), 4.3), dpi=100, squeeze=False)
+    for ax, (name, pop) in zip(axes[0], pops.items(), strict=True):
+        sw = pop["sweep"]
+        ax.plot(sw["threshold"], sw["bpcer"], color="black", lw=2, label="BPCER (live rejected)")
+        for sp, values in sw["apcer"].items():
+            ax.plot(sw["threshold"], values, label=f"APCER {sp}")
+        ax.axvline(passive["shipped_threshold"], color="grey", ls="--", label="shipped threshold")
+        ax.set_yscale("symlog", linthresh=0.01)
+        ax.set_ylim(0, 1.05)
+        ax.set_xlabel("threshold on P(live)")
+        ax.set_ylabel("error rate (symlog below 1 %)")
+        ax.set_title(name)
+        ax.grid(True, alpha=0.3)
+        ax.legend(fontsize=7)
+    fig.tight_layout()
+    fig.savefig(path)
+    plt.close(fig)
+    return path
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--data", type=Path, default=train_pad.default_dat_path())
+    parser.add_argument("--active", type=int, default=20, help="synthetic challenges (0: none)")
+    parser.add_argument("--no-cv", action="store_true", help="skip the passive training CV")
+    parser.add_argument("--workers", type=int, default=2, help="feature processes for the CV")
+    parser.add_argument("--out", type=Path, default=None)
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m benchmarks.liveness", description=__doc__)
-    parser.add_argument("--data", type=Path, default=train_pad.default_dat_path())
-    parser.add_argument("--active", type=int, default=20, help="synthetic challenges")
-    parser.add_argument("--no-cv", action="store_true", help="skip the passive training CV")
-    args = parser.parse_args(argv)
-    print(header())
-    passive_speed()
-    if args.active:
-        active(args.active)
-    if args.no_cv:
-        return 0
-    if (args.data / "nuaa_imposter_raw").is_dir():
-        passive_cv(args.data)
-    else:
-        print(f"passive CV skipped: no data at {args.data}")
-    return 0
+    return suite_main(
+        "python -m benchmarks.liveness", __doc__, add_arguments, run, "ekyc bench liveness", argv
+    )
 
 
 if __name__ == "__main__":

@@ -1,0 +1,96 @@
+"""``ekyc bench liveness``: APCER/BPCER on known scores, the sweep, the report's figures."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+from benchmarks import liveness
+from benchmarks.bench import main as bench_main
+from benchmarks.report import Report
+from models.train_pad import Samples
+
+SCORES = np.array([0.9, 0.8, 0.3, 0.7, 0.2, 0.6, 0.1])
+SPECIES = np.array(["synth_live"] * 3 + ["synth_print"] * 2 + ["synth_replay"] * 2)
+SYNTH = liveness.POPULATIONS["synthetic"]
+
+
+def test_rates_known_values():
+    r = liveness.rates(SCORES, SPECIES, SYNTH, 0.5)
+    assert r["bpcer"] == pytest.approx(1 / 3)  # 0.3 rejected
+    assert r["n_live"] == 3
+    assert r["apcer"] == {"synth_print": {"rate": 0.5, "n": 2},
+                          "synth_replay": {"rate": 0.5, "n": 2}}  # fmt: skip
+    assert r["apcer_max"] == 0.5
+    strict = liveness.rates(SCORES, SPECIES, SYNTH, 0.95)
+    assert strict["bpcer"] == 1.0
+    assert strict["apcer_max"] == 0.0
+
+
+def test_sweep_is_monotone_and_ends_at_the_extremes():
+    sw = liveness.sweep(SCORES, SPECIES, SYNTH)
+    bpcer = np.array(sw["bpcer"])
+    assert sw["threshold"][0] == 0.0
+    assert sw["threshold"][-1] == 1.0
+    assert bpcer[0] == 0.0
+    assert np.all(np.diff(bpcer) >= 0)
+    for values in sw["apcer"].values():
+        assert values[0] == 1.0
+        assert np.all(np.diff(values) <= 0)
+
+
+def _samples(rng, per_subject=12):
+    """Five NUAA and five synthetic subjects; live features sit apart from attack features."""
+    x, y, subject, species = [], [], [], []
+    domains = {"nuaa": ("nuaa_live", "nuaa_print"),
+               "synth": ("synth_live", "synth_print", "synth_replay")}  # fmt: skip
+    for domain, kinds in domains.items():
+        for k in range(5):
+            for i in range(per_subject):
+                cls = i % len(kinds)
+                x.append(rng.normal(2.0 * (cls > 0), 1.0, 6))
+                y.append(cls)
+                subject.append(f"{domain}-{k}")
+                species.append(kinds[cls])
+    return Samples(np.array(x), np.array(y), tuple(subject), tuple(species))
+
+
+def test_passive_cv_figures_are_consistent():
+    s = _samples(np.random.default_rng(0))
+    out = liveness.passive_cv(s, 0.4, Report("t"))
+    assert set(out["populations"]) == {"NUAA (print)", "synthetic", "all"}
+    spec = np.array(s.species)
+    both = out["populations"]["all"]["at"]["shipped"]
+    assert both["n_live"] == int(np.isin(spec, ("nuaa_live", "synth_live")).sum())
+    assert sum(v["n"] for v in both["apcer"].values()) == int((np.array(s.y) > 0).sum())
+    for pop in out["populations"].values():
+        for r in pop["at"].values():
+            assert 0.0 <= r["bpcer"] <= 1.0
+            assert all(0.0 <= v["rate"] <= 1.0 for v in r["apcer"].values())
+        assert np.all(np.diff(pop["sweep"]["bpcer"]) >= 0)
+        # the BPCER-5 % threshold keeps BPCER at or under 5 % plus one sample's share
+        r = pop["at"]["BPCER 5 %"]
+        assert r["bpcer"] <= 0.05 + 1 / r["n_live"]
+    scores = np.array(out["samples"]["score"])
+    assert scores.shape == (len(s.y),)
+    assert np.all((scores >= 0) & (scores <= 1))  # every sample held out once
+
+
+@pytest.mark.models
+def test_liveness_suite_without_the_cv(tmp_path, capsys):
+    out = tmp_path / "liveness"
+    assert bench_main(["liveness", "--no-cv", "--active", "1", "--out", str(out)]) == 0
+    result = json.loads((out / "results.json").read_text())["results"]["liveness"]
+    act = result["active"]
+    assert act["challenges"] == 1
+    assert 0 <= act["genuine_accepted"] <= 1
+    assert set(act["attacks_rejected"]) == {"reordered", "static", "other_nonce", "expired"}
+    assert all(0 <= v <= 1 for v in act["attacks_rejected"].values())
+    for timing in result["passive_speed_ms"].values():
+        assert timing["cpu"]["mean"] > 0
+    assert "passive" not in result
+    text = (out / "report.md").read_text()
+    assert text.startswith("# ekyc bench liveness\n")
+    assert "skipped: --no-cv" in text
