@@ -11,6 +11,12 @@
 
 Everything after ``sessions`` needs the capture token: it binds an image to the session
 and to the window in which the page was open, so a gallery upload without it is refused.
+Capture tokens live in the daemon's memory (with the URL token they stand for, which the
+database keeps only as a hash): after a restart, or once the window is over, a request
+gets a 401 problem with ``reason: capture_window_closed``, and the page opens a new window
+with the URL token it still holds and carries on. Nothing submitted is lost: the document
+choice and the shots are in the database, the challenge and its frames on disk
+(``LivenessFiles``); only the preview hold restarts.
 Image decoding and the pipeline run in the CPU pool; database steps in threads.
 """
 
@@ -74,11 +80,17 @@ def body_limits(settings: Settings) -> dict[str, int]:
 def current_capture(request: Request, runtime: RuntimeDep, clock: ClockDep) -> CaptureState:
     """The capture window of the request's ``X-Capture-Token``."""
     token = request.headers.get(CAPTURE_HEADER)
-    state = runtime.captures.get(token, now=clock.now()) if token else None
-    if state is None:
+    if not token:
         raise NotAuthenticated(
-            f"images are accepted from the capture page only ({CAPTURE_HEADER} missing, "
-            "or its window is over: open the page again)"
+            f"images are accepted from the capture page only ({CAPTURE_HEADER} missing)",
+            reason="no_capture_token",
+        )
+    state = runtime.captures.get(token, now=clock.now())
+    if state is None:  # unknown (the daemon restarted, or never issued it) or its time is up
+        raise NotAuthenticated(
+            "the capture window is closed: open a new one with the URL's token "
+            "(POST /v1/ekyc/sessions); the shots already taken are kept",
+            reason="capture_window_closed",
         )
     return state
 

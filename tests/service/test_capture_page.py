@@ -5,8 +5,10 @@ plays a generated Y4M file as its camera: a My Number card slides into the guide
 held still, then a face. The real daemon serves on a loopback port (uvicorn in a thread,
 the test database and SMTP server). The test opens ``/capture/#token=...`` and checks
 that auto-capture sends the front shot by itself, that no back step exists for the My
-Number card, and that the page reaches a recorded verdict. A screenshot of each step is
-kept under ``tmp_path/screenshots`` (the path is printed).
+Number card, and that the page reaches a recorded verdict. After the front shot the
+daemon's capture tokens are dropped, as a restart drops them: the page must open a new
+capture window with the URL's token and carry on without retaking the front. A
+screenshot of each step is kept under ``tmp_path/screenshots`` (the path is printed).
 
 Needs ``EKYC_CHROMIUM`` and ``EKYC_CHROMEDRIVER`` (``eval "$(bash scripts/browser.sh)"``);
 skipped with that reason otherwise. Select it with ``-m browser``.
@@ -19,6 +21,7 @@ import socket
 import threading
 import time
 from collections.abc import Callable, Iterator
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
@@ -28,6 +31,7 @@ from fastapi import FastAPI
 
 from loanflow.db import create_engine
 from service.app import create_app
+from service.capture_sessions import CaptureStore
 from service.deps import get_clock
 from service.settings import Settings
 from tests.loanflow.conftest import FakeClock, Mailbox
@@ -73,8 +77,8 @@ def _free_port() -> int:
 @pytest.fixture
 def daemon(
     make_settings: Callable[..., Settings], clock: FakeClock
-) -> Iterator[tuple[str, Settings]]:
-    """The real daemon on a loopback port; its base URL and settings."""
+) -> Iterator[tuple[str, FastAPI]]:
+    """The real daemon on a loopback port; its base URL and app."""
     settings = make_settings(host="127.0.0.1", port=_free_port())
     app: FastAPI = create_app(settings)
     app.dependency_overrides[get_clock] = lambda: clock
@@ -90,7 +94,7 @@ def daemon(
             pytest.fail("the daemon did not start")
         time.sleep(0.05)
     try:
-        yield f"http://127.0.0.1:{settings.port}", settings
+        yield f"http://127.0.0.1:{settings.port}", app
     finally:
         server.should_exit = True
         thread.join(timeout=15)
@@ -131,7 +135,7 @@ def _shots(db_url: str) -> list[str]:
 
 def test_auto_capture_to_verdict(
     chrome: object,
-    daemon: tuple[str, Settings],
+    daemon: tuple[str, FastAPI],
     db_url: str,
     clock: FakeClock,
     mailbox: Mailbox,
@@ -140,7 +144,7 @@ def test_auto_capture_to_verdict(
     from selenium.webdriver.remote.webdriver import WebDriver
 
     assert isinstance(chrome, WebDriver)
-    base_url, _ = daemon
+    base_url, app = daemon
     token = submitted_token(db_url, clock, mailbox)
     screenshots = tmp_path / "screenshots"
     screenshots.mkdir()
@@ -158,6 +162,9 @@ def test_auto_capture_to_verdict(
         if front_at is None and "front" in _shots(db_url):
             front_at = time.monotonic() - started
             chrome.save_screenshot(str(screenshots / f"{len(seen):02d}-{step}-front-sent.png"))
+            # What a restart loses: every capture token (the page must open a new window).
+            runtime = app.state.runtime
+            runtime.captures = CaptureStore(timedelta(seconds=runtime.settings.capture_window_s))
         if step in ("result", "error"):
             break
         time.sleep(0.25)
@@ -166,6 +173,7 @@ def test_auto_capture_to_verdict(
 
     assert not [m for m in logs if "Content Security Policy" in m], logs  # the CSP holds
     assert front_at is not None, f"auto-capture never sent the front shot; steps {seen}, {logs}"
+    assert any("capture window closed: reopening" in m for m in logs), logs
     assert seen[-1] == "result", f"no verdict within {FLOW_TIMEOUT_S} s: steps {seen}, {logs}"
     assert "back" not in seen  # the rules have no back step for the My Number card
     assert _shots(db_url) == ["front", "tilt", "selfie"]

@@ -158,9 +158,10 @@ class TestShot:
     ):
         await choose(client, capture, "drivers_license")
         response = await post_shot(client, {}, "front")
-        assert_problem(response, 401, "not_authenticated")
+        assert assert_problem(response, 401, "not_authenticated")["reason"] == "no_capture_token"
         response = await post_shot(client, {CAPTURE_HEADER: "not-a-token"}, "front")
-        assert_problem(response, 401, "not_authenticated")
+        problem = assert_problem(response, 401, "not_authenticated")
+        assert problem["reason"] == "capture_window_closed"
 
     async def test_outside_the_window(
         self,
@@ -171,7 +172,10 @@ class TestShot:
     ):
         await choose(client, capture, "drivers_license")
         clock.advance(seconds=settings.capture_window_s + 1)
-        assert_problem(await post_shot(client, capture, "front"), 401, "not_authenticated")
+        problem = assert_problem(
+            await post_shot(client, capture, "front"), 401, "not_authenticated"
+        )
+        assert problem["reason"] == "capture_window_closed"
 
     async def test_oversized(self, client: httpx.AsyncClient, capture: dict[str, str]):
         await choose(client, capture, "drivers_license")
@@ -242,7 +246,8 @@ class TestRestart:
             challenge = (await client.post("/v1/ekyc/challenge", headers=capture)).json()
         async with make_client(settings) as client:  # a new app on the same files
             old = await client.get("/v1/ekyc/session", headers=capture)
-            assert_problem(old, 401, "not_authenticated")  # capture tokens live in memory
+            problem = assert_problem(old, 401, "not_authenticated")  # tokens live in memory
+            assert problem["reason"] == "capture_window_closed"  # the page reopens one
             capture = await open_capture(client, url_token)
             session = (await client.get("/v1/ekyc/session", headers=capture)).json()
             assert session["document_type"] == "my_number_card"

@@ -16,6 +16,8 @@
 //
 // Every call after step 1 carries the capture token in the X-Capture-Token header; the
 // server refuses images without it (no gallery uploads). Errors are RFC 9457 problems.
+// When the window closes (a daemon restart, or its time is up) the page opens a new one
+// with the URL's token and retries; a reload skips the shots already taken.
 "use strict";
 
 const API = "/v1/ekyc";
@@ -43,6 +45,7 @@ const ACTION_PROMPTS = {
 const $ = (id) => document.getElementById(id);
 const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
 let captureToken = null;
+let urlToken = null;     // the mailed URL's token, from the fragment: reopens the window
 
 // ------------------------------------------------------------------ API calls
 
@@ -53,7 +56,7 @@ class ProblemError extends Error {
   }
 }
 
-async function api(path, { method = "POST", json, blob } = {}) {
+async function api(path, { method = "POST", json, blob } = {}, retried = false) {
   const headers = {};
   if (captureToken) headers["X-Capture-Token"] = captureToken;
   let body;
@@ -66,8 +69,24 @@ async function api(path, { method = "POST", json, blob } = {}) {
   }
   const response = await fetch(API + path, { method, headers, body });
   const data = await response.json();
-  if (!response.ok) throw new ProblemError(data);
+  if (!response.ok) {
+    // The daemon restarted or the window ran out: open a new window with the URL's token
+    // and send the same request once more (the shots already taken are kept).
+    if (!retried && response.status === 401 && data.reason === "capture_window_closed" && urlToken) {
+      console.info("capture window closed: reopening");
+      await openWindow();
+      return api(path, { method, json, blob }, true);
+    }
+    throw new ProblemError(data);
+  }
   return data;
+}
+
+async function openWindow() {
+  captureToken = null;
+  const session = await api("/sessions", { json: { token: urlToken } });
+  captureToken = session.capture_token;
+  return session;
 }
 
 // ------------------------------------------------------------------ camera and drawing
@@ -284,17 +303,18 @@ function showResult(verdict) {
 
 async function main() {
   const params = new URLSearchParams(location.hash.slice(1));
-  const token = params.get("token");
-  if (!token) throw new Error("URL に本人確認用のトークンがありません");
-  const session = await api("/sessions", { json: { token } });
-  captureToken = session.capture_token;
+  urlToken = params.get("token");
+  if (!urlToken) throw new Error("URL に本人確認用のトークンがありません");
+  const session = await openWindow();
   const rules = await api("/rules", { method: "GET" });
-  const documentType = await chooseDocument(rules, params.get("doc"));
-  await api("/document", { json: { document_type: documentType } });
+  const documentType = await chooseDocument(rules, params.get("doc") || session.document_type);
+  // The same document again keeps its shots: a reloaded page carries on where it stopped.
+  const chosen = await api("/document", { json: { document_type: documentType } });
   const rule = rules.documents.find((d) => d.document_type === documentType);
   window.allSteps = rule.shots;  // from the rules: no back step for the My Number card
   show("camera");
-  await cardSteps(rule.shots.filter((s) => s !== "selfie"));
+  const taken = new Set(chosen.shots_taken);
+  await cardSteps(rule.shots.filter((s) => s !== "selfie" && !taken.has(s)));
   await selfieStep();
   showResult(await api("/finish"));
 }
