@@ -22,8 +22,9 @@ from dataclasses import asdict
 from pathlib import Path
 
 import cv2
+import numpy as np
 
-from benchmarks.report import Report, histogram, suite_main
+from benchmarks.report import Report, histogram, histograms, suite_main
 from benchmarks.synth.applicant import SyntheticApplicant, make_applicant
 from benchmarks.timing import summarise
 from ekyc.pipeline import Verifier
@@ -97,9 +98,11 @@ def run(args: argparse.Namespace, report: Report) -> None:
                    f"{' + a recorded liveness challenge' if args.challenge else ''}; "
                    f"OpenCV 1 thread; "
                    f"decisions: {decisions}")  # fmt: skip
-    report.table(["stage", "mean ms", "share"],
-                 [[name, sum(v) / len(v), f"{100 * sum(v) / sum(totals):.0f} %"]
-                  for name, v in sorted(stages.items(), key=lambda kv: -sum(kv[1]))])  # fmt: skip
+    order = sorted(stages, key=lambda k: -sum(stages[k]))
+    rows = [[name, sum(v) / len(v), *np.percentile(v, [50, 95]).tolist(),
+             f"{100 * sum(v) / sum(totals):.0f} %"] for name, v in
+            ((n, stages[n]) for n in order)]  # fmt: skip
+    report.table(["stage", "mean ms", "p50 ms", "p95 ms", "share"], rows)
     report.table(
         ["total", "p50 ms", "p95 ms", "mean±std"],
         [["verify", total.p50_ms, total.p95_ms, str(total)]],
@@ -125,10 +128,16 @@ def run(args: argparse.Namespace, report: Report) -> None:
         args.out.mkdir(parents=True, exist_ok=True)
         report.plot(histogram(args.out / "pipeline_latency.png", {"verify": totals},
                               "ms per verification"), "latency histogram")  # fmt: skip
+        report.plot(histograms(args.out / "pipeline_stages.png",
+                               {name: stages[name] for name in order}, "ms per verification"),
+                    "per-stage latency histograms")  # fmt: skip
     report.results["pipeline"] = {
         "size": [width, height], "applicants": len(people), "rounds": args.rounds,
         "total_ms": asdict(total),
         "stage_mean_ms": {k: sum(v) / len(v) for k, v in stages.items()},
+        "stage_p50_ms": {k: float(np.percentile(v, 50)) for k, v in stages.items()},
+        "stage_p95_ms": {k: float(np.percentile(v, 95)) for k, v in stages.items()},
+        "stage_ms": stages, "total_ms_samples": totals,
         "throughput_per_s": rates, "memory": memory, "decisions": decisions,
     }  # fmt: skip
 

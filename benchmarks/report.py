@@ -95,3 +95,29 @@ def histogram(path: Path, samples: dict[str, list[float]], xlabel: str) -> Path:
     fig.savefig(path)
     plt.close(fig)
     return path
+
+
+def histograms(path: Path, samples: dict[str, list[float]], xlabel: str, cols: int = 3) -> Path:
+    """One PNG, one latency histogram panel per series (each on its own x scale)."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    import numpy as np
+
+    rows = max(1, -(-len(samples) // cols))
+    fig, axes = plt.subplots(rows, cols, figsize=(4.2 * cols, 2.8 * rows), dpi=100, squeeze=False)
+    for ax, (name, values) in zip(axes.ravel(), samples.items(), strict=False):
+        ax.hist(values, bins=20, color="tab:blue", alpha=0.8)
+        p50, p95 = np.percentile(values, [50, 95])
+        ax.axvline(p50, color="black", lw=1, label=f"p50 {p50:.0f}")
+        ax.axvline(p95, color="red", lw=1, ls="--", label=f"p95 {p95:.0f}")
+        ax.set_title(f"{name} (n={len(values)})", fontsize=9)
+        ax.set_xlabel(xlabel, fontsize=8)
+        ax.legend(fontsize=7)
+    for ax in axes.ravel()[len(samples) :]:
+        ax.axis("off")
+    fig.tight_layout()
+    fig.savefig(path)
+    plt.close(fig)
+    return path

@@ -1,0 +1,36 @@
+"""``ekyc bench pipeline``: per-stage figures agree with the samples they summarise."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+from benchmarks.bench import main as bench_main
+
+
+@pytest.mark.models
+@pytest.mark.slow
+def test_pipeline_suite_stage_figures_are_consistent(tmp_path, capsys):
+    out = tmp_path / "pipeline"
+    argv = ["pipeline", "--applicants", "1", "--rounds", "2", "--size", "1280x960",
+            "--workers", "1", "--jobs", "1", "--out", str(out)]  # fmt: skip
+    assert bench_main(argv) == 0
+    result = json.loads((out / "results.json").read_text())["results"]["pipeline"]
+    totals = np.array(result["total_ms_samples"])
+    assert len(totals) == 2  # applicants x rounds
+    assert sum(result["decisions"].values()) == 2
+    stages = result["stage_ms"]
+    assert {"decode", "front"} <= set(stages), sorted(stages)
+    for name, values in stages.items():
+        assert len(values) == 2, name
+        assert result["stage_mean_ms"][name] == pytest.approx(np.mean(values))
+        assert result["stage_p50_ms"][name] <= result["stage_p95_ms"][name] <= max(values)
+    # Stages are parts of one verification: per run they add up to at most its total.
+    per_run = np.sum(list(stages.values()), axis=0)  # one applicant: same stages each run
+    assert np.all(per_run <= totals * 1.01)
+    assert result["throughput_per_s"]["1"] > 0
+    text = (out / "report.md").read_text()
+    assert "![per-stage latency histograms](pipeline_stages.png)" in text
+    assert "| stage | mean ms | p50 ms | p95 ms | share |" in text
