@@ -40,15 +40,29 @@ class Attack:
 @functools.cache
 def _subpixel_mask(h: int, w: int) -> U8:
     """RGB stripe pixels, 3x3 texture px each, darker between rows; uint8 with mean 128."""
-    col = np.arange(w) % 3
-    mask = np.full((h, w, 3), 0.42, np.float32)
+    cell = np.full((3, 3, 3), 0.42, np.float32)  # (row % 3, col % 3, channel)
     for ch in range(3):
-        mask[:, col == ch, ch] = 1.0
-    mask[np.arange(h) % 3 == 2] *= 0.65
-    mask *= 128 / mask.mean(axis=(0, 1))
-    out: U8 = np.clip(mask, 0, 255).astype(np.uint8)
+        cell[:, ch, ch] = 1.0
+    cell[2] *= 0.65
+    # the mean over the h x w tiling, from how often each row and column phase occurs
+    n_rows = np.bincount(np.arange(h) % 3, minlength=3).astype(np.float64)
+    n_cols = np.bincount(np.arange(w) % 3, minlength=3).astype(np.float64)
+    mean = np.einsum("i,j,ijc->c", n_rows, n_cols, cell.astype(np.float64)) / (h * w)
+    cell_u8 = np.clip(cell * (128 / mean).astype(np.float32), 0, 255).astype(np.uint8)
+    out: U8 = np.tile(cell_u8, ((h + 2) // 3, (w + 2) // 3, 1))[:h, :w]
+    out = np.ascontiguousarray(out)
     out.setflags(write=False)
     return out
+
+
+def _over(dst: U8, src: U8, alpha: U8) -> None:
+    """``dst = src * a + dst * (1 - a)`` in place; only rows with some transparency blend."""
+    rows = np.flatnonzero(alpha.min(axis=1) < 255)
+    behind = dst[rows]
+    dst[:] = src
+    if len(rows):
+        a = alpha[rows].astype(np.float32) / 255
+        dst[rows] = cv2.blendLinear(src[rows], behind, a, 1 - a)
 
 
 def _rgba_of(rgb: U8, alpha: U8 | None = None) -> U8:
@@ -86,11 +100,7 @@ def screen_carrier(
     if alpha is None:
         region[:] = shown
     else:
-        a = (
-            cv2.resize(alpha, (card_w, card_h), interpolation=cv2.INTER_AREA).astype(np.float32)
-            / 255
-        )
-        region[:] = cv2.blendLinear(shown, region, a, 1 - a)
+        _over(region, shown, cv2.resize(alpha, (card_w, card_h), interpolation=cv2.INTER_AREA))
     gamma = float(rng.uniform(0.8, 1.0))
     levels = np.arange(256, dtype=np.float32) / 255
     gain = rng.uniform(0.85, 1.05) * np.array([0.95, 0.98, 1.06])
@@ -138,24 +148,38 @@ def photo_print(content: U8, size_mm: tuple[float, float], rng: np.random.Genera
     return Attack(surf, doc, {"medium": "photo_paper", "border_mm": round(float(border), 2)})
 
 
+def _scalar(rgb: npt.NDArray[np.float32]) -> tuple[float, float, float, float]:
+    return (float(rgb[0]), float(rgb[1]), float(rgb[2]), 0.0)
+
+
+def _tone(img: npt.NDArray[np.uint8], gamma: float) -> npt.NDArray[np.float32]:
+    """``255 * (img / 255) ** gamma`` in float32, through a 256-entry table."""
+    lut = (255 * (np.arange(256, dtype=np.float32) / 255) ** gamma).astype(np.float32)
+    out: npt.NDArray[np.float32] = cv2.LUT(img, lut)
+    return out
+
+
 def photocopy_attack(face: CardFace, rng: np.random.Generator) -> Attack:
     """A grey or colour photocopy of the card at 100 % on a sheet, or cut out around it."""
     colour = bool(rng.random() < 0.5)
     cut = bool(rng.random() < 0.4)
     ppm = PAPER_PX_PER_MM
     cw, ch = round(face.size_mm[0] * ppm), round(face.size_mm[1] * ppm)
-    card = cv2.resize(face.image, (cw, ch), interpolation=cv2.INTER_AREA).astype(np.float32)
-    a = cv2.resize(face.alpha, (cw, ch), interpolation=cv2.INTER_AREA)[..., None] / 255.0
+    card8 = cv2.resize(face.image, (cw, ch), interpolation=cv2.INTER_AREA)
+    a = cv2.resize(face.alpha, (cw, ch), interpolation=cv2.INTER_AREA).astype(np.float32) / 255
     paper = np.array([246, 245, 240], np.float32) * rng.uniform(0.95, 1.0)
-    if colour:
-        grey = card.mean(axis=2, keepdims=True)
-        card = grey + (card - grey) * rng.uniform(0.55, 0.85)
-        card = 255 * (card / 255) ** rng.uniform(1.05, 1.3)
+    if colour:  # washed-out colours (towards the pixel's grey), then the copier's tone curve
+        sat = float(rng.uniform(0.55, 0.85))
+        mix = np.full((3, 3), (1 - sat) / 3, np.float32) + np.eye(3, dtype=np.float32) * sat
+        card = _tone(cv2.transform(card8, mix), float(rng.uniform(1.05, 1.3)))
     else:
-        grey = card @ np.array([0.299, 0.587, 0.114], np.float32)
-        card = np.repeat((255 * (grey / 255) ** rng.uniform(1.2, 1.6))[..., None], 3, axis=2)
-    card = card * a + paper * (1 - a)
-    card += rng.normal(0, 6, card.shape[:2]).astype(np.float32)[..., None]  # toner grain
+        luma = cv2.transform(card8, np.array([[0.299, 0.587, 0.114]], np.float32))
+        card = cv2.merge([_tone(luma, float(rng.uniform(1.2, 1.6)))] * 3)
+    # card * a + paper * (1 - a), plus toner grain, in float32
+    a3 = cv2.merge([a, a, a])
+    card = cv2.multiply(cv2.subtract(card, _scalar(paper)), a3)
+    grain = rng.normal(0, 6, card.shape[:2]).astype(np.float32)
+    card = cv2.add(card, cv2.add(cv2.merge([grain, grain, grain]), _scalar(paper)))
     card = cv2.GaussianBlur(card, (0, 0), rng.uniform(0.5, 1.1))
     if cut:
         margin = rng.uniform(0.0, 3.0)

@@ -41,7 +41,7 @@ class Surface:
     thickness_mm: float
     edge_rgb: tuple[int, int, int]
     gloss: float  # 0 matte paper .. 1 laminated card / glass
-    mips: dict[int, U8] = field(default_factory=dict)  # downsampled textures, filled lazily
+    mips: dict[int, U8] = field(default_factory=dict)  # premultiplied mip levels, filled lazily
 
 
 @dataclass(frozen=True, slots=True)
@@ -61,14 +61,34 @@ def _poly_int(points: npt.NDArray[np.float64], x0: int, y0: int) -> npt.NDArray[
     return np.round((points - [x0 + 0.5, y0 + 0.5]) * (1 << _SHIFT)).astype(np.int32)
 
 
+def _premultiplied(rgba: U8) -> U8:
+    """RGB scaled by alpha (alpha kept): what bilinear warping and blending should work on.
+
+    Only rows with some transparency change (a rounded outline's corner bands), so only those
+    are computed.
+    """
+    rows = np.flatnonzero(rgba[..., 3].min(axis=1) < 255)
+    if not len(rows):
+        return rgba
+    out = rgba.copy()
+    breaks = np.flatnonzero(np.diff(rows) > 1)
+    for r0, r1 in zip(rows[np.r_[0, breaks + 1]], rows[np.r_[breaks, len(rows) - 1]], strict=True):
+        band = out[r0 : r1 + 1]
+        alpha = cv2.extractChannel(band, 3)
+        weights = cv2.merge([alpha, alpha, alpha, np.full_like(alpha, 255)])
+        out[r0 : r1 + 1] = cv2.multiply(band, weights, scale=1 / 255)
+    return out
+
+
 def _mip(surf: Surface, level: int) -> U8:
-    """The texture at 1/2**level resolution (INTER_AREA), cached on the surface."""
-    if level == 0:
-        return surf.rgba
+    """The premultiplied texture at 1/2**level resolution (INTER_AREA), cached on the surface."""
     if level not in surf.mips:
-        h, w = surf.rgba.shape[:2]
-        size = (max(2, round(w / 2**level)), max(2, round(h / 2**level)))
-        surf.mips[level] = cv2.resize(surf.rgba, size, interpolation=cv2.INTER_AREA)
+        tex = surf.rgba
+        if level > 0:
+            h, w = surf.rgba.shape[:2]
+            size = (max(2, round(w / 2**level)), max(2, round(h / 2**level)))
+            tex = cv2.resize(surf.rgba, size, interpolation=cv2.INTER_AREA)
+        surf.mips[level] = _premultiplied(tex)
     return surf.mips[level]
 
 
@@ -99,19 +119,25 @@ def place_surface(frame: U8, surf: Surface, pose: Pose, camera: Camera) -> Place
     if x1 <= x0 or y1 <= y0:
         return None
     roi = frame[y0:y1, x0:x1]
-    edge_a = np.zeros(roi.shape[:2], np.float32)
+    edge_a = None
     if visible:
         edge_cov = np.zeros(roi.shape[:2], np.uint8)
         edge_col = np.zeros_like(roi)
-        for f in visible:
+        polys = [_poly_int(f.polygon, x0, y0) for f in visible]
+        for f, poly in zip(visible, polys, strict=True):
             shade = 0.45 + 0.55 * abs(float(f.normal_cam @ _LIGHT))
-            poly = _poly_int(f.polygon, x0, y0)
             cv2.fillConvexPoly(edge_cov, poly, 255, cv2.LINE_AA, _SHIFT)
             cv2.fillConvexPoly(
                 edge_col, poly, [c * shade for c in surf.edge_rgb], cv2.LINE_8, _SHIFT
             )
         edge_a = edge_cov.astype(np.float32) * (1 / 255)
-        roi[:] = cv2.blendLinear(edge_col, roi, edge_a, 1 - edge_a)
+        # blend only the facets' box: they are thin strips along the outline
+        ex0, ey0 = (np.min([p.min(axis=0) for p in polys], axis=0) >> _SHIFT) - 1
+        ex1, ey1 = (np.max([p.max(axis=0) for p in polys], axis=0) >> _SHIFT) + 2
+        box = np.s_[max(0, ey0) : max(0, ey1), max(0, ex0) : max(0, ex1)]
+        ea = edge_a[box]
+        if ea.size:
+            roi[box] = cv2.blendLinear(edge_col[box], roi[box], ea, 1 - ea)
     corners = project(to_camera(rect_corners_mm(surf.rect_mm), pose), camera)
     level = _mip_level(surf, corners)
     tex = _mip(surf, level)
@@ -124,9 +150,12 @@ def place_surface(frame: U8, surf: Surface, pose: Pose, camera: Camera) -> Place
         flags=cv2.INTER_LINEAR,
         borderMode=cv2.BORDER_CONSTANT,
     )
-    face_a = warped[..., 3].astype(np.float32) * (1 / 255)
-    roi[:] = cv2.blendLinear(cv2.cvtColor(warped, cv2.COLOR_RGBA2RGB), roi, face_a, 1 - face_a)
-    coverage = np.maximum(face_a, edge_a)
+    # premultiplied "over": warped + roi * (1 - alpha)
+    alpha = cv2.extractChannel(warped, 3)
+    behind = cv2.multiply(roi, cv2.merge([cv2.bitwise_not(alpha)] * 3), scale=1 / 255)
+    roi[:] = cv2.add(cv2.cvtColor(warped, cv2.COLOR_RGBA2RGB), behind)
+    face_a = alpha.astype(np.float32) * (1 / 255)
+    coverage = face_a if edge_a is None else np.maximum(face_a, edge_a)
     return Placed(
         x0, y0, coverage, face_a, max((f.width_px for f in visible), default=0.0), len(visible)
     )
@@ -162,23 +191,22 @@ def add_glare(
                 "strength": float(s),
             }
         )
-        r = int(3 * max(sx, sy))
-        lx0, ly0 = max(0, int(cx) - r - placed.x0), max(0, int(cy) - r - placed.y0)
-        lx1, ly1 = min(w, int(cx) + r - placed.x0), min(h, int(cy) + r - placed.y0)
+        # the spot's box: its 3.5-sigma ellipse (the light added beyond is under a grey level)
+        ca, sa = float(np.cos(ang)), float(np.sin(ang))
+        ex, ey = 3.5 * float(np.hypot(sx * ca, sy * sa)), 3.5 * float(np.hypot(sx * sa, sy * ca))
+        lx0, ly0 = max(0, int(cx - ex) - placed.x0), max(0, int(cy - ey) - placed.y0)
+        lx1, ly1 = min(w, int(cx + ex) + 1 - placed.x0), min(h, int(cy + ey) + 1 - placed.y0)
         if lx1 <= lx0 or ly1 <= ly0:
             continue
-        yy, xx = np.mgrid[ly0:ly1, lx0:lx1].astype(np.float32)
-        dx, dy = xx + placed.x0 + 0.5 - cx, yy + placed.y0 + 0.5 - cy
-        u = dx * np.cos(ang) + dy * np.sin(ang)
-        v = -dx * np.sin(ang) + dy * np.cos(ang)
-        g = (
-            np.exp(-0.5 * ((u / sx) ** 2 + (v / sy) ** 2))
-            * s
-            * placed.face_coverage[ly0:ly1, lx0:lx1]
-        )
-        g = np.minimum(1.0, g * 1.6)  # a saturated core
+        dx = (np.arange(lx0, lx1, dtype=np.float32) + (placed.x0 + 0.5 - cx))[None, :]
+        dy = (np.arange(ly0, ly1, dtype=np.float32) + (placed.y0 + 0.5 - cy))[:, None]
+        u = (dx * ca + dy * sa) / sx
+        v = (dy * ca - dx * sa) / sy
+        g = np.exp(-0.5 * (u * u + v * v)) * (s * 1.6) * placed.face_coverage[ly0:ly1, lx0:lx1]
+        np.minimum(g, 1.0, out=g)  # a saturated core
         region = frame[placed.y0 + ly0 : placed.y0 + ly1, placed.x0 + lx0 : placed.x0 + lx1]
-        lit = region.astype(np.float32)
-        lit += (275.0 - lit) * g[..., None]
+        # region + (275 - region) * g, saturating: the colour enters through 1-channel weights
+        lit = cv2.multiply(region, cv2.merge([1 - g] * 3), dtype=cv2.CV_32F)
+        lit += cv2.merge([g * 275.0] * 3)
         region[:] = np.clip(lit, 0, 255).astype(np.uint8)
     return spots

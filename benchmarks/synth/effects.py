@@ -122,11 +122,11 @@ def draw_finger(
     mask = np.zeros(roi.shape[:2], np.float32)
     cv2.fillPoly(mask, [pts], 1.0, cv2.LINE_AA, 4)
     shadow = cv2.GaussianBlur(np.roll(mask, (6, 4), axis=(0, 1)), (0, 0), 5)
-    dark = (1 - 0.45 * shadow * (1 - mask))[..., None]
+    dark = 1 - 0.45 * shadow * (1 - mask)
     dist = cv2.distanceTransform((mask > 0.5).astype(np.uint8), cv2.DIST_L2, 3)
     rim = np.clip(dist / max(1.0, float(dist.max()) * 0.7), 0, 1)
-    shade = (0.6 + 0.4 * np.sqrt(rim))[..., None]
-    skin = tone * shade * (1 + 0.03 * rng.standard_normal(mask.shape, np.float32)[..., None])
+    shade = 0.6 + 0.4 * np.sqrt(rim)
+    lum = shade * (1 + 0.03 * rng.standard_normal(mask.shape, np.float32))  # skin texture
     tip = polygon[len(polygon) // 2]  # the middle of the rounded cap
     axis = tip - polygon[[0, -1]].mean(axis=0)
     axis /= max(1e-6, float(np.linalg.norm(axis)))
@@ -144,12 +144,22 @@ def draw_finger(
         -1,
         cv2.LINE_AA,
     )
-    nail = cv2.GaussianBlur(nail * mask, (0, 0), 1.2)[..., None]
-    skin = skin * (1 - nail * 0.6) + np.array([245, 215, 205], np.float32) * shade * nail * 0.6
-    soft = cv2.GaussianBlur(mask, (0, 0), 0.8)[..., None]
-    out = roi.astype(np.float32) * dark * (1 - soft) + skin * soft
+    nail = cv2.GaussianBlur(nail * mask, (0, 0), 1.2)
+    soft = cv2.GaussianBlur(mask, (0, 0), 0.8)
+    # out = roi * dark * (1 - soft) + skin * soft, where skin = tone * lum away from the nail;
+    # per-pixel factors are single-channel, the colour enters once.
+    keep = dark * (1 - soft)
+    out = cv2.multiply(roi, cv2.merge([keep, keep, keep]), dtype=cv2.CV_32F)
+    paint = lum * soft
+    out += cv2.merge([paint * float(tone[0]), paint * float(tone[1]), paint * float(tone[2])])
+    ys, xs = np.nonzero(nail > 1e-4)
+    if len(ys):  # skin * (1 - 0.6 nail) + nail colour * shade * 0.6 nail, in the nail's box
+        sl = np.s_[ys.min() : ys.max() + 1, xs.min() : xs.max() + 1]
+        n6 = 0.6 * nail[sl] * soft[sl]
+        nail_rgb = np.array([245, 215, 205], np.float32)
+        out[sl] += n6[..., None] * (nail_rgb * shade[sl][..., None] - tone * lum[sl][..., None])
     roi[:] = np.clip(out, 0, 255).astype(np.uint8)
-    return x0, y0, soft[..., 0]
+    return x0, y0, soft
 
 
 def blur(frame: U8, defocus_sigma: float, motion_px: float, motion_angle_deg: float) -> U8:
@@ -177,8 +187,8 @@ _NOISE_PAD = 64
 
 
 @functools.cache
-def _noise_tiles(height: int, width: int) -> tuple[U8, U8]:
-    """Fixed (seeded) positive and negative parts of correlated noise at sigma 8, full size.
+def _noise_tile(height: int, width: int) -> U8:
+    """Fixed (seeded) correlated noise at sigma 8, full size, stored as ``128 + noise`` (uint8).
 
     Drawn at half resolution and upsampled, like demosaiced sensor noise, mostly luminance.
     """
@@ -187,11 +197,9 @@ def _noise_tiles(height: int, width: int) -> tuple[U8, U8]:
     noise = rng.standard_normal((hh, hw, 3), dtype=np.float32) * (1.4 * _NOISE_REF_SIGMA)
     noise[..., 1:] = noise[..., 1:] * 0.5 + noise[..., :1] * 0.5
     full = cv2.resize(noise, (width, height), interpolation=cv2.INTER_LINEAR)
-    pos = np.clip(full + 0.5, 0, 255).astype(np.uint8)
-    neg = np.clip(0.5 - full, 0, 255).astype(np.uint8)
-    pos.setflags(write=False)
-    neg.setflags(write=False)
-    return pos, neg
+    tile = np.clip(np.rint(full) + 128, 0, 255).astype(np.uint8)
+    tile.setflags(write=False)
+    return tile
 
 
 def sensor_noise(frame: U8, sigma: float, rng: np.random.Generator) -> U8:
@@ -199,9 +207,9 @@ def sensor_noise(frame: U8, sigma: float, rng: np.random.Generator) -> U8:
     if sigma <= 0:
         return frame
     h, w = frame.shape[:2]
-    pos, neg = _noise_tiles(h + _NOISE_PAD, w + _NOISE_PAD)
+    tile = _noise_tile(h + _NOISE_PAD, w + _NOISE_PAD)
     oy, ox = (int(v) for v in rng.integers(0, _NOISE_PAD, 2))
     k = sigma / _NOISE_REF_SIGMA
-    cv2.add(frame, cv2.convertScaleAbs(pos[oy : oy + h, ox : ox + w], alpha=k), dst=frame)
-    cv2.subtract(frame, cv2.convertScaleAbs(neg[oy : oy + h, ox : ox + w], alpha=k), dst=frame)
+    # frame + k * (tile - 128) in one saturating pass
+    cv2.addWeighted(frame, 1.0, tile[oy : oy + h, ox : ox + w], k, -128.0 * k, dst=frame)
     return frame
