@@ -99,11 +99,17 @@ class DetectConfig:
     # Robust line fit: residuals beyond max(this, 3 MADs) pixels are outliers (fingers,
     # glare) and are refitted without.
     outlier_px: float = 1.0
-    # When a profile shows two edges this close (pixels), the inner one is the printed face
-    # and the outer one the card's side face (the edge band); the quad follows the face.
-    band_max_px: float = 10.0
-    # An inner edge counts when it reaches this fraction of the strongest peak.
-    inner_peak_ratio: float = 0.3
+    # Side face (``ekyc.detect.sideface``): a camera-facing side moves onto the inner of two
+    # parallel edges when two blurred steps explain the median colour profile across it
+    # this many times better (residual ratio) than one step does. 3: a 2.5 px band under a
+    # 1.2 px blur scores 3.7, a single edge 1.2-1.7 (Gaussian blur) and up to 3.3 (a
+    # 3-6 px motion ramp, which two steps split in halves; such a split also moves the
+    # side by under ``min_band_px``, which does not count as a move).
+    face_edge_gain: float = 3.0
+    # Sides facing away veto every move when they show a second edge inside at the same
+    # distance on the card's face as the moved side's band, within this factor (the
+    # focal-length prior's error and the band's fitted width).
+    face_edge_veto_ratio: float = 1.6
 
     # --- scoring ----------------------------------------------------------------------
     # Aspect prior, used loosely: the card's aspect recovered from the quad through the

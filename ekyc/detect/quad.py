@@ -12,6 +12,10 @@
 3. Only the best ``refine_top`` are refitted at full resolution as lines through sub-pixel
    edge points (``ekyc.detect.edges``), twice, with a narrowing search; the best
    rank x support wins, and a runner-up whose rank cannot beat that is not refined.
+4. On a tilted card the strongest edge along a side facing the camera is often the outer
+   edge of the card's side face; ``ekyc.detect.sideface`` moves such a side onto the
+   printed face's edge, so that the quad is the face and the side face lies outside it,
+   where the thickness check (``ekyc.detect.thickness``) looks for it.
 """
 
 from __future__ import annotations
@@ -27,6 +31,7 @@ from ekyc.detect.config import DetectConfig
 from ekyc.detect.edges import EdgeFit, fit_edge, intersect, sample_profiles
 from ekyc.detect.plane import focal_px, plane_pose, shape_factors
 from ekyc.detect.rank import side_evidence, visible_area
+from ekyc.detect.sideface import face_edge_quad
 from ekyc.types import AspectPrior, CardQuad, Frame, QuadDetection, RGBImage
 
 __all__ = ["find_quad", "order_corners"]
@@ -75,7 +80,10 @@ def find_quad(
             best = (refined[0] * rank, refined[0] * score, refined[1])
     if best is None or best[1] < cfg.min_score:
         return None
-    corners = order_corners(best[2], (width, height), cfg)
+    exif = image.metadata.focal_length_35mm if isinstance(image, Frame) else None
+    f_px = focal_px((width, height), exif if exif is not None else cfg.prior_focal_35mm)
+    face = _face_edges_in_crop(rgb, best[2], f_px, cfg)
+    corners = order_corners(face, (width, height), cfg)
     cut = _cut_by_border(corners, (width, height), cfg.border_margin_px)
     return QuadDetection(CardQuad(corners, float(min(1.0, best[1]))), cut)
 
@@ -176,6 +184,23 @@ def _refine_in_crop(rgb: RGBImage, quad: F64, cfg: DetectConfig) -> tuple[float,
     fit_cfg = replace(cfg, max_profiles=cfg.refine_max_profiles)
     refined = _refine(crop, quad - offset, fit_cfg, max(width, height))
     return None if refined is None else (refined[0], refined[1] + offset)
+
+
+def _face_edges_in_crop(rgb: RGBImage, quad: F64, f_px: float, cfg: DetectConfig) -> F64:
+    """``sideface.face_edge_quad`` on a float copy of the quad's surroundings."""
+    height, width = rgb.shape[:2]
+    quad = clockwise(quad)
+    pad = 3.0 * cfg.band_search_px
+    x0, y0 = (max(0, int(np.floor(quad[:, k].min() - pad))) for k in (0, 1))
+    x1 = min(width, int(np.ceil(quad[:, 0].max() + pad)))
+    y1 = min(height, int(np.ceil(quad[:, 1].max() + pad)))
+    if x1 - x0 < 16 or y1 - y0 < 16:
+        return quad
+    offset = np.array([x0, y0], dtype=np.float64)
+    crop = rgb[y0:y1, x0:x1].astype(np.float32)
+    fit_cfg = replace(cfg, max_profiles=cfg.refine_max_profiles)
+    face = face_edge_quad(crop, quad - offset, (width, height), f_px, fit_cfg, origin=offset)
+    return face.corners + offset
 
 
 def _refine(full: F32, quad: F64, cfg: DetectConfig, side_px: int) -> tuple[float, F64] | None:

@@ -19,7 +19,7 @@ from ekyc.detect.config import DetectConfig
 from ekyc.detect.edges import sample_profiles
 from ekyc.detect.plane import DIAGONAL_35MM
 
-__all__ = ["EdgeBand", "expected_bands", "measure_edge_band"]
+__all__ = ["EdgeBand", "expected_bands", "measure_edge_band", "side_face_widths"]
 
 F32 = npt.NDArray[np.float32]
 F64 = npt.NDArray[np.float64]
@@ -53,6 +53,63 @@ def expected_bands(
     of the plane pose; the side face is the strip between each side and the same side
     moved ``card_thickness_mm`` away from the camera along the card's normal.
     """
+    shifts, _ = _side_shifts(corners, image_size, f_px, config, (0.5,), 0.0)
+    return [float(np.linalg.norm(v[0])) for v in shifts]
+
+
+def side_face_widths(
+    corners: F32 | F64, image_size: tuple[int, int], f_px: float, config: DetectConfig,
+    at: tuple[float, ...] = (0.5,), inward_mm: float = 0.0,
+) -> F64:  # fmt: skip
+    """``(4, len(at))`` side-face widths across each side at fractions ``at`` along it.
+
+    The width is measured along the side's image normal (what a profile across the side
+    sees), 0 where the side face looks away from the camera. With ``inward_mm > 0`` it is
+    instead, on every side, the width of a strip ``inward_mm`` wide on the card's face along
+    that side (a printed margin), which a flat copy shows wherever it shows anything.
+    """
+    shifts, normals = _side_shifts(corners, image_size, f_px, config, at, inward_mm)
+    return np.asarray(np.abs(np.einsum("skc,sc->sk", shifts, normals)), dtype=np.float64)
+
+
+def _side_shifts(
+    corners: F32 | F64, image_size: tuple[int, int], f_px: float, config: DetectConfig,
+    at: tuple[float, ...], inward_mm: float,
+) -> tuple[F64, F64]:  # fmt: skip
+    """Per side, image displacements from points along it to the side face's far edge.
+
+    ``(4, len(at), 2)`` (or, with ``inward_mm``, to that far inside the face), and the
+    sides' unit image normals ``(4, 2)``.
+    """
+    k, pts, normal, centre = _card_in_camera(corners, image_size, f_px, config)
+    shifts = np.zeros((4, len(at), 2))
+    normals = np.zeros((4, 2))
+    for i in range(4):
+        p0, p1 = pts[i], pts[(i + 1) % 4]
+        d = _project(k, p1) - _project(k, p0)
+        normals[i] = np.array([d[1], -d[0]]) / max(float(np.linalg.norm(d)), 1e-12)
+        mid = (p0 + p1) / 2
+        outward = mid - centre
+        outward -= (outward @ normal) * normal
+        if inward_mm > 0:
+            step = -outward / np.linalg.norm(outward) * inward_mm
+        elif outward @ mid >= 0:  # the side face looks away from the camera
+            continue
+        else:
+            step = -normal * config.card_thickness_mm
+        for j, t in enumerate(at):
+            point = p0 + t * (p1 - p0)
+            shifts[i, j] = _project(k, point + step) - _project(k, point)
+    return shifts, normals
+
+
+def _card_in_camera(
+    corners: F32 | F64, image_size: tuple[int, int], f_px: float, config: DetectConfig
+) -> tuple[F64, F64, F64, F64]:
+    """The quad as a card in camera space: ``(K, corners_mm, normal, centre)``.
+
+    Its long side is ``config.card_long_side_mm``; the normal points towards the camera.
+    """
     quad = np.asarray(corners, dtype=np.float64)
     w, h = image_size
     k = np.array([[f_px, 0, w / 2], [0, f_px, h / 2], [0, 0, 1.0]])
@@ -68,18 +125,7 @@ def expected_bands(
     normal /= np.linalg.norm(normal)
     if normal @ pts.mean(axis=0) > 0:
         normal = -normal  # towards the camera
-    centre = pts.mean(axis=0)
-    widths = []
-    for i in range(4):
-        mid = (pts[i] + pts[(i + 1) % 4]) / 2
-        outward = mid - centre
-        outward -= (outward @ normal) * normal
-        if outward @ mid >= 0:  # the side face looks away from the camera
-            widths.append(0.0)
-            continue
-        near, far = _project(k, mid), _project(k, mid - normal * config.card_thickness_mm)
-        widths.append(float(np.linalg.norm(far - near)))
-    return widths
+    return k, pts, normal, pts.mean(axis=0)
 
 
 def _project(k: F64, point: F64) -> F64:
