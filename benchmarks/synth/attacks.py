@@ -91,21 +91,24 @@ def screen_carrier(
     tw, th = round(bw * ppm), round(bh * ppm)
     body = rng.choice([[18, 18, 20], [200, 200, 205], [40, 40, 48]]).astype(np.uint8)
     s0 = round(bezel * ppm)
-    screen = np.full((th - 2 * s0, tw - 2 * s0, 3), int(rng.integers(0, 30)), np.uint8)
+    dark = int(rng.integers(0, 30))  # the screen's level around the content
     card_w, card_h = round(dw * ppm), round(dh * ppm)
     shown = cv2.resize(content, (card_w, card_h), interpolation=cv2.INTER_AREA)
     ox = round((bw / 2 + cx - dw / 2) * ppm) - s0
     oy = round((bh / 2 + cy - dh / 2) * ppm) - s0
-    region = screen[oy : oy + card_h, ox : ox + card_w]
-    if alpha is None:
-        region[:] = shown
-    else:
+    if alpha is not None:
+        region = np.full_like(shown, dark)
         _over(region, shown, cv2.resize(alpha, (card_w, card_h), interpolation=cv2.INTER_AREA))
+        shown = region
     gamma = float(rng.uniform(0.8, 1.0))
     levels = np.arange(256, dtype=np.float32) / 255
     gain = rng.uniform(0.85, 1.05) * np.array([0.95, 0.98, 1.06])
     lut = np.stack([np.clip(255 * levels**gamma * g, 0, 255) for g in gain], axis=1)
-    screen = cv2.LUT(screen, lut.astype(np.uint8).reshape(256, 1, 3))
+    lut_u8 = lut.astype(np.uint8)
+    # the display's tone curve: a constant around the content, the table on the content
+    sw_px, sh_px = tw - 2 * s0, th - 2 * s0
+    screen = cv2.merge([np.full((sh_px, sw_px), lut_u8[dark, c], np.uint8) for c in range(3)])
+    screen[oy : oy + card_h, ox : ox + card_w] = cv2.LUT(shown, lut_u8.reshape(256, 1, 3))
     cv2.multiply(screen, _subpixel_mask(*screen.shape[:2]), dst=screen, scale=1 / 128)
     tex = cv2.copyMakeBorder(screen, s0, s0, s0, s0, cv2.BORDER_CONSTANT, value=body.tolist())
     rgba = _rgba_of(tex, rounded_alpha(tw, th, radius * ppm))

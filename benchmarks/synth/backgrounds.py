@@ -26,26 +26,39 @@ def _smooth_noise(rng: np.random.Generator, h: int, w: int, cells: int) -> F32:
     return cv2.resize(small, (w, h), interpolation=cv2.INTER_CUBIC)
 
 
+def _grid(h: int, w: int) -> tuple[F32, F32]:
+    """Row and column coordinates, (h, w) float32 each."""
+    yy = np.repeat(np.arange(h, dtype=np.float32)[:, None], w, axis=1)
+    xx = np.repeat(np.arange(w, dtype=np.float32)[None, :], h, axis=0)
+    return yy, xx
+
+
+def _tint(shade: F32, rgb: F32) -> F32:
+    """``shade[..., None] * rgb`` (float32), one channel at a time."""
+    out: F32 = cv2.merge([shade * rgb[0], shade * rgb[1], shade * rgb[2]])
+    return out
+
+
 def _wood(rng: np.random.Generator, h: int, w: int) -> F32:
     base = np.array(rng.choice([[150, 105, 70], [185, 140, 95], [110, 75, 50], [205, 170, 125]]))
-    yy, xx = np.mgrid[0:h, 0:w].astype(np.float32)
+    yy, xx = _grid(h, w)
     warp = _smooth_noise(rng, h, w, 5) * 25 + _smooth_noise(rng, h, w, 40) * 2
     grain = np.sin((yy + warp) * rng.uniform(0.08, 0.2) + xx * 0.002) * 0.5 + 0.5
     fine = _smooth_noise(rng, h, w, w // 3) * 0.06
     shade = 0.82 + 0.18 * grain**3 + fine
     plank = max(80, int(h / rng.uniform(2, 5)))
     shade[(np.arange(h) % plank) < 2] *= 0.55
-    return shade[..., None] * base.astype(np.float32)
+    return _tint(shade, base.astype(np.float32))
 
 
 def _fabric(rng: np.random.Generator, h: int, w: int) -> F32:
     base = np.array(rng.uniform(40, 220, 3), np.float32)
-    yy, xx = np.mgrid[0:h, 0:w].astype(np.float32)
+    yy, xx = _grid(h, w)
     period = rng.uniform(2.5, 5.0)
     weave = np.sin(xx * 2 * np.pi / period) * np.sin(yy * 2 * np.pi / period)
     folds = _smooth_noise(rng, h, w, 4) * 0.18
     shade = 0.9 + 0.06 * weave + folds + _smooth_noise(rng, h, w, w // 2) * 0.04
-    return shade[..., None] * base
+    return _tint(shade, base)
 
 
 def _paper(rng: np.random.Generator, h: int, w: int) -> F32:
@@ -53,7 +66,7 @@ def _paper(rng: np.random.Generator, h: int, w: int) -> F32:
         [1.0, 0.99, 0.96], np.float32
     )
     shade = 0.97 + _smooth_noise(rng, h, w, 3) * 0.03 + _smooth_noise(rng, h, w, w // 4) * 0.015
-    img = shade[..., None] * tone
+    img = _tint(shade, tone)
     for _ in range(int(rng.integers(0, 40))):  # printed lines of text on documents underneath
         x, y = int(rng.integers(0, w)), int(rng.integers(0, h))
         cv2.line(img, (x, y), (x + int(rng.integers(40, 300)), y), (90, 90, 90), 2)
@@ -63,7 +76,7 @@ def _paper(rng: np.random.Generator, h: int, w: int) -> F32:
 def _table(rng: np.random.Generator, h: int, w: int) -> F32:
     tone = np.array(rng.uniform(200, 245, 3), np.float32)
     tone = tone.mean() * 0.8 + tone * 0.2
-    return (0.95 + _smooth_noise(rng, h, w, 2) * 0.05)[..., None] * tone
+    return _tint(0.95 + _smooth_noise(rng, h, w, 2) * 0.05, tone)
 
 
 def _desk(rng: np.random.Generator, h: int, w: int) -> F32:
@@ -105,7 +118,9 @@ def procedural(kind: str, variant: int, width: int, height: int) -> U8:
         raise ValueError(f"unknown background kind {kind!r}; expected one of {PROCEDURAL}")
     rng = np.random.default_rng([PROCEDURAL.index(kind), variant, 1234])
     h, w = int(height * _MARGIN), int(width * _MARGIN)
-    half = np.clip(_MAKERS[kind](rng, h // 2, w // 2) + 0.5, 0, 255).astype(np.uint8)
+    img = _MAKERS[kind](rng, h // 2, w // 2)
+    img += 0.5
+    half = np.clip(img, 0, 255, out=img).astype(np.uint8)
     tex: U8 = cv2.resize(half, (w, h), interpolation=cv2.INTER_LINEAR)  # made at 1/2 for speed
     tex.setflags(write=False)
     return tex

@@ -18,6 +18,7 @@ from ekyc.types import DocumentType, Side
 
 DEFAULT_PX_PER_MM = 12.0
 
+U8 = npt.NDArray[np.uint8]
 Drawer = Callable[[Canvas, Identity, npt.NDArray[np.uint8], np.random.Generator], None]
 
 
@@ -93,12 +94,9 @@ class CardFace:
         return {f.name: f.value for f in self.fields}
 
 
-@functools.cache
-def rounded_alpha(width: int, height: int, radius_px: float) -> npt.NDArray[np.uint8]:
-    """An anti-aliased 0..255 mask of a rounded rectangle filling ``width x height`` (cached)."""
-    ss = 4
-    mask = np.zeros((height * ss, width * ss), np.uint8)
-    r = round(radius_px * ss)
+def _rounded_mask_ss(width: int, height: int, r: int, ss: int, box: tuple[int, int]) -> U8:
+    """The ``ss``-times supersampled rounded-rectangle mask, only its top-left ``box``."""
+    mask = np.zeros((box[1], box[0]), np.uint8)
     cv2.rectangle(mask, (r, 0), (width * ss - 1 - r, height * ss - 1), 255, -1)
     cv2.rectangle(mask, (0, r), (width * ss - 1, height * ss - 1 - r), 255, -1)
     for cx, cy in (
@@ -108,7 +106,30 @@ def rounded_alpha(width: int, height: int, radius_px: float) -> npt.NDArray[np.u
         (width * ss - 1 - r, height * ss - 1 - r),
     ):
         cv2.circle(mask, (cx, cy), r, 255, -1)
-    small = cv2.resize(mask, (width, height), interpolation=cv2.INTER_AREA)
+    return mask
+
+
+@functools.cache
+def rounded_alpha(width: int, height: int, radius_px: float) -> npt.NDArray[np.uint8]:
+    """An anti-aliased 0..255 mask of a rounded rectangle filling ``width x height`` (cached).
+
+    Drawn 4x supersampled and box-filtered. The mask is symmetric under both flips and opaque
+    away from the corners, so only one corner is drawn when the corners are apart.
+    """
+    ss = 4
+    r = round(radius_px * ss)
+    corner = -(-r // ss) + 1  # whole output pixels that cover the corner arc, plus one
+    if 2 * corner >= min(width, height):
+        full = _rounded_mask_ss(width, height, r, ss, (width * ss, height * ss))
+        small = cv2.resize(full, (width, height), interpolation=cv2.INTER_AREA)
+    else:
+        tl = _rounded_mask_ss(width, height, r, ss, (corner * ss, corner * ss))
+        tl = cv2.resize(tl, (corner, corner), interpolation=cv2.INTER_AREA)
+        small = np.full((height, width), 255, np.uint8)
+        small[:corner, :corner] = tl
+        small[:corner, width - corner :] = tl[:, ::-1]
+        small[height - corner :, :corner] = tl[::-1, :]
+        small[height - corner :, width - corner :] = tl[::-1, ::-1]
     small.setflags(write=False)
     return small
 

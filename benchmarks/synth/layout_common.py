@@ -163,7 +163,7 @@ class Canvas:
         self.image.paste(Image.fromarray(img), (x0, y0))
 
     def array(self) -> npt.NDArray[np.uint8]:
-        return np.asarray(self.image, dtype=np.uint8).copy()
+        return np.asarray(self.image, dtype=np.uint8)  # a copy of the pixels, read-only
 
 
 def gradient_paper(
@@ -202,8 +202,7 @@ def portrait(
 ) -> npt.NDArray[np.uint8]:
     """An ID photo of ``size = (w, h)``: the face over a plain backdrop with dark shoulders."""
     w, h = size
-    out = np.empty((h, w, 3), np.float32)
-    out[:] = backdrop
+    out = cv2.merge([np.full((h, w), c, np.uint8) for c in backdrop])
     suit = np.array(rng.choice([[40, 45, 60], [30, 30, 32], [70, 70, 80], [200, 200, 205]]))
     cv2.ellipse(
         out,
@@ -227,13 +226,13 @@ def portrait(
     cv2.ellipse(
         mask, (fw // 2, int(fh * 0.52)), (int(fw * 0.46), int(fh * 0.54)), 0, 0, 360, 1.0, -1
     )
-    mask = cv2.GaussianBlur(mask, (0, 0), fw * 0.04)[..., None]
+    mask = cv2.GaussianBlur(mask, (0, 0), fw * 0.04)
     y1, x1 = min(h, y0 + fh), min(w, x0 + fw)
     region = out[y0:y1, max(0, x0) : x1]
-    src = face_img[: y1 - y0, max(0, -x0) : max(0, -x0) + region.shape[1]].astype(np.float32)
-    m = mask[: y1 - y0, max(0, -x0) : max(0, -x0) + region.shape[1]]
-    out[y0:y1, max(0, x0) : x1] = region * (1 - m) + src * m
-    return np.clip(out, 0, 255).astype(np.uint8)
+    src = face_img[: y1 - y0, max(0, -x0) : max(0, -x0) + region.shape[1]]
+    m = np.ascontiguousarray(mask[: y1 - y0, max(0, -x0) : max(0, -x0) + region.shape[1]])
+    out[y0:y1, max(0, x0) : x1] = cv2.blendLinear(np.ascontiguousarray(src), region, m, 1 - m)
+    return out
 
 
 def qr_like(rng: np.random.Generator, modules: int = 29) -> npt.NDArray[np.uint8]:
