@@ -40,11 +40,14 @@ def providers() -> list[str]:
 
 
 def git_revision() -> str:
+    """Short HEAD, with ``+dirty`` when tracked files differ from it (figures may not be HEAD's)."""
     try:
+        here = Path(__file__).resolve().parent
         out = subprocess.run(["git", "rev-parse", "--short", "HEAD"],  # noqa: S607
-                             capture_output=True, text=True, check=True,
-                             cwd=Path(__file__).resolve().parent)  # fmt: skip
-        return out.stdout.strip()
+                             capture_output=True, text=True, check=True, cwd=here)  # fmt: skip
+        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"],  # noqa: S607
+                               capture_output=True, text=True, check=True, cwd=here)  # fmt: skip
+        return out.stdout.strip() + ("+dirty" if dirty.stdout.strip() else "")
     except (OSError, subprocess.CalledProcessError):
         return "unknown"
 
