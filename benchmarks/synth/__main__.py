@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import resource
 from collections.abc import Callable
 from pathlib import Path
 
@@ -65,10 +66,21 @@ def build_parser() -> argparse.ArgumentParser:
     return p
 
 
+def _cpu_seconds() -> float:
+    """CPU time of this process and of its reaped children (the worker processes)."""
+    own, kids = (
+        resource.getrusage(resource.RUSAGE_SELF),
+        resource.getrusage(resource.RUSAGE_CHILDREN),
+    )
+    return own.ru_utime + own.ru_stime + kids.ru_utime + kids.ru_stime
+
+
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     if args.n < 1:
         raise SystemExit("--n must be >= 1")
+    load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
+    cpu0 = _cpu_seconds()
     records, seconds = timed_generate(
         out_dir=args.out,
         n=args.n,
@@ -83,9 +95,11 @@ def main(argv: list[str] | None = None) -> int:
     )
     cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
     print(f"wrote {len(records)} images for {args.n} scenes to {args.out}/ (manifest.jsonl)")
+    cpu = _cpu_seconds() - cpu0
     print(
         f"{args.n / seconds:.1f} scenes/s ({seconds:.2f} s, {args.workers} workers, {cores} cores, "
-        f"{args.size[0]}x{args.size[1]}, {args.format})"
+        f"{args.size[0]}x{args.size[1]}, {args.format}); {args.n / cpu:.1f} scenes per CPU-second "
+        f"({cpu:.2f} CPU-s, workers' start included); load {load:.1f} at the start"
     )
     return 0
 

@@ -205,8 +205,11 @@ def generate(
     fmt: str = "jpg",
     workers: int = 1,
     docs: tuple[DocumentType, ...] = tuple(DocumentType),
+    first: int = 0,
 ) -> list[dict[str, object]]:
-    """Render ``n`` scenes into ``out_dir`` with ``manifest.jsonl``; returns the records."""
+    """Render scenes ``first .. n-1`` into ``out_dir`` with ``manifest.jsonl``; returns the
+    records. A scene depends only on ``(seed, index)``: ``first=i, n=i+1`` re-renders scene
+    ``i`` of a larger run exactly."""
     bad = [k for k in kinds if k not in ALL_KINDS]
     if bad or not kinds:
         raise ValueError(f"unknown kinds {bad}; choose from {ALL_KINDS}")
@@ -215,7 +218,9 @@ def generate(
     out_dir.mkdir(parents=True, exist_ok=True)
     job = Job(out_dir, seed, tuple(kinds), tuple(docs), size, fmt, faces_dir, data_dir)
     chunk = SCENES_PER_SESSION * 2
-    ranges = [(s, min(n, s + chunk)) for s in range(0, n, chunk)]
+    if not 0 <= first < n:
+        raise ValueError(f"need 0 <= first < n, got first={first}, n={n}")
+    ranges = [(s, min(n, s + chunk)) for s in range(first, n, chunk)]
     if workers <= 1:
         parts = [_write_range(job, a, b) for a, b in ranges]
     else:

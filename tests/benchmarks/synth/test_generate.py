@@ -9,6 +9,7 @@ import pillow_heif
 import pytest
 from PIL import Image
 
+from benchmarks.synth import attacks, backgrounds, cards, effects, layout_common, scene
 from benchmarks.synth.__main__ import main
 from benchmarks.synth.generate import generate
 from benchmarks.synth.manifest import read_manifest
@@ -47,6 +48,30 @@ class TestGenerate:
             tmp_path / "two", 10, seed=3, kinds=("front", "tilt"), size=(320, 240), workers=2
         )
         assert one == two
+
+    def test_scene_independent_of_what_was_rendered_before(self, tmp_path: Path) -> None:
+        # The renderer caches card faces, glyphs, textures and mip levels; a scene rendered
+        # alone, with every cache empty, must equal the same scene rendered in a batch.
+        batch = generate(tmp_path / "batch", 9, seed=11, kinds=KINDS, size=(480, 320))
+        layout_common._GLYPHS.clear()
+        cards._CACHE.clear()
+        scene._SURFACES.clear()
+        for cached in (
+            layout_common._gradient,
+            cards.rounded_alpha,
+            attacks._subpixel_mask,
+            backgrounds.procedural,
+            effects._noise_tile,
+        ):
+            cached.cache_clear()
+        for index in (8, 3):
+            alone = tmp_path / f"alone{index}"
+            generate(alone, index + 1, seed=11, kinds=KINDS, size=(480, 320), first=index)
+            rec = batch[index]
+            assert read_manifest(alone / "manifest.jsonl") == [rec]
+            assert (alone / rec["path"]).read_bytes() == (
+                tmp_path / "batch" / rec["path"]
+            ).read_bytes()
 
     def test_jpeg_exif_focal_length(self, tmp_path: Path) -> None:
         recs = generate(tmp_path, 3, seed=1, kinds=("tilt",), size=(640, 360))
