@@ -207,6 +207,8 @@ class QualityReport:
         overexposure: Fraction of near-white pixels; ``max`` rule.
         glare: Fraction of the image covered by specular highlights; ``max`` rule.
         glare_in_region: Same, inside the region given to ``assess_quality`` (e.g. the card).
+        sharpness_in_region: The sharpness of that region alone, warped to an ID-1 card at
+            5 px/mm (``min`` rule): what OCR and the portrait need, whatever the background.
         noise: Estimated sensor-noise sigma in 8-bit grey levels; ``max`` rule.
         resolution: Shorter image side in pixels; ``min`` rule.
     """
@@ -218,6 +220,7 @@ class QualityReport:
     noise: Check
     resolution: Check
     glare_in_region: Check | None = None
+    sharpness_in_region: Check | None = None
 
     @property
     def checks(self) -> dict[str, Check]:
@@ -232,6 +235,8 @@ class QualityReport:
         }
         if self.glare_in_region is not None:
             named["glare_in_region"] = self.glare_in_region
+        if self.sharpness_in_region is not None:
+            named["sharpness_in_region"] = self.sharpness_in_region
         return named
 
     @property

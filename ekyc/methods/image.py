@@ -129,7 +129,13 @@ class ImageMethod:
                 for name, c in report.checks.items()
             },
         )
-        blurred_or_dark = {"sharpness", "underexposure", "overexposure", "resolution"}
+        blurred_or_dark = {
+            "sharpness",
+            "sharpness_in_region",
+            "underexposure",
+            "overexposure",
+            "resolution",
+        }
         failed = set(report.failures)
         if failed & blurred_or_dark:
             evidence.reason(

@@ -89,6 +89,40 @@ class TestAssessQuality:
         assert off_card.glare_in_region.passed
         assert off_card.glare.value > 0  # measured, just not on the card
 
+    def test_blurred_card_on_a_sharp_background_fails_the_region_check(self):
+        # The bug: the frame's sharpness is mostly the background's, so a card too blurred
+        # for OCR (36 % of fields read on such scenes) passed the gate.
+        img = render_sample_scene()
+        card = np.array([[320, 158], [960, 158], [960, 562], [320, 562]], np.float32)
+        blurred = img.copy()
+        blurred[158:562, 320:960] = cv2.GaussianBlur(img, (0, 0), 2.5)[158:562, 320:960]
+        sharp, soft = assess_quality(img, region=card), assess_quality(blurred, region=card)
+        assert sharp.sharpness_in_region is not None
+        assert soft.sharpness_in_region is not None
+        assert sharp.passed, sharp.failures
+        assert soft.sharpness.passed  # the frame-wide figure alone let it through
+        assert soft.failures == ("sharpness_in_region",)
+
+    def test_region_sharpness_ignores_corner_order(self):
+        img = render_sample_scene()
+        card = np.array([[320, 158], [960, 158], [960, 562], [320, 562]], np.float32)
+        values = [
+            assess_quality(img, region=np.roll(card, k, axis=0)).sharpness_in_region
+            for k in range(4)
+        ]
+        assert all(v is not None for v in values)
+        assert np.ptp([v.value for v in values if v is not None]) < 1e-3
+
+    def test_card_too_small_in_the_frame_fails_the_region_check(self):
+        img = render_sample_scene()
+        card = np.array([[320, 158], [960, 158], [960, 562], [320, 562]], np.float32)
+        small = cv2.resize(img, None, fx=0.3, fy=0.3, interpolation=cv2.INTER_AREA)
+        frame = np.full_like(img, 200)
+        frame[: small.shape[0], : small.shape[1]] = small  # a card ~190 px wide, 2.2 px/mm
+        report = assess_quality(frame, region=card * 0.3)
+        assert report.sharpness_in_region is not None
+        assert not report.sharpness_in_region.passed
+
     def test_large_glare_fails_overall(self):
         report = assess_quality(_with_glare(render_sample_scene(), (600, 330), 150))
         assert report.failures == ("glare",)
