@@ -104,8 +104,11 @@ class Canvas:
     def _ink(self, fill: RGB) -> int:
         ink = self._inks.get(fill)
         if ink is None:
-            ink = self._inks[fill] = self.draw._getink(fill)[0]
-        return int(ink)
+            drawn = self.draw._getink(fill)[0]  # what ImageDraw.text draws with
+            if drawn is None:
+                raise ValueError(f"no ink for fill {fill!r}")
+            ink = self._inks[fill] = int(drawn)
+        return ink
 
     def _spaced(
         self,
