@@ -141,3 +141,46 @@ def test_five_point_yaw():
     turned = frontal.copy()
     turned[2, 0] += 10.5  # nose 0.35 eye distances right: ~30 degrees
     assert math.isclose(five_point_yaw_deg(turned), 30.0, abs_tol=0.5)
+
+
+class TestMatchActions:
+    """The event walk alone (no models): what counts as out of order."""
+
+    @staticmethod
+    def _walk(actions, events):
+        from ekyc.liveness.active import Event, _match_actions
+
+        evs = [Event(a, s, e) for a, s, e in events]
+        return _match_actions(actions, evs, timeout_ms=5000.0, t0=0.0)
+
+    def test_side_effect_of_a_pose_is_tolerated(self):
+        # looking up drops the jaw as FaceMesh sees it: open_mouth flags inside look_up
+        events = [(Action.LOOK_UP, 300, 700), (Action.OPEN_MOUTH, 250, 500),
+                  (Action.TURN_LEFT, 1200, 1600)]  # fmt: skip
+        assert self._walk((Action.LOOK_UP, Action.TURN_LEFT), events) == ()
+
+    def test_separate_extra_action_is_out_of_order(self):
+        # the same mouth event outside any requested pose: a recording of more actions
+        events = [(Action.LOOK_UP, 300, 700), (Action.OPEN_MOUTH, 900, 1100),
+                  (Action.TURN_LEFT, 1200, 1600)]  # fmt: skip
+        reasons = self._walk((Action.LOOK_UP, Action.TURN_LEFT), events)
+        assert reasons == (Reason.ACTIONS_OUT_OF_ORDER,)
+
+    def test_extra_head_pose_is_never_a_side_effect(self):
+        for requested in ((Action.OPEN_MOUTH, Action.BLINK), (Action.LOOK_UP, Action.BLINK)):
+            events = [(requested[0], 300, 700), (Action.TURN_RIGHT, 400, 600),
+                      (Action.BLINK, 1200, 1300)]  # fmt: skip
+            assert self._walk(requested, events) == (Reason.ACTIONS_OUT_OF_ORDER,)
+
+    def test_reversed_order_still_rejected(self):
+        events = [(Action.TURN_LEFT, 300, 700), (Action.LOOK_UP, 1200, 1600)]
+        reasons = self._walk((Action.LOOK_UP, Action.TURN_LEFT), events)
+        assert reasons == (Reason.ACTIONS_OUT_OF_ORDER,)
+
+    def test_mouth_read_during_the_previous_pose_does_not_count(self):
+        # a reversed recording: the real open mouth is gone, a reading inside the turn is not it
+        events = [(Action.TURN_RIGHT, 860, 1400), (Action.OPEN_MOUTH, 1060, 1200)]
+        reasons = self._walk((Action.TURN_RIGHT, Action.OPEN_MOUTH), events)
+        assert reasons == (Reason.ACTION_MISSING,)
+        events.append((Action.OPEN_MOUTH, 1700, 2100))
+        assert self._walk((Action.TURN_RIGHT, Action.OPEN_MOUTH), events) == ()
