@@ -43,7 +43,10 @@ _ERA_DATE = re.compile(
     + _SEP
     + r"(\d{1,2})\s*[月./\-]\s*(\d{1,2})"
 )
-_WESTERN_DATE = re.compile(r"(?<!\d)(\d{4})" + _SEP + r"(\d{1,2})\s*[月./\-]\s*(\d{1,2})(?!\d)")
+# Years 1900-2099 only (what an identity document prints), and no digit-free left edge
+# required: OCR often turns the border or a kana before the year into a stray digit
+# ("32027年06月04日まで有効" on a residence card); the year is still the four digits.
+_WESTERN_DATE = re.compile(r"((?:19|20)\d{2})" + _SEP + r"(\d{1,2})\s*[月./\-]\s*(\d{1,2})(?!\d)")
 
 # Old (旧字体) or variant forms that registries print and keyboards rarely produce. Only
 # one-to-one pairs whose new form is the standard reading of the same name are listed.

@@ -33,6 +33,9 @@ class TestParseDate:
             ("2025年07月25日", D(2025, 7, 25)),
             ("このカードは　2025年07月25日　まで有効　です。", D(2025, 7, 25)),
             ("2033-03-05", D(2033, 3, 5)),
+            # A stray digit read before the year (seed 20016's residence card, verify_rates)
+            ("ミのカードは 32027年06月04由 まで有効 です,", D(2027, 6, 4)),
+            ("3025年07月25日", None),  # no identity document prints such a year
             ("２０２４／２／２９", D(2024, 2, 29)),
             ("2023年2月29日", None),  # not a leap year
             ("令和5年13月1日", None),
