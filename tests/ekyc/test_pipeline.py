@@ -9,6 +9,7 @@ import pytest
 
 from benchmarks.synth.applicant import make_applicant
 from ekyc.errors import CorruptImage, StepNotAllowed
+from ekyc.match import DEFAULT_EMBEDDER
 from ekyc.pipeline import Verifier
 from ekyc.registry import Registry
 from ekyc.types import DocumentType
@@ -81,7 +82,7 @@ def test_genuine_applicant_evidence():
     assert {
         "card-layout/synth-mean@1",
         "face-detect/yunet-2023mar-ort@1",
-        "face-embed/sface-2021dec-ort@1",
+        DEFAULT_EMBEDDER,
     } <= ids
     # Without challenge frames a still selfie can at most reach review.
     assert verdict.decision is not Decision.ACCEPT

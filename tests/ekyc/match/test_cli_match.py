@@ -6,6 +6,7 @@ import json
 import pytest
 
 from ekyc.cli import EXIT_DATAERR, EXIT_OK, EXIT_USAGE, main
+from ekyc.match import DEFAULT_EMBEDDER
 
 KEYS = {"img1", "img2", "similarity", "threshold", "match", "model", "error"}
 
@@ -35,7 +36,7 @@ class TestMatchCommand:
         assert record["error"] is None
         assert isinstance(record["similarity"], float)
         assert isinstance(record["threshold"], float)
-        assert record["model"] == "face-embed/sface-2021dec-ort@1"
+        assert record["model"] == DEFAULT_EMBEDDER
 
     def test_text_output_and_model_choice(self, images, capsys):
         a = str(images / "astronaut.png")

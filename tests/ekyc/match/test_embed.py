@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from ekyc.match import DEFAULT_EMBEDDER, OnnxEmbedder, YuNetDetector, align_face, embed_faces
-from tests.ekyc.match.conftest import DLIB, SFACE_CV
+from tests.ekyc.match.conftest import DLIB, SFACE_CV, SFACE_ORT
 
 
 def _sface_cv(registry):
@@ -19,7 +19,7 @@ def _sface_cv(registry):
 class TestOnnxEmbedder:
     def test_equals_opencv_sface(self, registry, astronaut):
         face = YuNetDetector(registry).detect(astronaut)[0]
-        embedder = OnnxEmbedder(registry, DEFAULT_EMBEDDER)
+        embedder = OnnxEmbedder(registry, SFACE_ORT)
         crop = align_face(astronaut, face.landmarks, embedder.template)
         ours = embedder.embed([crop])[0]
         ref = _sface_cv(registry).feature(np.ascontiguousarray(crop[:, :, ::-1]))
@@ -28,7 +28,7 @@ class TestOnnxEmbedder:
 
     def test_batch_equals_one_by_one(self, registry, astronaut):
         face = YuNetDetector(registry).detect(astronaut)[0]
-        for model_id in (DEFAULT_EMBEDDER, DLIB):
+        for model_id in (DEFAULT_EMBEDDER, SFACE_ORT, DLIB):
             embedder = OnnxEmbedder(registry, model_id)
             crop = align_face(astronaut, face.landmarks, embedder.template)
             crops = [crop, crop[:, ::-1].copy(), crop]
@@ -59,7 +59,7 @@ def test_equals_opencv_on_lfw_crops(registry, lfw):
     with (lfw / "pairs.csv").open(newline="") as fh:
         names = [row["img1"] for row in csv.DictReader(fh)][:16]
     crops = [np.ascontiguousarray(cv2.imread(str(lfw / n))[:, :, ::-1]) for n in names]
-    ours = OnnxEmbedder(registry, DEFAULT_EMBEDDER).embed(crops)
+    ours = OnnxEmbedder(registry, SFACE_ORT).embed(crops)
     ref = _sface_cv(registry)
     for crop, emb in zip(crops, ours, strict=True):
         expected = ref.feature(np.ascontiguousarray(crop[:, :, ::-1])).reshape(-1)
