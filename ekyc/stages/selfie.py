@@ -4,9 +4,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import numpy as np
+import numpy.typing as npt
+
+from ekyc.capture.quality import glare_mask
 from ekyc.detect import CardLayouts, find_card, refuse_my_number_back
 from ekyc.match import FaceMatcher, MatchConfig, assess_face, embed_faces
 from ekyc.methods.base import DocumentFindings, Evidence
+from ekyc.read.crosscheck import GLARE_MAX_FRACTION
 from ekyc.types import Embedding, Frame, RGBImage
 from ekyc.verdict import ReasonCode
 
@@ -43,7 +48,7 @@ def selfie_stage(selfie: Frame, findings: DocumentFindings, matcher: FaceMatcher
                         ", ".join(i.value for i in gate.issues))  # fmt: skip
     with evidence.timed("selfie.embed"):
         mine = embed_faces(selfie.image, (gate.face,), embedder)[0]
-    portrait = _portrait(findings.reference_face, matcher, evidence)
+    portrait, portrait_glare = _portrait(findings.reference_face, matcher, evidence)
     if portrait is None:
         return SelfieFaces(mine, None)
     score = matcher.compare(portrait, mine)
@@ -52,20 +57,36 @@ def selfie_stage(selfie: Frame, findings: DocumentFindings, matcher: FaceMatcher
                    model=score.model.id)  # fmt: skip
     if not score.match:
         evidence.reason(ReasonCode.FACE_MISMATCH, "match")
+        if portrait_glare > GLARE_MAX_FRACTION:  # the front end can ask for a retake
+            evidence.reason(ReasonCode.GLARE_ON_FIELDS, "portrait",
+                            f"{portrait_glare:.1%} of the portrait's face")  # fmt: skip
     return SelfieFaces(mine, portrait)
 
 
 def _portrait(reference: RGBImage | None, matcher: FaceMatcher, evidence: Evidence
-              ) -> Embedding | None:  # fmt: skip
+              ) -> tuple[Embedding | None, float]:  # fmt: skip
+    """The card portrait's embedding and the share of its face box under specular glare."""
     if reference is None:
-        return None  # the document stages already said why
+        return None, 0.0  # the document stages already said why
     with evidence.timed("portrait"):
         faces = matcher.detector.detect(reference)
         if not faces:
             evidence.check("portrait", faces=0)
             evidence.reason(ReasonCode.NO_FACE_ON_CARD, "portrait")
-            return None
+            return None, 0.0
         best = max(faces, key=lambda f: f.score)
+        glare = _glare_fraction(reference, best.box)
         evidence.check("portrait", faces=len(faces), score=round(best.score, 4),
-                       box=best.box.round(1).tolist())  # fmt: skip
-        return embed_faces(reference, (best,), matcher.embedder)[0]
+                       box=best.box.round(1).tolist(), glare_fraction=round(glare, 4))  # fmt: skip
+        return embed_faces(reference, (best,), matcher.embedder)[0], glare
+
+
+def _glare_fraction(image: RGBImage, box_xywh: npt.NDArray[np.float32]) -> float:
+    """Share of the box's pixels in ``glare_mask`` (saturated, colourless highlights)."""
+    h, w = image.shape[:2]
+    x, y, bw, bh = box_xywh
+    x0, y0 = max(0, int(x)), max(0, int(y))
+    x1, y1 = min(w, int(np.ceil(x + bw))), min(h, int(np.ceil(y + bh)))
+    if x1 <= x0 or y1 <= y0:
+        return 0.0
+    return float(np.mean(glare_mask(image[y0:y1, x0:x1])))

@@ -1,0 +1,78 @@
+"""The selfie stage on a generated card: glare on the portrait is reported, not only a mismatch."""
+
+from __future__ import annotations
+
+import functools
+
+import cv2
+import numpy as np
+import pytest
+
+from benchmarks.synth.cards import render_card
+from benchmarks.synth.generate import face_people, load_face
+from benchmarks.synth.identity import make_identity
+from benchmarks.synth.selfie import render_selfie
+from ekyc.capture.decode import decode_image
+from ekyc.detect import CardLayouts
+from ekyc.match import FaceMatcher, MatchConfig
+from ekyc.methods.base import DocumentFindings, Evidence
+from ekyc.registry import Registry
+from ekyc.stages import selfie_stage
+from ekyc.types import DocumentType, Side
+from tests.conftest import data_dir
+from tests.factories import encode
+
+pytestmark = [pytest.mark.models, pytest.mark.dataset]
+
+_CONFIG = MatchConfig(budget="card")
+_DOC = DocumentType.MY_NUMBER_CARD
+
+
+@functools.cache
+def _models() -> tuple[FaceMatcher, CardLayouts]:
+    registry = Registry.from_manifest()
+    return FaceMatcher.from_registry(registry, config=_CONFIG), CardLayouts.from_registry(registry)
+
+
+def _people() -> tuple[tuple[str, ...], tuple[str, ...]]:
+    faces = data_dir() / "lfw_pairs_aligned112"
+    if not faces.is_dir():
+        pytest.skip(f"needs {faces}")
+    people = face_people(faces)
+    return tuple(map(str, people[0])), tuple(map(str, people[1]))
+
+
+def _card(face: str, glare: bool) -> np.ndarray:
+    card = render_card(_DOC, Side.FRONT, make_identity(3, _DOC), load_face(face), 10.0)
+    image = np.array(card.image[..., :3])
+    if glare and card.portrait_box is not None:
+        x0, y0, x1, y1 = card.portrait_box
+        centre = ((x0 + x1) // 2, (y0 + y1) // 2 - (y1 - y0) // 8)  # over the eyes
+        cv2.ellipse(image, centre, ((x1 - x0) // 5, (y1 - y0) // 10), 0, 0, 360, (255,) * 3, -1)
+    return image
+
+
+def _run(card: np.ndarray, selfie_face: str) -> Evidence:
+    matcher, layouts = _models()
+    selfie, _ = render_selfie(load_face(selfie_face), (720, 960), np.random.default_rng(5))
+    frame = decode_image(encode(selfie, "PNG"))
+    evidence = Evidence()
+    findings = DocumentFindings(reference_face=card, card_image=card, document_type=_DOC)
+    selfie_stage(frame, findings, matcher, layouts, _CONFIG, evidence)
+    return evidence
+
+
+class TestSelfieStage:
+    def test_glare_on_the_portrait_of_a_mismatch_asks_for_a_retake(self):
+        me, other = _people()
+        evidence = _run(_card(me[0], glare=True), other[0])
+        codes = [(r.code.value, r.stage) for r in evidence.reasons]
+        assert ("FACE_MISMATCH", "match") in codes  # still a rejection
+        assert ("GLARE_ON_FIELDS", "portrait") in codes
+        assert evidence.checks["portrait"]["glare_fraction"] > 0.02
+
+    def test_a_mismatch_without_glare_is_only_a_mismatch(self):
+        me, other = _people()
+        evidence = _run(_card(me[0], glare=False), other[0])
+        assert [r.code.value for r in evidence.reasons] == ["FACE_MISMATCH"]
+        assert evidence.checks["portrait"]["glare_fraction"] == 0.0
