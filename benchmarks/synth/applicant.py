@@ -27,6 +27,7 @@ from benchmarks.synth.identity import REFERENCE_DATE, Identity, make_identity
 from benchmarks.synth.manifest import field_values
 from benchmarks.synth.scene import render_scene, sample_spec
 from ekyc.liveness import Challenge, FrameSequence
+from ekyc.read import Applicant
 from ekyc.types import DocumentType, Side
 
 __all__ = ["IMPOSTOR_KINDS", "SyntheticApplicant", "make_applicant"]
@@ -58,6 +59,21 @@ class SyntheticApplicant:
         """The liveness and date arguments of ``Verifier.verify`` for this applicant."""
         return {"challenge": self.challenge, "frames": self.frames, "now": self.now,
                 "today": self.today}  # fmt: skip
+
+    def application(self) -> Applicant:
+        """What this applicant declares on the application form: the card's own values.
+
+        Names in the card's script (romaji on a residence card, kanji otherwise); the
+        licence number is left undeclared, as the form does not ask for it.
+        """
+        ident = self.identity
+        latin = self.document_type is DocumentType.RESIDENCE_CARD
+        return Applicant(
+            family_name=ident.family_romaji if latin else ident.family_kanji,
+            given_name=ident.given_romaji if latin else ident.given_kanji,
+            birth_date=ident.birth,
+            address=ident.address,
+        )
 
     @property
     def genuine(self) -> bool:
