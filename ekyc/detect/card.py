@@ -7,9 +7,17 @@ import numpy as np
 from ekyc.detect.classify import LayoutMatch, classify_layout
 from ekyc.detect.config import DetectConfig
 from ekyc.detect.layouts import CardLayouts
-from ekyc.detect.quad import find_quad
+from ekyc.detect.quad import QuadSearch, find_quad, search_quads
 from ekyc.detect.rectify import rectify
-from ekyc.types import AspectPrior, CardDetection, CardQuad, Frame, RGBImage, Side
+from ekyc.types import (
+    AspectPrior,
+    CardDetection,
+    CardQuad,
+    Frame,
+    QuadDetection,
+    RGBImage,
+    Side,
+)
 
 __all__ = ["find_card", "recognise"]
 
@@ -42,12 +50,16 @@ def find_card(
         The detection, or None when no card-shaped outline was found. An outline whose
         layout is not recognised is returned with ``document_type=None``.
     """
-    found = find_quad(image, aspect, config)
-    if found is None:
-        return None
+    cfg = config or DetectConfig()
     if aspect is not AspectPrior.ID1:
+        found = find_quad(image, aspect, cfg)
+        if found is None:
+            return None
         return CardDetection(found.quad, found.cut_by_border, None, Side.UNKNOWN, 0.0)
-    match = recognise(image, found.quad, layouts)
+    search = search_quads(image, aspect, cfg, alternatives=cfg.layout_alternatives)
+    if search.best is None:
+        return None
+    found, match = _best_layout(image, search.best, search, layouts, cfg)
     corners = found.quad.corners
     if match.upside_down:
         corners = np.ascontiguousarray(np.roll(corners, 2, axis=0))
@@ -58,3 +70,27 @@ def find_card(
         side=match.side,
         layout_score=match.score,
     )
+
+
+def _best_layout(
+    image: Frame | RGBImage, found: QuadDetection, search: QuadSearch, layouts: CardLayouts,
+    cfg: DetectConfig,
+) -> tuple[QuadDetection, LayoutMatch]:  # fmt: skip
+    """The detector's choice, or a runner-up whose interior matches a layout clearly better.
+
+    Boundary evidence and shape cannot tell the card's outline from a quad that shares
+    three of its sides and takes a printed frame's (or a background line's) for the
+    fourth; the layout can: correlation with the template peaks when the quad is the card.
+    """
+    match = recognise(image, found.quad, layouts)
+    rough = [(recognise(image, CardQuad(c, 1.0), layouts), s, c) for s, c in search.alternatives]
+    for alt, score, corners in sorted(rough, key=lambda r: -r[0].score):
+        if alt.document_type is None or alt.score < match.score + cfg.layout_gain:
+            break
+        refined = search.refine(corners, score)
+        if refined is None:
+            continue
+        again = recognise(image, refined.quad, layouts)
+        if again.document_type is not None and again.score >= match.score + cfg.layout_gain:
+            return refined, again
+    return found, match

@@ -75,6 +75,20 @@ class DetectConfig:
     rank_unseen_side: float = 0.5
     # Only the best few ranked candidates are refined at full resolution (the costly step).
     refine_top: int = 2
+    # Layout check of runners-up (``find_card``): a quad that takes a printed panel's side
+    # or a background line for a faint card side can outrank the card's outline, but only
+    # the outline puts the layout in place. The layout is read inside up to
+    # ``layout_alternatives`` runner-up candidates (~9 ms each) among the best
+    # ``alternatives_ranked``, skipping those whose corners all lie within
+    # ``alternative_distinct`` of the image diagonal of one already taken (~15 px at
+    # 1280x720: a printed frame 1.5 mm inside the card's edge is ~20 px in).
+    layout_alternatives: int = 4
+    alternatives_ranked: int = 12
+    alternative_distinct: float = 0.01
+    # A runner-up replaces the first choice when its layout correlation is higher by this
+    # much (its refined quad is checked again): the correlation of the right class moves by
+    # ~0.01 between renders of the same card, so smaller gains are noise.
+    layout_gain: float = 0.03
 
     # --- sub-pixel refinement (full resolution) ----------------------------------------
     # Search half-width along each edge's normal in the first refinement pass, as a

@@ -20,7 +20,7 @@
 
 from __future__ import annotations
 
-from dataclasses import replace
+from dataclasses import dataclass, replace
 
 import cv2
 import numpy as np
@@ -34,7 +34,7 @@ from ekyc.detect.rank import side_evidence, visible_area
 from ekyc.detect.sideface import face_edge_quad
 from ekyc.types import AspectPrior, CardQuad, Frame, QuadDetection, RGBImage
 
-__all__ = ["find_quad", "order_corners"]
+__all__ = ["QuadSearch", "find_quad", "order_corners", "search_quads"]
 
 F32 = npt.NDArray[np.float32]
 F64 = npt.NDArray[np.float64]
@@ -61,16 +61,51 @@ def find_quad(
         >>> find_quad(np.zeros((360, 640, 3), np.uint8)) is None
         True
     """
+    return search_quads(image, aspect, config).best
+
+
+@dataclass(frozen=True, slots=True, eq=False)
+class QuadSearch:
+    """The detector's choice and the runner-up candidates it ranked below it.
+
+    ``find_card`` reads the layout inside the runners-up too: a quad that takes a printed
+    panel's side, or a background line for a faint card side, can rank first on boundary
+    evidence and shape alone, while only the card's own outline puts its layout in place.
+
+    Attributes:
+        best: What ``find_quad`` returns.
+        alternatives: Rough corners (``order_corners`` order, full-resolution pixels) of
+            the next-ranked candidates that differ from ``best``, best ranked first, with
+            their scores; ``refine`` turns one into a detection.
+    """
+
+    best: QuadDetection | None
+    alternatives: tuple[tuple[float, F32], ...]
+    _image: Frame | RGBImage
+    _config: DetectConfig
+
+    def refine(self, corners: F32, score: float) -> QuadDetection | None:
+        """Refine an alternative at full resolution as ``find_quad`` refines its choice."""
+        rgb = _rgb(self._image)
+        refined = _refine_in_crop(rgb, np.asarray(corners, np.float64), self._config)
+        if refined is None or refined[0] * score < self._config.min_score:
+            return None
+        return _finish(self._image, refined[1], refined[0] * score, self._config)
+
+
+def search_quads(
+    image: Frame | RGBImage,
+    aspect: AspectPrior = AspectPrior.ID1,
+    config: DetectConfig | None = None,
+    alternatives: int = 0,
+) -> QuadSearch:
+    """``find_quad``, plus up to ``alternatives`` runner-up candidates (``QuadSearch``)."""
     cfg = config or DetectConfig()
-    rgb = image.image if isinstance(image, Frame) else image
-    if rgb.ndim != 3 or rgb.shape[2] != 3 or rgb.dtype != np.uint8:
-        raise ValueError(f"expected an (H, W, 3) uint8 image, got {rgb.shape} {rgb.dtype}")
+    rgb = _rgb(image)
     height, width = rgb.shape[:2]
     scale = min(1.0, cfg.working_side_px / max(height, width))
     small = rgb if scale >= 1.0 else _resize(rgb, scale)
     ranked = _ranked_candidates(small, aspect, cfg)
-    if not ranked:
-        return None
     best: tuple[float, float, F64] | None = None
     for rank, score, quad in ranked[: cfg.refine_top]:
         if best is not None and rank <= best[0]:
@@ -78,14 +113,47 @@ def find_quad(
         refined = _refine_in_crop(rgb, quad / scale, cfg)
         if refined is not None and (best is None or refined[0] * rank > best[0]):
             best = (refined[0] * rank, refined[0] * score, refined[1])
-    if best is None or best[1] < cfg.min_score:
-        return None
+    found = None
+    if best is not None and best[1] >= cfg.min_score:
+        found = _finish(image, best[2], best[1], cfg)
+    others: list[tuple[float, F32]] = []
+    if found is not None and alternatives > 0:
+        size = (width, height)
+        near = cfg.alternative_distinct * float(np.hypot(width, height))
+        kept = [found.quad.corners.astype(np.float64)]
+        for _, score, quad in ranked[: cfg.alternatives_ranked]:
+            full = order_corners(quad / scale, size, cfg).astype(np.float64)
+            if min(_max_corner_distance(full, k) for k in kept) < near:
+                continue
+            kept.append(full)
+            others.append((score, full.astype(np.float32)))
+            if len(others) == alternatives:
+                break
+    return QuadSearch(found, tuple(others), image, cfg)
+
+
+def _rgb(image: Frame | RGBImage) -> RGBImage:
+    rgb = image.image if isinstance(image, Frame) else image
+    if rgb.ndim != 3 or rgb.shape[2] != 3 or rgb.dtype != np.uint8:
+        raise ValueError(f"expected an (H, W, 3) uint8 image, got {rgb.shape} {rgb.dtype}")
+    return rgb
+
+
+def _max_corner_distance(a: F64, b: F64) -> float:
+    """Largest corner distance of two quads in ``order_corners`` order, either way round."""
+    return min(float(np.linalg.norm(a - np.roll(b, k, axis=0), axis=1).max()) for k in (0, 2))
+
+
+def _finish(image: Frame | RGBImage, quad: F64, score: float, cfg: DetectConfig) -> QuadDetection:
+    """Side faces onto the printed face's edge, corner order, and the border check."""
+    rgb = _rgb(image)
+    height, width = rgb.shape[:2]
     exif = image.metadata.focal_length_35mm if isinstance(image, Frame) else None
     f_px = focal_px((width, height), exif if exif is not None else cfg.prior_focal_35mm)
-    face = _face_edges_in_crop(rgb, best[2], f_px, cfg)
+    face = _face_edges_in_crop(rgb, quad, f_px, cfg)
     corners = order_corners(face, (width, height), cfg)
     cut = _cut_by_border(corners, (width, height), cfg.border_margin_px)
-    return QuadDetection(CardQuad(corners, float(min(1.0, best[1]))), cut)
+    return QuadDetection(CardQuad(corners, float(min(1.0, score))), cut)
 
 
 def _ranked_candidates(
