@@ -94,3 +94,15 @@ def test_liveness_suite_without_the_cv(tmp_path, capsys):
     text = (out / "report.md").read_text()
     assert text.startswith("# ekyc bench liveness\n")
     assert "skipped: --no-cv" in text
+
+
+def test_challenge_stills_are_live_in_the_synthetic_and_pooled_populations():
+    scores = np.array([0.9, 0.2, 0.8, 0.1])
+    species = np.array(["synth_live", "synth_live_challenge", "synth_print", "nuaa_live"])
+    for name, n_live in (("synthetic", 2), ("synthetic, challenge stills", 1), ("all", 3)):
+        r = liveness.rates(scores, species, liveness.POPULATIONS[name], 0.5)
+        assert r["n_live"] == n_live
+    pop = liveness.POPULATIONS["synthetic, challenge stills"]
+    stills = liveness.rates(scores, species, pop, 0.5)
+    assert stills["bpcer"] == 1.0  # the one still scored 0.2
+    assert stills["apcer"]["synth_print"]["rate"] == 1.0
