@@ -84,13 +84,20 @@ def _best_layout(
     """
     match = recognise(image, found.quad, layouts)
     rough = [(recognise(image, CardQuad(c, 1.0), layouts), s, c) for s, c in search.alternatives]
+    best: tuple[QuadDetection, LayoutMatch] = (found, match)
+    tried = 0
     for alt, score, corners in sorted(rough, key=lambda r: -r[0].score):
-        if alt.document_type is None or alt.score < match.score + cfg.layout_gain:
+        # A rough quad is a few pixels off, which costs its layout some correlation: it is
+        # refined when it comes near, and must then beat the first choice clearly.
+        if tried == cfg.layout_refine or alt.score < match.score - cfg.layout_gain:
             break
+        if alt.document_type is None:
+            continue
+        tried += 1
         refined = search.refine(corners, score)
         if refined is None:
             continue
         again = recognise(image, refined.quad, layouts)
-        if again.document_type is not None and again.score >= match.score + cfg.layout_gain:
-            return refined, again
-    return found, match
+        if again.document_type is not None and again.score >= best[1].score + cfg.layout_gain:
+            best = (refined, again)
+    return best

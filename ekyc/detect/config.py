@@ -82,13 +82,16 @@ class DetectConfig:
     # ``alternatives_ranked``, skipping those whose corners all lie within
     # ``alternative_distinct`` of the image diagonal of one already taken (~15 px at
     # 1280x720: a printed frame 1.5 mm inside the card's edge is ~20 px in).
-    layout_alternatives: int = 4
-    alternatives_ranked: int = 12
+    layout_alternatives: int = 8
+    alternatives_ranked: int = 16
     alternative_distinct: float = 0.01
     # A runner-up replaces the first choice when its layout correlation is higher by this
     # much (its refined quad is checked again): the correlation of the right class moves by
     # ~0.01 between renders of the same card, so smaller gains are noise.
     layout_gain: float = 0.03
+    # At most this many runners-up are refined and read again (~10 ms each), those whose
+    # rough layout comes within ``layout_gain`` of the first choice's, best first.
+    layout_refine: int = 2
 
     # --- sub-pixel refinement (full resolution) ----------------------------------------
     # Search half-width along each edge's normal in the first refinement pass, as a
@@ -124,6 +127,15 @@ class DetectConfig:
     # distance on the card's face as the moved side's band, within this factor (the
     # focal-length prior's error and the band's fitted width).
     face_edge_veto_ratio: float = 1.6
+    # Outline (``ekyc.detect.outline``): a side fitted to a printed line runs parallel to
+    # the card's edge and inside it; the licence frame and the address boxes are 1-3 mm in.
+    # Edges this far out (mm on the card) are looked at, from ``outline_min_mm`` (beyond
+    # the side face's band, which ``sideface`` handles) ...
+    outline_search_mm: float = 4.0
+    outline_min_mm: float = 0.8
+    # ... and the strip between must differ from the background by this much (RGB
+    # distance): card paper against a table, not a white card on a white table.
+    outline_min_contrast: float = 12.0
 
     # --- scoring ----------------------------------------------------------------------
     # Aspect prior, used loosely: the card's aspect recovered from the quad through the

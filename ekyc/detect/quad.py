@@ -12,7 +12,10 @@
 3. Only the best ``refine_top`` are refitted at full resolution as lines through sub-pixel
    edge points (``ekyc.detect.edges``), twice, with a narrowing search; the best
    rank x support wins, and a runner-up whose rank cannot beat that is not refined.
-4. On a tilted card the strongest edge along a side facing the camera is often the outer
+4. A side fitted to a printed line that runs just inside a faint card edge (the licence's
+   frame, an address box) moves out to the card's edge (``ekyc.detect.outline``): the
+   strip between the two is card paper, unlike the background beyond the other sides.
+5. On a tilted card the strongest edge along a side facing the camera is often the outer
    edge of the card's side face; ``ekyc.detect.sideface`` moves such a side onto the
    printed face's edge, so that the quad is the face and the side face lies outside it,
    where the thickness check (``ekyc.detect.thickness``) looks for it.
@@ -29,6 +32,7 @@ import numpy.typing as npt
 from ekyc.detect.candidates import candidate_quads, clockwise
 from ekyc.detect.config import DetectConfig
 from ekyc.detect.edges import EdgeFit, fit_edge, intersect, sample_profiles
+from ekyc.detect.outline import outermost_sides
 from ekyc.detect.plane import focal_px, plane_pose, shape_factors
 from ekyc.detect.rank import side_evidence, visible_area
 from ekyc.detect.sideface import face_edge_quad
@@ -150,6 +154,7 @@ def _finish(image: Frame | RGBImage, quad: F64, score: float, cfg: DetectConfig)
     height, width = rgb.shape[:2]
     exif = image.metadata.focal_length_35mm if isinstance(image, Frame) else None
     f_px = focal_px((width, height), exif if exif is not None else cfg.prior_focal_35mm)
+    quad = _outline_in_crop(rgb, quad, cfg)
     face = _face_edges_in_crop(rgb, quad, f_px, cfg)
     corners = order_corners(face, (width, height), cfg)
     cut = _cut_by_border(corners, (width, height), cfg.border_margin_px)
@@ -252,6 +257,31 @@ def _refine_in_crop(rgb: RGBImage, quad: F64, cfg: DetectConfig) -> tuple[float,
     fit_cfg = replace(cfg, max_profiles=cfg.refine_max_profiles)
     refined = _refine(crop, quad - offset, fit_cfg, max(width, height))
     return None if refined is None else (refined[0], refined[1] + offset)
+
+
+def _outline_in_crop(rgb: RGBImage, quad: F64, cfg: DetectConfig) -> F64:
+    """``outline.outermost_sides`` on a float crop; moved sides are fitted again."""
+    height, width = rgb.shape[:2]
+    quad = clockwise(quad)
+    side = float(np.linalg.norm(quad[1] - quad[0]))
+    pad = 2.0 * cfg.outline_search_mm * side / 50.0 + 24.0  # generous: >= 2x the reach
+    x0, y0 = (max(0, int(np.floor(quad[:, k].min() - pad))) for k in (0, 1))
+    x1 = min(width, int(np.ceil(quad[:, 0].max() + pad)))
+    y1 = min(height, int(np.ceil(quad[:, 1].max() + pad)))
+    if x1 - x0 < 16 or y1 - y0 < 16:
+        return quad
+    offset = np.array([x0, y0], dtype=np.float64)
+    crop = rgb[y0:y1, x0:x1].astype(np.float32)
+    fit_cfg = replace(cfg, max_profiles=cfg.refine_max_profiles)
+    moved, shifts = outermost_sides(crop, quad - offset, fit_cfg)
+    if not any(shifts):
+        return quad
+    fits: list[EdgeFit | None] = []
+    for i in range(4):
+        prof = sample_profiles(crop, moved[i], moved[(i + 1) % 4], cfg.final_search_px, fit_cfg)
+        fits.append(None if prof is None else fit_edge(prof, fit_cfg))
+    refit = _corners_from_fits(fits, moved)
+    return (moved if refit is None else refit) + offset
 
 
 def _face_edges_in_crop(rgb: RGBImage, quad: F64, f_px: float, cfg: DetectConfig) -> F64:
