@@ -101,27 +101,39 @@ def _outer_edge(
     diff = np.diff(median, axis=0)
     grad = np.sqrt(np.sum(diff * diff, axis=1)) / step
     mid = x[:-1] + step / 2
-    inside = _mean_at(prof, median, -_RING_PX[1], -_RING_PX[0] / 2)
     peaks = np.flatnonzero(
         (grad[1:-1] >= grad[:-2]) & (grad[1:-1] > grad[2:]) & (mid[1:-1] >= low)
         & (mid[1:-1] <= reach)
     ) + 1  # fmt: skip
-    for k in peaks[::-1]:  # outermost first
-        d = float(mid[k])
-        strip = _mean_at(prof, median, 2.0, d - 2.0) if d > 4.0 else median[k]
-        beyond = _mean_at(prof, median, d + _RING_PX[0], d + _RING_PX[1])
-        to_bg = min(float(np.linalg.norm(strip - b)) for b in background)
-        beyond_bg = min(float(np.linalg.norm(beyond - b)) for b in background)
+    if len(peaks) == 0:
+        return 0.0
+    d = mid[peaks]
+    # Means over offset ranges by prefix sums: every peak's tests at once.
+    prefix = np.concatenate([np.zeros((1, 3)), np.cumsum(median, axis=0)])
+
+    def mean(lo: F64, hi: F64) -> F64:
+        i0 = np.searchsorted(x, lo)
+        i1 = np.maximum(np.searchsorted(x, hi, side="right"), i0 + 1)
+        i1 = np.minimum(i1, len(x))
+        i0 = np.minimum(i0, i1 - 1)
+        return np.asarray((prefix[i1] - prefix[i0]) / (i1 - i0)[:, None], dtype=np.float64)
+
+    ones = np.ones_like(d)
+    inside = mean(-_RING_PX[1] * ones, -_RING_PX[0] / 2 * ones)
+    strip = np.where((d > 4.0)[:, None], mean(2.0 * ones, d - 2.0), median[peaks])
+    beyond = mean(d + _RING_PX[0], d + _RING_PX[1])
+    across = mean(d - 3.0, d - 1.0) - mean(d + 1.0, d + 3.0)
+    bg = np.stack(background)  # (k, 3)
+    to_bg = np.linalg.norm(strip[:, None, :] - bg[None], axis=2).min(axis=1)
+    beyond_bg = np.linalg.norm(beyond[:, None, :] - bg[None], axis=2).min(axis=1)
+    ok = (
+        (to_bg >= config.outline_min_contrast)
         # The edge itself: most of the strip-to-background change happens across it.
-        across = _mean_at(prof, median, d - 3.0, d - 1.0) - _mean_at(prof, median, d + 1.0, d + 3.0)
-        if (
-            to_bg >= config.outline_min_contrast
-            and float(np.linalg.norm(across)) >= 0.5 * to_bg
-            and float(np.linalg.norm(strip - inside)) < 0.5 * to_bg
-            and beyond_bg < 0.5 * to_bg
-        ):
-            return d
-    return 0.0
+        & (np.linalg.norm(across, axis=1) >= 0.5 * to_bg)
+        & (np.linalg.norm(strip - inside, axis=1) < 0.5 * to_bg)
+        & (beyond_bg < 0.5 * to_bg)
+    )
+    return float(d[ok].max()) if ok.any() else 0.0
 
 
 def _meet(a: tuple[F64, F64], b: tuple[F64, F64]) -> F64:
