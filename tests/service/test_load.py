@@ -6,8 +6,13 @@
 2. Soak: up to 10,000 ``GET /health/live`` (at most ~60 s); the daemon's resident memory
    (``VmRSS`` of ``/proc/<pid>/status``) must grow by less than 5 % from the start of the
    soak (after a warm-up) to its end: memory is behaviour, not timing.
+3. Frame soak (marker ``soak``, not in the default run: minutes of CPU): 10,000
+   ``POST /v1/ekyc/frame`` after 500 warm-up frames, the same 5 % bound on VmRSS growth.
+   The frame route decodes, detects and keeps per-session preview state, so it is where a
+   leak would show; the live check above only covers the server loop.
 
-Every loop is bounded in count and in time. Run with ``pytest -m slow -s`` to see figures.
+Every loop is bounded in count and in time. Run with ``pytest -m slow -s`` to see figures,
+``pytest -m soak -s tests/service/test_load.py`` for the frame soak.
 """
 
 from __future__ import annotations
@@ -39,6 +44,7 @@ FRAME_RATE = 20.0  # requests per second
 FRAME_SECONDS = 15.0
 SOAK_REQUESTS = 10_000
 SOAK_SECONDS = 60.0
+FRAME_SOAK_SECONDS = 1800.0  # a bound, not a target: 10,000 frames take ~5-10 min on 2 cores
 WARMUP_REQUESTS = 500
 THREADS = 8
 MAX_RSS_GROWTH = 0.05
@@ -135,6 +141,35 @@ def test_frame_guidance_then_soak(daemon: tuple[str, int, str]) -> None:
     assert growth < MAX_RSS_GROWTH
 
 
+@pytest.mark.soak
+def test_frame_soak(daemon: tuple[str, int, str]) -> None:
+    base, pid, token = daemon
+    with httpx.Client(base_url=base, timeout=10.0) as client:
+        opened = client.post("/v1/ekyc/sessions", json={"token": token})
+        assert opened.status_code == 201, opened.text
+        headers = {CAPTURE_HEADER: opened.json()["capture_token"], "Content-Type": "image/jpeg"}
+    frame = jpeg(640, 480)
+
+    def post_frame(client: httpx.Client) -> None:
+        response = client.post("/v1/ekyc/frame", content=frame, headers=headers)
+        assert response.status_code == 200, response.text
+
+    _soak(base, WARMUP_REQUESTS, FRAME_SOAK_SECONDS, post_frame)
+    rss_start = rss_kib(pid)
+    started = time.monotonic()
+    sent = _soak(base, SOAK_REQUESTS, FRAME_SOAK_SECONDS, post_frame)
+    elapsed_s = time.monotonic() - started
+    rss_end = rss_kib(pid)
+    growth = (rss_end - rss_start) / rss_start
+    print(  # noqa: T201
+        f"\nframe soak: {sent} POST /v1/ekyc/frame in {elapsed_s:.1f} s "
+        f"({sent / elapsed_s:.1f}/s); daemon VmRSS {rss_start} KiB -> {rss_end} KiB "
+        f"({growth:+.2%}); load average {os.getloadavg()[0]:.2f}, {os.cpu_count()} CPUs"
+    )
+    assert sent == SOAK_REQUESTS, "the frame soak was cut short by its time bound"
+    assert growth < MAX_RSS_GROWTH
+
+
 def _paced(
     base: str, send: Callable[[httpx.Client], tuple[int, float]]
 ) -> tuple[list[int], list[float]]:
@@ -158,8 +193,15 @@ def _paced(
     return [status for status, _ in results], [ms for _, ms in results]
 
 
-def _soak(base: str, count: int, limit_s: float) -> int:
-    """Up to ``count`` live checks from ``THREADS`` threads, stopping at ``limit_s``."""
+def _live(client: httpx.Client) -> None:
+    response = client.get("/health/live")
+    assert response.status_code == 200, response.text
+
+
+def _soak(
+    base: str, count: int, limit_s: float, send: Callable[[httpx.Client], None] = _live
+) -> int:
+    """Up to ``count`` requests (``send``) from ``THREADS`` threads, stopping at ``limit_s``."""
     deadline = time.monotonic() + limit_s
     share = count // THREADS
 
@@ -167,8 +209,7 @@ def _soak(base: str, count: int, limit_s: float) -> int:
         done = 0
         with httpx.Client(base_url=base, timeout=10.0) as client:
             while done < share and time.monotonic() < deadline:
-                response = client.get("/health/live")
-                assert response.status_code == 200, response.text
+                send(client)
                 done += 1
         return done
 
