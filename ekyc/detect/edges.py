@@ -176,3 +176,13 @@ def intersect(a: EdgeFit, b: EdgeFit) -> F64 | None:
         return None
     t = np.linalg.solve(mat, b.point - a.point)
     return np.asarray(a.point + t[0] * a.direction, dtype=np.float64)
+
+
+def line_intersection(a: tuple[F64, F64], b: tuple[F64, F64]) -> F64:
+    """Where the line through ``a``'s two points meets ``b``'s; NaNs when they are parallel."""
+    da, db = a[1] - a[0], b[1] - b[0]
+    mat = np.stack([da, -db], axis=1)
+    if abs(float(np.linalg.det(mat))) < 1e-9:
+        return np.full(2, np.nan)
+    t = np.linalg.solve(mat, b[0] - a[0])
+    return np.asarray(a[0] + t[0] * da, dtype=np.float64)

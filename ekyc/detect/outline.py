@@ -27,7 +27,7 @@ import numpy as np
 import numpy.typing as npt
 
 from ekyc.detect.config import DetectConfig
-from ekyc.detect.edges import EdgeProfiles, sample_profiles
+from ekyc.detect.edges import EdgeProfiles, line_intersection, sample_profiles
 
 __all__ = ["outermost_sides"]
 
@@ -80,7 +80,7 @@ def outermost_sides(image: F32, quad: F64, config: DetectConfig) -> tuple[F64, t
         d = (p1 - p0) / max(float(np.hypot(*(p1 - p0))), 1e-9)
         normal = np.array([d[1], -d[0]])
         lines.append((p0 + normal * moves[i], p1 + normal * moves[i]))
-    corners = np.array([_meet(lines[i - 1], lines[i]) for i in range(4)])
+    corners = np.array([line_intersection(lines[i - 1], lines[i]) for i in range(4)])
     if not np.all(np.isfinite(corners)):
         return quad, (0.0, 0.0, 0.0, 0.0)
     return corners, tuple(moves)
@@ -134,12 +134,3 @@ def _outer_edge(
         & (beyond_bg < 0.5 * to_bg)
     )
     return float(d[ok].max()) if ok.any() else 0.0
-
-
-def _meet(a: tuple[F64, F64], b: tuple[F64, F64]) -> F64:
-    da, db = a[1] - a[0], b[1] - b[0]
-    mat = np.stack([da, -db], axis=1)
-    if abs(float(np.linalg.det(mat))) < 1e-9:
-        return np.full(2, np.nan)
-    t = np.linalg.solve(mat, b[0] - a[0])
-    return np.asarray(a[0] + t[0] * da, dtype=np.float64)

@@ -24,7 +24,7 @@ import numpy as np
 import numpy.typing as npt
 
 from ekyc.detect.config import DetectConfig
-from ekyc.detect.edges import sample_profiles
+from ekyc.detect.edges import line_intersection, sample_profiles
 from ekyc.detect.thickness import side_face_widths
 
 __all__ = ["FaceEdges", "StepFit", "face_edge_quad", "fit_steps"]
@@ -140,7 +140,7 @@ def face_edge_quad(
             p1 = p1 + normal * inner * scale[2]
             moved[i] = -inner
         lines.append((p0, p1))
-    corners = np.array([_meet(lines[i - 1], lines[i]) for i in range(4)])
+    corners = np.array([line_intersection(lines[i - 1], lines[i]) for i in range(4)])
     if not np.all(np.isfinite(corners)):
         return unchanged
     return FaceEdges(corners, (moved[0], moved[1], moved[2], moved[3]), vetoed=False)
@@ -177,15 +177,6 @@ def _is_band(
 def _outward(p0: F64, p1: F64) -> F64:
     d = (p1 - p0) / max(float(np.hypot(*(p1 - p0))), 1e-9)
     return np.array([d[1], -d[0]])
-
-
-def _meet(a: tuple[F64, F64], b: tuple[F64, F64]) -> F64:
-    da, db = a[1] - a[0], b[1] - b[0]
-    mat = np.stack([da, -db], axis=1)
-    if abs(float(np.linalg.det(mat))) < 1e-9:
-        return np.full(2, np.nan)
-    t = np.linalg.solve(mat, b[0] - a[0])
-    return np.asarray(a[0] + t[0] * da, dtype=np.float64)
 
 
 def _step(x: F64, centre: F64, sigma: F64) -> F64:
