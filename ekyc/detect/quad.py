@@ -246,32 +246,35 @@ def _refine_in_crop(rgb: RGBImage, quad: F64, cfg: DetectConfig) -> tuple[float,
     Converting the whole 1280x720 frame to float costs more than the fit itself.
     """
     height, width = rgb.shape[:2]
-    pad = cfg.search_fraction * max(width, height) + 4.0
-    x0, y0 = (max(0, int(np.floor(quad[:, k].min() - pad))) for k in (0, 1))
-    x1 = min(width, int(np.ceil(quad[:, 0].max() + pad)))
-    y1 = min(height, int(np.ceil(quad[:, 1].max() + pad)))
-    if x1 - x0 < 16 or y1 - y0 < 16:
+    cropped = _float_crop(rgb, quad, cfg.search_fraction * max(width, height) + 4.0)
+    if cropped is None:
         return None
-    offset = np.array([x0, y0], dtype=np.float64)
-    crop = rgb[y0:y1, x0:x1].astype(np.float32)
+    crop, offset = cropped
     fit_cfg = replace(cfg, max_profiles=cfg.refine_max_profiles)
     refined = _refine(crop, quad - offset, fit_cfg, max(width, height))
     return None if refined is None else (refined[0], refined[1] + offset)
 
 
-def _outline_in_crop(rgb: RGBImage, quad: F64, cfg: DetectConfig) -> F64:
-    """``outline.outermost_sides`` on a float crop; moved sides are fitted again."""
+def _float_crop(rgb: RGBImage, quad: F64, pad: float) -> tuple[npt.NDArray[np.float32], F64] | None:
+    """The float32 crop around ``quad`` grown by ``pad`` px, and its offset; None if tiny."""
     height, width = rgb.shape[:2]
-    quad = clockwise(quad)
-    side = float(np.linalg.norm(quad[1] - quad[0]))
-    pad = 2.0 * cfg.outline_search_mm * side / 50.0 + 24.0  # generous: >= 2x the reach
     x0, y0 = (max(0, int(np.floor(quad[:, k].min() - pad))) for k in (0, 1))
     x1 = min(width, int(np.ceil(quad[:, 0].max() + pad)))
     y1 = min(height, int(np.ceil(quad[:, 1].max() + pad)))
     if x1 - x0 < 16 or y1 - y0 < 16:
+        return None
+    return rgb[y0:y1, x0:x1].astype(np.float32), np.array([x0, y0], dtype=np.float64)
+
+
+def _outline_in_crop(rgb: RGBImage, quad: F64, cfg: DetectConfig) -> F64:
+    """``outline.outermost_sides`` on a float crop; moved sides are fitted again."""
+    quad = clockwise(quad)
+    side = float(np.linalg.norm(quad[1] - quad[0]))
+    pad = 2.0 * cfg.outline_search_mm * side / 50.0 + 24.0  # generous: >= 2x the reach
+    cropped = _float_crop(rgb, quad, pad)
+    if cropped is None:
         return quad
-    offset = np.array([x0, y0], dtype=np.float64)
-    crop = rgb[y0:y1, x0:x1].astype(np.float32)
+    crop, offset = cropped
     fit_cfg = replace(cfg, max_profiles=cfg.refine_max_profiles)
     moved, shifts = outermost_sides(crop, quad - offset, fit_cfg)
     if not any(shifts):
