@@ -8,11 +8,16 @@ transaction; listings are not.
 
 Only what was stored can be read: a My Number card's back is refused before it is
 decoded (``ekyc_session.add_shot``), so no shot of it exists to list or download.
+
+A reviewer may re-run the verification of the recorded shots (``bank_verified_shots`` then
+``bank_record_rerun``): the 7-year record stays as it was (append-only, one per session);
+the re-run's outcome goes to the audit trail (``ekyc.rerun``) with its models' hashes.
 """
 
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -27,6 +32,7 @@ from loanflow.application_tables import (
     Blob,
     EkycSession,
     EkycShot,
+    EkycVerification,
     Message,
 )
 from loanflow.clock import Clock
@@ -34,14 +40,18 @@ from loanflow.db import SessionFactory, transaction
 from loanflow.documents import StoredFile, list_files, stored_file
 from loanflow.errors import NotFound
 from loanflow.messages import MessageView, message_view
+from loanflow.verifier import VerifierOutcome
 
 __all__ = [
+    "RecordedVerification",
     "ShotView",
     "bank_files",
     "bank_messages",
     "bank_read_file",
     "bank_read_shot",
+    "bank_record_rerun",
     "bank_shots",
+    "bank_verified_shots",
 ]
 
 
@@ -179,3 +189,82 @@ def _views(session: Session, application_id: str) -> tuple[ShotView, ...]:
     return tuple(
         _shot_view(shot, ekyc, latest[ekyc.id, shot.shot] == shot.id) for shot, ekyc in rows
     )
+
+
+@dataclass(frozen=True, slots=True)
+class RecordedVerification:
+    """The latest recorded verification of an application, with the bytes it judged."""
+
+    session_id: str
+    document_type: DocumentType
+    decision: str
+    reasons: tuple[str, ...]
+    verifier: str
+    verified_at: datetime
+    shots: Mapping[Shot, bytes]
+
+
+def bank_verified_shots(
+    db: SessionFactory, application_id: str, staff_id: str, *, clock: Clock
+) -> RecordedVerification:
+    """The latest verification record and its shots' bytes (checked), for a re-run; audited.
+
+    Raises:
+        NotFound: No such application, or it has no recorded verification yet.
+    """
+    with transaction(db) as session:
+        application = _application(session, application_id)
+        row = session.scalars(
+            sa.select(EkycVerification)
+            .where(EkycVerification.application_id == application_id)
+            .order_by(EkycVerification.verified_at.desc(), EkycVerification.id.desc())
+            .limit(1)
+        ).first()
+        if row is None:
+            raise NotFound("no verification recorded yet", application_id=application_id)
+        hashes = {Shot(shot): str(sha) for shot, sha in row.image_sha256.items()}
+        shots = {
+            shot: _checked(session.get_one(Blob, sha).data, sha) for shot, sha in hashes.items()
+        }
+        detail = {"session_id": row.session_id, "image_sha256": row.image_sha256}
+        actor = staff_actor(staff_id)
+        record(session, application, at=clock.now(), actor=actor, action="ekyc.read", detail=detail)
+        return RecordedVerification(
+            session_id=row.session_id,
+            document_type=DocumentType(row.document_type),
+            decision=row.decision,
+            reasons=tuple(row.reasons.get("codes", ())),
+            verifier=row.verifier,
+            verified_at=row.verified_at,
+            shots=shots,
+        )
+
+
+def bank_record_rerun(
+    db: SessionFactory,
+    application_id: str,
+    session_id: str,
+    staff_id: str,
+    verifier_name: str,
+    outcome: VerifierOutcome,
+    *,
+    clock: Clock,
+) -> None:
+    """Write a staff re-run's outcome to the audit trail (the record itself never changes).
+
+    Raises:
+        NotFound: No such application.
+    """
+    with transaction(db) as session:
+        application = _application(session, application_id)
+        detail = {
+            "session_id": session_id,
+            "verifier": verifier_name,
+            "decision": outcome.decision.value,
+            "reasons": list(outcome.reasons),
+            "models": {ref.id: ref.sha256 for ref in outcome.models},
+        }
+        actor = staff_actor(staff_id)
+        record(
+            session, application, at=clock.now(), actor=actor, action="ekyc.rerun", detail=detail
+        )

@@ -192,6 +192,27 @@ class VerdictOut(BaseModel):
     verdict: dict[str, Any] | None
 
 
+class RerunOut(BaseModel):
+    """A reviewer's re-run of the recorded shots, beside the record it re-judged.
+
+    The record never changes; the re-run is judged as of the record's time. The challenge
+    recording is deleted once a session finishes, so a re-run cannot re-judge the active
+    challenge: the pipeline then reaches at most review (``LIVENESS_NOT_PROVEN``).
+    """
+
+    session_id: str
+    document_type: DocumentType
+    recorded_decision: str
+    recorded_reasons: list[str]
+    recorded_verifier: str
+    verified_at: datetime
+    decision: str
+    reasons: list[str]
+    verifier: str
+    models: dict[str, str]
+    verdict: dict[str, Any] | None
+
+
 class StoredShotOut(BaseModel):
     """One stored eKYC image, as the staff list shows it (its bytes are not part of it)."""
 

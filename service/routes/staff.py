@@ -10,6 +10,8 @@
     GET  /v1/staff/applications/{id}/files/{file_id}   the file's bytes (audited)
     GET  /v1/staff/applications/{id}/ekyc/shots        every stored eKYC image
     GET  /v1/staff/applications/{id}/ekyc/shots/{shot_id}   its bytes (audited)
+    POST /v1/staff/applications/{id}/ekyc/rerun        re-run the latest recorded verification
+                                                        on its stored shots (audited)
     POST /v1/staff/applications/{id}/signature         the bank's signature: contract filed
 
 The staff id comes from the token and is written to the audit trail of each step, and of
@@ -19,6 +21,7 @@ Number card's back is never stored, so no route can hand one out.
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Annotated, Any
 from urllib.parse import quote
 
@@ -31,12 +34,18 @@ from loanflow.staff_views import (
     bank_messages,
     bank_read_file,
     bank_read_shot,
+    bank_record_rerun,
     bank_shots,
+    bank_verified_shots,
 )
+from loanflow.verifier import Verifier as FlowVerifier
 from service.application_schemas import FileOut, MessageIn, MessageOut, ReviewResultIn
 from service.deps import ClockDep, CurrentStaff, DbDep, RuntimeDep
-from service.ekyc_schemas import StoredShotOut
+from service.ekyc_schemas import RerunOut, StoredShotOut
+from service.errors import NotReady
+from service.runtime import Runtime
 from service.schemas import StaffOut
+from service.verification import PipelineVerifier, fallback_verifier
 
 __all__ = ["router"]
 
@@ -149,6 +158,55 @@ def download_shot(
     media_type = _IMAGE_TYPES.get(extension, "application/octet-stream")
     filename = f"{view.session_id}-{view.shot.value}-{view.id}{extension}"
     return _attachment(data, media_type, filename, view.sha256)
+
+
+@router.post("/applications/{application_id}/ekyc/rerun")
+async def rerun(
+    application_id: ApplicationId, staff_id: CurrentStaff, runtime: RuntimeDep, clock: ClockDep
+) -> RerunOut:
+    """Verify the latest recorded shots again with the models loaded now; the record stays.
+
+    The re-run is judged as of the record's time (an ID valid then is still valid), in the
+    CPU pool; its outcome and models go to the audit trail (``ekyc.rerun``).
+    """
+    recorded = await runtime.pool.run(
+        bank_verified_shots, runtime.db, application_id, staff_id, clock=clock
+    )
+    verifier = _rerun_verifier(runtime, recorded.verified_at)
+    outcome = await runtime.pool.run(verifier.verify, recorded.document_type, recorded.shots)
+    await runtime.pool.run(
+        bank_record_rerun,
+        runtime.db,
+        application_id,
+        recorded.session_id,
+        staff_id,
+        verifier.name,
+        outcome,
+        clock=clock,
+    )
+    detail = verifier.verdict_json() if isinstance(verifier, PipelineVerifier) else None
+    return RerunOut(
+        session_id=recorded.session_id,
+        document_type=recorded.document_type,
+        recorded_decision=recorded.decision,
+        recorded_reasons=list(recorded.reasons),
+        recorded_verifier=recorded.verifier,
+        verified_at=recorded.verified_at,
+        decision=outcome.decision.value,
+        reasons=list(outcome.reasons),
+        verifier=verifier.name,
+        models={ref.id: ref.sha256 for ref in outcome.models},
+        verdict=detail,
+    )
+
+
+def _rerun_verifier(runtime: Runtime, at: datetime) -> FlowVerifier:
+    pipeline = runtime.models.verifier
+    if pipeline is None:
+        if runtime.settings.preload_models:
+            raise NotReady("the verification models are not loaded")
+        return fallback_verifier()
+    return PipelineVerifier(pipeline, challenge=None, frames=None, now=at)
 
 
 _IMAGE_TYPES = {".jpg": "image/jpeg", ".png": "image/png", ".heic": "image/heic"}

@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 import base64
+import hashlib
 from collections.abc import Callable
 from contextlib import AbstractAsyncContextManager
 from datetime import datetime
 
 import httpx
 import pytest
+import sqlalchemy as sa
 
 from ekyc.types import DocumentType
+from loanflow.db import create_engine
 from service.capture_sessions import CAPTURE_HEADER
 from service.settings import Settings
 from tests.loanflow.conftest import FakeClock, Mailbox
@@ -22,6 +25,7 @@ from tests.service.ekyc_journey import (
     submitted_token,
 )
 from tests.service.journey import assert_problem
+from tests.service.test_applications import STAFF, STAFF_TOKEN
 
 pytestmark = pytest.mark.anyio
 
@@ -265,11 +269,27 @@ class TestRestart:
         )
 
 
+def the_application_id(db_url: str) -> str:
+    """The one application with an eKYC session in this test's database."""
+    engine = create_engine(db_url)
+    try:
+        with engine.connect() as connection:
+            return str(
+                connection.execute(sa.text("SELECT application_id FROM ekyc_sessions")).one()[0]
+            )
+    finally:
+        engine.dispose()
+
+
 @pytest.mark.models
 @pytest.mark.slow
 class TestFinishWithModels:
     async def test_pipeline_verdict(
-        self, make_settings: Callable[..., Settings], make_client: MakeClient, url_token: str
+        self,
+        make_settings: Callable[..., Settings],
+        make_client: MakeClient,
+        url_token: str,
+        db_url: str,
     ):
         import numpy as np
 
@@ -279,8 +299,10 @@ class TestFinishWithModels:
         from tests.factories import encode
 
         person = make_applicant(3, DocumentType.MY_NUMBER_CARD, challenge=False)
+        staff = {"reviewer-1": hashlib.sha256(STAFF_TOKEN.encode()).hexdigest()}
         async with make_client(make_settings(preload_models=True, max_upload_bytes=4 << 20,
-                                             max_frames_bytes=16 << 20)) as client:  # fmt: skip
+                                             max_frames_bytes=16 << 20,
+                                             staff_token_sha256=staff)) as client:  # fmt: skip
             capture = await open_capture(client, url_token)
             await choose(client, capture, "my_number_card")
             for shot in ("front", "tilt"):
@@ -301,6 +323,10 @@ class TestFinishWithModels:
             response = await client.post("/v1/ekyc/challenge/frames", json=body, headers=capture)
             assert response.status_code == 201, response.text
             response = await client.post("/v1/ekyc/finish", headers=capture)
+            application_id = the_application_id(db_url)
+            rerun = await client.post(
+                f"/v1/staff/applications/{application_id}/ekyc/rerun", headers=STAFF
+            )
         assert response.status_code == 200, response.text
         result = response.json()
         assert result["verifier"].startswith("ekyc-pipeline@")
@@ -309,3 +335,25 @@ class TestFinishWithModels:
         assert [r["code"] for r in verdict["reasons"]] == result["reasons"]
         assert verdict["models"]
         assert "LIVENESS_NOT_PROVEN" not in result["reasons"]  # the recording was used
+
+        # A reviewer's re-run: the same models on the same stored bytes, judged as of the
+        # record's time. The challenge recording is gone after finish, so liveness is not
+        # proven; every other stage says what it said.
+        assert rerun.status_code == 200, rerun.text
+        again = rerun.json()
+        assert again["verifier"] == result["verifier"]
+        used = {m["id"]: m["sha256"] for m in again["verdict"]["models"]}
+        assert used  # the same model files (FaceMesh only reads the challenge recording)
+        assert used.items() <= {m["id"]: m["sha256"] for m in verdict["models"]}.items()
+        shots = ("front", "tilt", "selfie")
+        assert {k: again["verdict"]["inputs_sha256"][k] for k in shots} == {
+            k: verdict["inputs_sha256"][k] for k in shots
+        }
+        assert "LIVENESS_NOT_PROVEN" in again["reasons"]
+        assert again["decision"] in {"review", "reject"}
+        assert again["recorded_decision"] == result["decision"]
+
+        def image_stages(reasons: list[dict[str, str]]) -> list[tuple[str, str]]:
+            return [(r["stage"], r["code"]) for r in reasons if r["stage"] != "liveness"]
+
+        assert image_stages(again["verdict"]["reasons"]) == image_stages(verdict["reasons"])

@@ -14,7 +14,7 @@ from tests.loanflow.conftest import Mailbox
 from tests.loanflow.factories import image_bytes
 from tests.loanflow.test_applications import ekyc_token
 from tests.service.applications_journey import Applicant
-from tests.service.ekyc_journey import jpeg, open_capture, post_shot
+from tests.service.ekyc_journey import count_rows, jpeg, open_capture, post_shot
 from tests.service.journey import assert_problem
 from tests.service.test_applications import EMAIL, STAFF, STAFF_TOKEN
 from tests.service.test_applications import hanako as hanako
@@ -181,3 +181,50 @@ class TestEkycShots:
         )
         assert_problem(response, 404, "not_found")
         assert (await client.get(f"{STAFF_BASE}/{other}/ekyc/shots", headers=STAFF)).json() == []
+
+
+class TestRerun:
+    async def test_rerun_reproduces_the_record_and_leaves_it(
+        self,
+        hanako: Applicant,
+        client: httpx.AsyncClient,
+        mailbox: Mailbox,
+        db_url: str,
+    ):
+        application_id = await hanako.submitted()
+        path = f"{STAFF_BASE}/{application_id}/ekyc/rerun"
+        assert_problem(await client.post(path, headers=STAFF), 404, "not_found")  # none yet
+        capture = await open_capture(client, ekyc_token(mailbox, EMAIL))
+        chosen = await client.post(
+            "/v1/ekyc/document", json={"document_type": "my_number_card"}, headers=capture
+        )
+        assert chosen.status_code == 200, chosen.text
+        for seed, shot in enumerate(("front", "tilt", "selfie"), start=1):
+            assert (await post_shot(client, capture, shot, jpeg(seed=seed))).status_code == 201
+        finished = await client.post("/v1/ekyc/finish", headers=capture)
+        assert finished.status_code == 200, finished.text
+        recorded = finished.json()
+
+        for attempt in (
+            await client.post(path),
+            await client.post(path, headers=WRONG),
+            await hanako.client.post(path, headers={"X-CSRF-Token": hanako.csrf}),
+        ):
+            assert_problem(attempt, 401, "not_authenticated")
+        assert_problem(await client.post(f"{STAFF_BASE}/nope/ekyc/rerun", headers=STAFF), 404,
+                       "not_found")  # fmt: skip
+
+        response = await client.post(path, headers=STAFF)
+        assert response.status_code == 200, response.text
+        rerun = response.json()
+        # The same verifier on the same stored bytes gives the recorded outcome again.
+        assert rerun["session_id"] == recorded["session_id"]
+        assert rerun["document_type"] == "my_number_card"
+        assert rerun["recorded_decision"] == recorded["decision"] == rerun["decision"]
+        assert rerun["recorded_reasons"] == recorded["reasons"] == rerun["reasons"]
+        assert rerun["recorded_verifier"] == recorded["verifier"] == rerun["verifier"]
+        assert rerun["verdict"] is None  # decode-check: the test settings preload no model
+        # The 7-year record is untouched; the re-run is in the audit trail, by whom.
+        assert count_rows(db_url, "ekyc_verifications") == 1
+        assert audit_rows(db_url, "ekyc.read") == [("staff:reviewer-1", application_id)]
+        assert audit_rows(db_url, "ekyc.rerun") == [("staff:reviewer-1", application_id)]
