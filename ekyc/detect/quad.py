@@ -291,14 +291,10 @@ def _face_edges_in_crop(rgb: RGBImage, quad: F64, f_px: float, cfg: DetectConfig
     """``sideface.face_edge_quad`` on a float copy of the quad's surroundings."""
     height, width = rgb.shape[:2]
     quad = clockwise(quad)
-    pad = 3.0 * cfg.band_search_px
-    x0, y0 = (max(0, int(np.floor(quad[:, k].min() - pad))) for k in (0, 1))
-    x1 = min(width, int(np.ceil(quad[:, 0].max() + pad)))
-    y1 = min(height, int(np.ceil(quad[:, 1].max() + pad)))
-    if x1 - x0 < 16 or y1 - y0 < 16:
+    cropped = _float_crop(rgb, quad, 3.0 * cfg.band_search_px)
+    if cropped is None:
         return quad
-    offset = np.array([x0, y0], dtype=np.float64)
-    crop = rgb[y0:y1, x0:x1].astype(np.float32)
+    crop, offset = cropped
     fit_cfg = replace(cfg, max_profiles=cfg.refine_max_profiles)
     face = face_edge_quad(crop, quad - offset, (width, height), f_px, fit_cfg, origin=offset)
     return face.corners + offset
