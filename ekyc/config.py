@@ -92,3 +92,11 @@ class PipelineConfig:
     # still ~1000 px wide, more than the 856 px the 10 px/mm rectification needs.
     decode: DecodeLimits = field(default_factory=lambda: DecodeLimits(max_side=2048))
     quality: QualityThresholds = field(default_factory=QualityThresholds)
+    # Threads one verification may use, the calling thread included: the shots are decoded
+    # and examined at once (front, tilt, back, selfie), then the OCR runs beside the face
+    # match and liveness. 2 fits the 2-core target machine; 1 runs everything in the caller.
+    threads: int = 2
+
+    def __post_init__(self) -> None:
+        if self.threads < 1:
+            raise ValueError(f"threads must be >= 1, got {self.threads}")

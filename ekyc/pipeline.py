@@ -14,10 +14,13 @@ chip's portrait to the same selfie stages.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import logging
 import os
 import threading
-from collections.abc import Mapping
+import time
+from collections.abc import Callable, Mapping, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -31,7 +34,14 @@ from ekyc.methods import DocumentMethod, Evidence, ImageMethod
 from ekyc.read import Applicant, LineReader, default_reader
 from ekyc.registry import Registry
 from ekyc.rules import rule_for
-from ekyc.stages import LivenessInputs, liveness_stage, reading_stage, selfie_stage
+from ekyc.stages import (
+    LivenessInputs,
+    liveness_stage,
+    look_at_selfie,
+    read_card,
+    reading_stage,
+    selfie_stage,
+)
 from ekyc.types import DocumentType, Frame, Shot
 from ekyc.verdict import ReasonCode, Verdict, decide
 
@@ -39,6 +49,8 @@ __all__ = ["ImageSource", "Verifier"]
 
 _JST = ZoneInfo("Asia/Tokyo")
 _log = logging.getLogger(__name__)
+# The order shots are handed to the threads in: longest work first.
+_SHOT_ORDER = ("selfie", "front", "tilt", "back")
 
 ImageSource = bytes | str | os.PathLike[str] | Frame
 """A shot as bytes, a path, or an already decoded ``Frame``."""
@@ -68,6 +80,7 @@ class Verifier:
         self._registry = registry
         self._tracker: Any = None
         self._tracker_lock = threading.Lock()
+        self._threads = _Threads(self.config.threads)
 
     @classmethod
     def from_registry(cls, registry: Registry, config: PipelineConfig | None = None) -> Verifier:
@@ -149,20 +162,57 @@ class Verifier:
             evidence.reason(ReasonCode.DOCUMENT_NOT_ACCEPTED, "rules", rule.refusal or "")
             return self._verdict(evidence, {}, document_type), {}
         _check_shots(document_type, shots)
+        # Every shot's own work at once: decoding, then the card (front, tilt, back) or the
+        # selfie's faces. Failures surface in a fixed order: any undecodable shot first (in
+        # the order given), then the card shots' refusals, then the selfie's.
+        names = sorted(shots, key=_SHOT_ORDER.index)
+        decoded_or_error = self._threads.run([functools.partial(self._decode, shots[name])
+                                              for name in names])  # fmt: skip
         decoded: dict[str, Frame] = {}
-        with evidence.timed("decode"):
-            for name, source in shots.items():
-                decoded[name] = (source if isinstance(source, Frame)
-                                 else decode_image(source, self.config.decode))  # fmt: skip
-        findings = self.method.examine(document_type, decoded, evidence)
+        decode_ms = 0.0
+        for name in shots:
+            frame, ms = _value(decoded_or_error[names.index(name)])
+            decoded[name], decode_ms = frame, decode_ms + ms
+        evidence.timing("decode", decode_ms)
+        looks = self._threads.run([functools.partial(self._prepare, name, decoded[name])
+                                   for name in names])  # fmt: skip
+        prepared = {name: _value(looks[i]) for i, name in enumerate(names) if name != "selfie"}
+        selfie_look = _value(looks[names.index("selfie")])
+        findings = self.method.examine(document_type, decoded, evidence, prepared)
+        # The OCR beside the face match and liveness, recorded in that order afterwards.
+        tail = Evidence()
+
+        def faces_and_liveness() -> None:
+            faces = selfie_stage(decoded["selfie"], findings, self.matcher, self.layouts,
+                                 self.match_config, tail, look=selfie_look)  # fmt: skip
+            liveness_stage(decoded, faces, liveness, passive=self.passive,
+                           tracker=self.tracker() if challenge is not None else None,
+                           matcher=self.matcher, evidence=tail)  # fmt: skip
+
+        done, reading = self._threads.run(
+            [faces_and_liveness, functools.partial(read_card, findings, self.reader)]
+        )
         reading_stage(findings, applicant, today or dt.datetime.now(_JST).date(), self.reader,
-                      evidence)  # fmt: skip
-        faces = selfie_stage(decoded["selfie"], findings, self.matcher, self.layouts,
-                             self.match_config, evidence)  # fmt: skip
-        liveness_stage(decoded, faces, liveness, passive=self.passive,
-                       tracker=self.tracker() if challenge is not None else None,
-                       matcher=self.matcher, evidence=evidence)  # fmt: skip
+                      evidence, reading=_value(reading))  # fmt: skip
+        _value(done)
+        evidence.merge(tail)
         return self._verdict(evidence, decoded, document_type), decoded
+
+    def _decode(self, source: ImageSource) -> tuple[Frame, float]:
+        if isinstance(source, Frame):
+            return source, 0.0
+        start = time.perf_counter()
+        frame = decode_image(source, self.config.decode)
+        return frame, (time.perf_counter() - start) * 1000.0
+
+    def _prepare(self, name: str, frame: Frame) -> Any:
+        if name == "selfie":
+            return look_at_selfie(frame, self.matcher, self.layouts, self.match_config)
+        return self.method.prepare(name, frame)
+
+    def close(self) -> None:
+        """Stop the worker threads (a later ``verify`` starts them again)."""
+        self._threads.close()
 
     def _verdict(self, evidence: Evidence, frames: Mapping[str, Frame],
                  document_type: DocumentType) -> Verdict:  # fmt: skip
@@ -193,3 +243,61 @@ def _check_shots(document_type: DocumentType, shots: Mapping[str, ImageSource]) 
         raise StepNotAllowed(
             f"missing shot(s): {', '.join(missing)}", reason="missing_shot", missing=missing
         )
+
+
+# A result or the exception that stood in its way.
+_Outcome = tuple[Any, BaseException | None]
+
+
+def _call(fn: Callable[[], Any]) -> _Outcome:
+    try:
+        return fn(), None
+    except Exception as exc:  # handed back to the caller, raised there in order
+        return None, exc
+
+
+def _value(outcome: _Outcome) -> Any:
+    value, error = outcome
+    if error is not None:
+        raise error
+    return value
+
+
+class _Threads:
+    """Runs independent pieces of one verification on up to ``n`` threads, caller included.
+
+    The pool (``n - 1`` threads) is shared by every verification of a ``Verifier``; a
+    piece it has not started when the caller is free is taken back and run by the caller,
+    so verifications on many request threads never wait on a busy pool.
+    """
+
+    def __init__(self, n: int) -> None:
+        self._n = n
+        self._pool: ThreadPoolExecutor | None = None
+        self._lock = threading.Lock()
+
+    def run(self, pieces: Sequence[Callable[[], Any]]) -> list[_Outcome]:
+        """Every piece's result or exception, in the order given."""
+        if self._n <= 1 or len(pieces) <= 1:
+            return [_call(piece) for piece in pieces]
+        pool = self._ensure_pool()
+        futures: list[Future[_Outcome]] = [pool.submit(_call, p) for p in pieces[1:]]
+        outcomes: list[_Outcome | None] = [_call(pieces[0])]
+        for piece, future in zip(pieces[1:], futures, strict=True):
+            outcomes.append(_call(piece) if future.cancel() else None)
+        return [
+            outcome if outcome is not None else futures[i - 1].result()
+            for i, outcome in enumerate(outcomes)
+        ]
+
+    def _ensure_pool(self) -> ThreadPoolExecutor:
+        with self._lock:
+            if self._pool is None:
+                self._pool = ThreadPoolExecutor(self._n - 1, thread_name_prefix="ekyc-verify")
+            return self._pool
+
+    def close(self) -> None:
+        with self._lock:
+            pool, self._pool = self._pool, None
+        if pool is not None:
+            pool.shutdown(wait=True)

@@ -192,7 +192,9 @@ def _decode_raster(data: bytes, fmt: str, limits: DecodeLimits) -> tuple[RGBImag
             factor = min(8, 2 ** round(math.log2(max(width, height) / limits.max_side)))
             img.draft("RGB", (math.ceil(width / factor), math.ceil(height / factor)))
         img.load()
-        upright = ImageOps.exif_transpose(img)
+        # In place: no copy of the decoded pixels when the orientation is already upright.
+        ImageOps.exif_transpose(img, in_place=True)
+        upright = img
     rgb = _to_rgb8(upright)
     if limits.max_side and max(rgb.shape[:2]) > limits.max_side:
         scale = limits.max_side / max(rgb.shape[:2])

@@ -31,14 +31,31 @@ class DocumentFindings:
 
 
 class DocumentMethod(Protocol):
-    """A way of establishing the document: examine the shots it needs, record evidence."""
+    """A way of establishing the document: examine the shots it needs, record evidence.
+
+    ``prepare`` is the work on one shot that needs no other shot and records nothing; the
+    pipeline runs it for every shot at once (on several threads) and hands the results to
+    ``examine``, which records the evidence in a fixed order.
+    """
 
     name: str
 
+    def prepare(self, shot: str, frame: Frame) -> Any:
+        """Per-shot work for ``examine`` (None for shots the method does not examine)."""
+        ...
+
     def examine(
-        self, document_type: DocumentType, shots: Mapping[str, Frame], evidence: Evidence
+        self,
+        document_type: DocumentType,
+        shots: Mapping[str, Frame],
+        evidence: Evidence,
+        prepared: Mapping[str, Any] | None = None,
     ) -> DocumentFindings:
-        """Check the document shots; add reasons and checks to ``evidence``."""
+        """Check the document shots; add reasons and checks to ``evidence``.
+
+        ``prepared`` holds ``prepare``'s results by shot; a shot missing from it is
+        prepared here.
+        """
         ...
 
 
@@ -70,5 +87,17 @@ class Evidence:
         try:
             yield
         finally:
-            elapsed = (time.perf_counter() - start) * 1000.0
-            self.timings_ms[stage] = self.timings_ms.get(stage, 0.0) + elapsed
+            self.timing(stage, (time.perf_counter() - start) * 1000.0)
+
+    def timing(self, stage: str, ms: float) -> None:
+        """Add ``ms`` to the stage's timing (work timed on another thread)."""
+        self.timings_ms[stage] = self.timings_ms.get(stage, 0.0) + ms
+
+    def merge(self, other: Evidence) -> None:
+        """Append what ``other`` recorded, as if it had been recorded here after the rest."""
+        self.reasons.extend(other.reasons)
+        for stage, values in other.checks.items():
+            self.checks.setdefault(stage, {}).update(values)
+        self.models.update(other.models)
+        for stage, ms in other.timings_ms.items():
+            self.timing(stage, ms)

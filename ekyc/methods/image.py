@@ -8,8 +8,10 @@ check the back. The rectified front is the reference for the face match and for 
 
 from __future__ import annotations
 
+import time
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from typing import Any
 
 from ekyc.capture.quality import assess_quality
 from ekyc.config import PipelineConfig
@@ -24,7 +26,7 @@ from ekyc.detect import (
 )
 from ekyc.methods.base import DocumentFindings, Evidence
 from ekyc.rules import rule_for
-from ekyc.types import CardDetection, DocumentType, Frame, RectifiedCard, Side
+from ekyc.types import CardDetection, DocumentType, Frame, QualityReport, RectifiedCard, Side
 from ekyc.verdict import ReasonCode
 
 __all__ = ["ImageMethod"]
@@ -34,10 +36,24 @@ __all__ = ["ImageMethod"]
 _CARD_PX_PER_MM = 10.0
 
 
+# The shots this method examines.
+_CARD_SHOTS = ("front", "tilt", "back")
+
+
 @dataclass(frozen=True, slots=True, eq=False)
 class _Seen:
     detection: CardDetection
     card: RectifiedCard
+
+
+@dataclass(frozen=True, slots=True, eq=False)
+class ShotLook:
+    """``ImageMethod.prepare``'s result: the card found on one shot, judged and rectified."""
+
+    detection: CardDetection | None
+    quality: QualityReport | None = None
+    card: RectifiedCard | None = None
+    timings_ms: dict[str, float] = field(default_factory=dict)
 
 
 class ImageMethod:
@@ -55,29 +71,64 @@ class ImageMethod:
         self.config = config or PipelineConfig()
         self.detect_config = detect_config
 
+    def prepare(self, shot: str, frame: Frame) -> ShotLook | None:
+        """Find the card on a front, tilt or back shot, judge its quality, rectify it.
+
+        Records nothing, so shots can be prepared at once on several threads.
+
+        Raises:
+            StepNotAllowed: the shot shows a My Number card's back (before anything of it
+                is kept).
+        """
+        return self._look(shot, frame) if shot in _CARD_SHOTS else None
+
+    def _look(self, shot: str, frame: Frame) -> ShotLook:
+        timings: dict[str, float] = {}
+        start = time.perf_counter()
+        detection = find_card(frame, self.layouts, config=self.detect_config)
+        timings[f"{shot}.detect"] = (time.perf_counter() - start) * 1000.0
+        refuse_my_number_back(detection)  # before anything of this shot is kept
+        if detection is None:
+            return ShotLook(None, timings_ms=timings)
+        start = time.perf_counter()
+        quality = assess_quality(frame, self.config.quality, region=detection.quad)
+        timings[f"{shot}.quality"] = (time.perf_counter() - start) * 1000.0
+        start = time.perf_counter()
+        card = rectify(frame, detection.quad, px_per_mm=_CARD_PX_PER_MM)
+        timings[f"{shot}.rectify"] = (time.perf_counter() - start) * 1000.0
+        return ShotLook(detection, quality, card, timings)
+
     def examine(
-        self, document_type: DocumentType, shots: Mapping[str, Frame], evidence: Evidence
+        self,
+        document_type: DocumentType,
+        shots: Mapping[str, Frame],
+        evidence: Evidence,
+        prepared: Mapping[str, Any] | None = None,
     ) -> DocumentFindings:
         """Run the card stages on ``front``, ``tilt`` and, when the rule has one, ``back``."""
         evidence.model(self.layouts.model)
-        front = self._card(shots["front"], "front", document_type, Side.FRONT, evidence)
-        tilt = self._card(shots["tilt"], "tilt", document_type, Side.FRONT, evidence)
+        ready = prepared or {}
+        front = self._card(shots["front"], ready.get("front"), "front", document_type,
+                           Side.FRONT, evidence)  # fmt: skip
+        tilt = self._card(shots["tilt"], ready.get("tilt"), "tilt", document_type, Side.FRONT,
+                          evidence)  # fmt: skip
         if tilt is not None:
             self._tilt(shots["tilt"], tilt, evidence)
         if front is not None and tilt is not None:
             self._same_card(front, tilt, evidence)
         if rule_for(document_type).has_back:
-            self._card(shots["back"], "back", document_type, Side.BACK, evidence)
+            self._card(shots["back"], ready.get("back"), "back", document_type, Side.BACK,
+                       evidence)  # fmt: skip
         card = front.card.image if front is not None else None
         return DocumentFindings(reference_face=card, card_image=card, document_type=document_type)
 
-    def _card(
-        self, frame: Frame, stage: str, expected: DocumentType, side: Side, evidence: Evidence
-    ) -> _Seen | None:
-        with evidence.timed(f"{stage}.detect"):
-            detection = find_card(frame, self.layouts, config=self.detect_config)
-        refuse_my_number_back(detection)  # before anything of this shot is kept
-        if detection is None:
+    def _card(self, frame: Frame, look: ShotLook | None, stage: str, expected: DocumentType,
+              side: Side, evidence: Evidence) -> _Seen | None:  # fmt: skip
+        seen = look if look is not None else self._look(stage, frame)
+        for name, ms in seen.timings_ms.items():
+            evidence.timing(name, ms)
+        detection = seen.detection
+        if detection is None or seen.quality is None or seen.card is None:
             evidence.check(stage, found=False)
             evidence.reason(ReasonCode.CARD_NOT_FOUND, stage)
             return None
@@ -88,11 +139,8 @@ class ImageMethod:
             document_type=found.value if found else None, side=detection.side.value,
             layout_score=round(detection.layout_score, 4))  # fmt: skip
         self._judge_layout(detection, stage, expected, side, evidence)
-        with evidence.timed(f"{stage}.quality"):
-            self._judge_quality(frame, detection, stage, evidence)
-        with evidence.timed(f"{stage}.rectify"):
-            card = rectify(frame, detection.quad, px_per_mm=_CARD_PX_PER_MM)
-        return _Seen(detection, card)
+        self._judge_quality(seen.quality, stage, evidence)
+        return _Seen(detection, seen.card)
 
     @staticmethod
     def _judge_layout(
@@ -118,10 +166,8 @@ class ImageMethod:
                 f"expected the {side.value}, saw the {detection.side.value}",
             )
 
-    def _judge_quality(
-        self, frame: Frame, detection: CardDetection, stage: str, evidence: Evidence
-    ) -> None:
-        report = assess_quality(frame, self.config.quality, region=detection.quad)
+    @staticmethod
+    def _judge_quality(report: QualityReport, stage: str, evidence: Evidence) -> None:
         evidence.check(
             stage,
             quality={

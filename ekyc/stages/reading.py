@@ -3,23 +3,47 @@
 from __future__ import annotations
 
 import datetime as dt
+import time
+from dataclasses import dataclass
 
 from ekyc.methods.base import DocumentFindings, Evidence
-from ekyc.read import Applicant, FieldName, LineReader, cross_check, read_fields
+from ekyc.read import Applicant, FieldName, FieldReads, LineReader, cross_check, read_fields
 from ekyc.types import Side
 from ekyc.verdict import ReasonCode
 
-__all__ = ["reading_stage"]
+__all__ = ["CardReading", "read_card", "reading_stage"]
+
+
+@dataclass(frozen=True, slots=True, eq=False)
+class CardReading:
+    """``read_card``'s result: the fields read, and how long the reading took."""
+
+    reads: FieldReads
+    ms: float
+
+
+def read_card(findings: DocumentFindings, reader: LineReader | None) -> CardReading | None:
+    """OCR of the card's key fields (None without a card); records nothing."""
+    if findings.card_image is None:
+        return None
+    start = time.perf_counter()
+    reads = read_fields(findings.card_image, findings.document_type, Side.FRONT, reader=reader)
+    return CardReading(reads, (time.perf_counter() - start) * 1000.0)
 
 
 def reading_stage(findings: DocumentFindings, applicant: Applicant | None, today: dt.date,
-                  reader: LineReader | None, evidence: Evidence) -> None:  # fmt: skip
-    """Read the fields; compare with ``applicant`` when given, else check the expiry."""
-    if findings.card_image is None:
+                  reader: LineReader | None, evidence: Evidence,
+                  reading: CardReading | None = None) -> None:  # fmt: skip
+    """Read the fields; compare with ``applicant`` when given, else check the expiry.
+
+    ``reading`` is ``read_card``'s result when the pipeline read the card beforehand.
+    """
+    if reading is None:
+        reading = read_card(findings, reader)
+    if reading is None:
         return  # the document stages already said why
-    with evidence.timed("ocr"):
-        reads = read_fields(findings.card_image, findings.document_type, Side.FRONT,
-                            reader=reader)  # fmt: skip
+    evidence.timing("ocr", reading.ms)
+    reads = reading.reads
     evidence.check("ocr", fields={
         r.field.value: {"text": r.raw_text, "value": str(r.value),
                         "confidence": round(r.confidence, 3)}

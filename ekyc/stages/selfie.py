@@ -2,20 +2,21 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import time
+from dataclasses import dataclass, field
 
 import numpy as np
 import numpy.typing as npt
 
 from ekyc.capture.quality import glare_mask
 from ekyc.detect import CardLayouts, find_card, refuse_my_number_back
-from ekyc.match import FaceMatcher, MatchConfig, assess_face, embed_faces
+from ekyc.match import FaceGate, FaceMatcher, MatchConfig, assess_face, embed_faces
 from ekyc.methods.base import DocumentFindings, Evidence
 from ekyc.read.crosscheck import GLARE_MAX_FRACTION
-from ekyc.types import Embedding, Frame, RGBImage
+from ekyc.types import Embedding, FaceDetection, Frame, RGBImage
 from ekyc.verdict import ReasonCode
 
-__all__ = ["SelfieFaces", "selfie_stage"]
+__all__ = ["SelfieFaces", "SelfieLook", "look_at_selfie", "selfie_stage"]
 
 
 @dataclass(frozen=True, slots=True, eq=False)
@@ -26,28 +27,60 @@ class SelfieFaces:
     portrait: Embedding | None
 
 
+@dataclass(frozen=True, slots=True, eq=False)
+class SelfieLook:
+    """``look_at_selfie``'s result: the selfie's faces, its face gate and embedding."""
+
+    faces: tuple[FaceDetection, ...]
+    gate: FaceGate
+    embedding: Embedding | None
+    timings_ms: dict[str, float] = field(default_factory=dict)
+
+
+def look_at_selfie(selfie: Frame, matcher: FaceMatcher, layouts: CardLayouts,
+                   config: MatchConfig) -> SelfieLook:  # fmt: skip
+    """The selfie's own work, which needs no other shot and records nothing.
+
+    Raises:
+        StepNotAllowed: a My Number card's back is in the selfie.
+    """
+    timings: dict[str, float] = {}
+    start = time.perf_counter()
+    refuse_my_number_back(find_card(selfie, layouts))
+    timings["selfie.card_check"] = (time.perf_counter() - start) * 1000.0
+    start = time.perf_counter()
+    faces = matcher.detector.detect(selfie.image)
+    gate = assess_face(selfie.image, faces, config)
+    timings["selfie.faces"] = (time.perf_counter() - start) * 1000.0
+    if gate.face is None or len(faces) != 1:
+        return SelfieLook(faces, gate, None, timings)
+    start = time.perf_counter()
+    embedding = embed_faces(selfie.image, (gate.face,), matcher.embedder)[0]
+    timings["selfie.embed"] = (time.perf_counter() - start) * 1000.0
+    return SelfieLook(faces, gate, embedding, timings)
+
+
 def selfie_stage(selfie: Frame, findings: DocumentFindings, matcher: FaceMatcher,
-                 layouts: CardLayouts, config: MatchConfig, evidence: Evidence
-                 ) -> SelfieFaces:  # fmt: skip
-    """Judge the selfie and match it against the document's reference face."""
-    with evidence.timed("selfie.card_check"):
-        refuse_my_number_back(find_card(selfie, layouts))
-    detector, embedder = matcher.detector, matcher.embedder
-    evidence.model(detector.model)
-    evidence.model(embedder.model)
-    with evidence.timed("selfie.faces"):
-        faces = detector.detect(selfie.image)
-        gate = assess_face(selfie.image, faces, config)
+                 layouts: CardLayouts, config: MatchConfig, evidence: Evidence,
+                 look: SelfieLook | None = None) -> SelfieFaces:  # fmt: skip
+    """Judge the selfie and match it against the document's reference face.
+
+    ``look`` is ``look_at_selfie``'s result when the pipeline ran it beforehand.
+    """
+    seen = look if look is not None else look_at_selfie(selfie, matcher, layouts, config)
+    for name, ms in seen.timings_ms.items():
+        evidence.timing(name, ms)
+    evidence.model(matcher.detector.model)
+    evidence.model(matcher.embedder.model)
+    faces, gate, mine = seen.faces, seen.gate, seen.embedding
     evidence.check("selfie", faces=len(faces), issues=[i.value for i in gate.issues],
                    checks={k: round(c.value, 4) for k, c in gate.checks.items()})  # fmt: skip
-    if gate.face is None or len(faces) != 1:
+    if gate.face is None or len(faces) != 1 or mine is None:
         evidence.reason(ReasonCode.NO_FACE_IN_SELFIE, "selfie", f"{len(faces)} faces")
         return SelfieFaces(None, None)
     if not gate.passed:
         evidence.reason(ReasonCode.SELFIE_QUALITY, "selfie",
                         ", ".join(i.value for i in gate.issues))  # fmt: skip
-    with evidence.timed("selfie.embed"):
-        mine = embed_faces(selfie.image, (gate.face,), embedder)[0]
     portrait, portrait_glare = _portrait(findings.reference_face, matcher, evidence)
     if portrait is None:
         return SelfieFaces(mine, None)

@@ -8,6 +8,7 @@ import hashlib
 import pytest
 
 from benchmarks.synth.applicant import make_applicant
+from ekyc.config import PipelineConfig
 from ekyc.errors import CorruptImage, StepNotAllowed
 from ekyc.match import DEFAULT_EMBEDDER
 from ekyc.pipeline import Verifier
@@ -70,6 +71,27 @@ def test_a_corrupt_shot_is_a_typed_error():
     shots = dict(person.shots) | {"selfie": person.shots["selfie"][:2000]}
     with pytest.raises(CorruptImage):
         verifier().verify(person.document_type, shots)
+
+
+def test_a_corrupt_shot_is_reported_before_a_refused_card():
+    # The shots are examined at once on two threads; the failures still surface in a fixed
+    # order: an undecodable shot before a My Number back among the card shots.
+    person = applicant(7000, DocumentType.DRIVERS_LICENSE)
+    back = card_scene("back", DocumentType.MY_NUMBER_CARD, 3)
+    shots = dict(person.shots) | {"front": _jpeg(rgb(back)),
+                                  "selfie": person.shots["selfie"][:2000]}  # fmt: skip
+    with pytest.raises(CorruptImage):
+        verifier().verify(person.document_type, shots)
+
+
+def test_one_thread_and_two_give_the_same_verdict():
+    person = applicant(7001, DocumentType.RESIDENCE_CARD)
+    registry = Registry.from_manifest()
+    one = Verifier.from_registry(registry, PipelineConfig(threads=1))
+    verdicts = [v.verify(person.document_type, person.shots).to_json() for v in (one, verifier())]
+    for verdict in verdicts:
+        verdict.pop("timings_ms")
+    assert verdicts[0] == verdicts[1]
 
 
 def test_genuine_applicant_evidence():
