@@ -56,8 +56,10 @@ def classify_layout(card: RGBImage, layouts: CardLayouts) -> LayoutMatch:
     query = layout_features(card, layouts.size_px)
     flipped = query[::-1, ::-1]
     # Mean over channels of per-channel correlation, for both orientations.
-    upright = np.einsum("chwk,hwk->c", refs, query) / 3.0
-    turned = np.einsum("chwk,hwk->c", refs, flipped) / 3.0
+    # One matrix product for both orientations (einsum over the reversed view costs ~3x).
+    upright, turned = (
+        refs.reshape(len(refs), -1) @ np.stack([query, flipped]).reshape(2, -1).T
+    ).T / 3.0
     scores = np.maximum(upright, turned)
     order = np.argsort(scores)[::-1]
     best = int(order[0])

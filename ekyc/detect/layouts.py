@@ -108,6 +108,6 @@ def layout_features(
         img = np.asarray(cv2.resize(img, size_px, interpolation=cv2.INTER_AREA), np.float32)
     img = np.asarray(cv2.GaussianBlur(img, (0, 0), _BLUR_SIGMA_PX), np.float32)
     img = img - np.asarray(cv2.GaussianBlur(img, (0, 0), _HIGHPASS_SIGMA_PX), np.float32)
-    img = img - img.reshape(-1, 3).mean(axis=0)
-    norms = np.sqrt((img * img).reshape(-1, 3).sum(axis=0))
+    img = img - np.asarray(cv2.mean(img)[:3], np.float32)  # numpy's strided mean: ~15x slower
+    norms = np.sqrt(np.einsum("hwk,hwk->k", img, img))
     return np.asarray(img / np.maximum(norms, 1e-6), dtype=np.float32)
