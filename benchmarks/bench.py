@@ -4,8 +4,9 @@
 
 Suites: ``match`` (face verification on pair lists), ``detect`` (card localisation, tilt,
 type/side), ``liveness`` (APCER/BPCER), ``pipeline`` (end-to-end latency, throughput,
-memory), ``throughput`` (embedding batch sizes per execution provider), ``verify_rates``
-(end-to-end decisions on generated genuine applicants and impostors). Each writes
+memory), ``soak`` (resident memory across many verifications), ``throughput`` (embedding
+batch sizes per execution provider), ``verify_rates`` (end-to-end decisions on generated
+genuine applicants and impostors). Each writes
 ``report.md`` (machine header first), ``results.json`` and its plots into ``--out``
 (default ``bench-out/SUITE``).
 """
@@ -20,7 +21,7 @@ from pathlib import Path
 from benchmarks.report import Report
 
 # Each suite module has add_arguments(parser) and run(args, report).
-SUITES = ("match", "detect", "liveness", "pipeline", "throughput", "verify_rates")
+SUITES = ("match", "detect", "liveness", "pipeline", "soak", "throughput", "verify_rates")
 
 
 def main(argv: list[str] | None = None) -> int:

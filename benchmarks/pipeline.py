@@ -1,20 +1,27 @@
 """End-to-end verification speed: latency per stage, throughput, memory.
 
-    python -m benchmarks.pipeline [--applicants 8] [--size 4032x3024] [--workers 1,2]
-                                  [--soak 0] [--data ../shared/data] [--out DIR]
+    python -m benchmarks.pipeline [--applicants 8] [--size 4032x3024] [--threads 2,1]
+                                  [--workers 1,2] [--soak 0] [--data ../shared/data] [--out DIR]
 
 Generated applicants (genuine, one per seed) are rendered once, as JPEG bytes at ``--size``
 (12-megapixel by default, as phones send them), then verified repeatedly by one
 ``Verifier`` (models loaded once): the four shots alone (the issue's figure), or with
 ``--challenge`` also a recorded liveness challenge of ~45 frames. Reported: total latency
-p50/p95, mean time per stage, throughput with 1 and N worker threads, peak resident memory,
-and with ``--soak N`` the resident memory before and after N more verifications (it should
-stay flat).
+p50/p95 and the process CPU time per verification (all threads; on a loaded machine the
+wall time is not the machine's, the CPU time nearly is), mean time per stage, throughput
+with 1 and N worker threads, peak resident memory, and with ``--soak N`` the resident memory
+before and after N more verifications (``benchmarks/soak.py`` samples it along the way).
+
+``--threads`` is ``PipelineConfig.threads``, the threads one verification uses: the first
+value gets the per-stage table, each further one a latency row beside it. With 2 the stages
+overlap (the card shots and the selfie at once, then the OCR beside the face match), so the
+stage times add up to more than the total.
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import resource
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -27,6 +34,7 @@ import numpy as np
 from benchmarks.report import Report, histogram, histograms, suite_main
 from benchmarks.synth.applicant import SyntheticApplicant, make_applicant
 from benchmarks.timing import summarise
+from ekyc.config import PipelineConfig
 from ekyc.pipeline import Verifier
 from ekyc.registry import Registry
 from ekyc.types import DocumentType
@@ -50,8 +58,10 @@ def applicants(n: int, size: tuple[int, int], faces_dir: Path | None, challenge:
                            challenge=challenge) for i in range(n)]  # fmt: skip
 
 
-def latency(verifier: Verifier, people: list[SyntheticApplicant], rounds: int
+def latency(verifier: Verifier, people: list[SyntheticApplicant], rounds: int,
+            cpu: list[float] | None = None
             ) -> tuple[list[float], dict[str, list[float]], dict[str, int]]:  # fmt: skip
+    """Wall ms per verification, ms per stage, decisions; process CPU ms into ``cpu``."""
     totals: list[float] = []
     stages: dict[str, list[float]] = {}
     decisions: dict[str, int] = {}
@@ -59,9 +69,11 @@ def latency(verifier: Verifier, people: list[SyntheticApplicant], rounds: int
         verifier.verify(person.document_type, person.shots, **person.verify_kwargs())
     for _ in range(rounds):
         for person in people:
-            start = time.perf_counter()
+            start, start_cpu = time.perf_counter(), time.process_time()
             verdict = verifier.verify(person.document_type, person.shots, **person.verify_kwargs())
             totals.append((time.perf_counter() - start) * 1000)
+            if cpu is not None:
+                cpu.append((time.process_time() - start_cpu) * 1000)
             per_stage: dict[str, float] = {}
             for stage, ms in verdict.timings_ms.items():  # sub-stages summed per run
                 per_stage[stage.split(".")[0]] = per_stage.get(stage.split(".")[0], 0.0) + ms
@@ -88,15 +100,20 @@ def run(args: argparse.Namespace, report: Report) -> None:
     faces = args.data / "lfw_pairs_aligned112" if args.data else None
     faces_dir = faces if faces is not None and faces.is_dir() else None
     people = applicants(args.applicants, (width, height), faces_dir, args.challenge)
-    verifier = Verifier.from_registry(Registry.from_manifest())
+    registry = Registry.from_manifest()
+    verifiers = {n: Verifier.from_registry(registry, PipelineConfig(threads=n))
+                 for n in args.threads}  # fmt: skip
+    verifier = verifiers[args.threads[0]]
     cv2.setNumThreads(1)
-    totals, stages, decisions = latency(verifier, people, args.rounds)
+    cpu: list[float] = []
+    totals, stages, decisions = latency(verifier, people, args.rounds, cpu)
     total = summarise(totals)
     report.section("Latency, one verification at a time",
                    f"{len(people)} applicants x {args.rounds} rounds, shots {width}x{height} "
                    f"JPEG (front, tilt, back unless My Number, selfie)"
                    f"{' + a recorded liveness challenge' if args.challenge else ''}; "
-                   f"OpenCV 1 thread; "
+                   f"{args.threads[0]} thread(s) per verification, OpenCV 1 thread; "
+                   f"load average {os.getloadavg()[0]:.1f} at the start; "
                    f"decisions: {decisions}")  # fmt: skip
     order = sorted(stages, key=lambda k: -sum(stages[k]))
     rows = [[name, sum(v) / len(v), *np.percentile(v, [50, 95]).tolist(),
@@ -104,11 +121,24 @@ def run(args: argparse.Namespace, report: Report) -> None:
             ((n, stages[n]) for n in order)]  # fmt: skip
     report.table(["stage", "mean ms", "p50 ms", "p95 ms", "share"], rows)
     report.table(
-        ["total", "p50 ms", "p95 ms", "mean±std"],
-        [["verify", total.p50_ms, total.p95_ms, str(total)]],
+        ["total", "p50 ms", "p95 ms", "mean±std", "CPU p50 ms"],
+        [["verify", total.p50_ms, total.p95_ms, str(total), float(np.median(cpu))]],
     )
+    by_threads = {args.threads[0]: (total, cpu)}
+    for n in args.threads[1:]:
+        more_cpu: list[float] = []
+        more, _, _ = latency(verifiers[n], people, args.rounds, more_cpu)
+        by_threads[n] = (summarise(more), more_cpu)
+    if len(by_threads) > 1:
+        report.section("Threads per verification",
+                       f"the same runs with each PipelineConfig.threads, one after the other; "
+                       f"load average {os.getloadavg()[0]:.1f} at the end")  # fmt: skip
+        report.table(["threads", "p50 ms", "p95 ms", "CPU p50 ms"],
+                     [[n, t.p50_ms, t.p95_ms, float(np.median(c))]
+                      for n, (t, c) in by_threads.items()])  # fmt: skip
     rates = {w: throughput(verifier, people, w, args.jobs) for w in args.workers}
-    report.section("Throughput", "threads sharing one Verifier")
+    report.section("Throughput", f"worker threads sharing one Verifier "
+                   f"({args.threads[0]} thread(s) per verification)")  # fmt: skip
     report.table(["workers", "verifications/s"], [[w, r] for w, r in rates.items()])
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     memory = {"peak_rss_mb": round(peak, 1)}
@@ -133,7 +163,10 @@ def run(args: argparse.Namespace, report: Report) -> None:
                     "per-stage latency histograms")  # fmt: skip
     report.results["pipeline"] = {
         "size": [width, height], "applicants": len(people), "rounds": args.rounds,
-        "total_ms": asdict(total),
+        "total_ms": asdict(total), "threads": args.threads[0],
+        "cpu_ms_samples": cpu, "cpu_ms_p50": float(np.median(cpu)),
+        "by_threads": {n: {"total_ms": asdict(t), "cpu_ms_samples": c}
+                       for n, (t, c) in by_threads.items()},
         "stage_mean_ms": {k: sum(v) / len(v) for k, v in stages.items()},
         "stage_p50_ms": {k: float(np.percentile(v, 50)) for k, v in stages.items()},
         "stage_p95_ms": {k: float(np.percentile(v, 95)) for k, v in stages.items()},
@@ -146,6 +179,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--applicants", type=int, default=6)
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--size", default="4032x3024", help="card shots WxH")
+    parser.add_argument("--threads", type=lambda s: [int(v) for v in s.split(",")], default=[2],
+                        help="PipelineConfig.threads: the first gets the stage table")  # fmt: skip
     parser.add_argument("--workers", type=lambda s: [int(v) for v in s.split(",")], default=[1, 2])
     parser.add_argument("--jobs", type=int, default=12, help="verifications per throughput run")
     parser.add_argument("--soak", type=int, default=0, help="extra verifications for memory")

@@ -15,7 +15,7 @@ from benchmarks.bench import main as bench_main
 def test_pipeline_suite_stage_figures_are_consistent(tmp_path, capsys):
     out = tmp_path / "pipeline"
     argv = ["pipeline", "--applicants", "1", "--rounds", "2", "--size", "1280x960",
-            "--workers", "1", "--jobs", "1", "--out", str(out)]  # fmt: skip
+            "--threads", "1,2", "--workers", "1", "--jobs", "1", "--out", str(out)]  # fmt: skip
     assert bench_main(argv) == 0
     result = json.loads((out / "results.json").read_text())["results"]["pipeline"]
     totals = np.array(result["total_ms_samples"])
@@ -27,10 +27,14 @@ def test_pipeline_suite_stage_figures_are_consistent(tmp_path, capsys):
         assert len(values) == 2, name
         assert result["stage_mean_ms"][name] == pytest.approx(np.mean(values))
         assert result["stage_p50_ms"][name] <= result["stage_p95_ms"][name] <= max(values)
-    # Stages are parts of one verification: per run they add up to at most its total.
+    # On one thread the stages are parts of one verification: per run they add up to at
+    # most its total (on two they overlap).
     per_run = np.sum(list(stages.values()), axis=0)  # one applicant: same stages each run
     assert np.all(per_run <= totals * 1.01)
     assert result["throughput_per_s"]["1"] > 0
+    assert len(result["cpu_ms_samples"]) == 2
+    assert set(result["by_threads"]) == {"1", "2"}
+    assert len(result["by_threads"]["2"]["cpu_ms_samples"]) == 2
     text = (out / "report.md").read_text()
     assert "![per-stage latency histograms](pipeline_stages.png)" in text
     assert "| stage | mean ms | p50 ms | p95 ms | share |" in text
