@@ -24,6 +24,10 @@ __all__ = ["EdgeBand", "expected_bands", "measure_edge_band", "side_face_widths"
 F32 = npt.NDArray[np.float32]
 F64 = npt.NDArray[np.float64]
 _UNIT_SQUARE = np.array([[0, 0], [1, 0], [1, 1], [0, 1]], dtype=np.float32)
+# A band must show in this many stretches of its side but one, each stretch's width
+# within this many pixels (or 30 %) of the whole side's.
+_PIECES = 4
+_PIECE_AGREE_PX = 1.5
 
 
 @dataclass(frozen=True, slots=True)
@@ -155,41 +159,73 @@ def measure_edge_band(
     widest = max(expected)
     if widest < config.min_band_px:  # seen square-on: no side face can show
         return EdgeBand(False, 0.0, tuple(expected), (0.0,) * 4)
-    # Hidden sides are probed at the widest expected width: a printed or cut margin around
-    # a copy shows there as well, a card's side face never does.
-    probe = [e if e >= config.min_band_px else widest for e in expected]
-    measured = [_band_at(full, quad[i], quad[(i + 1) % 4], probe[i], config) for i in range(4)]
-    found = [
-        m for e, m in zip(expected, measured, strict=True) if e >= config.min_band_px and m > 0
+    measured = [
+        _band_at(full, quad[i], quad[(i + 1) % 4], e, config.band_width_tolerance, config)
+        if e >= config.min_band_px
+        else 0.0
+        for i, e in enumerate(expected)
     ]
-    hidden = [m for e, m in zip(expected, measured, strict=True) if e < config.min_band_px]
-    margin_like = sum(m > 0 for m in hidden)
+    found = [(i, m) for i, m in enumerate(measured) if expected[i] >= config.min_band_px and m > 0]
+    hidden = [i for i, e in enumerate(expected) if e < config.min_band_px]
+    # A copy's printed or cut margin runs along every side, the same distance in on the
+    # card's face; a card's side face never shows on the sides facing away. Each hidden
+    # side is probed for a strip as wide as the widest band found would be there if it
+    # were such a margin: a strip of about that width is a margin, anything else there
+    # (the table's texture, a shadow) is not.
+    margin_like = 0
+    if found:
+        printed = side_face_widths(quad, (width, height), f_px, config, inward_mm=1.0)[:, 0]
+        i, band = max(found, key=lambda f: f[1])
+        ratio = config.face_edge_veto_ratio
+        for j in hidden:
+            expect = band * float(printed[j]) / max(float(printed[i]), 1e-9)
+            strip = _band_at(full, quad[j], quad[(j + 1) % 4], expect, ratio, config)
+            measured[j] = strip
+            margin_like += strip > 0
     visible = bool(found) and 2 * margin_like <= len(hidden) - (len(hidden) > 1)
     return EdgeBand(
         visible=visible,
-        width_px=float(max(found, default=0.0)) if visible else 0.0,
+        width_px=float(max((m for _, m in found), default=0.0)) if visible else 0.0,
         expected_px=tuple(round(e, 3) for e in expected),
         measured_px=tuple(round(m, 3) for m in measured),
     )
 
 
-def _band_at(full: F32, p0: F64, p1: F64, width: float, cfg: DetectConfig) -> float:
-    """Measured width of a band about ``width`` px wide just outside the side, 0 if none.
+def _band_at(
+    full: F32, p0: F64, p1: F64, width: float, tolerance: float, cfg: DetectConfig
+) -> float:
+    """Measured width of a band ``width`` px wide (within ``tolerance`` times) outside the side.
 
-    The band must differ in colour from what lies beyond its expected outer edge, and a
-    colour edge must close it within the width tolerance.
+    0 when there is none. The band must differ in colour from what lies beyond its outer
+    edge, and a colour edge must close it within the width tolerance. It must also show,
+    about as wide, in the median profile of all but one of ``_PIECES`` stretches of the
+    side: a card's side face or a copy's cut edge runs straight along the whole side, the
+    table's grain, a shadow or a printed line that ends midway does not; one stretch may
+    be under a finger.
     """
-    reach = width * cfg.band_width_tolerance + 5.0
+    reach = width * tolerance + 5.0
     prof = sample_profiles(full, p0, p1, reach, cfg)
     if prof is None:
         return 0.0
-    mean = np.median(prof.colour, axis=0)  # robust to a finger over part of the side
+    # The median over the side is robust to a finger over part of it.
+    edge = _band_in(np.median(prof.colour, axis=0), prof.offsets, width, tolerance, cfg)
+    if edge <= 0 or len(prof.colour) < 4 * _PIECES:
+        return edge
+    agree = 0
+    for part in np.array_split(prof.colour, _PIECES):
+        e = _band_in(np.median(part, axis=0), prof.offsets, width, tolerance, cfg)
+        agree += e > 0 and abs(e - edge) <= max(_PIECE_AGREE_PX, 0.3 * edge)
+    return edge if agree >= _PIECES - 1 else 0.0
+
+
+def _band_in(mean: F32, offsets: F64, width: float, tolerance: float, cfg: DetectConfig) -> float:
+    """The band's outer edge in one (median) colour profile, 0 when there is none."""
     step = cfg.profile_step_px
     smooth = cv2.GaussianBlur(mean[None], (0, 0), sigmaX=0.7 / step, sigmaY=1e-3)[0]
     grad = np.linalg.norm(np.diff(smooth, axis=0), axis=1) / step
-    centres = prof.offsets[:-1] + step / 2
-    lo = max(cfg.min_band_px, width / cfg.band_width_tolerance)
-    zone = (centres >= lo) & (centres <= width * cfg.band_width_tolerance)
+    centres = offsets[:-1] + step / 2
+    lo = max(cfg.min_band_px, width / tolerance)
+    zone = (centres >= lo) & (centres <= width * tolerance)
     # The band's outer edge is a second peak: a local maximum standing clear of the valley
     # that separates it from the printed face's edge (a blurred face edge has no valley).
     peak = np.zeros_like(zone)
@@ -205,8 +241,8 @@ def _band_at(full: F32, p0: F64, p1: F64, width: float, cfg: DetectConfig) -> fl
     valley = float(grad[(centres > 0) & (centres < edge)].min(initial=float(grad[idx])))
     if grad[idx] < cfg.band_peak_ratio * valley + 1.0:
         return 0.0
-    band = _mean_between(smooth, prof.offsets, 0.3 * edge, 0.7 * edge)
-    beyond = _mean_between(smooth, prof.offsets, edge + 1.5, edge + 4.0)
+    band = _mean_between(smooth, offsets, 0.3 * edge, 0.7 * edge)
+    beyond = _mean_between(smooth, offsets, edge + 1.5, edge + 4.0)
     contrast = float(np.linalg.norm(band - beyond))
     return edge if contrast >= cfg.min_band_contrast else 0.0
 
