@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from ekyc.detect.align import align_to_layout
 from ekyc.detect.classify import LayoutMatch, classify_layout
 from ekyc.detect.config import DetectConfig
 from ekyc.detect.layouts import CardLayouts
@@ -60,6 +61,8 @@ def find_card(
     if search.best is None:
         return None
     found, match = _best_layout(image, search.best, search, layouts, cfg)
+    if match.document_type is None:
+        found, match = _realign(image, found, match, search, layouts, cfg)
     corners = found.quad.corners
     if match.upside_down:
         corners = np.ascontiguousarray(np.roll(corners, 2, axis=0))
@@ -101,3 +104,27 @@ def _best_layout(
         if again.document_type is not None and again.score >= best[1].score + cfg.layout_gain:
             best = (refined, again)
     return best
+
+
+def _realign(
+    image: Frame | RGBImage, found: QuadDetection, match: LayoutMatch, search: QuadSearch,
+    layouts: CardLayouts, cfg: DetectConfig,
+) -> tuple[QuadDetection, LayoutMatch]:  # fmt: skip
+    """No layout in the chosen quad: move its sides until one fits, then refit the edges.
+
+    A faint card edge leaves the detector a printed frame or line a few millimetres inside
+    the card (``ekyc.detect.align``). The moved quad counts only if the layout is then
+    recognised; its sides are refitted to the nearby edges, and the refit is kept if the
+    same layout still reads as well.
+    """
+    corners, _ = align_to_layout(image, found.quad.corners, layouts)
+    moved = recognise(image, CardQuad(corners, found.quad.score), layouts)
+    if moved.document_type is None:
+        return found, match
+    refined = search.refine(corners, found.quad.score)
+    if refined is not None:
+        again = recognise(image, refined.quad, layouts)
+        same = (again.document_type, again.side) == (moved.document_type, moved.side)
+        if same and again.score >= moved.score - cfg.layout_gain:
+            return refined, again
+    return QuadDetection(CardQuad(corners, found.quad.score), found.cut_by_border), moved
