@@ -286,7 +286,8 @@ def run(args: argparse.Namespace, report: Report) -> None:
             "Active challenges",
             f"{n} random challenges (2-3 actions, ~50 frames at 15 fps each) per face set, "
             "performed by the synthetic astronaut and by one LFW person per challenge "
-            "(benchmarks.synth.challenge: flat-texture faces); each attacked four ways. "
+            "(benchmarks.synth.challenge: the photo moved by a FaceMesh-driven 3-D mesh warp); "
+            "each attacked four ways. "
             "APCER per species = attacks accepted / n.",
         )
         table: list[list[object]] = []

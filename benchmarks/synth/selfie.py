@@ -104,9 +104,18 @@ def turn_face(face: U8, yaw_deg: float) -> tuple[U8, F64]:
 
 
 def compose_selfie(
-    face: U8, width: int, height: int, rng: np.random.Generator, landmarks: F64 = ARCFACE_112
+    face: U8,
+    width: int,
+    height: int,
+    rng: np.random.Generator,
+    landmarks: F64 = ARCFACE_112,
+    skin_from: U8 | None = None,
 ) -> tuple[U8, dict[str, object]]:
-    """A portrait phone frame: blurred room, shoulders, the face upscaled into place."""
+    """A portrait phone frame: blurred room, shoulders, the face upscaled into place.
+
+    The neck takes its colour from ``skin_from`` (a face image; default ``face``) just below the
+    mouth: a recording passes its neutral face, so an opened mouth does not darken it.
+    """
     frame = _room(width, height, rng)
     fw = int(width * rng.uniform(0.45, 0.7))
     cx, top = width / 2 + rng.uniform(-0.08, 0.08) * width, height * rng.uniform(0.18, 0.3)
@@ -122,7 +131,8 @@ def compose_selfie(
         -1,
         cv2.LINE_AA,
     )
-    skin = face[int(face.shape[0] * 0.8), face.shape[1] // 2].astype(float) * 0.8
+    ref = face if skin_from is None else skin_from
+    skin = ref[int(ref.shape[0] * 0.8), ref.shape[1] // 2].astype(float) * 0.8
     neck = np.array(
         [
             [cx - fw * 0.2, top + fw * 0.8],

@@ -42,11 +42,12 @@ class ActiveConfig:
 
     Attributes:
         turn_deg: Yaw change that counts as a turn. A real 20-degree turn reads ~20 on
-            FaceMesh; the synthetic cylinder faces read ~1/3 of their nominal angle (a 40
-            degree synthetic turn reads ~13), so 10 accepts both and stays above the
-            +-3 degree jitter of a still face.
+            FaceMesh, as do the synthetic mesh-warped turns (a 28-degree turn reads
+            16-36); the old flat cylinder faces read ~1/3 of their nominal angle. 10 stays
+            above the +-3 degree jitter of a still face.
         up_deg: Pitch change that counts as looking up. Neutral frames jitter by +-1.5
-            degrees; the synthetic 40-degree look-up reads ~11, a real 20-degree one ~20.
+            degrees; a real or mesh-warped 20-degree look-up reads ~14-22 (the flat
+            40-degree look-up ~11).
         blink_ratio: Eye aspect ratio below this fraction of the neutral one is a blink
             (open ~0.3, shut < 0.1: 0.6 sits well between).
         mouth_delta: Mouth opening (gap / width) above neutral + this is "open"; a smile

@@ -1,0 +1,81 @@
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from benchmarks.synth import face_rig
+from benchmarks.synth.challenge import challenge_frames, flat_pose_face, pose_face
+from benchmarks.synth.selfie import compose_selfie
+from ekyc.liveness.landmarks import (
+    FACEMESH_ID,
+    FaceMeshTracker,
+    eye_aspect_ratio,
+    head_pose_deg,
+    mouth_opening,
+)
+from ekyc.registry import Registry
+
+
+@pytest.fixture(scope="module")
+def tracker() -> FaceMeshTracker:
+    registry = Registry.from_manifest(threads=1)
+    if not registry.locate(FACEMESH_ID).exists():
+        pytest.skip(f"{registry.locate(FACEMESH_ID)} is not there (mediapipe not installed)")
+    return FaceMeshTracker(registry)
+
+
+def _measures(tracker: FaceMeshTracker, face: np.ndarray) -> np.ndarray:
+    frame, _ = compose_selfie(face, 480, 640, np.random.default_rng(3))
+    points = tracker.landmarks(frame)
+    assert points is not None
+    return np.array([*head_pose_deg(points), eye_aspect_ratio(points), mouth_opening(points)])
+
+
+class TestPoseFace:
+    def test_neutral_is_the_photo(self, face) -> None:
+        image, _ = pose_face(face, None, 0.0)
+        assert image is face
+
+    @pytest.mark.parametrize(
+        ("action", "index", "sign"),
+        [("turn_left", 0, -1), ("turn_right", 0, 1), ("look_up", 1, 1)],
+    )
+    def test_pose_reads_as_a_real_angle(self, tracker, face, action, index, sign) -> None:
+        neutral = _measures(tracker, face)
+        posed = _measures(tracker, pose_face(face, action, 1.0)[0])
+        change = sign * (posed[index] - neutral[index])
+        # a 3-D rotation reads near its nominal angle (28 / 20 degrees), the flat cylinder ~1/3
+        assert change > 14.0, change
+
+    def test_blink_shuts_the_eyes(self, tracker, face) -> None:
+        neutral = _measures(tracker, face)
+        shut = _measures(tracker, pose_face(face, "blink", 1.0)[0])
+        assert shut[2] < 0.6 * neutral[2]
+
+    def test_open_mouth_opens(self, tracker, face) -> None:
+        neutral = _measures(tracker, face)
+        opened = _measures(tracker, pose_face(face, "open_mouth", 1.0)[0])
+        assert opened[3] - neutral[3] > 0.2
+
+    def test_landmarks_follow_the_turn(self, tracker, face) -> None:
+        _, left = pose_face(face, "turn_left", 1.0)
+        _, right = pose_face(face, "turn_right", 1.0)
+        assert left[2, 0] < right[2, 0] - 10  # the nose tip moves with the head
+
+    def test_unreadable_face_falls_back_to_flat(self, tracker) -> None:
+        blank = np.full((112, 112, 3), 128, np.uint8)
+        assert face_rig.face_rig(blank) is None
+        image, lm = pose_face(blank, "turn_left", 0.5)
+        flat, flat_lm = flat_pose_face(blank, "turn_left", 0.5)
+        assert np.array_equal(image, flat)
+        assert np.allclose(lm, flat_lm)
+
+
+def test_challenge_draws_the_same_room_as_before(face) -> None:
+    """The rig takes nothing from ``rng``: the neutral frames and what the caller draws next
+    are those of a recording without actions."""
+    a, b = np.random.default_rng(5), np.random.default_rng(5)
+    posed = challenge_frames(face, ("blink",), a, frames_per_action=3, neutral_frames=2)
+    plain = challenge_frames(face, (), b, neutral_frames=2)
+    assert np.array_equal(posed[0][0], plain[0][0])
+    assert a.integers(0, 2**31) == b.integers(0, 2**31)
