@@ -13,6 +13,13 @@ confusion matrices go to ``confusion_type_side.png``, the IoU / corner / tilt er
 distributions to ``detect_errors.png``. With SmartDoc-15 frames under ``--data`` they are
 scored with the A4 prior (rows per frame in results.json). Every scene's figures are in
 results.json (``scenes``), so any summary can be recomputed.
+
+The same-card check (``ekyc.detect.compare_cards``) gets its own scenes (``--same-card N``,
+kinds front/tilt/other_person, seed + 1): within each synthetic session, every front shot
+is compared with every tilted shot of the same card (should be the same card) and with
+every shot of another person's card of the same type (should not), as the pipeline does:
+rectified inside ``find_card``'s quad, with the types it read. The same pairs are scored
+inside the true corners with the true types too (the comparison alone).
 """
 
 from __future__ import annotations
@@ -38,6 +45,7 @@ from ekyc.detect.tilt import estimate_tilt
 from ekyc.types import AspectPrior, CardQuad, DocumentType
 
 KINDS = ("front", "tilt", "back", "screen", "photocopy")
+SAME_CARD_KINDS = ("front", "tilt", "other_person")
 ID1_DOCS = tuple(d for d in DocumentType if d is not DocumentType.PASSPORT)
 NOT_FOUND, UNKNOWN = "not found", "unknown"
 
@@ -141,6 +149,112 @@ def run_synth(n: int, seed: int, workers: int) -> list[dict[str, Any]]:
     with tempfile.TemporaryDirectory(prefix="ekyc-detect-") as tmp:
         records = generate(Path(tmp), n=n, seed=seed, kinds=KINDS, docs=ID1_DOCS, workers=workers)
         return [score_scene(rec, Path(tmp), layouts) for rec in records]
+
+
+def run_same_card(n: int, seed: int, workers: int, faces_dir: Path | None) -> list[dict[str, Any]]:
+    """One row per (front, other shot) pair in a session, both cards fully in frame.
+
+    Card portraits come from ``faces_dir`` (LFW people); without it every card carries
+    the same stock face, which makes other people's cards look alike.
+
+    ``same_detected`` is the pipeline's verdict (``find_card`` quads and types), and
+    ``same_true_corners`` the comparison's alone (true corners, true type and side).
+    """
+    from ekyc.detect import CardLayouts, compare_cards
+    from ekyc.detect.card import find_card
+    from ekyc.detect.rectify import rectify
+    from ekyc.registry import Registry
+    from ekyc.types import Side
+
+    layouts = CardLayouts.from_registry(Registry.from_manifest(threads=1))
+    rows: list[dict[str, Any]] = []
+    with tempfile.TemporaryDirectory(prefix="ekyc-same-card-") as tmp:
+        records = generate(
+            Path(tmp),
+            n=n,
+            seed=seed,
+            kinds=SAME_CARD_KINDS,
+            faces_dir=faces_dir,
+            docs=ID1_DOCS,
+            workers=workers,
+        )
+        sessions: dict[int, list[dict[str, Any]]] = {}
+        for rec in records:
+            if float(str(rec["visible_fraction"])) >= 0.999:
+                sessions.setdefault(int(str(rec["session"])), []).append(rec)
+        for shots in sessions.values():
+            seen = {}
+            for rec in shots:
+                frame = decode_image((Path(tmp) / str(rec["path"])).read_bytes())
+                truth = CardQuad(np.array(rec["corners"], np.float32), 1.0)
+                det = find_card(frame, layouts)
+                true_key = (DocumentType(str(rec["doc_type"])), Side(str(rec["side"])))
+                det_key = None
+                det_card = None
+                if det is not None and det.document_type is not None:
+                    det_key = (det.document_type, det.side)
+                    det_card = rectify(frame, det.quad).image
+                seen[str(rec["path"])] = (
+                    rec,
+                    rectify(frame, truth).image,
+                    true_key,
+                    det_card,
+                    det_key,
+                )
+            fronts = [v for v in seen.values() if v[0]["kind"] == "front"]
+            others = [v for v in seen.values() if v[0]["kind"] != "front"]
+            for front in fronts:
+                for other in others:
+                    same_card = other[0]["kind"] == "tilt"
+                    gt = compare_cards(
+                        front[1], other[1], layouts, type_a=front[2], type_b=other[2]
+                    )
+                    row = {
+                        "front": front[0]["path"],
+                        "other": other[0]["path"],
+                        "kind": other[0]["kind"],
+                        "same_card": same_card,
+                        "similarity_true_corners": gt.similarity,
+                        "same_true_corners": gt.same,
+                        "same_detected": False,
+                        "types_agree_detected": False,
+                    }
+                    if front[3] is not None and other[3] is not None:
+                        check = compare_cards(
+                            front[3], other[3], layouts, type_a=front[4], type_b=other[4]
+                        )
+                        row |= {
+                            "similarity_detected": check.similarity,
+                            "same_detected": check.same,
+                            "types_agree_detected": check.document_types_agree,
+                        }
+                    rows.append(row)
+    return rows
+
+
+def summarise_same_card(rows: list[dict[str, Any]]) -> dict[str, Any]:
+    """Same-card pairs judged the same, other-person pairs judged different."""
+    same = [r for r in rows if r["same_card"]]
+    other = [r for r in rows if not r["same_card"]]
+    return {
+        "same_card_accepted": _mean([float(r["same_detected"]) for r in same]),
+        "other_card_rejected": _mean([float(not r["same_detected"]) for r in other]),
+        "same_card_accepted_true_corners": _mean([float(r["same_true_corners"]) for r in same]),
+        "other_card_rejected_true_corners": _mean(
+            [float(not r["same_true_corners"]) for r in other]
+        ),
+        "same_card_types_disagree": _mean([float(not r["types_agree_detected"]) for r in same]),
+        "pairs": {"same_card": len(same), "other_person": len(other)},
+    }
+
+
+SAME_CARD_ROWS = (
+    ("same card judged the same (detected)", "same_card_accepted", ">= 0.99"),
+    ("other person's card judged different (detected)", "other_card_rejected", ">= 0.99"),
+    ("same card judged the same, true corners", "same_card_accepted_true_corners", "-"),
+    ("other card judged different, true corners", "other_card_rejected_true_corners", "-"),
+    ("same-card pairs whose detected types differ", "same_card_types_disagree", "-"),
+)
 
 
 def run_smartdoc(data: Path) -> list[dict[str, Any]]:
@@ -289,6 +403,23 @@ def run(args: argparse.Namespace, report: Report) -> None:
     card = "n/a" if card_ms is None else f"{card_ms:.1f}"
     rows.append(["find_card ms (quad + layouts)", card, "-"])
     report.table(["figure", "value", "target"], rows)
+    lfw = args.data / "lfw_pairs_aligned112" if args.data else None
+    faces = lfw if lfw is not None and lfw.is_dir() else None
+    pairs = (
+        run_same_card(args.same_card, args.seed + 1, args.workers, faces) if args.same_card else []
+    )
+    same_card = summarise_same_card(pairs)
+    if pairs:
+        report.section(
+            "Same card",
+            f"{args.same_card} scenes, seed {args.seed + 1}, kinds {','.join(SAME_CARD_KINDS)}, "
+            f"portraits from {faces or 'the stock face (no LFW folder under --data)'}; "
+            f"pairs {same_card['pairs']} (a session's front against its other shots).",
+        )
+        report.table(
+            ["figure", "value", "target"],
+            [[label, _fmt(same_card[key]), target] for label, key, target in SAME_CARD_ROWS],
+        )
     matrices = {k: confusion(scenes, k) for k in ("predicted", "predicted_true_corners")}
     smartdoc: list[dict[str, Any]] | None = None
     sd_root = args.data / "smartdoc15_ch1_frames" if args.data else None
@@ -319,6 +450,7 @@ def run(args: argparse.Namespace, report: Report) -> None:
         "summary": summary,
         "targets": {key: target for _, key, target in ROWS},
         "confusion_type_side": matrices,
+        "same_card": {"summary": same_card, "pairs": pairs},
         "smartdoc": None
         if smartdoc is None
         else {"frames": smartdoc, "mean_iou": float(np.mean([r["iou"] for r in smartdoc]))},
@@ -418,6 +550,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         type=Path,
         default=default_data,
         help="shared data folder (SmartDoc frames, when there)",
+    )
+    parser.add_argument(
+        "--same-card",
+        type=int,
+        default=200,
+        help="scenes (front/tilt/other person) for the same-card pairs; 0 skips them",
     )
     parser.add_argument("--workers", type=int, default=2, help="processes rendering scenes")
     parser.add_argument("--out", type=Path, default=None)

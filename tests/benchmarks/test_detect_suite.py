@@ -97,6 +97,33 @@ def test_confusion_counts_every_genuine_in_frame_scene_once():
     assert counts[1, m["columns"].index("not found")] == 1
 
 
+def _pair(same_card, same_detected, same_true, agree=True):
+    return {
+        "same_card": same_card,
+        "same_detected": same_detected,
+        "same_true_corners": same_true,
+        "types_agree_detected": agree,
+    }
+
+
+def test_same_card_summary_known_values():
+    pairs = [
+        _pair(True, True, True),
+        _pair(True, False, True, agree=False),
+        _pair(False, False, False),
+        _pair(False, False, True),
+        _pair(False, True, False),
+    ]
+    s = detect.summarise_same_card(pairs)
+    assert s["same_card_accepted"] == pytest.approx(0.5)
+    assert s["other_card_rejected"] == pytest.approx(2 / 3)
+    assert s["same_card_accepted_true_corners"] == 1.0
+    assert s["other_card_rejected_true_corners"] == pytest.approx(2 / 3)
+    assert s["same_card_types_disagree"] == pytest.approx(0.5)
+    assert s["pairs"] == {"same_card": 2, "other_person": 3}
+    assert detect.summarise_same_card([])["same_card_accepted"] is None
+
+
 @pytest.mark.models
 def test_detect_suite_figures_agree_with_its_scenes(tmp_path, capsys):
     out = tmp_path / "detect"
@@ -106,6 +133,8 @@ def test_detect_suite_figures_agree_with_its_scenes(tmp_path, capsys):
         "10",
         "--seed",
         "777",
+        "--same-card",
+        "12",
         "--workers",
         "1",
         "--data",
@@ -129,6 +158,8 @@ def test_detect_suite_figures_agree_with_its_scenes(tmp_path, capsys):
         if key.endswith(("rate", "accuracy", "corners", "rejected", "passing", "iou")) and value:
             assert 0.0 <= value <= 1.0, key
     assert result["smartdoc"] is None
+    same_card = result["same_card"]
+    assert same_card["summary"] == detect.summarise_same_card(same_card["pairs"])
     text = (out / "report.md").read_text()
     assert text.startswith("# ekyc bench detect\n")
     assert "- machine: " in text
