@@ -10,6 +10,7 @@ independent of the card's 3.18 mm corner radius.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import cv2
@@ -144,29 +145,46 @@ def fit_edge(
         lo = int(np.searchsorted(centres, window[0]))
         hi = max(lo + 1, int(np.searchsorted(centres, window[1], side="right")))
     offs, heights = _subpixel_peaks(mag, centres, lo, hi)
-    strong = heights >= config.min_peak_ratio * float(np.median(heights))
-    pts = profiles.origins + offs[:, None] * profiles.normal[None, :]
+    strong = heights >= config.min_peak_ratio * _median(heights)
+    # Coordinates apart and scalars in ``math``: numpy's per-call overhead is most of the
+    # cost of fits through ~60 points, and the refinement makes dozens of them.
+    xs = profiles.origins[:, 0] + offs * profiles.normal[0]
+    ys = profiles.origins[:, 1] + offs * profiles.normal[1]
     keep = strong.copy()
-    point: F64 = profiles.origins[0]
-    direction: F64 = np.array([-profiles.normal[1], profiles.normal[0]], dtype=np.float64)
+    cx, cy = float(profiles.origins[0, 0]), float(profiles.origins[0, 1])
+    ux, uy = -float(profiles.normal[1]), float(profiles.normal[0])
     for _ in range(3):
-        if keep.sum() < 5:
+        if np.count_nonzero(keep) < 5:
             return None
-        point, direction = _tls_line(pts[keep])
-        resid = np.abs((pts - point) @ np.array([-direction[1], direction[0]]))
-        mad = float(np.median(resid[keep]))
+        cx, cy, ux, uy = _tls_line(xs[keep], ys[keep])
+        resid = np.abs((xs - cx) * -uy + (ys - cy) * ux)
+        mad = _median(resid[keep])
         keep = strong & (resid <= max(config.outlier_px, 3.0 * 1.4826 * mad))
-    return EdgeFit(point, direction, float(keep.mean()), float(np.median(heights[keep])))
+    return EdgeFit(
+        np.array([cx, cy]), np.array([ux, uy]), float(keep.mean()), _median(heights[keep])
+    )
 
 
-def _tls_line(pts: F64) -> tuple[F64, F64]:
-    """Total-least-squares line: centroid and principal direction."""
-    centre = pts.mean(axis=0)
-    dx, dy = (pts - centre).T
+def _tls_line(xs: F64, ys: F64) -> tuple[float, float, float, float]:
+    """Total-least-squares line: centroid and principal direction ``(cx, cy, ux, uy)``."""
+    cx, cy = float(xs.mean()), float(ys.mean())
+    dx, dy = xs - cx, ys - cy
     # The principal axis of the 2x2 scatter matrix in closed form: an SVD call costs
-    # more in numpy overhead than the whole fit, and the refinement makes 24+ of them.
-    angle = 0.5 * np.arctan2(2.0 * float(dx @ dy), float(dx @ dx) - float(dy @ dy))
-    return np.asarray(centre, dtype=np.float64), np.array([np.cos(angle), np.sin(angle)])
+    # more in numpy overhead than the whole fit.
+    angle = 0.5 * math.atan2(2.0 * float(dx @ dy), float(dx @ dx) - float(dy @ dy))
+    return cx, cy, math.cos(angle), math.sin(angle)
+
+
+def _median(values: F64) -> float:
+    """``np.median`` of a 1-D array by partition: the same value, ~5x less overhead."""
+    n = len(values)
+    if n == 0:
+        return float("nan")
+    k = n // 2
+    if n % 2:
+        return float(np.partition(values, k)[k])
+    part = np.partition(values, (k - 1, k))
+    return float((part[k - 1] + part[k]) / 2)
 
 
 def intersect(a: EdgeFit, b: EdgeFit) -> F64 | None:

@@ -85,9 +85,13 @@ def _side_evidence(
     base = along @ np.array([width / 2, height / 2])  # where the image centre projects
     foot = lines[:, 2:3] * normal + base[:, None] * along
     pts = foot[:, None, :] + s[None, :, None] * along[:, None, :]
-    hits, valid = point_evidence(pts, normal[:, None, :], colour, gx, gy, cfg)
+    # Most of each line's reach lies outside the image: only the points inside are sampled.
+    valid = (pts[..., 0] >= 0) & (pts[..., 0] < width) & (pts[..., 1] >= 0) & (pts[..., 1] < height)
+    hits = np.zeros(valid.shape)
+    normals = np.broadcast_to(normal[:, None, :], pts.shape)
+    hits[valid] = point_evidence(pts[valid], normals[valid], colour, gx, gy, cfg)[0]
     zero = np.zeros((len(lines), 1))
-    cum_hits = np.concatenate([zero, np.cumsum(np.where(valid, hits, 0.0), axis=1)], axis=1)
+    cum_hits = np.concatenate([zero, np.cumsum(hits, axis=1)], axis=1)
     cum_seen = np.concatenate([zero, np.cumsum(valid, axis=1)], axis=1)
     start, end = quads, np.roll(quads, -1, axis=1)
     u = along[sides]  # (n, 4, 2)
@@ -108,18 +112,23 @@ def _merge(segs: F64) -> F64:
     vec = segs[:, 2:] - segs[:, :2]
     length = np.hypot(vec[:, 0], vec[:, 1])
     order = np.argsort(-length)
-    lines: list[list[float]] = []
+    # Rows (nx, ny, c, support) of the lines so far; each segment joins the first line
+    # within 3 degrees and 2.5 px of it, or starts a new one.
+    table = np.zeros((len(segs), 4))
+    count = 0
     for i in order:
         d = vec[i] / length[i]
         n = np.array([-d[1], d[0]])
         mid = (segs[i, :2] + segs[i, 2:]) / 2
-        for line in lines:
-            ln = np.array(line[:2])
-            if abs(float(ln @ n)) > 0.9986 and abs(float(ln @ mid) - line[2]) < 2.5:  # 3 deg
-                line[3] += float(length[i])
-                break
+        rows = table[:count]
+        near = (np.abs(rows[:, :2] @ n) > 0.9986) & (np.abs(rows[:, :2] @ mid - rows[:, 2]) < 2.5)
+        hit = int(np.argmax(near)) if count else 0
+        if count and near[hit]:
+            table[hit, 3] += float(length[i])
         else:
-            lines.append([n[0], n[1], float(n @ mid), float(length[i])])
+            table[count] = (n[0], n[1], float(n @ mid), float(length[i]))
+            count += 1
+    lines = table[:count]
     out = np.array(lines, dtype=np.float64)
     return np.asarray(out[np.argsort(-out[:, 3])], dtype=np.float64)
 
@@ -133,17 +142,16 @@ def _hypotheses(
     runs from corner ``k`` to ``k + 1``), so that side evidence can be looked up per line.
     """
     normals = lines[:, :2]
+    cos = np.abs(normals @ normals.T)  # |cos| of the angle between every two lines
     i, j = np.triu_indices(len(lines), 1)
-    parallel = np.abs(np.sum(normals[i] * normals[j], axis=1)) > np.cos(
-        np.radians(cfg.max_side_angle_deg)
-    )
+    parallel = cos[i, j] > np.cos(np.radians(cfg.max_side_angle_deg))
     pairs = np.stack([i[parallel], j[parallel]], axis=1)
-    p, q = np.triu_indices(len(pairs), 1)
-    a, b, c, d = pairs[p, 0], pairs[p, 1], pairs[q, 0], pairs[q, 1]
-    apart = np.abs(np.sum(normals[a] * normals[c], axis=1)) < np.cos(
+    # Pairs of pairs whose first lines cross steeply enough, in ``triu_indices`` order.
+    apart = cos[pairs[:, 0][:, None], pairs[:, 0][None, :]] < np.cos(
         np.radians(cfg.min_corner_angle_deg)
     )
-    a, b, c, d = a[apart], b[apart], c[apart], d[apart]
+    p, q = np.nonzero(np.triu(apart, 1))
+    a, b, c, d = pairs[p, 0], pairs[p, 1], pairs[q, 0], pairs[q, 1]
     # Every pair of lines meets once: intersect them all up front (homogeneous cross
     # products), so that each quad's corners are a gather rather than four cross products.
     homog = np.column_stack([normals, -lines[:, 2]])
@@ -162,14 +170,13 @@ def _hypotheses(
 def _plausible(quads: F64, size: tuple[int, int], cfg: DetectConfig) -> npt.NDArray[np.bool_]:
     """Convex, large enough, and mostly inside the image."""
     width, height = size
-    edge = np.roll(quads, -1, axis=1) - quads
-    cross = (
-        edge[:, :, 0] * np.roll(edge, -1, axis=1)[:, :, 1]
-        - edge[:, :, 1] * np.roll(edge, -1, axis=1)[:, :, 0]
-    )
+    nxt = quads[:, [1, 2, 3, 0]]
+    edge = nxt - quads
+    turn = edge[:, [1, 2, 3, 0]]
+    cross = edge[:, :, 0] * turn[:, :, 1] - edge[:, :, 1] * turn[:, :, 0]
     convex = np.all(cross > 0, axis=1) | np.all(cross < 0, axis=1)
     x, y = quads[..., 0], quads[..., 1]
-    area = 0.5 * np.abs(np.sum(x * np.roll(y, -1, axis=1) - np.roll(x, -1, axis=1) * y, axis=1))
+    area = 0.5 * np.abs(np.sum(x * nxt[..., 1] - nxt[..., 0] * y, axis=1))
     margin = 0.25
     inside = np.all(
         (x > -margin * width) & (x < (1 + margin) * width)
