@@ -154,9 +154,20 @@ def _finish(image: Frame | RGBImage, quad: F64, score: float, cfg: DetectConfig)
     height, width = rgb.shape[:2]
     exif = image.metadata.focal_length_35mm if isinstance(image, Frame) else None
     f_px = focal_px((width, height), exif if exif is not None else cfg.prior_focal_35mm)
-    quad = _outline_in_crop(rgb, quad, cfg)
-    face = _face_edges_in_crop(rgb, quad, f_px, cfg)
-    corners = order_corners(face, (width, height), cfg)
+    quad = clockwise(quad)
+    # One float crop serves both steps: the outline's reach (sides move out by at most
+    # half its pad), and the side-face search around wherever the sides end up.
+    side = float(np.linalg.norm(quad[1] - quad[0]))
+    pad = 2.0 * cfg.outline_search_mm * side / 50.0 + 24.0  # generous: >= 2x the reach
+    cropped = _float_crop(rgb, quad, pad + 3.0 * cfg.band_search_px)
+    if cropped is not None:
+        crop, offset = cropped
+        fit_cfg = replace(cfg, max_profiles=cfg.refine_max_profiles)
+        quad = _outline_in_crop(crop, quad - offset, fit_cfg) + offset
+        quad = clockwise(quad)
+        face = face_edge_quad(crop, quad - offset, (width, height), f_px, fit_cfg, origin=offset)
+        quad = face.corners + offset
+    corners = order_corners(quad, (width, height), cfg)
     cut = _cut_by_border(corners, (width, height), cfg.border_margin_px)
     return QuadDetection(CardQuad(corners, float(min(1.0, score))), cut)
 
@@ -231,13 +242,18 @@ def _resize(rgb: RGBImage, scale: float) -> RGBImage:
 
 def _colour_gradient(blur: F32) -> tuple[F32, F32, F32]:
     """Per pixel, the x/y Sobel of the channel with the strongest gradient, and its size."""
-    gx = cv2.Sobel(blur, cv2.CV_32F, 1, 0, ksize=3) / 8.0
-    gy = cv2.Sobel(blur, cv2.CV_32F, 0, 1, ksize=3) / 8.0
-    mag2 = gx * gx + gy * gy
-    pick = np.argmax(mag2, axis=2)[..., None]
-    gx1 = np.take_along_axis(gx, pick, axis=2)[..., 0]
-    gy1 = np.take_along_axis(gy, pick, axis=2)[..., 0]
-    return gx1, gy1, np.sqrt(np.take_along_axis(mag2, pick, axis=2)[..., 0])
+    gx: F32 = np.asarray(cv2.Sobel(blur, cv2.CV_32F, 1, 0, ksize=3), np.float32) / 8.0
+    gy: F32 = np.asarray(cv2.Sobel(blur, cv2.CV_32F, 0, 1, ksize=3), np.float32) / 8.0
+    mag2: F32 = gx * gx + gy * gy
+    m0, m1, m2 = mag2[..., 0], mag2[..., 1], mag2[..., 2]
+    # argmax's choice (the first of equal maxima) as two masks: ~2x cheaper than gathers.
+    second = (m1 > m0) & (m1 >= m2)
+    third = (m2 > m0) & (m2 > m1)
+
+    def pick(a: F32) -> F32:
+        return np.where(third, a[..., 2], np.where(second, a[..., 1], a[..., 0]))
+
+    return pick(gx), pick(gy), np.sqrt(pick(mag2))
 
 
 def _refine_in_crop(rgb: RGBImage, quad: F64, cfg: DetectConfig) -> tuple[float, F64] | None:
@@ -266,38 +282,17 @@ def _float_crop(rgb: RGBImage, quad: F64, pad: float) -> tuple[npt.NDArray[np.fl
     return rgb[y0:y1, x0:x1].astype(np.float32), np.array([x0, y0], dtype=np.float64)
 
 
-def _outline_in_crop(rgb: RGBImage, quad: F64, cfg: DetectConfig) -> F64:
-    """``outline.outermost_sides`` on a float crop; moved sides are fitted again."""
-    quad = clockwise(quad)
-    side = float(np.linalg.norm(quad[1] - quad[0]))
-    pad = 2.0 * cfg.outline_search_mm * side / 50.0 + 24.0  # generous: >= 2x the reach
-    cropped = _float_crop(rgb, quad, pad)
-    if cropped is None:
-        return quad
-    crop, offset = cropped
-    fit_cfg = replace(cfg, max_profiles=cfg.refine_max_profiles)
-    moved, shifts = outermost_sides(crop, quad - offset, fit_cfg)
+def _outline_in_crop(crop: F32, quad: F64, fit_cfg: DetectConfig) -> F64:
+    """``outline.outermost_sides`` on a float crop (crop coordinates); moved sides refitted."""
+    moved, shifts = outermost_sides(crop, quad, fit_cfg)
     if not any(shifts):
         return quad
     fits: list[EdgeFit | None] = []
     for i in range(4):
-        prof = sample_profiles(crop, moved[i], moved[(i + 1) % 4], cfg.final_search_px, fit_cfg)
+        prof = sample_profiles(crop, moved[i], moved[(i + 1) % 4], fit_cfg.final_search_px, fit_cfg)
         fits.append(None if prof is None else fit_edge(prof, fit_cfg))
     refit = _corners_from_fits(fits, moved)
-    return (moved if refit is None else refit) + offset
-
-
-def _face_edges_in_crop(rgb: RGBImage, quad: F64, f_px: float, cfg: DetectConfig) -> F64:
-    """``sideface.face_edge_quad`` on a float copy of the quad's surroundings."""
-    height, width = rgb.shape[:2]
-    quad = clockwise(quad)
-    cropped = _float_crop(rgb, quad, 3.0 * cfg.band_search_px)
-    if cropped is None:
-        return quad
-    crop, offset = cropped
-    fit_cfg = replace(cfg, max_profiles=cfg.refine_max_profiles)
-    face = face_edge_quad(crop, quad - offset, (width, height), f_px, fit_cfg, origin=offset)
-    return face.corners + offset
+    return moved if refit is None else refit
 
 
 def _refine(full: F32, quad: F64, cfg: DetectConfig, side_px: int) -> tuple[float, F64] | None:
