@@ -2,14 +2,18 @@ from __future__ import annotations
 
 from contextlib import nullcontext
 
+import cv2
 import numpy as np
 import pytest
 
 from ekyc.detect.config import DetectConfig
 from ekyc.detect.plane import focal_px, plane_pose
+from ekyc.detect.thickness import measure_edge_band, side_face_widths
 from ekyc.detect.tilt import estimate_tilt
 from ekyc.types import CaptureMetadata
 from tests.ekyc.detect import scenes
+
+CFG = DetectConfig()
 
 
 def _meta(sc):
@@ -104,3 +108,71 @@ def test_input_validation(quad, size, expectation):
 def test_config_validation(kwargs, expectation):
     with expectation:
         DetectConfig(**kwargs)
+
+
+def _strip(image, quad, side, near, far, colour, along=(0.0, 1.0)):
+    """``image`` with a strip ``near..far`` px outside ``side`` of the clockwise ``quad``."""
+    p0, p1 = quad[side].astype(np.float64), quad[(side + 1) % 4].astype(np.float64)
+    d = (p1 - p0) / np.linalg.norm(p1 - p0)
+    out_n = np.array([d[1], -d[0]])
+    a, b = p0 + along[0] * (p1 - p0), p0 + along[1] * (p1 - p0)
+    poly = np.array([a + near * out_n, b + near * out_n, b + far * out_n, a + far * out_n])
+    painted = image.copy()
+    cv2.fillConvexPoly(
+        painted, np.round((poly - 0.5) * 16).astype(np.int32), colour, cv2.LINE_AA, 4
+    )
+    return painted
+
+
+def _hidden_sides(sc):
+    band = measure_edge_band(sc.image, scenes.truth(sc), float(sc.record["focal_35mm"]), CFG)
+    return band, [i for i, e in enumerate(band.expected_px) if e < CFG.min_band_px]
+
+
+def test_a_line_on_the_table_beyond_a_hidden_side_is_no_margin():
+    # A dark line on the table parallel to a side facing away, twice as far out as a copy's
+    # margin would be (the band's width): the card's thickness still counts.
+    sc = scenes.scene("tilt", 0, clean=True, background="fabric")
+    band, hidden = _hidden_sides(sc)
+    assert band.visible
+    assert hidden
+    far = 2.0 * max(band.expected_px)
+    image = sc.image
+    for j in hidden:
+        image = _strip(image, scenes.truth(sc), j, far, far + 4.0, (40, 40, 40))
+    check = estimate_tilt(scenes.truth(sc), (1280, 720), _meta(sc), image=image)
+    assert check.thickness_visible
+
+
+def test_a_paper_margin_along_the_hidden_sides_vetoes_the_band():
+    # The same shot with a paper-white strip as wide as the band along every side facing
+    # away: what a cut-out copy with a margin shows, which a card's side face never does.
+    sc = scenes.scene("tilt", 0, clean=True, background="fabric")
+    band, hidden = _hidden_sides(sc)
+    quad = scenes.truth(sc)
+    f_px = focal_px((1280, 720), float(sc.record["focal_35mm"]))
+    printed = side_face_widths(quad, (1280, 720), f_px, CFG, inward_mm=1.0)[:, 0]
+    near = int(np.argmax(band.measured_px))
+    image = sc.image
+    for j in hidden:
+        width = band.width_px * printed[j] / printed[near]
+        image = _strip(image, quad, j, 0.0, width, (246, 245, 240))
+    check = estimate_tilt(quad, (1280, 720), _meta(sc), image=image)
+    assert not check.thickness_visible
+
+
+def test_a_band_along_part_of_a_side_is_not_the_side_face():
+    # A tilted photocopy with a dark strip like a side face's along 40 % of each side that
+    # faces the camera (a shadow, a mark on the table): a side face runs along the whole side.
+    sc = scenes.scene("photocopy", 0)
+    quad = scenes.truth(sc)
+    focal = float(sc.record["focal_35mm"])
+    expected = measure_edge_band(sc.image, quad, focal, CFG).expected_px
+    near = [i for i, e in enumerate(expected) if e >= CFG.min_band_px]
+    assert near
+    image = sc.image
+    for i in near:
+        image = _strip(image, quad, i, 0.0, expected[i], (30, 30, 30), along=(0.0, 0.4))
+    band = measure_edge_band(image, quad, focal, CFG)
+    assert not band.visible
+    assert all(band.measured_px[i] == 0.0 for i in near)
