@@ -16,7 +16,7 @@ import numpy as np
 import numpy.typing as npt
 
 from ekyc.detect.config import DetectConfig
-from ekyc.detect.edges import sample_profiles
+from ekyc.detect.edges import line_intersection, sample_profiles
 from ekyc.detect.plane import DIAGONAL_35MM
 
 __all__ = ["EdgeBand", "expected_bands", "measure_edge_band", "side_face_widths"]
@@ -152,52 +152,96 @@ def measure_edge_band(
         The verdict with its per-side evidence.
     """
     height, width = image.shape[:2]
+    size = (width, height)
     f_px = focal_35mm * float(np.hypot(width, height)) / DIAGONAL_35MM
-    expected = expected_bands(corners, (width, height), f_px, config)
+    expected = expected_bands(corners, size, f_px, config)
+    if max(expected) < config.min_band_px:  # seen square-on: no side face can show
+        return EdgeBand(False, 0.0, tuple(expected), (0.0,) * 4)
     full = image.astype(np.float32)
     quad = np.asarray(corners, dtype=np.float64)
-    widest = max(expected)
-    if widest < config.min_band_px:  # seen square-on: no side face can show
-        return EdgeBand(False, 0.0, tuple(expected), (0.0,) * 4)
-    measured = [
-        _band_at(full, quad[i], quad[(i + 1) % 4], e, config.band_width_tolerance, config)
-        if e >= config.min_band_px
-        else 0.0
-        for i, e in enumerate(expected)
-    ]
-    found = [(i, m) for i, m in enumerate(measured) if expected[i] >= config.min_band_px and m > 0]
-    hidden = [i for i, e in enumerate(expected) if e < config.min_band_px]
-    # A copy's printed or cut margin runs along every side, the same distance in on the
-    # card's face; a card's side face never shows on the sides facing away. Each hidden
-    # side is probed for a strip as wide as the widest band found would be there if it
-    # were such a margin: a strip of about that width is a margin, anything else there
-    # (the table's texture, a shadow) is not.
-    margin_like = 0
-    if found:
-        printed = side_face_widths(quad, (width, height), f_px, config, inward_mm=1.0)[:, 0]
-        i, band = max(found, key=lambda f: f[1])
-        ratio = config.face_edge_veto_ratio
-        for j in hidden:
-            expect = band * float(printed[j]) / max(float(printed[i]), 1e-9)
-            strip = _band_at(full, quad[j], quad[(j + 1) % 4], expect, ratio, config)
-            measured[j] = strip
-            margin_like += strip > 0
-    visible = bool(found) and 2 * margin_like <= len(hidden) - (len(hidden) > 1)
+    visible, measured = _judge(full, quad, expected, size, f_px, config, within=False)
+    if not visible:
+        # The quad may sit on the band's outer edge (the strongest edge across a side
+        # facing the camera): put those sides on the printed face's edge, one band width
+        # in, and look again. The band must then end on the quad's side, and the sides
+        # facing away must show no margin inside either: a cut-out copy's sheet has one.
+        inner = _inset(quad, size, f_px, config)
+        if inner is not None:
+            again = _judge(full, inner, expected, size, f_px, config, within=True)
+            visible, measured = again if again[0] else (False, measured)
+    near = [m for m, e in zip(measured, expected, strict=True) if e >= config.min_band_px]
     return EdgeBand(
         visible=visible,
-        width_px=float(max((m for _, m in found), default=0.0)) if visible else 0.0,
+        width_px=float(max(near, default=0.0)) if visible else 0.0,
         expected_px=tuple(round(e, 3) for e in expected),
         measured_px=tuple(round(m, 3) for m in measured),
     )
 
 
+def _judge(
+    full: F32, quad: F64, expected: list[float], size: tuple[int, int], f_px: float,
+    config: DetectConfig, *, within: bool,
+) -> tuple[bool, list[float]]:  # fmt: skip
+    """Whether the thickness shows, and the band (or margin) measured along each side.
+
+    With ``within``, ``quad``'s camera-facing sides were moved in by their band's width:
+    each band must be about that wide, and the sides facing away are also probed for a
+    margin inside the quad.
+    """
+    near = [i for i, e in enumerate(expected) if e >= config.min_band_px]
+    hidden = [i for i, e in enumerate(expected) if e < config.min_band_px]
+    tolerance = config.face_edge_veto_ratio if within else config.band_width_tolerance
+    measured = [0.0] * 4
+    for i in near:
+        measured[i] = _band_at(
+            full, quad[i], quad[(i + 1) % 4], expected[i], tolerance, config, face_edge=within
+        )
+    found = [i for i in near if measured[i] > 0]
+    if not found:
+        return False, measured
+    # A copy's printed or cut margin runs along every side, the same distance in on the
+    # card's face; a card's side face never shows on the sides facing away. Each hidden
+    # side is probed for a strip as wide as the widest band found would be there if it
+    # were such a margin: a strip of about that width is a margin, anything else there
+    # (the table's texture, a shadow) is not.
+    printed = side_face_widths(quad, size, f_px, config, inward_mm=1.0)[:, 0]
+    widest = max(found, key=lambda k: measured[k])
+    ratio = config.face_edge_veto_ratio
+    margin_like = 0
+    for j in hidden:
+        expect = measured[widest] * float(printed[j]) / max(float(printed[widest]), 1e-9)
+        p0, p1 = quad[j], quad[(j + 1) % 4]
+        strip = _band_at(full, p0, p1, expect, ratio, config)
+        if within and strip <= 0:
+            strip = _band_at(full, p1, p0, expect, ratio, config)  # inside the quad
+        measured[j] = strip
+        margin_like += strip > 0
+    return 2 * margin_like <= len(hidden) - (len(hidden) > 1), measured
+
+
+def _inset(quad: F64, size: tuple[int, int], f_px: float, config: DetectConfig) -> F64 | None:
+    """``quad`` with each camera-facing side moved in by its side face's width."""
+    widths = side_face_widths(quad, size, f_px, config, at=(0.0, 1.0))
+    lines = []
+    for i in range(4):
+        p0, p1 = quad[i], quad[(i + 1) % 4]
+        d = (p1 - p0) / max(float(np.hypot(*(p1 - p0))), 1e-9)
+        inward = np.array([-d[1], d[0]])
+        lines.append((p0 + inward * widths[i, 0], p1 + inward * widths[i, 1]))
+    corners = np.array([line_intersection(lines[i - 1], lines[i]) for i in range(4)])
+    return corners if np.all(np.isfinite(corners)) else None
+
+
 def _band_at(
-    full: F32, p0: F64, p1: F64, width: float, tolerance: float, cfg: DetectConfig
-) -> float:
+    full: F32, p0: F64, p1: F64, width: float, tolerance: float, cfg: DetectConfig,
+    face_edge: bool = False,
+) -> float:  # fmt: skip
     """Measured width of a band ``width`` px wide (within ``tolerance`` times) outside the side.
 
     0 when there is none. The band must differ in colour from what lies beyond its outer
-    edge, and a colour edge must close it within the width tolerance. It must also show,
+    edge, and a colour edge must close it within the width tolerance; with ``face_edge``
+    (the side was moved in, off the strongest edge) an edge must also open it at the
+    side, on the printed face's side of the band. It must also show,
     about as wide, in the median profile of all but one of ``_PIECES`` stretches of the
     side: a card's side face or a copy's cut edge runs straight along the whole side, the
     table's grain, a shadow or a printed line that ends midway does not; one stretch may
@@ -208,7 +252,10 @@ def _band_at(
     if prof is None:
         return 0.0
     # The median over the side is robust to a finger over part of it.
-    edge = _band_in(np.median(prof.colour, axis=0), prof.offsets, width, tolerance, cfg)
+    median = np.median(prof.colour, axis=0)
+    edge = _band_in(median, prof.offsets, width, tolerance, cfg)
+    if edge > 0 and face_edge and not _face_edge_at_zero(median, prof.offsets, edge, cfg):
+        return 0.0
     if edge <= 0 or len(prof.colour) < 4 * _PIECES:
         return edge
     agree = 0
@@ -216,6 +263,27 @@ def _band_at(
         e = _band_in(np.median(part, axis=0), prof.offsets, width, tolerance, cfg)
         agree += e > 0 and abs(e - edge) <= max(_PIECE_AGREE_PX, 0.3 * edge)
     return edge if agree >= _PIECES - 1 else 0.0
+
+
+def _face_edge_at_zero(mean: F32, offsets: F64, edge: float, cfg: DetectConfig) -> bool:
+    """An edge at offset 0 (the printed face's), apart from the band's outer one at ``edge``.
+
+    Its gradient peak rises above the valley between the two as the outer edge's must,
+    and the face differs in colour from the band: without both, the "band" is only the
+    face's own outermost strip.
+    """
+    step = cfg.profile_step_px
+    smooth = cv2.GaussianBlur(mean[None], (0, 0), sigmaX=0.7 / step, sigmaY=1e-3)[0]
+    grad = np.linalg.norm(np.diff(smooth, axis=0), axis=1) / step
+    centres = offsets[:-1] + step / 2
+    at_zero = float(grad[np.abs(centres) <= 1.0].max(initial=0.0))
+    valley = float(grad[(centres > 1.0) & (centres < edge - 1.0)].min(initial=at_zero))
+    face = _mean_between(smooth, offsets, -3.0, -1.0)
+    band = _mean_between(smooth, offsets, 0.3 * edge, 0.7 * edge)
+    return (
+        at_zero >= cfg.band_peak_ratio * valley + 1.0
+        and float(np.linalg.norm(face - band)) >= cfg.min_band_contrast
+    )
 
 
 def _band_in(mean: F32, offsets: F64, width: float, tolerance: float, cfg: DetectConfig) -> float:
