@@ -77,7 +77,7 @@ def find_card(
     if search.best is None:
         return None
     found, match = _best_layout(image, search.best, search, layouts, cfg)
-    if match.document_type is None:
+    if match.document_type is None or match.score < cfg.layout_realign_below:
         found, match = _realign(image, found, match, search, layouts, cfg)
     corners = found.quad.corners
     if match.upside_down:
@@ -132,21 +132,27 @@ def _realign(
     image: Frame | RGBImage, found: QuadDetection, match: LayoutMatch, search: QuadSearch,
     layouts: CardLayouts, cfg: DetectConfig,
 ) -> tuple[QuadDetection, LayoutMatch]:  # fmt: skip
-    """No layout in the chosen quad: move its sides until one fits, then refit the edges.
+    """No layout, or a weak one, in the chosen quad: move its sides until one fits, refit.
 
     A faint card edge leaves the detector a printed frame or line a few millimetres inside
-    the card (``ekyc.detect.align``). The moved quad counts only if the layout is then
-    recognised; its sides are refitted to the nearby edges, and the refit is kept if the
-    same layout still reads as well.
+    the card (``ekyc.detect.align``). The moved quad counts only if its layout is then
+    recognised, ``layout_gain`` better than before; its sides are refitted to the nearby
+    edges. A weak layout keeps its edge-fitted quad unless the refit beats it: the layout
+    alone places a side to a millimetre or two. A quad with no layout takes the refit if
+    it reads about as well as the moved quad, else the moved quad.
     """
     corners, _ = align_to_layout(image, found.quad.corners, layouts)
     moved = recognise(image, CardQuad(corners, found.quad.score), layouts)
-    if moved.document_type is None:
+    if moved.document_type is None or moved.score < match.score + cfg.layout_gain:
         return found, match
+    known = match.document_type is not None
     refined = search.refine(corners, found.quad.score)
     if refined is not None:
         again = recognise(image, refined.quad, layouts)
         same = (again.document_type, again.side) == (moved.document_type, moved.side)
-        if same and again.score >= moved.score - cfg.layout_gain:
+        floor = match.score if known else moved.score - 2 * cfg.layout_gain
+        if same and again.score >= floor + cfg.layout_gain:
             return refined, again
+    if known:
+        return found, match
     return QuadDetection(CardQuad(corners, found.quad.score), found.cut_by_border), moved

@@ -92,6 +92,10 @@ class DetectConfig:
     # At most this many runners-up are refined and read again (~10 ms each), those whose
     # rough layout comes within ``layout_gain`` of the first choice's, best first.
     layout_refine: int = 2
+    # A chosen quad whose layout correlation stays below this (the right quad of a clean
+    # card reads ~0.8-0.95) has its sides moved until the layout fits (``ekyc.detect.align``),
+    # as one whose layout is not recognised at all; the move must gain ``layout_gain``.
+    layout_realign_below: float = 0.7
 
     # --- sub-pixel refinement (full resolution) ----------------------------------------
     # Search half-width along each edge's normal in the first refinement pass, as a
