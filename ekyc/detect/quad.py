@@ -124,12 +124,13 @@ def search_quads(
     if found is not None and alternatives > 0:
         size = (width, height)
         near = cfg.alternative_distinct * float(np.hypot(width, height))
-        kept = [found.quad.corners.astype(np.float64)]
+        kept = np.empty((alternatives + 1, 4, 2))
+        kept[0] = found.quad.corners
         for _, score, quad in ranked[: cfg.alternatives_ranked]:
             full = order_corners(quad / scale, size, cfg).astype(np.float64)
-            if min(_max_corner_distance(full, k) for k in kept) < near:
+            if _max_corner_distance(full, kept[: len(others) + 1]) < near:
                 continue
-            kept.append(full)
+            kept[len(others) + 1] = full
             others.append((score, full.astype(np.float32)))
             if len(others) == alternatives:
                 break
@@ -144,8 +145,13 @@ def _rgb(image: Frame | RGBImage) -> RGBImage:
 
 
 def _max_corner_distance(a: F64, b: F64) -> float:
-    """Largest corner distance of two quads in ``order_corners`` order, either way round."""
-    return min(float(np.linalg.norm(a - np.roll(b, k, axis=0), axis=1).max()) for k in (0, 2))
+    """Largest corner distance from ``a`` to the nearest of ``b``'s ``(k, 4, 2)`` quads.
+
+    Quads in ``order_corners`` order, either way round (a 180-degree turn).
+    """
+    same = np.linalg.norm(a - b, axis=2).max(axis=1)
+    turned = np.linalg.norm(a - b[:, [2, 3, 0, 1]], axis=2).max(axis=1)
+    return float(np.minimum(same, turned).min())
 
 
 def _finish(image: Frame | RGBImage, quad: F64, score: float, cfg: DetectConfig) -> QuadDetection:
