@@ -12,7 +12,9 @@ wall time is not the machine's, the CPU time nearly is), mean time per stage, th
 with 1 and N worker threads, peak resident memory, and with ``--soak N`` the resident memory
 before and after N more verifications (``benchmarks/soak.py`` samples it along the way).
 
-``--threads`` is ``PipelineConfig.threads``, the threads one verification uses: the first
+``--ort-threads`` is the registry's onnxruntime intra-op threads per session (its default
+uses every core, which spins beside the pipeline's own threads). ``--threads`` is
+``PipelineConfig.threads``, the threads one verification uses: the first
 value gets the per-stage table, each further one a latency row beside it. With 2 the stages
 overlap (the card shots and the selfie at once, then the OCR beside the face match), so the
 stage times add up to more than the total.
@@ -100,7 +102,7 @@ def run(args: argparse.Namespace, report: Report) -> None:
     faces = args.data / "lfw_pairs_aligned112" if args.data else None
     faces_dir = faces if faces is not None and faces.is_dir() else None
     people = applicants(args.applicants, (width, height), faces_dir, args.challenge)
-    registry = Registry.from_manifest()
+    registry = Registry.from_manifest(threads=args.ort_threads)
     verifiers = {n: Verifier.from_registry(registry, PipelineConfig(threads=n))
                  for n in args.threads}  # fmt: skip
     verifier = verifiers[args.threads[0]]
@@ -112,7 +114,8 @@ def run(args: argparse.Namespace, report: Report) -> None:
                    f"{len(people)} applicants x {args.rounds} rounds, shots {width}x{height} "
                    f"JPEG (front, tilt, back unless My Number, selfie)"
                    f"{' + a recorded liveness challenge' if args.challenge else ''}; "
-                   f"{args.threads[0]} thread(s) per verification, OpenCV 1 thread; "
+                   f"{args.threads[0]} thread(s) per verification, OpenCV 1 thread, "
+                   f"onnxruntime {args.ort_threads or 'default'} intra-op thread(s); "
                    f"load average {os.getloadavg()[0]:.1f} at the start; "
                    f"decisions: {decisions}")  # fmt: skip
     order = sorted(stages, key=lambda k: -sum(stages[k]))
@@ -182,6 +185,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--threads", type=lambda s: [int(v) for v in s.split(",")], default=[2],
                         help="PipelineConfig.threads: the first gets the stage table")  # fmt: skip
     parser.add_argument("--workers", type=lambda s: [int(v) for v in s.split(",")], default=[1, 2])
+    parser.add_argument(
+        "--ort-threads", type=int, default=None, help="onnxruntime intra-op threads per session"
+    )
     parser.add_argument("--jobs", type=int, default=12, help="verifications per throughput run")
     parser.add_argument("--soak", type=int, default=0, help="extra verifications for memory")
     parser.add_argument(
