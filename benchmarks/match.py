@@ -53,7 +53,7 @@ import numpy.typing as npt
 
 from benchmarks.report import Report, suite_main
 from benchmarks.timing import time_call
-from ekyc.match import TEMPLATES, OnnxEmbedder, YuNetDetector, align_face
+from ekyc.match import TEMPLATES, YuNetDetector, align_face, load_embedder, similarities
 from ekyc.registry import InputSpec, ModelSpec, Registry, resolve_location
 
 FMRS = (1e-2, 1e-3, 1e-4)
@@ -179,7 +179,9 @@ def zfuse(a: Scores, b: Scores, same: Mask, folds: npt.NDArray[np.int_]) -> Scor
 
 def pair_scores(vectors: dict[str, np.ndarray], pairs: list[dict[str, str]],
                 metric: str, missing: frozenset[str] = frozenset()) -> Scores:  # fmt: skip
-    """Cosine similarity, or minus the Euclidean distance, of each pair.
+    """Each pair's similarity by ``metric`` (``ekyc.match.similarities``).
+
+    Cosine, minus the Euclidean distance, or a fused model's ``zsum`` of member z-scores.
 
     A pair with an image in ``missing`` (no face found) scores below every other pair: a
     genuine one is a false reject at every threshold.
@@ -190,12 +192,7 @@ def pair_scores(vectors: dict[str, np.ndarray], pairs: list[dict[str, str]],
     if good:
         a = np.stack([vectors[p["img1"]] for p in good]).astype(np.float64)
         b = np.stack([vectors[p["img2"]] for p in good]).astype(np.float64)
-        if metric == "euclidean":
-            scores[ok] = -np.linalg.norm(a - b, axis=1)
-        else:
-            a /= np.linalg.norm(a, axis=1, keepdims=True)
-            b /= np.linalg.norm(b, axis=1, keepdims=True)
-            scores[ok] = np.sum(a * b, axis=1)
+        scores[ok] = similarities(a, b, metric)
     scores[~ok] = scores[ok].min() - 1.0 if ok.any() else -1.0
     return scores
 
@@ -271,7 +268,7 @@ def _landmarks(image: np.ndarray, mode: str, detector: YuNetDetector | None) -> 
 
 def onnx_candidate(registry: Registry, model_id: str, mode: str = "template",
                    detector: YuNetDetector | None = None) -> Candidate:  # fmt: skip
-    embedder = OnnxEmbedder(registry, model_id)
+    embedder = load_embedder(registry, model_id)
 
     def embed(images: Sequence[np.ndarray]) -> np.ndarray:
         crops = [align_face(im, _landmarks(im, mode, detector), embedder.template)

@@ -2,17 +2,19 @@
 
 The steps, in order: ``YuNetDetector.detect`` (image -> ``FaceDetection``), ``assess_face``
 (the selfie gate), ``align_face`` (to the embedder's template), ``OnnxEmbedder.embed``
-(-> ``Embedding``), ``compare`` (-> ``MatchScore`` at a calibrated threshold).
+(-> ``Embedding``; ``FusedEmbedder`` puts several side by side), ``compare`` (->
+``MatchScore`` at a calibrated threshold).
 ``FaceMatcher`` holds the loaded models for the whole chain. Importing this package loads
 no model runtime; models load when a detector or embedder is built.
 """
 
 from ekyc.match.align import TEMPLATES, align_face, similarity_transform
-from ekyc.match.compare import calibrated_threshold, compare, similarity
+from ekyc.match.compare import calibrated_threshold, compare, similarities, similarity
 from ekyc.match.config import DEFAULT_DETECTOR, DEFAULT_EMBEDDER, MatchConfig
 from ekyc.match.detect import FaceDetector, YuNetDetector, decode_yunet
 from ekyc.match.embed import Embedder, OnnxEmbedder, embed_faces
 from ekyc.match.faces import FaceMatcher, NoFaceFound
+from ekyc.match.fusion import FusedEmbedder, Member, load_embedder
 from ekyc.match.quality import FaceGate, FaceIssue, assess_face
 
 __all__ = [
@@ -24,7 +26,9 @@ __all__ = [
     "FaceGate",
     "FaceIssue",
     "FaceMatcher",
+    "FusedEmbedder",
     "MatchConfig",
+    "Member",
     "NoFaceFound",
     "OnnxEmbedder",
     "YuNetDetector",
@@ -34,6 +38,8 @@ __all__ = [
     "compare",
     "decode_yunet",
     "embed_faces",
+    "load_embedder",
+    "similarities",
     "similarity",
     "similarity_transform",
 ]

@@ -11,26 +11,62 @@ holds the thresholds for the pairs the pipeline compares; ``MatchConfig.budget``
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
+import numpy.typing as npt
 
 from ekyc.match.config import CALIBRATIONS
 from ekyc.registry import ModelSpec
 from ekyc.types import Embedding, MatchScore
 
-__all__ = ["calibrated_threshold", "compare", "similarity"]
+__all__ = ["calibrated_threshold", "compare", "similarities", "similarity"]
 
 
 def similarity(a: Embedding, b: Embedding, metric: str) -> float:
-    """Higher = more alike: cosine similarity, or minus the Euclidean distance."""
+    """Higher = more alike: cosine similarity, minus the Euclidean distance, or a ``zsum``."""
     if a.model != b.model:
         raise ValueError(f"embeddings come from different models: {a.model.id}, {b.model.id}")
-    va, vb = a.vector.astype(np.float64), b.vector.astype(np.float64)
+    return float(similarities(a.vector[None], b.vector[None], metric)[0])
+
+
+def similarities(
+    a: npt.NDArray[np.floating[Any]], b: npt.NDArray[np.floating[Any]], metric: str
+) -> npt.NDArray[np.float64]:
+    """Row-wise ``similarity`` of two ``(n, d)`` arrays of descriptors.
+
+    ``metric`` is ``cosine`` (0 where a descriptor is all zeros), ``euclidean`` (minus the
+    distance) or a fused model's ``zsum:METRIC,DIM,MEAN,STD;...``: the descriptors are the
+    members' side by side (``DIM`` columns each), and the score is the sum of each member's
+    similarity z-normalised by the impostor ``MEAN`` and ``STD`` it was calibrated with.
+    """
+    a64, b64 = np.asarray(a, np.float64), np.asarray(b, np.float64)
+    if a64.shape != b64.shape or a64.ndim != 2:
+        raise ValueError(
+            f"descriptors must be matching (n, d) arrays, got {a64.shape}, {b64.shape}"
+        )
     if metric == "cosine":
-        denom = float(np.linalg.norm(va) * np.linalg.norm(vb))
-        return float(va @ vb / denom) if denom > 0 else 0.0
+        denom = np.linalg.norm(a64, axis=1) * np.linalg.norm(b64, axis=1)
+        dots = np.sum(a64 * b64, axis=1)
+        cos: npt.NDArray[np.float64] = np.divide(
+            dots, denom, out=np.zeros_like(dots), where=denom > 0
+        )
+        return cos
     if metric == "euclidean":
-        return -float(np.linalg.norm(va - vb))
-    raise ValueError(f"metric must be 'cosine' or 'euclidean', got {metric!r}")
+        dist: npt.NDArray[np.float64] = np.linalg.norm(a64 - b64, axis=1)
+        return -dist
+    if metric.startswith("zsum:"):
+        total, start = np.zeros(len(a64)), 0
+        for part in metric.removeprefix("zsum:").split(";"):
+            name, dim, mean, std = part.split(",")
+            stop = start + int(dim)
+            member = similarities(a64[:, start:stop], b64[:, start:stop], name)
+            total += (member - float(mean)) / float(std)
+            start = stop
+        if start != a64.shape[1]:
+            raise ValueError(f"{metric!r} covers {start} of {a64.shape[1]} dimensions")
+        return total
+    raise ValueError(f"metric must be 'cosine', 'euclidean' or 'zsum:...', got {metric!r}")
 
 
 def calibrated_threshold(spec: ModelSpec, fmr: float, budget: str = "lfw") -> float:

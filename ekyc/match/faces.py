@@ -10,7 +10,8 @@ from ekyc.errors import NoFaceFound
 from ekyc.match.compare import calibrated_threshold, compare
 from ekyc.match.config import DEFAULT_DETECTOR, DEFAULT_EMBEDDER, MatchConfig
 from ekyc.match.detect import FaceDetector, YuNetDetector
-from ekyc.match.embed import Embedder, OnnxEmbedder, embed_faces
+from ekyc.match.embed import Embedder, embed_faces
+from ekyc.match.fusion import load_embedder
 from ekyc.registry import Registry
 from ekyc.types import Embedding, MatchScore, ModelRef, RGBImage
 
@@ -54,7 +55,7 @@ class FaceMatcher:
         cfg = config or MatchConfig()
         spec = registry.spec(model_id)
         threshold = calibrated_threshold(spec, cfg.fmr, cfg.budget)
-        embedder = OnnxEmbedder(registry, model_id)
+        embedder = load_embedder(registry, model_id)
         detector = YuNetDetector(registry, detector_id, cfg)
         return cls(detector, embedder, threshold=threshold, fmr=cfg.fmr)
 

@@ -9,13 +9,14 @@ from ekyc.registry import Registry
 DLIB = "face-embed/dlib-resnet-v1@1"
 SFACE_CV = "face-embed/sface-2021dec-int8bq@1"
 SFACE_ORT = "face-embed/sface-2021dec-ort@1"  # OpenCV's SFace, as onnxruntime runs it
+SFACE_INT8 = "face-embed/sface-2021dec-int8@1"
 YUNET_CV = "face-detect/yunet-2023mar-int8bq@1"
 
 
 @pytest.fixture(scope="session")
 def registry():
     registry = Registry.from_manifest(threads=1)
-    for model_id in (DEFAULT_DETECTOR, DEFAULT_EMBEDDER, SFACE_ORT, DLIB):
+    for model_id in (DEFAULT_DETECTOR, DEFAULT_EMBEDDER, SFACE_ORT, SFACE_INT8, DLIB):
         if not registry.locate(model_id).exists():
             pytest.skip(f"{registry.locate(model_id)} is not built (python -m models.prepare)")
     return registry

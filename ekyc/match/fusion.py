@@ -1,0 +1,137 @@
+"""Score fusion of face embedders, as one more embedder that the registry names.
+
+Why: on a card's printed portrait against a selfie, SFace and dlib's ResNet fail on different
+pairs, and the sum of their z-normalised similarities beats either alone (ekyc bench match,
+``--source cards``; the ``fusion z(sface+dlib)`` row of benchmarks/match_cards.py). A fused
+model is a manifest entry of ``format = "fusion"`` whose file, a small JSON checksummed like
+any model file, lists the member embedders with the mean and standard deviation of each
+member's similarity over impostor pairs (``models/fuse.py``).
+
+How: the fused descriptor is the members' descriptors side by side; its metric,
+``zsum:METRIC,DIM,MEAN,STD;...`` (``ekyc.match.compare.similarities``), scores a pair by the
+sum of the members' similarities, each z-normalised by its impostor mean and std, so
+neither member's scale drowns the other's. Thresholds are calibrated on that sum like any
+other model's.
+
+The fused model takes crops aligned to its first member's template; a member with another
+template gets the crop warped onto its own by the fixed similarity between the two
+templates' points (as ``ekyc bench match`` gives every row the same 112 px crop).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from ekyc.match.align import TEMPLATES, align_face
+from ekyc.match.embed import Embedder, OnnxEmbedder
+from ekyc.registry import Registry
+from ekyc.types import Embedding, ModelRef, RGBImage
+
+__all__ = ["FUSION_FORMAT", "FusedEmbedder", "Member", "load_embedder"]
+
+FUSION_FORMAT = "fusion"
+
+
+@dataclass(frozen=True, slots=True, eq=False)
+class Member:
+    """One member of a fusion: its embedder, descriptor size and impostor statistics."""
+
+    embedder: Embedder
+    dims: int
+    impostor_mean: float
+    impostor_std: float
+
+    def __post_init__(self) -> None:
+        if self.dims < 1 or not (np.isfinite(self.impostor_std) and self.impostor_std > 0):
+            raise ValueError(f"member needs dims >= 1 and std > 0, got {self.dims}, "
+                             f"{self.impostor_std}")  # fmt: skip
+
+
+class FusedEmbedder:
+    """Members' descriptors side by side, compared by the sum of their z-scores.
+
+    Example:
+        >>> fused = load_embedder(Registry.from_manifest(), "face-embed/fusion-sface-int8-dlib@1")
+        >>> fused.metric  # doctest: +SKIP
+        'zsum:cosine,128,0.1026,0.08804;euclidean,128,-0.8214,0.08813'
+    """
+
+    def __init__(self, ref: ModelRef, members: Sequence[Member]) -> None:
+        if len(members) < 2:
+            raise ValueError("a fusion needs two or more members")
+        self._ref = ref
+        self._members = tuple(members)
+
+    @property
+    def model(self) -> ModelRef:
+        """The fusion's manifest id + the sha256 of its definition file."""
+        return self._ref
+
+    @property
+    def template(self) -> str:
+        """The first member's alignment template."""
+        return self._members[0].embedder.template
+
+    @property
+    def metric(self) -> str:
+        """``zsum:`` + each member's metric, descriptor size, impostor mean and std."""
+        parts = (
+            f"{m.embedder.metric},{m.dims},{m.impostor_mean!r},{m.impostor_std!r}"
+            for m in self._members
+        )
+        return "zsum:" + ";".join(parts)
+
+    @property
+    def members(self) -> tuple[Member, ...]:
+        """The members, in the order their descriptors are concatenated."""
+        return self._members
+
+    def embed(self, crops: Sequence[RGBImage]) -> tuple[Embedding, ...]:
+        """One fused descriptor per crop aligned to ``template``, in order."""
+        if not crops:
+            return ()
+        source = TEMPLATES[self.template]
+        parts = []
+        for member in self._members:
+            mine = crops
+            if member.embedder.template != self.template:
+                points = source.points * (np.asarray(crops[0]).shape[1] / source.size)
+                mine = [align_face(c, points, member.embedder.template) for c in crops]
+            vectors = np.stack([e.vector for e in member.embedder.embed(mine)])
+            if vectors.shape[1] != member.dims:
+                raise ValueError(f"{member.embedder.model.id} gave {vectors.shape[1]} "
+                                 f"dimensions, the fusion declares {member.dims}")  # fmt: skip
+            parts.append(vectors.astype(np.float32))
+        fused = np.concatenate(parts, axis=1)
+        return tuple(Embedding(vector=v.copy(), model=self._ref) for v in fused)
+
+
+def load_embedder(
+    registry: Registry,
+    model_id: str,
+    providers: Sequence[str] = ("CPUExecutionProvider",),
+) -> Embedder:
+    """The embedder for ``model_id``: a ``FusedEmbedder`` for a fusion entry, else ONNX.
+
+    A fusion's file (checksummed) is JSON: ``{"members": [{"id", "dims", "impostor_mean",
+    "impostor_std"}, ...]}``.
+    """
+    spec = registry.spec(model_id)
+    if spec.format != FUSION_FORMAT:
+        return OnnxEmbedder(registry, model_id, providers)
+    raw: Any = json.loads(registry.path(model_id).read_text(encoding="utf-8"))
+    members = [
+        Member(
+            OnnxEmbedder(registry, str(m["id"]), providers),
+            int(m["dims"]),
+            float(m["impostor_mean"]),
+            float(m["impostor_std"]),
+        )
+        for m in raw["members"]
+    ]
+    return FusedEmbedder(spec.ref, members)

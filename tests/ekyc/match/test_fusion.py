@@ -1,0 +1,88 @@
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+from ekyc.match import (
+    TEMPLATES,
+    FusedEmbedder,
+    Member,
+    OnnxEmbedder,
+    YuNetDetector,
+    align_face,
+    load_embedder,
+    similarities,
+    similarity,
+)
+from ekyc.registry import Registry
+from tests.ekyc.match.conftest import DLIB, SFACE_INT8
+
+FUSED = "face-embed/fusion-sface-int8-dlib@1"
+
+
+def _crops(registry, astronaut):
+    """Two different 112 px crops of one face: as found, and shifted + darkened."""
+    face = YuNetDetector(registry).detect(astronaut)[0]
+    moved = np.clip(np.roll(astronaut, (6, -4), axis=(0, 1)) * 0.8, 0, 255).astype(np.uint8)
+    return [
+        align_face(astronaut, face.landmarks, "arcface-5pt-112"),
+        align_face(moved, face.landmarks, "arcface-5pt-112"),
+    ]
+
+
+@pytest.mark.models
+class TestFusedEmbedder:
+    def test_score_is_the_sum_of_the_members_z_scores(self, registry, astronaut):
+        fused = load_embedder(registry, FUSED)
+        assert isinstance(fused, FusedEmbedder)
+        stats = json.loads(registry.path(FUSED).read_text())["members"]
+        assert [m["id"] for m in stats] == [SFACE_INT8, DLIB]
+        crops = _crops(registry, astronaut)
+        a, b = fused.embed(crops)
+        assert a.model == fused.model
+        assert a.vector.shape == (256,)
+        sa, sb = OnnxEmbedder(registry, SFACE_INT8).embed(crops)
+        arcface = TEMPLATES["arcface-5pt-112"].points
+        dlib_crops = [align_face(c, arcface, "dlib-chip-150-pad0.25") for c in crops]
+        da, db = OnnxEmbedder(registry, DLIB).embed(dlib_crops)
+        z_sface = (similarity(sa, sb, "cosine") - stats[0]["impostor_mean"]) / stats[0][
+            "impostor_std"
+        ]
+        z_dlib = (similarity(da, db, "euclidean") - stats[1]["impostor_mean"]) / stats[1][
+            "impostor_std"
+        ]
+        assert similarity(a, b, fused.metric) == pytest.approx(z_sface + z_dlib, abs=1e-3)
+
+    def test_batch_equals_one_by_one(self, registry, astronaut):
+        fused = load_embedder(registry, FUSED)
+        crops = _crops(registry, astronaut)
+        for batch, one in zip(fused.embed(crops), [fused.embed([c])[0] for c in crops],
+                              strict=True):  # fmt: skip
+            np.testing.assert_allclose(batch.vector, one.vector, atol=1e-5)
+        assert fused.embed([]) == ()
+
+    def test_an_onnx_id_loads_the_onnx_embedder(self, registry):
+        assert isinstance(load_embedder(registry, SFACE_INT8), OnnxEmbedder)
+
+
+def test_zsum_adds_each_members_z_score():
+    a = np.array([[1.0, 0.0, 0.0, 0.0, 0.0]])
+    b = np.array([[0.0, 1.0, 3.0, 4.0, 0.0]])
+    # cosine part: 0 -> (0 - 0.5) / 0.25 = -2; euclidean part: -|(0,0,0)-(3,4,0)| = -5
+    # -> (-5 + 4) / 0.5 = -2
+    score = similarities(a, b, "zsum:cosine,2,0.5,0.25;euclidean,3,-4,0.5")
+    np.testing.assert_allclose(score, [-4.0])
+    with pytest.raises(ValueError, match="covers 2 of 5"):
+        similarities(a, b, "zsum:cosine,2,0.5,0.25")
+    with pytest.raises(ValueError, match="metric"):
+        similarities(a, b, "manhattan")
+
+
+def test_needs_two_members_and_a_positive_std():
+    ref = Registry.from_manifest().spec(FUSED).ref
+    with pytest.raises(ValueError, match="two or more"):
+        FusedEmbedder(ref, [])
+    with pytest.raises(ValueError, match="std > 0"):
+        Member(object(), 128, 0.1, 0.0)  # type: ignore[arg-type]
