@@ -233,27 +233,37 @@ def run_same_card(n: int, seed: int, workers: int, faces_dir: Path | None) -> li
 
 
 def summarise_same_card(rows: list[dict[str, Any]]) -> dict[str, Any]:
-    """Same-card pairs judged the same, other-person pairs judged different."""
+    """Same-card pairs judged the same, other-person pairs judged different.
+
+    The detected figures count the pairs the pipeline brings to the check: both shots
+    found and their layouts read (the others are refused earlier, for the card itself).
+    """
     same = [r for r in rows if r["same_card"]]
     other = [r for r in rows if not r["same_card"]]
+    checked_same = [r for r in same if "similarity_detected" in r]
+    checked_other = [r for r in other if "similarity_detected" in r]
     return {
-        "same_card_accepted": _mean([float(r["same_detected"]) for r in same]),
-        "other_card_rejected": _mean([float(not r["same_detected"]) for r in other]),
+        "same_card_accepted": _mean([float(r["same_detected"]) for r in checked_same]),
+        "other_card_rejected": _mean([float(not r["same_detected"]) for r in checked_other]),
         "same_card_accepted_true_corners": _mean([float(r["same_true_corners"]) for r in same]),
         "other_card_rejected_true_corners": _mean(
             [float(not r["same_true_corners"]) for r in other]
         ),
-        "same_card_types_disagree": _mean([float(not r["types_agree_detected"]) for r in same]),
+        "same_card_unread": _mean([float("similarity_detected" not in r) for r in same]),
+        "same_card_types_disagree": _mean(
+            [float(not r["types_agree_detected"]) for r in checked_same]
+        ),
         "pairs": {"same_card": len(same), "other_person": len(other)},
     }
 
 
 SAME_CARD_ROWS = (
-    ("same card judged the same (detected)", "same_card_accepted", ">= 0.99"),
-    ("other person's card judged different (detected)", "other_card_rejected", ">= 0.99"),
+    ("same card judged the same (both shots read)", "same_card_accepted", ">= 0.99"),
+    ("other person's card judged different (both read)", "other_card_rejected", ">= 0.99"),
     ("same card judged the same, true corners", "same_card_accepted_true_corners", "-"),
     ("other card judged different, true corners", "other_card_rejected_true_corners", "-"),
-    ("same-card pairs whose detected types differ", "same_card_types_disagree", "-"),
+    ("same-card pairs with a shot not found or unread", "same_card_unread", "-"),
+    ("same-card pairs whose read types differ", "same_card_types_disagree", "-"),
 )
 
 

@@ -97,19 +97,21 @@ def test_confusion_counts_every_genuine_in_frame_scene_once():
     assert counts[1, m["columns"].index("not found")] == 1
 
 
-def _pair(same_card, same_detected, same_true, agree=True):
-    return {
+def _pair(same_card, same_detected, same_true, agree=True, read=True):
+    pair = {
         "same_card": same_card,
         "same_detected": same_detected,
         "same_true_corners": same_true,
         "types_agree_detected": agree,
     }
+    return pair | ({"similarity_detected": 0.5} if read else {})
 
 
 def test_same_card_summary_known_values():
     pairs = [
         _pair(True, True, True),
         _pair(True, False, True, agree=False),
+        _pair(True, False, True, agree=False, read=False),
         _pair(False, False, False),
         _pair(False, False, True),
         _pair(False, True, False),
@@ -119,8 +121,9 @@ def test_same_card_summary_known_values():
     assert s["other_card_rejected"] == pytest.approx(2 / 3)
     assert s["same_card_accepted_true_corners"] == 1.0
     assert s["other_card_rejected_true_corners"] == pytest.approx(2 / 3)
+    assert s["same_card_unread"] == pytest.approx(1 / 3)
     assert s["same_card_types_disagree"] == pytest.approx(0.5)
-    assert s["pairs"] == {"same_card": 2, "other_person": 3}
+    assert s["pairs"] == {"same_card": 3, "other_person": 3}
     assert detect.summarise_same_card([])["same_card_accepted"] is None
 
 
