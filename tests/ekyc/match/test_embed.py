@@ -5,8 +5,8 @@ import csv
 import numpy as np
 import pytest
 
-from ekyc.match import DEFAULT_EMBEDDER, OnnxEmbedder, YuNetDetector, align_face, embed_faces
-from tests.ekyc.match.conftest import DLIB, SFACE_CV, SFACE_ORT
+from ekyc.match import OnnxEmbedder, YuNetDetector, align_face, embed_faces
+from tests.ekyc.match.conftest import DLIB, SFACE_CV, SFACE_INT8, SFACE_ORT
 
 
 def _sface_cv(registry):
@@ -28,7 +28,7 @@ class TestOnnxEmbedder:
 
     def test_batch_equals_one_by_one(self, registry, astronaut):
         face = YuNetDetector(registry).detect(astronaut)[0]
-        for model_id in (DEFAULT_EMBEDDER, SFACE_ORT, DLIB):
+        for model_id in (SFACE_INT8, SFACE_ORT, DLIB):
             embedder = OnnxEmbedder(registry, model_id)
             crop = align_face(astronaut, face.landmarks, embedder.template)
             crops = [crop, crop[:, ::-1].copy(), crop]
@@ -39,13 +39,13 @@ class TestOnnxEmbedder:
             assert embedder.embed([]) == ()
 
     def test_wrong_crop_size(self, registry):
-        embedder = OnnxEmbedder(registry, DEFAULT_EMBEDDER)
+        embedder = OnnxEmbedder(registry, SFACE_INT8)
         with pytest.raises(ValueError, match="crops must be"):
             embedder.embed([np.zeros((150, 150, 3), np.uint8)])
 
     def test_embed_faces_uses_each_template(self, registry, astronaut):
         faces = YuNetDetector(registry).detect(astronaut)
-        for model_id, dims in ((DEFAULT_EMBEDDER, 128), (DLIB, 128)):
+        for model_id, dims in ((SFACE_INT8, 128), (DLIB, 128)):
             (emb,) = embed_faces(astronaut, faces[:1], OnnxEmbedder(registry, model_id))
             assert emb.vector.shape == (dims,)
 
