@@ -2,9 +2,9 @@
 
     python -m benchmarks.throughput [--models ID,ID] [--batches 1,8,32,128] [--threads 1]
 
-Every ``face-embed`` model of the manifest (or ``--models``) on every execution provider
-onnxruntime has here (CPU here; CUDA where a GPU exists). A model that fails to load or
-run becomes a row with its error.
+Every ``face-embed`` model of the manifest (or ``--models``; a fusion runs all its members
+on 112 px crops) on every execution provider onnxruntime has here (CPU here; CUDA where a
+GPU exists). A model that fails to load or run becomes a row with its error.
 """
 
 from __future__ import annotations
@@ -29,11 +29,11 @@ def _face_crops(size: int, n: int) -> list[np.ndarray]:
 
 
 def run(args: argparse.Namespace, report: Report) -> None:
-    from ekyc.match.embed import OnnxEmbedder
+    from ekyc.match import load_embedder
 
     registry = Registry.from_manifest(threads=args.threads)
     ids = args.models or [s.id for s in registry.specs
-                          if s.task == "face-embed" and s.format == "onnx"]  # fmt: skip
+                          if s.task == "face-embed" and s.format in ("onnx", "fusion")]  # fmt: skip
     providers = [p for p in report.machine["providers"] if p != "AzureExecutionProvider"]  # type: ignore[union-attr]
     rows: list[list[object]] = []
     results: dict[str, object] = {}
@@ -41,7 +41,7 @@ def run(args: argparse.Namespace, report: Report) -> None:
         for provider in providers:
             key = f"{model_id} on {provider}"
             try:
-                embedder = OnnxEmbedder(registry, model_id, providers=(provider,))
+                embedder = load_embedder(registry, model_id, providers=(provider,))
                 spec = registry.spec(model_id)
                 side = int(spec.input.shape[-1]) if spec.input else 112
                 per_batch = {}
