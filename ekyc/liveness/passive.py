@@ -9,7 +9,8 @@ overfit a deep one. The features name what an attack changes:
 * spectrum: high-frequency energy and its peakiness (moire of a pixel grid);
 * specular highlights on the face (glossy paper, glass);
 * context: straight edges around the face and the brightness of the ring around it (a
-  photo's border, a phone's bezel, a card's outline).
+  photo's border, a phone's bezel, a card's outline), and long straight edges anywhere in
+  the frame (the border of a print or screen holding a small face).
 
 ``pad_features`` computes them; ``PadModel`` (a 16-unit MLP over live / print /
 screen replay, trained by ``models/train_pad.py``) scores them; ``PassiveChecker`` holds
@@ -25,6 +26,7 @@ import numpy as np
 import numpy.typing as npt
 
 from ekyc.liveness.results import AttackType, LivenessResult, Reason
+from ekyc.match.compare import primary_similarity
 from ekyc.registry import Registry
 from ekyc.types import Embedding, ModelRef, RGBImage
 
@@ -47,7 +49,7 @@ FEATURE_NAMES = (
     *(f"lbp2_{i}" for i in range(10)),
     "cr_mean", "cb_mean", "cr_std", "cb_std", "sat_mean", "sat_std", "val_std",
     "log_lap_face", "log_lap_context", "hf_energy", "hf_peak",
-    "specular", "context_lines", "ring_minus_face_val", "ring_val_std",
+    "specular", "context_lines", "ring_minus_face_val", "ring_val_std", "frame_lines",
 )  # fmt: skip
 F32 = npt.NDArray[np.float32]
 
@@ -99,6 +101,31 @@ def _spectrum(grey: npt.NDArray[np.float32]) -> tuple[float, float]:
     return energy, peak
 
 
+def _frame_lines(image: RGBImage, box: npt.NDArray[np.float32]) -> float:
+    """Long straight edges anywhere in the frame but on the face.
+
+    A print's or a screen's border around a small face lies beyond ``context`` (2.4 face
+    widths). Read on the whole frame at 160 px (the crop around the face would draw the frame's
+    own border as an edge); lines of at least 0.3 of the short side count (not the neck).
+    """
+    import cv2
+
+    h, w = image.shape[:2]
+    s = 160.0 / max(h, w)
+    grey = cv2.cvtColor(image, cv2.COLOR_RGB2GRAY)
+    small = cv2.resize(grey, (max(1, round(w * s)), max(1, round(h * s))),
+                       interpolation=cv2.INTER_AREA)  # fmt: skip
+    edges = cv2.Canny(small, 50, 150)
+    x, y, bw, bh = (float(v) * s for v in box)
+    pad_x, pad_y = bw * 0.15, bh * 0.15
+    y0, y1 = max(0, int(y - pad_y)), max(0, int(y + bh + pad_y) + 1)
+    x0, x1 = max(0, int(x - pad_x)), max(0, int(x + bw + pad_x) + 1)
+    edges[y0:y1, x0:x1] = 0
+    shortest = max(8, round(0.3 * min(small.shape[:2])))
+    lines = cv2.HoughLinesP(edges, 1, np.pi / 90, 20, minLineLength=shortest, maxLineGap=2)
+    return float(np.log1p(0 if lines is None else len(lines)))
+
+
 def pad_features(image: RGBImage, box: npt.NDArray[np.float32]) -> F32:
     """The ``FEATURE_NAMES`` vector of the face in ``box`` (x, y, w, h) of an RGB image."""
     import cv2
@@ -128,7 +155,7 @@ def pad_features(image: RGBImage, box: npt.NDArray[np.float32]) -> F32:
         hsv[:, 1].mean(), hsv[:, 1].std(), hsv[:, 2].std(),
         np.log1p(lap_face), np.log1p(lap_ctx), energy, peak, specular,
         np.log1p(0 if lines is None else len(lines)),
-        ring_v.mean() - hsv[:, 2].mean(), ring_v.std(),
+        ring_v.mean() - hsv[:, 2].mean(), ring_v.std(), _frame_lines(image, box),
     ]  # fmt: skip
     return np.asarray(values, np.float32)
 
@@ -215,6 +242,7 @@ def portrait_reused(
 
     Why: a selfie and an ID photo of the same person taken years apart score ~0.4-0.7
     (SFace cosine); a re-photographed portrait keeps pose, expression and lighting and
-    scores 0.85+. ``matcher`` is an ``ekyc.match.FaceMatcher`` of the embeddings' model.
+    scores 0.85+. ``matcher`` is an ``ekyc.match.FaceMatcher`` of the embeddings' model; a
+    fusion is judged by its first member's (SFace) cosine, the scale of ``max_similarity``.
     """
-    return bool(matcher.compare(selfie, portrait).similarity >= max_similarity)
+    return primary_similarity(selfie, portrait, matcher.embedder.metric) >= max_similarity

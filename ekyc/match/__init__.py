@@ -9,7 +9,13 @@ no model runtime; models load when a detector or embedder is built.
 """
 
 from ekyc.match.align import TEMPLATES, align_face, similarity_transform
-from ekyc.match.compare import calibrated_threshold, compare, similarities, similarity
+from ekyc.match.compare import (
+    calibrated_threshold,
+    compare,
+    primary_similarity,
+    similarities,
+    similarity,
+)
 from ekyc.match.config import DEFAULT_DETECTOR, DEFAULT_EMBEDDER, MatchConfig
 from ekyc.match.detect import FaceDetector, YuNetDetector, decode_yunet
 from ekyc.match.embed import Embedder, OnnxEmbedder, embed_faces
@@ -39,6 +45,7 @@ __all__ = [
     "decode_yunet",
     "embed_faces",
     "load_embedder",
+    "primary_similarity",
     "similarities",
     "similarity",
     "similarity_transform",

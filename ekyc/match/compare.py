@@ -20,7 +20,13 @@ from ekyc.match.config import CALIBRATIONS
 from ekyc.registry import ModelSpec
 from ekyc.types import Embedding, MatchScore
 
-__all__ = ["calibrated_threshold", "compare", "similarities", "similarity"]
+__all__ = [
+    "calibrated_threshold",
+    "compare",
+    "primary_similarity",
+    "similarities",
+    "similarity",
+]
 
 
 def similarity(a: Embedding, b: Embedding, metric: str) -> float:
@@ -28,6 +34,22 @@ def similarity(a: Embedding, b: Embedding, metric: str) -> float:
     if a.model != b.model:
         raise ValueError(f"embeddings come from different models: {a.model.id}, {b.model.id}")
     return float(similarities(a.vector[None], b.vector[None], metric)[0])
+
+
+def primary_similarity(a: Embedding, b: Embedding, metric: str) -> float:
+    """``similarity`` in the scale of a fused model's first member (else ``similarity``).
+
+    Why: a rule written in one model's scale (``portrait_reused``'s SFace cosine 0.85) keeps
+    its meaning under a fusion whose first member is that model; the ``zsum`` score has
+    another scale. The fused descriptor starts with the first member's own descriptor.
+    """
+    if not metric.startswith("zsum:"):
+        return similarity(a, b, metric)
+    if a.model != b.model:
+        raise ValueError(f"embeddings come from different models: {a.model.id}, {b.model.id}")
+    name, dim, _, _ = metric.removeprefix("zsum:").split(";")[0].split(",")
+    n = int(dim)
+    return float(similarities(a.vector[None, :n], b.vector[None, :n], name)[0])
 
 
 def similarities(

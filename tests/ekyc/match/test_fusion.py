@@ -13,6 +13,7 @@ from ekyc.match import (
     YuNetDetector,
     align_face,
     load_embedder,
+    primary_similarity,
     similarities,
     similarity,
 )
@@ -54,6 +55,17 @@ class TestFusedEmbedder:
             "impostor_std"
         ]
         assert similarity(a, b, fused.metric) == pytest.approx(z_sface + z_dlib, abs=1e-3)
+
+    def test_primary_similarity_is_the_first_members_cosine(self, registry, astronaut):
+        """Rules in SFace's cosine scale (portrait_reused's 0.85) read the SFace part."""
+        fused = load_embedder(registry, FUSED)
+        crops = _crops(registry, astronaut)
+        a, b = fused.embed(crops)
+        sa, sb = OnnxEmbedder(registry, SFACE_INT8).embed(crops)
+        cosine = similarity(sa, sb, "cosine")
+        assert primary_similarity(a, b, fused.metric) == pytest.approx(cosine, abs=1e-6)
+        assert primary_similarity(sa, sb, "cosine") == pytest.approx(cosine, abs=1e-12)
+        assert similarity(a, b, fused.metric) > 2.0  # the z-sum's scale is another
 
     def test_batch_equals_one_by_one(self, registry, astronaut):
         fused = load_embedder(registry, FUSED)
