@@ -38,6 +38,7 @@ _DIRECTIONS = (
 )  # fmt: skip
 _COARSE_MM = (-3.0, -2.0, -1.0, 1.0, 2.0, 3.0)
 _FINE_MM = (-0.5, 0.5)
+_MIN_GAIN = 0.01  # the right class's correlation moves ~0.01 between renders
 _REFS: dict[int, tuple[CardLayouts, F32, tuple[int, int]]] = {}
 
 
@@ -102,19 +103,18 @@ def align_to_layout(
             x1 = round((reach_mm + width_mm + off[1]) * ppm)
             y0 = round((reach_mm - off[0]) * ppm)
             y1 = round((reach_mm + height_mm + off[2]) * ppm)
-            crop = np.asarray(
-                cv2.resize(feats[y0:y1, x0:x1], size_px, interpolation=cv2.INTER_AREA), np.float32
-            )
-            cache[key] = float((refs @ _normalised(crop).reshape(-1)).max()) / 3.0
+            crop = cv2.resize(feats[y0:y1, x0:x1], size_px, interpolation=cv2.INTER_AREA)
+            cache[key] = _correlation(refs, np.asarray(crop, np.float32))
         return cache[key]
 
     best = score(offset)
     # Coordinate ascent along single sides and joint moves (a printed frame inside the
     # card is the card scaled down: no single side gains much until the others move too);
     # whole-millimetre steps first, then half steps.
+    # A pass that gains less than the correlation's render-to-render noise ends a step size.
     for steps in (_COARSE_MM, _FINE_MM):
         for _ in range(rounds):
-            moved = False
+            before = best
             for direction in _DIRECTIONS:
                 start = offset
                 for step in steps:
@@ -122,8 +122,8 @@ def align_to_layout(
                              for o, d in zip(start, direction, strict=True)]  # fmt: skip
                     value = score(trial)
                     if value > best + 1e-6:
-                        best, offset, moved = value, trial, True
-            if not moved:
+                        best, offset = value, trial
+            if best < before + _MIN_GAIN:
                 break
     top, right, bottom, left = offset
     rect = np.array(
@@ -146,8 +146,27 @@ def _normalised(feats: F32) -> F32:
     return np.asarray(flat / np.maximum(norms, 1e-6), dtype=np.float32)
 
 
+def _correlation(refs: F32, crop: F32) -> float:
+    """The best row's correlation with ``crop``, as ``classify_layout`` scores a class.
+
+    The rows are zero-mean and unit-norm per channel, so the crop's channel means drop
+    out of the dot products and only its norms (about the mean) divide them: a few small
+    matrix products instead of normalising the crop first.
+    """
+    pixels = np.ascontiguousarray(crop.reshape(-1, 3).T)  # (3, n)
+    n = pixels.shape[1]
+    total = pixels.sum(axis=1)
+    spread = np.einsum("kn,kn->k", pixels, pixels) - total * total / n
+    norms = np.sqrt(np.maximum(spread, 1e-12))
+    dots = np.matmul(refs, pixels[:, :, None])[..., 0]  # (3, rows)
+    return float((dots / norms[:, None]).sum(axis=0).max()) / 3.0
+
+
 def _references(layouts: CardLayouts) -> tuple[F32, tuple[int, int]]:
-    """Every template's features at ``_CANVAS_PX_PER_MM / 2``, both ways up, as rows."""
+    """Every template's features at ``_CANVAS_PX_PER_MM / 2``, both ways up, per channel.
+
+    Returns ``(3, 2 * classes, pixels)``: channel, template (upright, turned), pixel.
+    """
     cached = _REFS.get(id(layouts))
     if cached is not None and cached[0] is layouts:
         return cached[1], cached[2]
@@ -158,7 +177,8 @@ def _references(layouts: CardLayouts) -> tuple[F32, tuple[int, int]]:
     for feats in layouts.features:
         small = cv2.resize(feats, size, interpolation=cv2.INTER_AREA)
         rows += [_normalised(small).reshape(-1), _normalised(small[::-1, ::-1]).reshape(-1)]
-    refs = np.ascontiguousarray(np.stack(rows), dtype=np.float32)
+    stacked = np.stack(rows).reshape(len(rows), -1, 3)
+    refs = np.ascontiguousarray(stacked.transpose(2, 0, 1), dtype=np.float32)
     if len(_REFS) >= 4:  # a process loads one set; tests load a few
         _REFS.pop(next(iter(_REFS)))
     _REFS[id(layouts)] = (layouts, refs, size)  # keeps ``layouts`` alive: its id stays its own
