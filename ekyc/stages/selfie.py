@@ -10,7 +10,14 @@ import numpy.typing as npt
 
 from ekyc.capture.quality import glare_mask
 from ekyc.detect import CardLayouts, find_card, refuse_my_number_back
-from ekyc.match import FaceGate, FaceMatcher, MatchConfig, assess_face, embed_faces
+from ekyc.match import (
+    FaceGate,
+    FaceMatcher,
+    FusedEmbedder,
+    MatchConfig,
+    assess_face,
+    embed_faces,
+)
 from ekyc.methods.base import DocumentFindings, Evidence
 from ekyc.read.crosscheck import GLARE_MAX_FRACTION
 from ekyc.types import Embedding, FaceDetection, Frame, RGBImage
@@ -72,6 +79,9 @@ def selfie_stage(selfie: Frame, findings: DocumentFindings, matcher: FaceMatcher
         evidence.timing(name, ms)
     evidence.model(matcher.detector.model)
     evidence.model(matcher.embedder.model)
+    if isinstance(matcher.embedder, FusedEmbedder):  # the fusion's sha256 covers only its JSON
+        for member in matcher.embedder.members:
+            evidence.model(member.embedder.model)
     faces, gate, mine = seen.faces, seen.gate, seen.embedding
     evidence.check("selfie", faces=len(faces), issues=[i.value for i in gate.issues],
                    checks={k: round(c.value, 4) for k, c in gate.checks.items()})  # fmt: skip

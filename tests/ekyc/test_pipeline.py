@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import functools
 import hashlib
+import json
 
 import pytest
 
@@ -106,6 +107,11 @@ def test_genuine_applicant_evidence():
         "face-detect/yunet-2023mar-ort@1",
         DEFAULT_EMBEDDER,
     } <= ids
+    # A fused embedder's sha256 covers its JSON only: each member's own weights are listed.
+    registry = Registry.from_manifest()
+    if registry.spec(DEFAULT_EMBEDDER).format == "fusion":
+        members = json.loads(registry.path(DEFAULT_EMBEDDER).read_text())["members"]
+        assert {m["id"] for m in members} <= ids
     # Without challenge frames a still selfie can at most reach review.
     assert verdict.decision is not Decision.ACCEPT
     assert "LIVENESS_NOT_PROVEN" in verdict.codes
