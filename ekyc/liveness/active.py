@@ -52,6 +52,12 @@ class ActiveConfig:
             (open ~0.3, shut < 0.1: 0.6 sits well between).
         mouth_delta: Mouth opening (gap / width) above neutral + this is "open"; a smile
             adds ~0.05-0.1, a deliberately opened mouth 0.2+.
+        min_pose_frames: A head pose (turn, look up) read in fewer consecutive frames is
+            landmark noise, not an action: FaceMesh's pitch jumps by 6+ degrees in single
+            frames of a large turn (verify_rates seed 20005: one frame at +6.2 inside a
+            21-degree turn became an extra look-up, ACTIONS_OUT_OF_ORDER). At 15 frames/s
+            2 frames are 130 ms, far shorter than any deliberate head movement. Blinks and
+            mouth openings count from one frame (a quick blink can be that short).
         min_frames: Fewer frames cannot show 2-3 actions and a neutral start.
         min_face_fraction: The face must be found in this share of frames.
         static_grey_levels: Largest mean absolute grey change from the first frame below
@@ -67,6 +73,7 @@ class ActiveConfig:
     up_deg: float = 6.0
     blink_ratio: float = 0.6
     mouth_delta: float = 0.15
+    min_pose_frames: int = 2
     min_frames: int = 4
     min_face_fraction: float = 0.8
     static_grey_levels: float = 0.75
@@ -144,23 +151,30 @@ def _neutral(signals: Sequence[FrameSignals]) -> FrameSignals | None:
 def detect_events(
     signals: Sequence[FrameSignals], config: ActiveConfig | None = None
 ) -> tuple[Event, ...]:
-    """Action events in time order: maximal runs of frames where each action's flag is on."""
+    """Action events in time order: maximal runs of frames where each action's flag is on.
+
+    A head-pose run shorter than ``min_pose_frames`` frames is dropped as landmark noise.
+    """
     cfg = config or ActiveConfig()
     neutral = _neutral(signals)
     if neutral is None:
         return ()
-    events: list[Event] = []
+    runs: list[tuple[Event, int]] = []
     open_runs: dict[Action, float] = {}
     last_t: dict[Action, float] = {}
+    count: dict[Action, int] = {}
     for s in signals:
         flags = _active_flags(s, neutral, cfg)
         for action in list(open_runs):
             if action not in flags:
-                events.append(Event(action, open_runs.pop(action), last_t[action]))
+                runs.append((Event(action, open_runs.pop(action), last_t[action]), count[action]))
         for action in flags:
-            open_runs.setdefault(action, s.t_ms)
+            if action not in open_runs:
+                open_runs[action], count[action] = s.t_ms, 0
             last_t[action] = s.t_ms
-    events += [Event(a, start, last_t[a]) for a, start in open_runs.items()]
+            count[action] += 1
+    runs += [(Event(a, start, last_t[a]), count[a]) for a, start in open_runs.items()]
+    events = [e for e, n in runs if not e.action.is_pose or n >= cfg.min_pose_frames]
     return tuple(sorted(events, key=lambda e: (e.start_ms, e.action.value)))
 
 

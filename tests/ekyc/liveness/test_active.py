@@ -184,3 +184,37 @@ class TestMatchActions:
         assert reasons == (Reason.ACTION_MISSING,)
         events.append((Action.OPEN_MOUTH, 1700, 2100))
         assert self._walk((Action.TURN_RIGHT, Action.OPEN_MOUTH), events) == ()
+
+
+class TestDetectEvents:
+    """Events from per-frame signals (no models): single-frame pose readings are noise."""
+
+    @staticmethod
+    def _signals(rows):
+        from ekyc.liveness.active import FrameSignals
+
+        # 15 frames/s; eyes open (0.3), mouth closed (0.05) unless a row says otherwise
+        return [FrameSignals(i * 66.7, yaw, pitch, eye, mouth)
+                for i, (yaw, pitch, eye, mouth) in enumerate(rows)]  # fmt: skip
+
+    def test_one_frame_pitch_jump_inside_a_turn_is_no_look_up(self):
+        still = [(0.0, 0.0, 0.3, 0.05)] * 8
+        turn = (
+            [(21.0, 0.0, 0.3, 0.05)] * 3 + [(21.0, 6.2, 0.3, 0.05)] + [(21.0, 0.0, 0.3, 0.05)] * 3
+        )
+        events = detect_events(self._signals(still + turn + still))
+        assert [e.action for e in events] == [Action.TURN_RIGHT]
+
+    def test_a_look_up_held_two_frames_counts(self):
+        still = [(0.0, 0.0, 0.3, 0.05)] * 8
+        up = [(0.0, 9.0, 0.3, 0.05)] * 2
+        assert [e.action for e in detect_events(self._signals(still + up + still))] == [
+            Action.LOOK_UP
+        ]
+
+    def test_a_one_frame_blink_counts(self):
+        still = [(0.0, 0.0, 0.3, 0.05)] * 8
+        blink = [(0.0, 0.0, 0.05, 0.05)]
+        assert [e.action for e in detect_events(self._signals(still + blink + still))] == [
+            Action.BLINK
+        ]
