@@ -44,7 +44,8 @@ from ekyc.types import DocumentType
 _DOCS = (DocumentType.DRIVERS_LICENSE, DocumentType.MY_NUMBER_CARD, DocumentType.RESIDENCE_CARD)
 
 
-def _rss_mb() -> float:
+def rss_mb() -> float:
+    """This process's resident set size in MB (``/proc/self/status``), NaN where absent."""
     try:
         for line in Path("/proc/self/status").read_text().splitlines():
             if line.startswith("VmRSS:"):
@@ -146,14 +147,14 @@ def run(args: argparse.Namespace, report: Report) -> None:
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     memory = {"peak_rss_mb": round(peak, 1)}
     if args.soak:
-        before = _rss_mb()
+        before = rss_mb()
         for i in range(args.soak):
             person = people[i % len(people)]
             verifier.verify(person.document_type, person.shots, **person.verify_kwargs())
         memory |= {
             "soak_runs": args.soak,
             "rss_before_mb": round(before, 1),
-            "rss_after_mb": round(_rss_mb(), 1),
+            "rss_after_mb": round(rss_mb(), 1),
         }
     report.section("Memory")
     report.table(list(memory), [list(memory.values())])

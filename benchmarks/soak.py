@@ -22,22 +22,11 @@ from pathlib import Path
 
 import numpy as np
 
-from benchmarks.pipeline import applicants
+from benchmarks.pipeline import applicants, rss_mb
 from benchmarks.report import Report, suite_main
 from benchmarks.synth.applicant import SyntheticApplicant
 from ekyc.pipeline import Verifier
 from ekyc.registry import Registry
-
-
-def rss_mb() -> float:
-    """This process's resident set size in MB (``/proc/self/status``), NaN where absent."""
-    try:
-        for line in Path("/proc/self/status").read_text().splitlines():
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1]) / 1024
-    except OSError:
-        pass
-    return float("nan")
 
 
 def slope_per_1000(runs: list[int], rss: list[float]) -> float:
