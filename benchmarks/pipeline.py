@@ -12,8 +12,9 @@ wall time is not the machine's, the CPU time nearly is), mean time per stage, th
 with 1 and N worker threads, peak resident memory, and with ``--soak N`` the resident memory
 before and after N more verifications (``benchmarks/soak.py`` samples it along the way).
 
-``--ort-threads`` is the registry's onnxruntime intra-op threads per session (its default
-uses every core, which spins beside the pipeline's own threads). ``--threads`` is
+``--ort-threads`` is the registry's onnxruntime intra-op threads per session: by default
+``VERIFY_MODEL_THREADS`` (1), as ``ekyc verify`` and the daemon use; 0 is onnxruntime's own
+default (every core, which spins beside the pipeline's own threads). ``--threads`` is
 ``PipelineConfig.threads``, the threads one verification uses: the first
 value gets the per-stage table, each further one a latency row beside it. With 2 the stages
 overlap (the card shots and the selfie at once, then the OCR beside the face match), so the
@@ -36,7 +37,7 @@ import numpy as np
 from benchmarks.report import Report, histogram, histograms, suite_main
 from benchmarks.synth.applicant import SyntheticApplicant, make_applicant
 from benchmarks.timing import summarise
-from ekyc.config import PipelineConfig
+from ekyc.config import VERIFY_MODEL_THREADS, PipelineConfig
 from ekyc.pipeline import Verifier
 from ekyc.registry import Registry
 from ekyc.types import DocumentType
@@ -103,7 +104,7 @@ def run(args: argparse.Namespace, report: Report) -> None:
     faces = args.data / "lfw_pairs_aligned112" if args.data else None
     faces_dir = faces if faces is not None and faces.is_dir() else None
     people = applicants(args.applicants, (width, height), faces_dir, args.challenge)
-    registry = Registry.from_manifest(threads=args.ort_threads)
+    registry = Registry.from_manifest(threads=args.ort_threads or None)
     verifiers = {n: Verifier.from_registry(registry, PipelineConfig(threads=n))
                  for n in args.threads}  # fmt: skip
     verifier = verifiers[args.threads[0]]
@@ -187,7 +188,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="PipelineConfig.threads: the first gets the stage table")  # fmt: skip
     parser.add_argument("--workers", type=lambda s: [int(v) for v in s.split(",")], default=[1, 2])
     parser.add_argument(
-        "--ort-threads", type=int, default=None, help="onnxruntime intra-op threads per session"
+        "--ort-threads",
+        type=int,
+        default=VERIFY_MODEL_THREADS,
+        help="onnxruntime intra-op threads per session (0: onnxruntime's default)",
     )
     parser.add_argument("--jobs", type=int, default=12, help="verifications per throughput run")
     parser.add_argument("--soak", type=int, default=0, help="extra verifications for memory")

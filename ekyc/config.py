@@ -83,6 +83,15 @@ class QualityThresholds:
     min_short_side_px: int = 720
 
 
+# onnxruntime intra-op threads per model session when verifying (``Registry(threads=)``):
+# the pipeline already spreads a verification over PipelineConfig.threads, and onnxruntime's
+# own pool beside them spins for the same two cores. Quiet 2-core machine, ekyc bench pipeline
+# (6 applicants x 3 rounds, 12 MP, same run each): pipeline 2 threads + onnxruntime default
+# p50 1,225 ms (CPU 2,115), pipeline 1 thread 1,090 ms; 2 threads + onnxruntime 1 thread
+# 985 ms (CPU 1,604), same decisions.
+VERIFY_MODEL_THREADS = 1
+
+
 @dataclass(frozen=True, slots=True)
 class PipelineConfig:
     """Everything the pipeline's stages need to know besides the images and the models."""

@@ -20,6 +20,7 @@ from typing import Literal, Self
 from pydantic import BaseModel, Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from ekyc.config import VERIFY_MODEL_THREADS
 from loanflow.mail import DEFAULT_SENDER
 
 __all__ = ["DEV_SECRET", "RateLimit", "Settings", "get_settings"]
@@ -96,7 +97,8 @@ class Settings(BaseSettings):
     model_manifest: Path | None = None  # default: models/manifest.toml of the checkout
     model_build_dir: Path | None = None
     model_providers: tuple[str, ...] = ("CPUExecutionProvider",)
-    model_threads: int | None = Field(default=None, ge=1)
+    # onnxruntime intra-op threads per model: 1, as ekyc.config.VERIFY_MODEL_THREADS says why
+    model_threads: int | None = Field(default=VERIFY_MODEL_THREADS, ge=1)
 
     # Logs
     log_level: str = "INFO"

@@ -17,6 +17,7 @@ from typing import Any, TextIO
 
 from ekyc.cli._case import Case, CaseError, case_from_folder
 from ekyc.cli._common import EXIT_DATAERR, EXIT_FAIL, EXIT_OK, EXIT_USAGE
+from ekyc.config import VERIFY_MODEL_THREADS
 from ekyc.errors import EkycError
 
 __all__ = ["register"]
@@ -46,7 +47,7 @@ def _run_review(args: argparse.Namespace, out: TextIO) -> int:
     if not folders:
         sys.stderr.write(f"ekyc review: no case folders in {args.cases}\n")
         return EXIT_USAGE
-    verifier = Verifier.from_registry(Registry.from_manifest())
+    verifier = Verifier.from_registry(Registry.from_manifest(threads=VERIFY_MODEL_THREADS))
     rows: list[dict[str, Any]] = []
     with ThreadPoolExecutor(max_workers=max(1, args.workers)) as pool:
         futures = {pool.submit(_rerun, verifier, folder, args.update): folder

@@ -11,6 +11,7 @@ from typing import Any, TextIO
 
 from ekyc.cli._case import CaseError, load_case
 from ekyc.cli._common import EXIT_FAIL, EXIT_OK, EXIT_REVIEW, EXIT_USAGE
+from ekyc.config import VERIFY_MODEL_THREADS
 
 __all__ = ["register"]
 
@@ -52,7 +53,7 @@ def _run_verify(args: argparse.Namespace, out: TextIO) -> int:
     except CaseError as exc:
         sys.stderr.write(f"ekyc verify: {exc}\n")
         return EXIT_USAGE
-    verifier = Verifier.from_registry(Registry.from_manifest())
+    verifier = Verifier.from_registry(Registry.from_manifest(threads=VERIFY_MODEL_THREADS))
     verdict, frames = verifier.verify_with_frames(case.document, case.shots, **case.kwargs)
     if args.evidence:
         _write_case(Path(args.evidence), args, verdict, frames)
