@@ -103,7 +103,9 @@ def _best_layout(
     """
     match = recognise(image, found.quad, layouts)
     best: tuple[QuadDetection, LayoutMatch] = (found, match)
-    if not search.alternatives:
+    if not search.alternatives or (
+        match.document_type is not None and match.score >= cfg.layout_confident
+    ):
         return best
     first = _read(image, found.quad, layouts, _ROUGH_OVERSAMPLE)
     rough = [
