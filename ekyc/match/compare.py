@@ -47,9 +47,17 @@ def primary_similarity(a: Embedding, b: Embedding, metric: str) -> float:
         return similarity(a, b, metric)
     if a.model != b.model:
         raise ValueError(f"embeddings come from different models: {a.model.id}, {b.model.id}")
-    name, dim, _, _ = metric.removeprefix("zsum:").split(";")[0].split(",")
-    n = int(dim)
+    name, n, _, _ = _zsum_members(metric)[0]
     return float(similarities(a.vector[None, :n], b.vector[None, :n], name)[0])
+
+
+def _zsum_members(metric: str) -> list[tuple[str, int, float, float]]:
+    """``(metric, dims, impostor mean, impostor std)`` of each member of a ``zsum:`` metric."""
+    members = []
+    for part in metric.removeprefix("zsum:").split(";"):
+        name, dim, mean, std = part.split(",")
+        members.append((name, int(dim), float(mean), float(std)))
+    return members
 
 
 def similarities(
@@ -79,11 +87,10 @@ def similarities(
         return -dist
     if metric.startswith("zsum:"):
         total, start = np.zeros(len(a64)), 0
-        for part in metric.removeprefix("zsum:").split(";"):
-            name, dim, mean, std = part.split(",")
-            stop = start + int(dim)
+        for name, dims, mean, std in _zsum_members(metric):
+            stop = start + dims
             member = similarities(a64[:, start:stop], b64[:, start:stop], name)
-            total += (member - float(mean)) / float(std)
+            total += (member - mean) / std
             start = stop
         if start != a64.shape[1]:
             raise ValueError(f"{metric!r} covers {start} of {a64.shape[1]} dimensions")

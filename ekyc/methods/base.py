@@ -4,14 +4,14 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterator, Mapping
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from ekyc.types import DocumentType, Frame, ModelRef, RGBImage
 from ekyc.verdict import Reason, ReasonCode
 
-__all__ = ["DocumentFindings", "DocumentMethod", "Evidence"]
+__all__ = ["DocumentFindings", "DocumentMethod", "Evidence", "timed_into"]
 
 
 @dataclass(frozen=True, slots=True, eq=False)
@@ -80,14 +80,9 @@ class Evidence:
         """Record a model that contributed."""
         self.models[ref.id] = ref
 
-    @contextmanager
-    def timed(self, stage: str) -> Iterator[None]:
+    def timed(self, stage: str) -> AbstractContextManager[None]:
         """Add the wall time of the block to the stage's timing."""
-        start = time.perf_counter()
-        try:
-            yield
-        finally:
-            self.timing(stage, (time.perf_counter() - start) * 1000.0)
+        return timed_into(self.timings_ms, stage)
 
     def timing(self, stage: str, ms: float) -> None:
         """Add ``ms`` to the stage's timing (work timed on another thread)."""
@@ -101,3 +96,17 @@ class Evidence:
         self.models.update(other.models)
         for stage, ms in other.timings_ms.items():
             self.timing(stage, ms)
+
+
+@contextmanager
+def timed_into(timings_ms: dict[str, float], stage: str) -> Iterator[None]:
+    """Add the wall time of the block to ``timings_ms[stage]``.
+
+    Work that records no evidence (it runs on another thread) times itself into its own
+    dict; ``Evidence.timing`` adds those figures afterwards.
+    """
+    start = time.perf_counter()
+    try:
+        yield
+    finally:
+        timings_ms[stage] = timings_ms.get(stage, 0.0) + (time.perf_counter() - start) * 1000.0

@@ -8,7 +8,6 @@ check the back. The rectified front is the reference for the face match and for 
 
 from __future__ import annotations
 
-import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -24,7 +23,7 @@ from ekyc.detect import (
     rectify,
     refuse_my_number_back,
 )
-from ekyc.methods.base import DocumentFindings, Evidence
+from ekyc.methods.base import DocumentFindings, Evidence, timed_into
 from ekyc.rules import rule_for
 from ekyc.types import CardDetection, DocumentType, Frame, QualityReport, RectifiedCard, Side
 from ekyc.verdict import ReasonCode
@@ -84,18 +83,15 @@ class ImageMethod:
 
     def _look(self, shot: str, frame: Frame) -> ShotLook:
         timings: dict[str, float] = {}
-        start = time.perf_counter()
-        detection = find_card(frame, self.layouts, config=self.detect_config)
-        timings[f"{shot}.detect"] = (time.perf_counter() - start) * 1000.0
+        with timed_into(timings, f"{shot}.detect"):
+            detection = find_card(frame, self.layouts, config=self.detect_config)
         refuse_my_number_back(detection)  # before anything of this shot is kept
         if detection is None:
             return ShotLook(None, timings_ms=timings)
-        start = time.perf_counter()
-        quality = assess_quality(frame, self.config.quality, region=detection.quad)
-        timings[f"{shot}.quality"] = (time.perf_counter() - start) * 1000.0
-        start = time.perf_counter()
-        card = rectify(frame, detection.quad, px_per_mm=_CARD_PX_PER_MM)
-        timings[f"{shot}.rectify"] = (time.perf_counter() - start) * 1000.0
+        with timed_into(timings, f"{shot}.quality"):
+            quality = assess_quality(frame, self.config.quality, region=detection.quad)
+        with timed_into(timings, f"{shot}.rectify"):
+            card = rectify(frame, detection.quad, px_per_mm=_CARD_PX_PER_MM)
         return ShotLook(detection, quality, card, timings)
 
     def examine(

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -18,7 +17,7 @@ from ekyc.match import (
     assess_face,
     embed_faces,
 )
-from ekyc.methods.base import DocumentFindings, Evidence
+from ekyc.methods.base import DocumentFindings, Evidence, timed_into
 from ekyc.read.crosscheck import GLARE_MAX_FRACTION
 from ekyc.types import Embedding, FaceDetection, Frame, RGBImage
 from ekyc.verdict import ReasonCode
@@ -52,18 +51,15 @@ def look_at_selfie(selfie: Frame, matcher: FaceMatcher, layouts: CardLayouts,
         StepNotAllowed: a My Number card's back is in the selfie.
     """
     timings: dict[str, float] = {}
-    start = time.perf_counter()
-    refuse_my_number_back(find_card(selfie, layouts))
-    timings["selfie.card_check"] = (time.perf_counter() - start) * 1000.0
-    start = time.perf_counter()
-    faces = matcher.detector.detect(selfie.image)
-    gate = assess_face(selfie.image, faces, config)
-    timings["selfie.faces"] = (time.perf_counter() - start) * 1000.0
+    with timed_into(timings, "selfie.card_check"):
+        refuse_my_number_back(find_card(selfie, layouts))
+    with timed_into(timings, "selfie.faces"):
+        faces = matcher.detector.detect(selfie.image)
+        gate = assess_face(selfie.image, faces, config)
     if gate.face is None or len(faces) != 1:
         return SelfieLook(faces, gate, None, timings)
-    start = time.perf_counter()
-    embedding = embed_faces(selfie.image, (gate.face,), matcher.embedder)[0]
-    timings["selfie.embed"] = (time.perf_counter() - start) * 1000.0
+    with timed_into(timings, "selfie.embed"):
+        embedding = embed_faces(selfie.image, (gate.face,), matcher.embedder)[0]
     return SelfieLook(faces, gate, embedding, timings)
 
 
