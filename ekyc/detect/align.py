@@ -21,7 +21,7 @@ import cv2
 import numpy as np
 import numpy.typing as npt
 
-from ekyc.detect.layouts import _BLUR_SIGMA_PX, _HIGHPASS_SIGMA_PX, CardLayouts
+from ekyc.detect.layouts import CardLayouts, band_pass
 from ekyc.detect.rectify import ID1_SIZE_MM
 from ekyc.types import Frame, RGBImage
 
@@ -88,11 +88,7 @@ def align_to_layout(
         borderMode=cv2.BORDER_REPLICATE,
     )
     # The templates' band-pass, once for the whole canvas (its sigmas in card mm).
-    mm = 1.0 / layouts.px_per_mm
-    img = np.asarray(canvas, dtype=np.float32)
-    img = np.asarray(cv2.GaussianBlur(img, (0, 0), _BLUR_SIGMA_PX * mm * ppm), np.float32)
-    low = np.asarray(cv2.GaussianBlur(img, (0, 0), _HIGHPASS_SIGMA_PX * mm * ppm), np.float32)
-    feats = np.asarray(img - low, dtype=np.float32)
+    feats = band_pass(np.asarray(canvas, dtype=np.float32), 1.0 / layouts.px_per_mm * ppm)
     offset = [0.0, 0.0, 0.0, 0.0]  # outwards: top, right, bottom, left
     cache: dict[tuple[int, ...], float] = {}
 

@@ -16,7 +16,7 @@ from ekyc.errors import ModelError
 from ekyc.registry import Registry
 from ekyc.types import DocumentType, ModelRef, RGBImage, Side
 
-__all__ = ["DEFAULT_LAYOUT_MODEL", "CardLayouts", "layout_features"]
+__all__ = ["DEFAULT_LAYOUT_MODEL", "CardLayouts", "band_pass", "layout_features"]
 
 DEFAULT_LAYOUT_MODEL = "card-layout/synth-mean@1"
 # In template pixels (0.5 mm each). The blur absorbs ~1 mm of corner error; subtracting a
@@ -99,6 +99,17 @@ class CardLayouts:
         )
 
 
+def band_pass(img: npt.NDArray[np.float32], scale: float = 1.0) -> npt.NDArray[np.float32]:
+    """The templates' band-pass: fine noise blurred away, slow shading removed.
+
+    ``scale`` is the image's pixels per template pixel (``ekyc.detect.align`` filters a
+    canvas at another resolution with the same filter in card millimetres).
+    """
+    img = np.asarray(cv2.GaussianBlur(img, (0, 0), _BLUR_SIGMA_PX * scale), np.float32)
+    low = np.asarray(cv2.GaussianBlur(img, (0, 0), _HIGHPASS_SIGMA_PX * scale), np.float32)
+    return np.asarray(img - low, dtype=np.float32)
+
+
 def layout_features(
     card: RGBImage | npt.NDArray[np.float32], size_px: tuple[int, int]
 ) -> npt.NDArray[np.float32]:
@@ -106,8 +117,7 @@ def layout_features(
     img = np.asarray(card, dtype=np.float32)
     if img.shape[1] != size_px[0] or img.shape[0] != size_px[1]:
         img = np.asarray(cv2.resize(img, size_px, interpolation=cv2.INTER_AREA), np.float32)
-    img = np.asarray(cv2.GaussianBlur(img, (0, 0), _BLUR_SIGMA_PX), np.float32)
-    img = img - np.asarray(cv2.GaussianBlur(img, (0, 0), _HIGHPASS_SIGMA_PX), np.float32)
+    img = band_pass(img)
     img = img - np.asarray(cv2.mean(img)[:3], np.float32)  # numpy's strided mean: ~15x slower
     norms = np.sqrt(np.einsum("hwk,hwk->k", img, img))
     return np.asarray(img / np.maximum(norms, 1e-6), dtype=np.float32)
