@@ -9,8 +9,9 @@ EXIF, as a phone would send them), or an impostor variant of it:
 * ``screen``         the tilted shot shows the card on a phone screen;
 * ``my_number_back`` a My Number card's back is sent as the back shot.
 
-Each card shot is retaken (up to six renders with fresh effects) until ``ekyc``'s capture
-quality gate passes on the card, as the capture app makes the applicant do.
+Each card shot is retaken (renders with fresh pose and effects) until the whole card is in
+the frame and ``ekyc``'s capture quality gate passes on it, as the capture app makes the
+applicant do.
 """
 
 from __future__ import annotations
@@ -34,10 +35,15 @@ __all__ = ["IMPOSTOR_KINDS", "SyntheticApplicant", "make_applicant"]
 
 IMPOSTOR_KINDS = ("other_selfie", "other_card", "flat_copy", "screen", "my_number_back")
 _SIZE = (1280, 720)
-# Retakes until the capture-quality gate passes (else the last one). The gate's card-region
-# sharpness passes 27-37 % of rendered 1280x720 card shots (seeds 7000-7029): twelve tries
-# leave ~2 % of shots unpassed, as an auto-capture app that judges every preview frame would.
-_CAPTURE_ATTEMPTS = 12
+# Retakes until the card is whole in the frame and the capture-quality gate passes (else the
+# last one). The gate passes ~30 % of rendered 1280x720 card shots (front, tilt and back
+# alike, seeds 30000-30035), and 8 % of renders put the card partly outside the frame: forty
+# tries leave ~1e-6 of shots unpassed, as an auto-capture app that judges every preview frame
+# would (twelve left ~1 %: two of 48 shots of seeds 21000-21115 were sent after failing it).
+_CAPTURE_ATTEMPTS = 40
+# The capture page's guide keeps the card off the frame's edges (``ekyc.capture.Guide``):
+# corners closer than this fraction of the shorter side to an edge are retaken.
+_IN_FRAME_MARGIN = 0.01
 _JST = dt.timezone(dt.timedelta(hours=9))
 
 
@@ -114,6 +120,15 @@ def _jpeg(image: np.ndarray, device_seed: int, focal_35mm: float, taken: dt.date
     return manifest.encode(image, "jpg", 92, manifest.exif_bytes(make, model, focal_35mm, taken))
 
 
+def _in_frame(corners: np.ndarray, size: tuple[int, int]) -> bool:
+    """Every corner at least ``_IN_FRAME_MARGIN`` of the shorter side inside the frame."""
+    margin = _IN_FRAME_MARGIN * min(size)
+    low = corners.min(axis=0)
+    high = corners.max(axis=0)
+    return bool(min(low) >= margin and high[0] <= size[0] - 1 - margin
+                and high[1] <= size[1] - 1 - margin)  # fmt: skip
+
+
 def _card_shot(kind: str, identity: Identity, face: str, seed: int, data_dir: Path | None,
                taken: dt.datetime, size: tuple[int, int]) -> bytes:  # fmt: skip
     from benchmarks.synth.backgrounds import photo_files
@@ -125,8 +140,9 @@ def _card_shot(kind: str, identity: Identity, face: str, seed: int, data_dir: Pa
         spec = sample_spec(kind, identity, size, rng)
         scene = render_scene(spec, rng, portrait=load_face(face), photos=photos)
         corners = np.asarray(scene.record["corners"], np.float32)
-        # The capture app retakes a shot its quality gate refuses; so does the applicant.
-        if assess_quality(scene.image, region=corners).passed:
+        # The capture app retakes a shot with the card cut by the frame or refused by its
+        # quality gate; so does the applicant.
+        if _in_frame(corners, size) and assess_quality(scene.image, region=corners).passed:
             break
     return _jpeg(scene.image, seed // 10, float(scene.record["focal_35mm"]), taken)
 
