@@ -23,11 +23,15 @@ class DocumentFindings:
             image method, the chip's portrait for an IC-chip method); None when not found.
         card_image: The rectified front of the card, for reading its fields; None if none.
         document_type: The document the findings are about.
+        other_views: The same card's front rectified from other shots (the image method's
+            tilted shot, once shown to be the same card), at ``card_image``'s scale: a
+            second read of a field that a finger or glare hides on the front.
     """
 
     reference_face: RGBImage | None
     card_image: RGBImage | None
     document_type: DocumentType
+    other_views: tuple[RGBImage, ...] = ()
 
 
 class DocumentMethod(Protocol):

@@ -3,7 +3,8 @@
 Its stages, in order: find and recognise the card on each shot (a My Number card's back is
 refused on sight), judge capture quality on the card, check the tilted shot's angle and the
 card's visible thickness, check that the tilted shot shows the same card as the front,
-check the back. The rectified front is the reference for the face match and for OCR.
+check the back. The rectified front is the reference for the face match and for OCR; the
+tilted shot's card, once shown to be the same card, is a second view for OCR.
 """
 
 from __future__ import annotations
@@ -110,13 +111,21 @@ class ImageMethod:
                           evidence)  # fmt: skip
         if tilt is not None:
             self._tilt(shots["tilt"], tilt, evidence)
-        if front is not None and tilt is not None:
-            self._same_card(front, tilt, evidence)
+        same = front is not None and tilt is not None and self._same_card(front, tilt, evidence)
+        # The tilted shot's card is a second view for OCR only when it is this document's
+        # front and the same card as the front shot.
+        views = (
+            (tilt.card.image,)
+            if same and tilt is not None and tilt.detection.document_type is document_type
+            and tilt.detection.side is Side.FRONT
+            else ()
+        )  # fmt: skip
         if rule_for(document_type).has_back:
             self._card(shots["back"], ready.get("back"), "back", document_type, Side.BACK,
                        evidence)  # fmt: skip
         card = front.card.image if front is not None else None
-        return DocumentFindings(reference_face=card, card_image=card, document_type=document_type)
+        return DocumentFindings(reference_face=card, card_image=card, document_type=document_type,
+                                other_views=views)  # fmt: skip
 
     def _card(self, frame: Frame, look: ShotLook | None, stage: str, expected: DocumentType,
               side: Side, evidence: Evidence) -> _Seen | None:  # fmt: skip
@@ -208,7 +217,9 @@ class ImageMethod:
         elif not check.thickness_visible:
             evidence.reason(ReasonCode.FLAT_REPRODUCTION, "tilt")
 
-    def _same_card(self, front: _Seen, tilt: _Seen, evidence: Evidence) -> None:
+    def _same_card(self, front: _Seen, tilt: _Seen, evidence: Evidence) -> bool:
+        """Record the same-card check; True when both shots show one card of one type."""
+
         def key(seen: _Seen) -> tuple[DocumentType, Side] | None:
             doc = seen.detection.document_type
             return None if doc is None else (doc, seen.detection.side)
@@ -226,3 +237,4 @@ class ImageMethod:
         )
         if check.document_types_agree and not check.same:
             evidence.reason(ReasonCode.DIFFERENT_CARD, "tilt")
+        return check.document_types_agree and check.same

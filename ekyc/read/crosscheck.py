@@ -14,8 +14,17 @@ Rules (each ``FieldCheck`` names the one it used):
 * expiry: the document is valid through the printed day; ``today`` after it is expired.
 
 An empty or date-less read is UNREADABLE, never a mismatch; the pipeline decides what to
-ask for then. Glare over a field that failed adds ``GLARE_ON_FIELDS``, so the front end can
-ask for a retake instead of reporting a mismatch.
+ask for then.
+
+Second reads (``more``: the failed fields read again with their background flattened, or
+on the tilted shot of the same card) can only turn a field that did not match into a match:
+a field matches when any of its reads matches under the rule above, otherwise the first
+read's outcome stands. A missing expiry is taken from the first second read that has one.
+Every read is OCR of the applicant's own card, so a second chance does not let another
+person's name or date through unless the engine misreads it into exactly the declared one.
+
+Glare over a field that failed adds ``GLARE_ON_FIELDS``, so the front end can ask for a
+retake instead of reporting a mismatch.
 """
 
 from __future__ import annotations
@@ -23,6 +32,7 @@ from __future__ import annotations
 import datetime as dt
 import enum
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from ekyc.read.applicant import Applicant
@@ -117,25 +127,48 @@ def _compare_address(read: FieldRead, declared: str) -> FieldCheck:
     return FieldCheck(read.field, _outcome(same), rule, score, read)
 
 
+def _best(check: FieldCheck, more: Sequence[FieldReads], applicant: Applicant) -> FieldCheck:
+    """The first matching check among ``check`` and the second reads of its field."""
+    if check.outcome is Outcome.MATCH:
+        return check
+    for reads in more:
+        read = reads.get(check.field)
+        again = _compare(read, applicant) if read is not None else None
+        if again is not None and again.outcome is Outcome.MATCH:
+            return again
+    return check
+
+
+def _expiry_read(reads: FieldReads, more: Sequence[FieldReads]) -> FieldRead | None:
+    """The expiry read, or the first second read with a date when it has none."""
+    first = reads.get(FieldName.EXPIRY_DATE)
+    if first is None or isinstance(first.value, dt.date):
+        return first
+    dated = (r.get(FieldName.EXPIRY_DATE) for r in more)
+    return next((r for r in dated if r is not None and isinstance(r.value, dt.date)), first)
+
+
 def _outcome(same: bool) -> Outcome:
     return Outcome.MATCH if same else Outcome.MISMATCH
 
 
-def cross_check(reads: FieldReads, applicant: Applicant, today: dt.date) -> CrossCheck:
+def cross_check(reads: FieldReads, applicant: Applicant, today: dt.date,
+                more: Sequence[FieldReads] = ()) -> CrossCheck:  # fmt: skip
     """Compare ``reads`` with ``applicant`` and check the expiry against ``today``.
 
     Args:
         reads: The card's key fields (``read_fields``).
         applicant: What the application declares.
         today: The date of the check, in Japan (the caller's clock, never read here).
+        more: Second reads of some fields, tried in order where ``reads`` did not match.
     """
     checks = tuple(
-        _compare(read, applicant)
+        _best(_compare(read, applicant), more, applicant)
         for read in reads.fields
         if read.field is not FieldName.EXPIRY_DATE
         and (read.field is not FieldName.LICENSE_NUMBER or applicant.license_number)
     )
-    expiry_read = reads.get(FieldName.EXPIRY_DATE)
+    expiry_read = _expiry_read(reads, more)
     expiry = expiry_read.value if expiry_read is not None else None
     expiry_date = expiry if isinstance(expiry, dt.date) else None
     expired = expiry_date is not None and today > expiry_date

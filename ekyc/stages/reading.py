@@ -1,4 +1,11 @@
-"""OCR of the card's key fields; the cross-check with the application, or the expiry alone."""
+"""OCR of the card's key fields; the cross-check with the application, or the expiry alone.
+
+A field that does not match (or a date that does not parse) is read again before anything
+is concluded: on the front with its background flattened, then on the other views of the
+same card (the tilted shot), plain and flattened, each pass reading only the fields still
+unsettled. Fingers, glare and shadows rarely cover the same field on two shots. Reads that
+settle everything cost nothing more.
+"""
 
 from __future__ import annotations
 
@@ -7,8 +14,17 @@ import time
 from dataclasses import dataclass
 
 from ekyc.methods.base import DocumentFindings, Evidence
-from ekyc.read import Applicant, FieldName, FieldReads, LineReader, cross_check, read_fields
-from ekyc.types import Side
+from ekyc.read import (
+    Applicant,
+    CrossCheck,
+    FieldName,
+    FieldReads,
+    LineReader,
+    Outcome,
+    cross_check,
+    read_fields,
+)
+from ekyc.types import RGBImage, Side
 from ekyc.verdict import ReasonCode
 
 __all__ = ["CardReading", "read_card", "reading_stage"]
@@ -44,23 +60,67 @@ def reading_stage(findings: DocumentFindings, applicant: Applicant | None, today
         return  # the document stages already said why
     evidence.timing("ocr", reading.ms)
     reads = reading.reads
-    evidence.check("ocr", fields={
-        r.field.value: {"text": r.raw_text, "value": str(r.value),
-                        "confidence": round(r.confidence, 3)}
-        for r in reads.fields})  # fmt: skip
+    more: list[FieldReads] = []
     if applicant is not None:
         check = cross_check(reads, applicant, today)
+        for image, view, flatten in _second_views(findings):
+            if not _unsettled(check):
+                break
+            more.append(_read_again(findings, image, view, flatten, _unsettled(check), reader))
+            check = cross_check(reads, applicant, today, more)
+        _record_reads(evidence, reads, more)
         evidence.check("cross_check", expired=check.expired, fields={
             c.field.value: {"outcome": c.outcome.value, "rule": c.rule,
-                            "similarity": c.similarity}
+                            "similarity": c.similarity, "view": c.read.view}
             for c in check.checks})  # fmt: skip
         for code in check.reasons:
             evidence.reason(code, "cross_check")
         return
     expiry = reads.get(FieldName.EXPIRY_DATE)
     if expiry is None:
+        _record_reads(evidence, reads, more)
         return  # this document prints no expiry
+    for image, view, flatten in _second_views(findings):
+        if isinstance(expiry.value, dt.date):
+            break
+        more.append(_read_again(findings, image, view, flatten, {expiry.field}, reader))
+        expiry = more[-1].get(FieldName.EXPIRY_DATE) or expiry
+    _record_reads(evidence, reads, more)
     if not isinstance(expiry.value, dt.date):
         evidence.reason(ReasonCode.FIELD_UNREADABLE, "ocr", "expiry date")
     elif today > expiry.value:
         evidence.reason(ReasonCode.DOCUMENT_EXPIRED, "ocr", expiry.value.isoformat())
+
+
+def _unsettled(check: CrossCheck) -> set[FieldName]:
+    """Fields a second read could still settle: unmatched ones, an expiry without a date."""
+    fields = {c.field for c in check.checks if c.outcome is not Outcome.MATCH}
+    return fields | ({FieldName.EXPIRY_DATE} if check.expiry_date is None else set())
+
+
+def _second_views(findings: DocumentFindings) -> list[tuple[RGBImage, str, bool]]:
+    """(image, view name, flatten) for each second read, in the order they are tried."""
+    views: list[tuple[RGBImage, str, bool]] = []
+    if findings.card_image is not None:
+        views.append((findings.card_image, "front", True))
+    for image in findings.other_views:
+        views += [(image, "tilt", False), (image, "tilt", True)]
+    return views
+
+
+def _read_again(findings: DocumentFindings, image: RGBImage, view: str, flatten: bool,
+                fields: set[FieldName], reader: LineReader | None) -> FieldReads:  # fmt: skip
+    return read_fields(image, findings.document_type, Side.FRONT, reader=reader, only=fields,
+                       flatten=flatten, view=view)  # fmt: skip
+
+
+def _record_reads(evidence: Evidence, reads: FieldReads, more: list[FieldReads]) -> None:
+    evidence.check("ocr", fields={
+        r.field.value: {"text": r.raw_text, "value": str(r.value),
+                        "confidence": round(r.confidence, 3)}
+        for r in reads.fields}, again=[
+        {"view": r.view, "field": r.field.value, "text": r.raw_text, "value": str(r.value),
+         "confidence": round(r.confidence, 3)}
+        for again in more for r in again.fields])  # fmt: skip
+    if more:
+        evidence.timing("ocr.again", sum(again.elapsed_ms for again in more))

@@ -102,6 +102,74 @@ class TestCrossCheck:
         assert check.similarity == pytest.approx(15 / 16)
 
 
+def _again(view: str = "front/flattened", **texts: str) -> FieldReads:
+    """A second read of only the fields given."""
+    return FieldReads(
+        DocumentType.DRIVERS_LICENSE,
+        Side.FRONT,
+        tuple(
+            FieldRead(
+                FieldName(k), t, normalize_value(FieldName(k), t), 0.9, (0, 0, 10, 10), 0.0, view
+            )
+            for k, t in texts.items()
+        ),
+        elapsed_ms=1.0,
+    )
+
+
+class TestSecondReads:
+    @pytest.mark.parametrize(
+        ("first", "again", "reasons"),
+        [
+            # A finger over the name on the front; the flattened read gets it.
+            ({"name": "本"}, [{"name": "高橋　健一"}], ()),
+            ({"birth_date": "昭和37年07月"}, [{"birth_date": "昭和37年07月19日生"}], ()),
+            # Only a match counts: a second mismatch or nothing leaves the first outcome.
+            ({"name": "本"}, [{"name": "高橋　夢"}, {"name": ""}], (R.NAME_MISMATCH,)),
+            ({"name": ""}, [{"name": "佐藤　健一"}], (R.FIELD_UNREADABLE,)),
+            # Another person's card stays another person's, however often it is read.
+            (
+                {"name": "佐藤　健一"},
+                [{"name": "佐藤　健一"}, {"name": "佐藤 健一"}],
+                (R.NAME_MISMATCH,),
+            ),
+            (
+                {"birth_date": "昭和37年07月18日生"},
+                [{"birth_date": "昭和37年07月18日生"}],
+                (R.BIRTH_DATE_MISMATCH,),
+            ),
+            # A missing expiry comes from the first second read that has one ...
+            ({"expiry_date": "まで有効"}, [{"expiry_date": "令和11年08月19日まで有効"}], ()),
+            (
+                {"expiry_date": "まで有効"},
+                [{"expiry_date": "平成30年01月01日まで有効"}],
+                (R.DOCUMENT_EXPIRED,),
+            ),
+            # ... and a read one never replaces.
+            (
+                {"expiry_date": "平成30年01月01日まで有効"},
+                [{"expiry_date": "令和11年08月19日まで有効"}],
+                (R.DOCUMENT_EXPIRED,),
+            ),
+        ],
+    )
+    def test_known_values(
+        self, first: dict[str, str], again: list[dict[str, str]], reasons: tuple[R, ...]
+    ) -> None:
+        more = [_again(**texts) for texts in again]
+        assert cross_check(_reads(**first), APPLICANT, TODAY, more).reasons == reasons
+
+    def test_the_matching_read_is_the_evidence(self) -> None:
+        more = [_again("front/flattened", name="高橋 健二"), _again("tilt", name="高橋 健一")]
+        check = cross_check(_reads(name="本"), APPLICANT, TODAY, more)
+        name = next(c for c in check.checks if c.field is FieldName.NAME)
+        assert (name.outcome, name.read.view, name.read.raw_text) == (
+            Outcome.MATCH,
+            "tilt",
+            "高橋 健一",
+        )
+
+
 class TestApplicant:
     BASE: ClassVar[dict[str, str]] = {
         "family_name": "山田",

@@ -8,7 +8,7 @@ import pytest
 from benchmarks.synth.cards import render_card
 from benchmarks.synth.identity import make_identity
 from ekyc.read import FieldName, LineRead, TesseractCli, read_fields
-from ekyc.read.ocr import normalize_value, prepare_line
+from ekyc.read.ocr import flatten_background, normalize_value, prepare_line
 from ekyc.read.tesseract import OcrUnavailable
 from ekyc.types import CardQuad, DocumentType, RectifiedCard, Side
 
@@ -77,6 +77,25 @@ class TestReadFieldsSmoke:
         line = prepare_line(np.full((50, 200, 3), 200, np.uint8), text_px, target)
         assert line.ndim == 2
         assert line.shape[0] == pytest.approx(50 * target / text_px + 12, abs=2)
+
+
+def test_flattening_whitens_a_blob_and_keeps_the_strokes() -> None:
+    line = np.full((44, 300), 230, np.uint8)
+    line[10:34, 20:23] = 30  # a 3 px stroke
+    line[:, 150:260] = 120  # a finger's shade, wider than the closing
+    line[10:34, 200:203] = 20  # a stroke on it
+    flat = flatten_background(line)
+    assert flat[20, 21] < 40  # strokes stay dark, on paper ...
+    assert flat[20, 201] < 60  # ... and on the finger
+    assert (flat[20, 100], flat[20, 180]) == (255, 255)  # paper and finger go white
+
+
+def test_a_second_read_of_only_some_fields_is_labelled(reader) -> None:
+    image, ident = _card(DL, 2)
+    reads = read_fields(image, DL, Side.FRONT, reader=reader, px_per_mm=PPM,
+                        only={FieldName.BIRTH_DATE}, flatten=True, view="tilt")  # fmt: skip
+    assert [(r.field, r.view) for r in reads.fields] == [(FieldName.BIRTH_DATE, "tilt/flattened")]
+    assert reads.fields[0].value == ident.birth, reads.fields[0].raw_text
 
 
 @pytest.mark.parametrize(
