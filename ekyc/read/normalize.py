@@ -38,15 +38,21 @@ ERAS: dict[str, tuple[dt.date, dt.date]] = {
 _ERA_LETTERS = {"M": "明治", "T": "大正", "S": "昭和", "H": "平成", "R": "令和"}
 _DASHES = str.maketrans(dict.fromkeys("‐‑‒–—―−－ｰ﹣", "-"))
 _SEP = r"\s*[年./\-]\s*"
+# A day run on into a Latin letter or a digit is a misread number ("11月 1c" for 11月16日:
+# 6 read as c), not the first of the month: no date rather than a wrong one.
+_DAY_END = r"(?![\dA-Z])"
 _ERA_DATE = re.compile(
     r"(明治|大正|昭和|平成|令和|[MTSHR])\s*(元|\d{1,2})"
     + _SEP
     + r"(\d{1,2})\s*[月./\-]\s*(\d{1,2})"
+    + _DAY_END
 )
 # Years 1900-2099 only (what an identity document prints), and no digit-free left edge
 # required: OCR often turns the border or a kana before the year into a stray digit
 # ("32027年06月04日まで有効" on a residence card); the year is still the four digits.
-_WESTERN_DATE = re.compile(r"((?:19|20)\d{2})" + _SEP + r"(\d{1,2})\s*[月./\-]\s*(\d{1,2})(?!\d)")
+_WESTERN_DATE = re.compile(
+    r"((?:19|20)\d{2})" + _SEP + r"(\d{1,2})\s*[月./\-]\s*(\d{1,2})" + _DAY_END
+)
 
 # Old (旧字体) or variant forms that registries print and keyboards rarely produce. Only
 # one-to-one pairs whose new form is the standard reading of the same name are listed.

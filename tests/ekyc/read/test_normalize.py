@@ -36,6 +36,8 @@ class TestParseDate:
             # A stray digit read before the year (seed 20016's residence card, verify_rates)
             ("ミのカードは 32027年06月04由 まで有効 です,", D(2027, 6, 4)),
             ("3025年07月25日", None),  # no identity document prints such a year
+            ("昭和44年11月 1c纏議", None),  # 16日 misread: not the 1st
+            ("2027年06月0S日", None),
             ("２０２４／２／２９", D(2024, 2, 29)),
             ("2023年2月29日", None),  # not a leap year
             ("令和5年13月1日", None),
