@@ -7,6 +7,7 @@ import numpy as np
 
 from ekyc.detect.align import align_to_layout
 from ekyc.detect.classify import LayoutMatch, classify_layout
+from ekyc.detect.coarse import CoarseReader
 from ekyc.detect.config import DetectConfig
 from ekyc.detect.layouts import CardLayouts
 from ekyc.detect.quad import QuadSearch, find_quad, search_quads
@@ -26,10 +27,8 @@ __all__ = ["find_card", "recognise"]
 # Rectify at 4x the templates' resolution, then shrink by area sampling (an exact 4x4
 # box average): a direct low-resolution warp would alias fine print into false structure.
 _OVERSAMPLE = 4
-# Runner-up quads are first read at 2x (a quarter of the pixels to warp; the correlation
-# moves by <= 0.003 on the benchmark scenes): enough to tell which runners-up come near the
-# first choice; only those are refined and read again at ``_OVERSAMPLE``.
-_ROUGH_OVERSAMPLE = 2
+# Runner-up quads are first read roughly (``ekyc.detect.coarse``, 1 px/mm): enough to tell
+# which runners-up come near the first choice; only those are refined and read again here.
 
 
 def recognise(image: Frame | RGBImage, quad: CardQuad, layouts: CardLayouts) -> LayoutMatch:
@@ -107,11 +106,9 @@ def _best_layout(
         match.document_type is not None and match.score >= cfg.layout_confident
     ):
         return best
-    first = _read(image, found.quad, layouts, _ROUGH_OVERSAMPLE)
-    rough = [
-        (_read(image, CardQuad(c, 1.0), layouts, _ROUGH_OVERSAMPLE), s, c)
-        for s, c in search.alternatives
-    ]
+    coarse = CoarseReader(image, layouts)
+    first = coarse.read(found.quad.corners)
+    rough = [(coarse.read(c), s, c) for s, c in search.alternatives]
     tried = 0
     for alt, score, corners in sorted(rough, key=lambda r: -r[0].score):
         # A rough quad is a few pixels off, which costs its layout some correlation: it is
