@@ -43,14 +43,17 @@ def candidate_quads(
     min_area = cfg.min_area_fraction * width * height
     found: list[tuple[float, F64]] = []
 
-    def canny(floor: float, percentile: float) -> npt.NDArray[np.uint8]:
-        high = max(floor, float(np.percentile(mag, percentile))) * 8.0
+    # One partial sort for every threshold: each percentile call would sort again.
+    levels = np.percentile(mag, [cfg.line_canny_percentile, *cfg.canny_percentiles])
+
+    def canny(floor: float, level: float) -> npt.NDArray[np.uint8]:
+        high = max(floor, float(level)) * 8.0
         return np.asarray(cv2.Canny(dx, dy, high * 0.5, high, L2gradient=True), np.uint8)
 
-    low = canny(cfg.line_canny_floor, cfg.line_canny_percentile)
+    low = canny(cfg.line_canny_floor, levels[0])
     from_lines = [q for _, q in line_candidates(low, blur, gx, gy, ratio, cfg)]
-    for pct in cfg.canny_percentiles:
-        edges = canny(cfg.canny_floor, pct)
+    for level in levels[1:]:
+        edges = canny(cfg.canny_floor, level)
         closed = cv2.dilate(edges, np.ones((3, 3), np.uint8))
         contours, _ = cv2.findContours(closed, cv2.RETR_LIST, cv2.CHAIN_APPROX_SIMPLE)
         for contour in contours:
@@ -69,19 +72,29 @@ def candidate_quads(
 
 
 def _dedupe(quads: list[F64], limit: int) -> list[F64]:
-    """Drop quads whose corners all lie within 3 px of a kept one (in canonical order)."""
-    kept: list[F64] = []
-    stack = np.empty((0, 4, 2))
-    for quad in quads:
-        canon = clockwise(quad)
-        canon = np.roll(canon, -int(np.argmin(canon.sum(axis=1))), axis=0)
-        if len(kept) and float(np.abs(stack - canon).max(axis=(1, 2)).min()) <= 3.0:
+    """Drop quads whose corners all lie within 3 px of a kept one (in canonical order).
+
+    Canonical order: clockwise, starting at the corner of least ``x + y``. All quads are
+    put in that order at once and compared pairwise up front: per-quad numpy calls cost
+    more than the comparisons (hundreds of hull quads on a textured table).
+    """
+    if not quads:
+        return []
+    stack = np.stack(quads)
+    x, y = stack[..., 0], stack[..., 1]
+    area2 = np.sum(x * np.roll(y, -1, axis=1) - np.roll(x, -1, axis=1) * y, axis=1)
+    stack = np.where((area2 > 0)[:, None, None], stack, stack[:, ::-1])
+    first = np.argmin(stack.sum(axis=2), axis=1)
+    canon = np.take_along_axis(stack, ((np.arange(4) + first[:, None]) % 4)[..., None], axis=1)
+    apart = np.abs(canon[:, None] - canon[None]).max(axis=(2, 3)) > 3.0
+    kept: list[int] = []
+    for i in range(len(canon)):
+        if kept and not apart[i, kept].all():
             continue
-        kept.append(canon)
-        stack = np.concatenate([stack, canon[None]])
+        kept.append(i)
         if len(kept) == limit:
             break
-    return kept
+    return [canon[i] for i in kept]
 
 
 def _quad_from_hull(hull: F64, size: tuple[int, int], cfg: DetectConfig) -> F64 | None:

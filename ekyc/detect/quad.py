@@ -197,7 +197,7 @@ def _ranked_candidates(
     quads = candidate_quads(blur, gx, gy, mag, aspect.ratio, cfg)
     if not quads:
         return []
-    stack = np.stack([clockwise(q) for q in quads])
+    stack = np.stack(quads)  # clockwise already (``candidate_quads``)
     evidence = side_evidence(stack, blur, gx, gy, cfg)
     boundary = np.prod(evidence + 0.01, axis=1) ** 0.25
     size = (small.shape[1], small.shape[0])
