@@ -1,4 +1,4 @@
-"""Faster SFace for onnxruntime: BatchNorm folded, PRelu expanded, optionally int8 (QDQ).
+"""Faster face embedders for onnxruntime: BatchNorm folded, PRelu rewritten, optionally int8.
 
 Why: onnxruntime's CPU ``PRelu`` kernel with a per-channel slope is as slow as all the
 convolutions of SFace together, and it keeps the convolutions out of onnxruntime's blocked
@@ -18,9 +18,21 @@ printed photos of 10 subjects; none of them is in LFW), found by YuNet and align
 ArcFace template. They are committed, so the build needs no data and gives the same bytes on
 every machine; ``calibrate`` rewrites them from the data (rounded to 4 significant digits).
 
+``prelu="residual"`` (face-embed/sface-2021dec-int8@2) rewrites each PRelu instead as
+``x + Relu(w * x)``, ``w`` per channel done by a 1x1 depthwise Conv (``residual_prelu``). In
+the int8 graph that is one QLinearConv with its Relu in the output saturation and one
+QLinearAdd, both reading the previous convolution's uint8 output: the expansion above left
+two dequantize + requantize pairs, a QLinearMul and a QLinearAdd per PRelu (half of the int8
+model's time), and a per-channel Mul on uint8 runs ORT's slow broadcasting kernel. Exact in
+float. The same quantization works for graphs without PRelu: dlib's ResNet
+(face-embed/dlib-resnet-v1-int8@1, ranges from the same NUAA faces warped onto dlib's chip
+through the ArcFace crop, as the fusion feeds it: ``--chip dlib-chip-150-pad0.25``).
+
     python -m models.quantize build --src models/build/face_recognition_sface_2021dec_ort.onnx \
-        --out /tmp/sface-int8.onnx [--ranges calibration/sface-2021dec-int8.json]
-    python -m models.quantize calibrate --src ... [--data ../shared/data] [--faces 200]
+        --out /tmp/sface-int8.onnx [--ranges calibration/sface-2021dec-int8.json] \
+        [--prelu expand|residual]
+    python -m models.quantize calibrate --src ... [--data ../shared/data] [--faces 200] \
+        [--prelu ...] [--chip arcface-5pt-112|dlib-chip-150-pad0.25] --ranges calibration/X.json
 """
 
 from __future__ import annotations
@@ -127,6 +139,90 @@ def expand_prelu(model: onnx.ModelProto) -> int:
     return count
 
 
+def _readers(graph: onnx.GraphProto) -> dict[str, list[onnx.NodeProto]]:
+    readers: dict[str, list[onnx.NodeProto]] = {}
+    for node in graph.node:
+        for name in node.input:
+            readers.setdefault(name, []).append(node)
+    return readers
+
+
+def _scale_input_channels(node: onnx.NodeProto, k: np.ndarray, arrays: dict[str, np.ndarray]
+                          ) -> None:  # fmt: skip
+    """``node`` (Conv or BatchNormalization) reads ``x / k`` per channel: same function."""
+    if node.op_type == "BatchNormalization":  # gamma * (x - mean) / sd + beta, x = k * x'
+        gamma, mean = node.input[1], node.input[3]
+        arrays[gamma] = (arrays[gamma] * k).astype(np.float32)
+        arrays[mean] = (arrays[mean] / k).astype(np.float32)
+        return
+    group = next((a.i for a in node.attribute if a.name == "group"), 1)
+    weight = arrays[node.input[1]]
+    if (
+        node.op_type != "Conv"
+        or group not in (1, weight.shape[0])
+        or weight.shape[1] != (len(k) if group == 1 else 1)
+    ):
+        raise ValueError(f"{node.name}: cannot rescale the input channels of {node.op_type}")
+    shape = (1, -1, 1, 1) if group == 1 else (-1, 1, 1, 1)
+    arrays[node.input[1]] = (weight * k.reshape(shape)).astype(np.float32)
+
+
+def residual_prelu(model: onnx.ModelProto) -> int:
+    """Each ``PRelu(x, s)`` becomes ``x + Relu(w * x)`` (w per channel); returns the count.
+
+    For ``s <= 1``: ``w = s - 1``. A channel with ``s > 1`` (a steeper negative side) has no
+    such form; there the producing Conv's channel is negated (``x' = -x``, so ``PRelu(x) =
+    -s * PRelu(x', 1/s)``), ``w = 1/s - 1``, and the readers (Conv or BatchNormalization)
+    take the factor ``-s`` into their weights. ``w * x`` is a 1x1 depthwise Conv, not a Mul:
+    onnxruntime's int8 Mul broadcasts per channel slowly; its QLinearConv also takes the
+    Relu into its output saturation.
+    """
+    graph = model.graph
+    arrays = _arrays(graph)
+    producer = {out: node for node in graph.node for out in node.output}
+    readers = _readers(graph)
+    nodes: list[onnx.NodeProto] = []
+    count = 0
+    for node in graph.node:
+        if node.op_type != "PRelu":
+            nodes.append(node)
+            continue
+        x, out = node.input[0], node.output[0]
+        slope = arrays[node.input[1]].astype(np.float64).reshape(-1)
+        steep = slope > 1.0
+        if steep.any():
+            source = producer.get(x)
+            outputs = {o.name for o in graph.output}
+            if source is None or source.op_type != "Conv" or len(readers[x]) != 1 or out in outputs:
+                raise ValueError(f"{node.name}: a slope > 1 needs a Conv before it, a reader after")
+            sign = np.where(steep, -1.0, 1.0)
+            for name in source.input[1:3]:  # weight, bias if any
+                arrays[name] = (arrays[name] * sign.reshape((-1,) + (1,) * (arrays[name].ndim - 1))
+                                ).astype(np.float32)  # fmt: skip
+            for reader in readers.get(out, []):
+                _scale_input_channels(reader, np.where(steep, -slope, 1.0), arrays)
+        w_name = f"{out}_resid_w"
+        w = np.where(steep, 1.0 / np.where(steep, slope, 1.0), slope) - 1.0
+        arrays[w_name] = w.reshape(-1, 1, 1, 1).astype(np.float32)
+        nodes += [
+            helper.make_node(
+                "Conv",
+                [x, w_name],
+                [f"{out}_scaled"],
+                name=f"{out}_resid_conv",
+                group=len(w),
+                kernel_shape=[1, 1],
+            ),
+            helper.make_node("Relu", [f"{out}_scaled"], [f"{out}_resid"], name=f"{out}_resid_relu"),
+            helper.make_node("Add", [x, f"{out}_resid"], [out], name=f"{out}_resid_add"),
+        ]
+        count += 1
+    del graph.node[:]
+    graph.node.extend(nodes)
+    _keep_used_initializers(graph, arrays)
+    return count
+
+
 def _drop_dropout(graph: onnx.GraphProto) -> None:
     """Inference-mode Dropout is the identity: its readers read its input instead."""
     alias = {n.output[0]: n.input[0] for n in graph.node if n.op_type == "Dropout"}
@@ -145,13 +241,21 @@ def _keep_used_initializers(graph: onnx.GraphProto, arrays: dict[str, np.ndarray
     graph.initializer.extend(numpy_helper.from_array(a, n) for n, a in arrays.items() if n in used)
 
 
-def fuse_float(model: onnx.ModelProto) -> onnx.ModelProto:
-    """A copy with Dropout dropped, BatchNorm folded and PRelu expanded (same function)."""
+PRELU_REWRITES = ("expand", "residual")
+
+
+def fuse_float(model: onnx.ModelProto, prelu: str = "expand") -> onnx.ModelProto:
+    """A copy with Dropout dropped, BatchNorm folded and PRelu rewritten (same function).
+
+    ``prelu``: ``expand`` (``expand_prelu``) or ``residual`` (``residual_prelu``).
+    """
+    if prelu not in PRELU_REWRITES:
+        raise ValueError(f"prelu must be one of {PRELU_REWRITES}, got {prelu!r}")
     out = onnx.ModelProto()
     out.CopyFrom(model)
     _drop_dropout(out.graph)
     fold_batchnorm(out)
-    expand_prelu(out)
+    (expand_prelu if prelu == "expand" else residual_prelu)(out)
     del out.graph.value_info[:]
     onnx.checker.check_model(out, full_check=True)
     return out
@@ -203,19 +307,20 @@ def quantize_int8(float_model: onnx.ModelProto, ranges: dict[str, tuple[float, f
         return onnx.load(str(dst))
 
 
-def convert_bytes(data: bytes, *, ranges: str | None = None) -> bytes:
+def convert_bytes(data: bytes, *, ranges: str | None = None, prelu: str = "expand") -> bytes:
     """The float-fused model, or (``ranges``: a file under models/) its int8 QDQ build."""
-    model = fuse_float(onnx.load_from_string(data))
+    model = fuse_float(onnx.load_from_string(data), prelu)
     if ranges is not None:
         model = quantize_int8(model, load_ranges(MODELS_DIR / ranges))
     model.producer_name = (model.producer_name or "unknown") + PRODUCER_SUFFIX
     return bytes(model.SerializeToString())
 
 
-def convert(src: Path, out: Path, *, ranges: str | None = None) -> Conversion:
-    """Build from ``src`` (the ORT SFace) into ``out`` (atomic); see ``convert_bytes``."""
+def convert(src: Path, out: Path, *, ranges: str | None = None, prelu: str = "expand"
+            ) -> Conversion:  # fmt: skip
+    """Build from ``src`` (an ONNX embedder) into ``out`` (atomic); see ``convert_bytes``."""
     start = time.perf_counter()
-    return write_output(out, convert_bytes(src.read_bytes(), ranges=ranges), start)
+    return write_output(out, convert_bytes(src.read_bytes(), ranges=ranges, prelu=prelu), start)
 
 
 # --- calibration (needs the evaluation data; its output is committed) ----------------------
@@ -226,12 +331,15 @@ def default_data_dir() -> Path:
     return Path(os.environ.get("EKYC_DATA_DIR", MODELS_DIR.parents[1] / "shared" / "data"))
 
 
-def calibration_faces(data: Path, count: int = CALIBRATION_FACES
+def calibration_faces(data: Path, count: int = CALIBRATION_FACES, chip: str = "arcface-5pt-112"
                       ) -> tuple[npt.NDArray[np.float32], list[str]]:  # fmt: skip
-    """NUAA frames (every k-th of the sorted list), YuNet-found, ArcFace-aligned, NCHW RGB."""
+    """NUAA frames (every k-th of the sorted list), YuNet-found, ArcFace-aligned, NCHW RGB.
+
+    ``chip``: another template's crop is warped from the ArcFace crop (as the fusion does).
+    """
     import cv2
 
-    from ekyc.match import MatchConfig, YuNetDetector, align_face
+    from ekyc.match import TEMPLATES, MatchConfig, YuNetDetector, align_face
     from ekyc.registry import Registry
 
     root = data / "nuaa_imposter_raw"
@@ -241,12 +349,16 @@ def calibration_faces(data: Path, count: int = CALIBRATION_FACES
         paths = sorted(row["path"] for row in csv.DictReader(fh))
     detector = YuNetDetector(Registry.from_manifest(threads=1),
                              config=MatchConfig(detect_max_side=320))  # fmt: skip
+    arcface = TEMPLATES["arcface-5pt-112"]
     crops, used = [], []
     for rel in paths[:: max(1, len(paths) // count)][:count]:
         rgb = np.ascontiguousarray(cv2.imread(str(root / rel), cv2.IMREAD_COLOR)[:, :, ::-1])
         faces = detector.detect(rgb)
         if faces:
-            crops.append(align_face(rgb, faces[0].landmarks, "arcface-5pt-112"))
+            crop = align_face(rgb, faces[0].landmarks, arcface.name)
+            if chip != arcface.name:
+                crop = align_face(crop, arcface.points, chip)
+            crops.append(crop)
             used.append(rel)
     batch = np.stack(crops).astype(np.float32).transpose(0, 3, 1, 2)
     return np.ascontiguousarray(batch), used
@@ -266,9 +378,11 @@ def calibrate(float_model: onnx.ModelProto, faces: npt.NDArray[np.float32]
     """Min/max of every tensor onnxruntime's quantizer calibrates, widened to 4 digits."""
     from onnxruntime.quantization import CalibrationDataReader, CalibrationMethod, create_calibrator
 
+    name = float_model.graph.input[0].name
+
     class _Faces(CalibrationDataReader):  # type: ignore[misc]
         def __init__(self) -> None:
-            self._it = iter([{"data": faces[i : i + 1]} for i in range(len(faces))])
+            self._it = iter([{name: faces[i : i + 1]} for i in range(len(faces))])
 
         def get_next(self) -> dict[str, np.ndarray] | None:
             return next(self._it, None)
@@ -288,12 +402,13 @@ def calibrate(float_model: onnx.ModelProto, faces: npt.NDArray[np.float32]
 
 
 def write_ranges(path: Path, ranges: dict[str, tuple[float, float]], *, source: str,
-                 faces: list[str]) -> None:  # fmt: skip
+                 faces: list[str], chip: str = "arcface-5pt-112") -> None:  # fmt: skip
     """The committed ranges file: provenance first, then ``{tensor: [min, max]}``."""
+    how = "ArcFace alignment" + ("" if chip == "arcface-5pt-112" else f", warped to {chip}")
     doc = {
         "about": "activation ranges for models/quantize.py (MinMax, 4 significant digits)",
         "model": source,
-        "faces": f"{len(faces)} NUAA frames (nuaa_imposter_raw), YuNet + ArcFace alignment",
+        "faces": f"{len(faces)} NUAA frames (nuaa_imposter_raw), YuNet + {how}",
         "face_files": faces,
         "ranges": {name: [lo, hi] for name, (lo, hi) in sorted(ranges.items())},
     }
@@ -304,22 +419,27 @@ def write_ranges(path: Path, ranges: dict[str, tuple[float, float]], *, source: 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m models.quantize", description=__doc__)
     parser.add_argument("command", choices=("build", "calibrate"))
-    parser.add_argument("--src", type=Path, required=True, help="the ORT SFace build")
+    parser.add_argument("--src", type=Path, required=True, help="the float ONNX embedder")
     parser.add_argument("--out", type=Path, help="build: the model file to write")
     parser.add_argument("--ranges", default=DEFAULT_RANGES, help="under models/; 'none': float")
     parser.add_argument("--data", type=Path, default=default_data_dir())
     parser.add_argument("--faces", type=int, default=CALIBRATION_FACES)
+    parser.add_argument("--prelu", choices=PRELU_REWRITES, default="expand")
+    parser.add_argument("--chip", default="arcface-5pt-112", help="calibrate: the input's template")
     args = parser.parse_args(argv)
     if args.command == "calibrate":
-        faces, used = calibration_faces(args.data, args.faces)
-        ranges = calibrate(fuse_float(onnx.load(str(args.src))), faces)
+        faces, used = calibration_faces(args.data, args.faces, args.chip)
+        ranges = calibrate(fuse_float(onnx.load(str(args.src)), args.prelu), faces)
         source = f"{args.src.name} sha256 {hashlib.sha256(args.src.read_bytes()).hexdigest()}"
-        write_ranges(MODELS_DIR / args.ranges, ranges, source=source, faces=used)
+        if args.prelu != "expand":
+            source += f" (prelu={args.prelu})"
+        write_ranges(MODELS_DIR / args.ranges, ranges, source=source, faces=used, chip=args.chip)
         print(f"{len(ranges)} ranges from {len(used)} faces -> {MODELS_DIR / args.ranges}")
         return 0
     if args.out is None:
         parser.error("build needs --out")
-    result = convert(args.src, args.out, ranges=None if args.ranges == "none" else args.ranges)
+    ranges = None if args.ranges == "none" else args.ranges
+    result = convert(args.src, args.out, ranges=ranges, prelu=args.prelu)
     print(f"path    {result.path}\nsha256  {result.sha256}\nsize    {result.size_bytes} bytes")
     return 0
 
