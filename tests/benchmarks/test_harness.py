@@ -63,6 +63,7 @@ def test_throughput_suite_writes_a_report_and_lists_failures_as_rows(tmp_path, c
     results = json.loads((out / "results.json").read_text())["results"]["throughput"]
     ok = results["face-embed/dlib-resnet-v1@1 on CPUExecutionProvider"]
     assert ok["1"] > 0
+    assert results["face-embed/dlib-resnet-v1@1 on CPUExecutionProvider cpu"]["1"] > 0
     # The shipped int8bq SFace is refused by onnxruntime: a row with its error, no crash.
     assert "error" in results["face-embed/sface-2021dec-int8bq@1 on CPUExecutionProvider"]
 
