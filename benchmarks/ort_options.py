@@ -36,9 +36,13 @@ def _feed(registry: Registry, model_id: str) -> dict[str, np.ndarray]:
     name = spec.input.name if spec.input else "input"
     if spec.task == "face-detect":
         return {name: np.zeros((1, 3, 480, 640), np.float32) + 127.0}
+    import cv2
+
     from benchmarks.synth.selfie import astronaut_face
 
-    face = astronaut_face().astype(np.float32).transpose(2, 0, 1)[None]
+    side = int(spec.input.shape[-1]) if spec.input else 112  # 112 (SFace) or 150 (dlib)
+    face = cv2.resize(astronaut_face(), (side, side), interpolation=cv2.INTER_LINEAR)
+    face = face.astype(np.float32).transpose(2, 0, 1)[None]
     return {name: np.ascontiguousarray(face)}
 
 
