@@ -31,7 +31,7 @@ import numpy.typing as npt
 
 from ekyc.detect.candidates import candidate_quads, clockwise
 from ekyc.detect.config import DetectConfig
-from ekyc.detect.edges import EdgeFit, fit_edge, intersect, sample_profiles
+from ekyc.detect.edges import EdgeFit, fit_sides, intersect
 from ekyc.detect.outline import outermost_sides
 from ekyc.detect.plane import focal_px, plane_pose, shape_factors
 from ekyc.detect.rank import side_evidence, visible_area
@@ -293,10 +293,7 @@ def _outline_in_crop(crop: F32, quad: F64, fit_cfg: DetectConfig) -> F64:
     moved, shifts = outermost_sides(crop, quad, fit_cfg)
     if not any(shifts):
         return quad
-    fits: list[EdgeFit | None] = []
-    for i in range(4):
-        prof = sample_profiles(crop, moved[i], moved[(i + 1) % 4], fit_cfg.final_search_px, fit_cfg)
-        fits.append(None if prof is None else fit_edge(prof, fit_cfg))
+    fits = fit_sides(crop, moved, fit_cfg.final_search_px, fit_cfg)
     refit = _corners_from_fits(fits, moved)
     return moved if refit is None else refit
 
@@ -306,10 +303,7 @@ def _refine(full: F32, quad: F64, cfg: DetectConfig, side_px: int) -> tuple[floa
     quad = clockwise(quad)
     support = 0.0
     for half in (cfg.search_fraction * side_px, cfg.final_search_px):
-        fits: list[EdgeFit | None] = []
-        for i in range(4):
-            prof = sample_profiles(full, quad[i], quad[(i + 1) % 4], half, cfg)
-            fits.append(None if prof is None else fit_edge(prof, cfg))
+        fits = fit_sides(full, quad, half, cfg)
         seen = [f for f in fits if f is not None]
         if len(seen) < 3:
             return None
