@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import cv2
 import numpy as np
+import numpy.typing as npt
 
 from ekyc.detect.align import align_to_layout
 from ekyc.detect.classify import LayoutMatch, classify_layout
@@ -12,7 +13,9 @@ from ekyc.detect.config import DetectConfig
 from ekyc.detect.layouts import CardLayouts
 from ekyc.detect.quad import QuadSearch, find_quad, search_quads
 from ekyc.detect.rectify import rectify
+from ekyc.detect.three_sides import three_side_quads
 from ekyc.types import (
+    ID1_ASPECT,
     AspectPrior,
     CardDetection,
     CardQuad,
@@ -74,10 +77,16 @@ def find_card(
         return CardDetection(found.quad, found.cut_by_border, None, Side.UNKNOWN, 0.0)
     search = search_quads(image, aspect, cfg, alternatives=cfg.layout_alternatives)
     if search.best is None:
-        return None
-    found, match = _best_layout(image, search.best, search, layouts, cfg)
-    if match.document_type is None or match.score < cfg.layout_realign_below:
-        found, match = _realign(image, found, match, search, layouts, cfg)
+        rescued = _three_sides(image, search, layouts, cfg)
+        if rescued is None:
+            return None
+        found, match = rescued
+    else:
+        found, match = _best_layout(image, search.best, search, layouts, cfg)
+        if match.document_type is None or match.score < cfg.layout_realign_below:
+            found, match = _realign(image, found, match, search, layouts, cfg)
+        if match.document_type is None:
+            found, match = _three_sides(image, search, layouts, cfg) or (found, match)
     corners = found.quad.corners
     if match.upside_down:
         corners = np.ascontiguousarray(np.roll(corners, 2, axis=0))
@@ -127,6 +136,49 @@ def _best_layout(
     return best
 
 
+def _three_sides(
+    image: Frame | RGBImage, search: QuadSearch, layouts: CardLayouts, cfg: DetectConfig
+) -> tuple[QuadDetection, LayoutMatch] | None:
+    """No layout anywhere yet: try outlines with a side that shows no edge (``three_sides``).
+
+    The hypotheses are screened by rough reads (``ekyc.detect.coarse``, within ~0.02 of
+    a full read); those reading ``three_side_min_read`` or more are refined at full
+    resolution, best first (the
+    faint side may still show an edge there), and a refined quad that reads weakly is
+    aligned to its layout as ``_realign`` does (its confidence is then its layout's
+    correlation). The best reading wins; one reading ``layout_realign_below`` or better
+    ends the search. None when no hypothesis shows a layout.
+    """
+    hypotheses = three_side_quads(image, ID1_ASPECT, cfg)
+    if not hypotheses:
+        return None
+    coarse = CoarseReader(image, layouts)
+    screened = [(coarse.read(c).score, c) for c in hypotheses]
+    readable = sorted((r for r in screened if r[0] >= cfg.three_side_min_read), key=lambda r: -r[0])
+    best: tuple[QuadDetection, LayoutMatch] | None = None
+    for _, corners in readable[: cfg.layout_refine]:
+        refined = search.refine(corners, 1.0)
+        if refined is not None:
+            best = _better(best, (refined, recognise(image, refined.quad, layouts)))
+        if best is None or best[1].score < cfg.layout_realign_below:
+            moved, _ = align_to_layout(image, corners, layouts)
+            read = recognise(image, CardQuad(moved, 1.0), layouts)
+            cut = _cut(moved, _size(image), cfg.border_margin_px)
+            best = _better(best, (QuadDetection(CardQuad(moved, read.score), cut), read))
+        if best is not None and best[1].score >= cfg.layout_realign_below:
+            break
+    return best
+
+
+def _better(
+    best: tuple[QuadDetection, LayoutMatch] | None, other: tuple[QuadDetection, LayoutMatch]
+) -> tuple[QuadDetection, LayoutMatch] | None:
+    """``other`` if its layout is recognised and reads better than ``best``'s."""
+    if other[1].document_type is None or (best is not None and other[1].score <= best[1].score):
+        return best
+    return other
+
+
 def _realign(
     image: Frame | RGBImage, found: QuadDetection, match: LayoutMatch, search: QuadSearch,
     layouts: CardLayouts, cfg: DetectConfig,
@@ -155,3 +207,21 @@ def _realign(
     if known:
         return found, match
     return QuadDetection(CardQuad(corners, found.quad.score), found.cut_by_border), moved
+
+
+def _size(image: Frame | RGBImage) -> tuple[int, int]:
+    """``(width, height)`` of the shot."""
+    rgb = image.image if isinstance(image, Frame) else image
+    return int(rgb.shape[1]), int(rgb.shape[0])
+
+
+def _cut(corners: npt.NDArray[np.float32], size: tuple[int, int], margin: float) -> bool:
+    """A corner within ``margin`` pixels of the image border (``QuadDetection.cut_by_border``)."""
+    width, height = size
+    x, y = corners[:, 0], corners[:, 1]
+    return bool(
+        np.any(x < margin)
+        or np.any(y < margin)
+        or np.any(x > width - margin)
+        or np.any(y > height - margin)
+    )

@@ -102,6 +102,19 @@ class DetectConfig:
     # card reads ~0.8-0.95) has its sides moved until the layout fits (``ekyc.detect.align``),
     # as one whose layout is not recognised at all; the move must gain ``layout_gain``.
     layout_realign_below: float = 0.7
+    # A shot whose chosen quad still shows no layout tries quads of three sides on lines and
+    # a fourth placed by the camera model and the ID-1 aspect (``ekyc.detect.three_sides``:
+    # one side of a white card on a pale table often shows no edge at all). The best
+    # ``three_side_hypotheses`` are screened by rough layout reads (~0.6 ms each);
+    # the best readings are then refined and aligned as runners-up are (``layout_refine``).
+    three_side_hypotheses: int = 16
+    # A hypothesis is refined when its rough read reaches this: a few pixels off, the
+    # card's own quad reads up to ~0.05 below ``classify.MIN_LAYOUT_SCORE`` (0.40), which
+    # the refined or aligned quad must then reach.
+    three_side_min_read: float = 0.35
+    # Triples are made of the longest this many lines (the cost grows with its cube; 24
+    # lost a card in 20 failures of seeds 7777/31337).
+    three_side_lines: int = 32
 
     # --- sub-pixel refinement (full resolution) ----------------------------------------
     # Search half-width along each edge's normal in the first refinement pass, as a

@@ -1,0 +1,162 @@
+"""Card outlines from three straight sides, the camera model and the ID-1 aspect.
+
+On a pale table, lit from one side, one side of a white card can vanish: no edge, no
+line, so no candidate of four lines or a closed contour is the card, and the detector
+settles on a printed panel (the licence's photo box) or a quad closed by a finger. Three
+sides still fix the fourth. The two roughly parallel sides meet at a vanishing point
+(maybe at infinity): its ray is the direction of those sides in space. The side joining
+them lies in the plane through the camera and its image line, and meets them at right
+angles, so its direction in space is perpendicular to both; the two directions span the
+card's plane. Back-projecting the joining side's two corners onto that plane gives its
+length (up to the unknown distance, which cancels), and the ID-1 aspect says how far the
+missing side lies along the other two: either way round, on either side.
+
+The hypotheses are ranked by the boundary evidence of their three seen sides (as
+``ekyc.detect.lines`` ranks four-line quads) and a preference for the larger; only the
+layout (``ekyc.detect.card``) can tell which one is the card.
+"""
+
+from __future__ import annotations
+
+import cv2
+import numpy as np
+import numpy.typing as npt
+
+from ekyc.detect.candidates import clockwise
+from ekyc.detect.config import DetectConfig
+from ekyc.detect.lines import _merge, _plausible, _side_evidence
+from ekyc.detect.plane import focal_px
+from ekyc.detect.quad import _colour_gradient, _resize, order_corners
+from ekyc.detect.rank import visible_area
+from ekyc.types import Frame, RGBImage
+
+__all__ = ["three_side_quads"]
+
+F64 = npt.NDArray[np.float64]
+F32 = npt.NDArray[np.float32]
+I64 = npt.NDArray[np.intp]
+
+
+def three_side_quads(image: Frame | RGBImage, ratio: float, config: DetectConfig) -> list[F32]:
+    """Quads with three sides on image lines and the fourth placed by the aspect ``ratio``.
+
+    Args:
+        image: The shot.
+        ratio: The card's aspect (long over short side).
+        config: The line thresholds of ``ekyc.detect.lines``, ``three_side_lines``
+            (how many of the longest lines make triples) and ``three_side_hypotheses``
+            (how many quads are returned).
+
+    Returns:
+        Full-resolution corners (``quad.order_corners`` order), best ranked first, those
+        whose corners all lie within 3 working pixels of a better one dropped.
+    """
+    if config.three_side_hypotheses <= 0:
+        return []
+    rgb = image.image if isinstance(image, Frame) else image
+    height, width = rgb.shape[:2]
+    scale = min(1.0, config.working_side_px / max(height, width))
+    small = rgb if scale >= 1.0 else _resize(rgb, scale)
+    blur = cv2.GaussianBlur(small, (0, 0), config.blur_sigma_px).astype(np.float32)
+    gx, gy, mag = _colour_gradient(blur)
+    lines = _lines(gx, gy, mag, config)
+    size = (blur.shape[1], blur.shape[0])
+    if len(lines) < 3:
+        return []
+    quads, sides = _hypotheses(lines, size, ratio, config)
+    if len(quads) == 0:
+        return []
+    evidence = _side_evidence(quads, sides, lines, blur, gx, gy, config)
+    # Side 1 is the placed one: only the three sides on lines count.
+    seen = np.prod(evidence[:, [0, 2, 3]] + 0.01, axis=1) ** (1.0 / 3.0)
+    area = visible_area(quads, size)
+    rank = seen * (area / area.max()) ** config.area_weight
+    kept: list[F32] = []
+    stack = np.empty((0, 4, 2))
+    for i in np.argsort(-rank):
+        canon = clockwise(quads[i])
+        canon = np.roll(canon, -int(np.argmin(canon.sum(axis=1))), axis=0)
+        if len(kept) and float(np.abs(stack - canon).max(axis=(1, 2)).min()) <= 3.0:
+            continue
+        stack = np.concatenate([stack, canon[None]])
+        kept.append(order_corners(canon / scale, (width, height), config))
+        if len(kept) == config.three_side_hypotheses:
+            break
+    return kept
+
+
+def _lines(gx: F32, gy: F32, mag: F32, cfg: DetectConfig) -> F64:
+    """The longest merged lines of the low-threshold edge map (as ``lines`` finds them)."""
+    height, width = mag.shape
+    dx, dy = (np.clip(g * 8.0, -32767, 32767).astype(np.int16) for g in (gx, gy))
+    high = max(cfg.line_canny_floor, float(np.percentile(mag, cfg.line_canny_percentile))) * 8.0
+    edges = cv2.Canny(dx, dy, high * 0.5, high, L2gradient=True)
+    min_len = cfg.min_segment_fraction * min(width, height)
+    fld = cv2.ximgproc.createFastLineDetector(int(min_len), 1.41, 50, 50, 0, True)
+    segs = fld.detect(edges)
+    if segs is None:  # OpenCV returns None, not an empty array, when nothing is found
+        return np.empty((0, 4))  # type: ignore[unreachable]
+    return _merge(segs.reshape(-1, 4).astype(np.float64))[: cfg.three_side_lines]
+
+
+def _hypotheses(
+    lines: F64, size: tuple[int, int], ratio: float, cfg: DetectConfig
+) -> tuple[F64, I64]:
+    """Every (side, joining side, opposite side) triple, the fourth side placed four ways.
+
+    Returns ``(n, 4, 2)`` corners (sides: on line a, placed, on line c, on line b) and the
+    ``(n, 4)`` line index per side (the placed side's entry is b's, and means nothing).
+    """
+    width, height = size
+    f = focal_px(size, cfg.prior_focal_35mm)
+    k = np.array([[f, 0, width / 2], [0, f, height / 2], [0, 0, 1.0]])
+    k_inv = np.array([[1 / f, 0, -width / 2 / f], [0, 1 / f, -height / 2 / f], [0, 0, 1.0]])
+    homog = np.column_stack([lines[:, :2], -lines[:, 2]])
+    cos = np.abs(lines[:, :2] @ lines[:, :2].T)
+    i, j = np.triu_indices(len(lines), 1)
+    parallel = cos[i, j] > np.cos(np.radians(cfg.max_side_angle_deg))
+    a, c = i[parallel], j[parallel]
+    crossing = cos < np.cos(np.radians(cfg.min_corner_angle_deg))
+    pair, b = np.nonzero(crossing[a] & crossing[c])
+    a, c = a[pair], c[pair]
+    h_a, h_b, h_c = homog[a], homog[b], homog[c]
+    along = np.cross(h_a, h_c) @ k_inv.T  # direction of sides a and c in space
+    across = np.cross(along, h_b @ k)  # side b's: in its back-projected plane, normal to a
+    normal = np.cross(along, across)
+    p1, p2 = np.cross(h_a, h_b), np.cross(h_c, h_b)  # the two corners on b
+    r1, r2 = p1 @ k_inv.T, p2 @ k_inv.T
+    d1, d2 = np.sum(normal * r1, axis=1), np.sum(normal * r2, axis=1)
+    ok = (np.abs(d1) > 1e-12) & (np.abs(d2) > 1e-12)
+    ok &= (np.abs(p1[:, 2]) > 1e-9) & (np.abs(p2[:, 2]) > 1e-9)
+    # Both corners on b must lie near the image (as ``lines._plausible`` asks of all four).
+    for p in (p1, p2):
+        x = p[:, 0] / np.where(np.abs(p[:, 2]) > 1e-9, p[:, 2], 1e-9)
+        y = p[:, 1] / np.where(np.abs(p[:, 2]) > 1e-9, p[:, 2], 1e-9)
+        ok &= (x > -0.25 * width) & (x < 1.25 * width) & (y > -0.25 * height) & (y < 1.25 * height)
+    d1, d2 = np.where(ok, d1, 1.0), np.where(ok, d2, 1.0)
+    x1, x2 = r1 / d1[:, None], r2 / d2[:, None]  # on the plane, up to a common scale
+    ok &= x1[:, 2] * x2[:, 2] > 0
+    front = np.where(x1[:, 2] < 0, -1.0, 1.0)[:, None]  # the plane in front of the camera
+    x1, x2 = x1 * front, x2 * front
+    length_b = np.linalg.norm(x1 - x2, axis=1)
+    unit = along / np.maximum(np.linalg.norm(along, axis=1, keepdims=True), 1e-12)
+    ok &= np.isfinite(length_b) & np.all(np.isfinite(unit), axis=1)
+    w1 = np.where(ok[:, None], p1, 1.0)
+    w2 = np.where(ok[:, None], p2, 1.0)
+    c0, c3 = w1[:, :2] / w1[:, 2:], w2[:, :2] / w2[:, 2:]
+    quads, sides = [], []
+    for times in (ratio, 1.0 / ratio):
+        for sign in (1.0, -1.0):
+            step = (sign * times * length_b)[:, None] * unit
+            x3, x4 = x1 + step, x2 + step
+            valid = ok & (x3[:, 2] > 1e-9) & (x4[:, 2] > 1e-9)
+            q3, q4 = x3 @ k.T, x4 @ k.T
+            q3[:, 2] = np.where(valid, q3[:, 2], 1.0)
+            q4[:, 2] = np.where(valid, q4[:, 2], 1.0)
+            corners = np.stack([c0, q3[:, :2] / q3[:, 2:], q4[:, :2] / q4[:, 2:], c3], axis=1)
+            quads.append(corners[valid])
+            sides.append(np.stack([a, b, c, b], axis=1)[valid])
+    all_quads = np.concatenate(quads)
+    all_sides = np.concatenate(sides)
+    keep = _plausible(all_quads, size, cfg)
+    return np.asarray(all_quads[keep], np.float64), np.asarray(all_sides[keep], np.intp)
