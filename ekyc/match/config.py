@@ -9,11 +9,12 @@ from types import MappingProxyType
 __all__ = ["CALIBRATIONS", "DEFAULT_DETECTOR", "DEFAULT_EMBEDDER", "MatchConfig"]
 
 DEFAULT_DETECTOR = "face-detect/yunet-2023mar-ort@1"
-DEFAULT_EMBEDDER = "face-embed/fusion-sface-int8-dlib@1"
-"""int8 SFace and dlib-ONNX, z-score fusion (ekyc.match.fusion). ekyc bench match, one run:
-card portrait vs selfie TAR at FAR 1e-3 95.39 % (int8 SFace alone 91.78 %, dlib 82.06 %),
-LFW 99.53 % / TAR 98.83 % (99.36 / 98.67 %), for ~1.5x the CPU of int8 SFace alone per face
-(both networks run). ``face-embed/sface-2021dec-int8@1`` alone is the faster choice."""
+DEFAULT_EMBEDDER = "face-embed/fusion-sface-int8-dlib@2"
+"""int8 SFace (PRelu as x + Relu(w*x)) and int8 dlib-ONNX, z-score fusion (ekyc.match.fusion).
+ekyc bench match, one run beside @1 (float dlib, PRelu expanded): card portrait vs selfie TAR
+at FAR 1e-3 95.44 % (@1 95.39 %; int8 SFace alone 91.78 %), LFW 99.44 % / TAR 98.72 % (@1
+99.53 / 98.83 %), for ~0.6x @1's CPU per face (both networks run; bench throughput).
+``face-embed/sface-2021dec-int8@2`` alone is the faster choice."""
 CALIBRATIONS: Mapping[str, str] = MappingProxyType(
     {"lfw": "thresholds_by_fmr", "card": "thresholds_by_fmr_card"}
 )

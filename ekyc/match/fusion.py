@@ -56,9 +56,9 @@ class FusedEmbedder:
     """Members' descriptors side by side, compared by the sum of their z-scores.
 
     Example:
-        >>> fused = load_embedder(Registry.from_manifest(), "face-embed/fusion-sface-int8-dlib@1")
+        >>> fused = load_embedder(Registry.from_manifest(), "face-embed/fusion-sface-int8-dlib@2")
         >>> fused.metric  # doctest: +SKIP
-        'zsum:cosine,128,0.1026,0.08804;euclidean,128,-0.8214,0.08813'
+        'zsum:cosine,128,0.0994,0.08897;euclidean,128,-0.8193,0.08827'
     """
 
     def __init__(self, ref: ModelRef, members: Sequence[Member]) -> None:
