@@ -8,7 +8,7 @@ The steps, in order: ``YuNetDetector.detect`` (image -> ``FaceDetection``), ``as
 no model runtime; models load when a detector or embedder is built.
 """
 
-from ekyc.match.align import TEMPLATES, align_face, similarity_transform
+from ekyc.match.align import TEMPLATES, align_face, realign, similarity_transform
 from ekyc.match.compare import (
     calibrated_threshold,
     compare,
@@ -46,6 +46,7 @@ __all__ = [
     "embed_faces",
     "load_embedder",
     "primary_similarity",
+    "realign",
     "similarities",
     "similarity",
     "similarity_transform",

@@ -13,6 +13,7 @@ shifts by half a pixel on both sides so the convention holds exactly.
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 
 import numpy as np
@@ -20,7 +21,7 @@ import numpy.typing as npt
 
 from ekyc.types import RGBImage
 
-__all__ = ["TEMPLATES", "Template", "align_face", "similarity_transform"]
+__all__ = ["TEMPLATES", "Template", "align_face", "realign", "similarity_transform"]
 
 
 @dataclass(frozen=True, slots=True, eq=False)
@@ -110,23 +111,48 @@ def similarity_transform(
     return matrix
 
 
+def _template(name: str) -> Template:
+    try:
+        return TEMPLATES[name]
+    except KeyError:
+        known = sorted(TEMPLATES)
+        raise ValueError(f"unknown alignment template {name!r}; known: {known}") from None
+
+
+def _warp(image: RGBImage, matrix: npt.NDArray[np.float64], size: int) -> RGBImage:
+    import cv2
+
+    # Project convention (corner origin) -> OpenCV's (integer centres): M'(p) = M(p + .5) - .5
+    shifted = matrix.copy()
+    shifted[:, 2] += matrix[:, :2] @ np.array([0.5, 0.5]) - 0.5
+    out = cv2.warpAffine(
+        image, shifted, (size, size), flags=cv2.INTER_LINEAR, borderValue=(0, 0, 0)
+    )
+    return np.ascontiguousarray(out, dtype=np.uint8)
+
+
 def align_face(image: RGBImage, landmarks: npt.NDArray[np.float32], template: str) -> RGBImage:
     """The face warped onto ``template`` (a name in ``TEMPLATES``): ``(size, size, 3)`` RGB.
 
     Pixels from outside the image are black, as in dlib's chips and insightface's crops.
     """
-    import cv2
+    tpl = _template(template)
+    return _warp(image, similarity_transform(landmarks, tpl.points), tpl.size)
 
-    try:
-        tpl = TEMPLATES[template]
-    except KeyError:
-        known = sorted(TEMPLATES)
-        raise ValueError(f"unknown alignment template {template!r}; known: {known}") from None
-    matrix = similarity_transform(landmarks, tpl.points)
-    # Project convention (corner origin) -> OpenCV's (integer centres): M'(p) = M(p + .5) - .5
-    shifted = matrix.copy()
-    shifted[:, 2] += matrix[:, :2] @ np.array([0.5, 0.5]) - 0.5
-    out = cv2.warpAffine(
-        image, shifted, (tpl.size, tpl.size), flags=cv2.INTER_LINEAR, borderValue=(0, 0, 0)
-    )
-    return np.ascontiguousarray(out, dtype=np.uint8)
+
+@functools.lru_cache(maxsize=32)
+def _between(source: str, side: int, target: str) -> npt.NDArray[np.float64]:
+    points = _template(source).points * np.float32(side / _template(source).size)
+    matrix = similarity_transform(points, _template(target).points)
+    matrix.flags.writeable = False
+    return matrix
+
+
+def realign(crop: RGBImage, source: str, target: str) -> RGBImage:
+    """A crop aligned to ``source`` (at any square size) warped onto ``target``.
+
+    The same pixels as ``align_face(crop, source points scaled to the crop, target)``; the
+    fixed transform between two templates is computed once per crop size.
+    """
+    side = int(np.asarray(crop).shape[1])
+    return _warp(crop, _between(source, side, target), _template(target).size)

@@ -74,6 +74,7 @@ class OnnxEmbedder:
         self._batched = not isinstance(self._input.shape[0], int) or self._input.shape[0] != 1
         self._mean = np.asarray(self._input.mean, np.float32)
         self._std = np.asarray(self._input.std, np.float32)
+        self._raw = not self._mean.any() and bool(np.all(self._std == 1.0))  # 0..255 as is
 
     @property
     def model(self) -> ModelRef:
@@ -93,15 +94,18 @@ class OnnxEmbedder:
     def preprocess(self, crops: Sequence[RGBImage]) -> npt.NDArray[np.float32]:
         """Crops -> the network's tensor, per the manifest (colour, mean/std, layout)."""
         size = TEMPLATES[self.template].size
-        batch = np.stack([np.asarray(c) for c in crops]).astype(np.float32)
+        batch = np.stack([np.asarray(c) for c in crops])
         if batch.shape[1:] != (size, size, 3):
             raise ValueError(f"crops must be ({size}, {size}, 3), got {batch.shape[1:]}")
         if self._input.color_order == "BGR":
             batch = batch[..., ::-1]
-        batch = (batch - self._mean) / self._std
         if self._input.layout == "NCHW":
             batch = batch.transpose(0, 3, 1, 2)
-        return np.ascontiguousarray(batch, dtype=np.float32)
+        out = np.ascontiguousarray(batch, dtype=np.float32)  # one pass: layout and type
+        if not self._raw:
+            shape = (1, 3, 1, 1) if self._input.layout == "NCHW" else (1, 1, 1, 3)
+            out = (out - self._mean.reshape(shape)) / self._std.reshape(shape)
+        return np.ascontiguousarray(out, dtype=np.float32)
 
     def embed(self, crops: Sequence[RGBImage]) -> tuple[Embedding, ...]:
         """One descriptor per aligned crop, in order."""

@@ -27,7 +27,7 @@ from typing import Any
 
 import numpy as np
 
-from ekyc.match.align import TEMPLATES, align_face
+from ekyc.match.align import realign
 from ekyc.match.embed import Embedder, OnnxEmbedder
 from ekyc.registry import Registry
 from ekyc.types import Embedding, ModelRef, RGBImage
@@ -95,13 +95,11 @@ class FusedEmbedder:
         """One fused descriptor per crop aligned to ``template``, in order."""
         if not crops:
             return ()
-        source = TEMPLATES[self.template]
         parts = []
         for member in self._members:
             mine = crops
             if member.embedder.template != self.template:
-                points = source.points * (np.asarray(crops[0]).shape[1] / source.size)
-                mine = [align_face(c, points, member.embedder.template) for c in crops]
+                mine = [realign(c, self.template, member.embedder.template) for c in crops]
             vectors = np.stack([e.vector for e in member.embedder.embed(mine)])
             if vectors.shape[1] != member.dims:
                 raise ValueError(f"{member.embedder.model.id} gave {vectors.shape[1]} "

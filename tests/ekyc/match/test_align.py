@@ -7,7 +7,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from ekyc.match.align import TEMPLATES, align_face, similarity_transform
+from ekyc.match.align import TEMPLATES, align_face, realign, similarity_transform
 
 
 def _similar(points, angle, scale, shift):
@@ -70,3 +70,21 @@ class TestAlignFace:
             assert p[0, 0] < p[1, 0]  # image-left eye first
             assert p[0, 1] < p[2, 1] < p[3, 1]  # eyes above nose above mouth
             assert np.all((p > 0) & (p < tpl.size))
+
+
+class TestRealign:
+    @pytest.mark.parametrize("side", [112, 96, 224])
+    def test_same_pixels_as_align_face_from_the_template_points(self, side):
+        """The fusion's ArcFace crop -> dlib chip: cached transform, identical warp."""
+        rng = np.random.default_rng(side)
+        crop = rng.integers(0, 256, (side, side, 3), dtype=np.uint8)
+        arcface = TEMPLATES["arcface-5pt-112"]
+        expected = align_face(crop, arcface.points * (side / arcface.size),
+                              "dlib-chip-150-pad0.25")  # fmt: skip
+        for _ in range(2):  # the second call takes the cached transform
+            got = realign(crop, "arcface-5pt-112", "dlib-chip-150-pad0.25")
+            np.testing.assert_array_equal(got, expected)
+
+    def test_unknown_template(self):
+        with pytest.raises(ValueError, match="unknown alignment template"):
+            realign(np.zeros((112, 112, 3), np.uint8), "arcface-5pt-112", "x")
