@@ -16,7 +16,7 @@ The data never enters git, and may be absent: ``convert`` then prints why and re
 None, ``models.prepare`` reports the model as skipped, and loading it raises
 ``ModelNotFound``. Data folder: ``$EKYC_DATA_DIR`` or ``../shared/data`` beside the checkout.
 
-    python -m models.train_pad [--data DIR] [--out models/build/pad_lbpchroma_v1.npy]
+    python -m models.train_pad [--data DIR] [--out models/build/pad_lbpchroma_v1.npy] [--threshold]
 """
 
 from __future__ import annotations
@@ -243,9 +243,50 @@ def live_scores(packed: F64, x: F64) -> F64:
     return out
 
 
-def build(data: Path) -> bytes:
-    """The ``.npy`` bytes of the model trained on every sample found."""
-    samples = collect(data)
+BPCER_TARGET = 0.05
+"""The operating point: the highest 0.01 step of P(live) with at most this share of live
+faces (NUAA and synthetic pooled) below it, read from leave-subjects-out scores."""
+
+
+def cross_validate(s: Samples, folds: int = 5) -> F64:
+    """P(live) of every sample from a model fitted without its subject (leave subjects out).
+
+    Fold k holds out every ``folds``-th subject of each domain (NUAA, synthetic), so both
+    domains are in every training set, as in the shipped model.
+    """
+    subj = np.array(s.subject)
+    scores = np.full(len(s.y), np.nan)
+    nuaa = sorted({x for x in subj if x.startswith("nuaa")})
+    synth = sorted({x for x in subj if x.startswith("synth")})
+    for k in range(folds):
+        held = set(nuaa[k::folds]) | set(synth[k::folds])
+        test = np.isin(subj, sorted(held))
+        if test.any():
+            model = fit(s.x[~test], s.y[~test])
+            scores[test] = live_scores(model, s.x[test])
+    return scores
+
+
+def operating_threshold(scores: F64, live: npt.NDArray[np.bool_]) -> float:
+    """The highest 0.01 step with at most ``BPCER_TARGET`` of the live ``scores`` below it.
+
+    ``scores`` must come from models that did not see their subjects (``cross_validate``):
+    a model's scores on its own training faces are too high, and so would the step be.
+    """
+    steps = np.round(np.arange(101) / 100, 2)
+    rejected = (scores[live][None, :] < steps[:, None]).mean(axis=1)
+    return float(steps[rejected <= BPCER_TARGET].max())
+
+
+def subset(s: Samples, keep: npt.NDArray[np.bool_]) -> Samples:
+    """The samples where ``keep`` is true."""
+    at = np.flatnonzero(keep)
+    return Samples(s.x[at], s.y[at], tuple(s.subject[i] for i in at),
+                   tuple(s.species[i] for i in at))  # fmt: skip
+
+
+def model_bytes(samples: Samples) -> bytes:
+    """The ``.npy`` bytes of the model trained on ``samples``."""
     buf = io.BytesIO()
     np.save(buf, fit(samples.x, samples.y).astype(np.float32), allow_pickle=False)
     return buf.getvalue()
@@ -253,6 +294,15 @@ def build(data: Path) -> bytes:
 
 def convert(source: Path, out_path: Path) -> Conversion | None:
     """Train and write atomically; None (with a message) when the data folder is absent."""
+    trained = train(source, out_path)
+    return None if trained is None else trained[0]
+
+
+def train(
+    source: Path, out_path: Path, *, threshold: bool = False
+) -> tuple[Conversion, float | None] | None:
+    """``convert``, and with ``threshold`` the operating threshold of a 5-fold
+    leave-subjects-out run on the same samples (``operating_threshold``)."""
     if not (source / "nuaa_imposter_raw" / "labels.csv").is_file():
         print(
             f"models: liveness PAD not trained: no NUAA data under {source} "
@@ -261,21 +311,33 @@ def convert(source: Path, out_path: Path) -> Conversion | None:
         )
         return None
     start = time.perf_counter()
-    data = build(source)
-    return write_output(out_path, data, start)
+    samples = collect(source)
+    written = write_output(out_path, model_bytes(samples), start)
+    if not threshold:
+        return written, None
+    return written, operating_threshold(cross_validate(samples), samples.y == 0)
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m models.train_pad", description=__doc__)
     parser.add_argument("--data", type=Path, default=default_dat_path())
     parser.add_argument("--out", type=Path, default=DEFAULT_OUT)
+    parser.add_argument(
+        "--threshold",
+        action="store_true",
+        help="also print the operating threshold (5-fold leave-subjects-out, pooled BPCER "
+        "<= 5 %%) for the manifest",
+    )
     args = parser.parse_args(argv)
-    result = convert(args.data, args.out)
-    if result is None:
+    trained = train(args.data, args.out, threshold=args.threshold)
+    if trained is None:
         return 0
+    result, threshold = trained
     print(f"path    {result.path}")
     print(f"sha256  {result.sha256}")
     print(f"size    {result.size_bytes} bytes ({result.elapsed_s:.2f} s)")
+    if threshold is not None:
+        print(f"threshold {threshold:.2f}")
     return 0
 
 

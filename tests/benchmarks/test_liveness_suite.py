@@ -106,3 +106,29 @@ def test_challenge_stills_are_live_in_the_synthetic_and_pooled_populations():
     stills = liveness.rates(scores, species, pop, 0.5)
     assert stills["bpcer"] == 1.0  # the one still scored 0.2
     assert stills["apcer"]["synth_print"]["rate"] == 1.0
+
+
+def test_operating_threshold_is_the_highest_step_with_bpcer_at_most_5_percent():
+    from models.train_pad import operating_threshold
+
+    live_scores = np.linspace(0.5, 0.99, 100)  # 0.5, 0.505, ...: 5 of 100 below 0.525
+    scores = np.concatenate([live_scores, [0.9, 0.95]])  # two attacks: they do not count
+    live = np.arange(len(scores)) < 100
+    assert operating_threshold(scores, live) == 0.52  # 0.52: 5 below; 0.53: 6 below
+    assert operating_threshold(np.full(4, 0.2), np.ones(4, bool)) == 0.2
+
+
+def test_held_out_thresholds_come_from_the_training_subjects_only():
+    s = _samples(np.random.default_rng(1))
+    thr = liveness.held_out_thresholds(s)
+    subj = np.array(s.subject)
+    assert np.all((thr >= 0) & (thr <= 1))
+    # one threshold per outer fold: every face of a subject shares its fold's threshold
+    for name in set(s.subject):
+        assert len(set(thr[subj == name])) == 1
+    # moving a held-out subject's scores cannot move its fold's threshold: the threshold of
+    # fold 0 (subjects nuaa-0 and synth-0) is read without them
+    x = s.x.copy()
+    x[np.isin(subj, ["nuaa-0", "synth-0"])] += 5.0
+    moved = liveness.held_out_thresholds(Samples(x, s.y, s.subject, s.species))
+    assert moved[subj == "nuaa-0"][0] == thr[subj == "nuaa-0"][0]
