@@ -107,7 +107,7 @@ class DetectConfig:
     # one side of a white card on a pale table often shows no edge at all). The best
     # ``three_side_hypotheses`` are screened by rough layout reads (~0.6 ms each);
     # the best readings are then refined and aligned as runners-up are (``layout_refine``).
-    three_side_hypotheses: int = 16
+    three_side_hypotheses: int = 12
     # A hypothesis is refined when its rough read reaches this: a few pixels off, the
     # card's own quad reads up to ~0.05 below ``classify.MIN_LAYOUT_SCORE`` (0.40), which
     # the refined or aligned quad must then reach.

@@ -22,11 +22,10 @@ import cv2
 import numpy as np
 import numpy.typing as npt
 
-from ekyc.detect.candidates import clockwise
 from ekyc.detect.config import DetectConfig
 from ekyc.detect.lines import _merge, _plausible, _side_evidence
 from ekyc.detect.plane import focal_px
-from ekyc.detect.quad import _colour_gradient, _resize, order_corners
+from ekyc.detect.quad import _colour_gradient, _resize
 from ekyc.detect.rank import visible_area
 from ekyc.types import Frame, RGBImage
 
@@ -48,8 +47,9 @@ def three_side_quads(image: Frame | RGBImage, ratio: float, config: DetectConfig
             (how many quads are returned).
 
     Returns:
-        Full-resolution corners (``quad.order_corners`` order), best ranked first, those
-        whose corners all lie within 3 working pixels of a better one dropped.
+        Full-resolution corners, clockwise, a long side first (either way up), best
+        ranked first, those whose corners all lie within 3 working pixels of a better one
+        dropped.
     """
     if config.three_side_hypotheses <= 0:
         return []
@@ -63,7 +63,7 @@ def three_side_quads(image: Frame | RGBImage, ratio: float, config: DetectConfig
     size = (blur.shape[1], blur.shape[0])
     if len(lines) < 3:
         return []
-    quads, sides = _hypotheses(lines, size, ratio, config)
+    quads, sides, long_b = _hypotheses(lines, size, ratio, config)
     if len(quads) == 0:
         return []
     evidence = _side_evidence(quads, sides, lines, blur, gx, gy, config)
@@ -71,18 +71,33 @@ def three_side_quads(image: Frame | RGBImage, ratio: float, config: DetectConfig
     seen = np.prod(evidence[:, [0, 2, 3]] + 0.01, axis=1) ** (1.0 / 3.0)
     area = visible_area(quads, size)
     rank = seen * (area / area.max()) ** config.area_weight
-    kept: list[F32] = []
-    stack = np.empty((0, 4, 2))
-    for i in np.argsort(-rank):
-        canon = clockwise(quads[i])
-        canon = np.roll(canon, -int(np.argmin(canon.sum(axis=1))), axis=0)
-        if len(kept) and float(np.abs(stack - canon).max(axis=(1, 2)).min()) <= 3.0:
-            continue
-        stack = np.concatenate([stack, canon[None]])
-        kept.append(order_corners(canon / scale, (width, height), config))
-        if len(kept) == config.three_side_hypotheses:
-            break
-    return kept
+    best = _distinct(quads, long_b, rank, config.three_side_hypotheses)
+    return [np.asarray(quad / scale, np.float32) for quad in best]
+
+
+def _distinct(quads: F64, long_b: npt.NDArray[np.bool_], rank: F64, limit: int) -> list[F64]:
+    """The best ranked quads, none with all corners within 3 px of a better one.
+
+    Returned clockwise with a long side first (which ``_hypotheses`` knows, so no camera
+    model is needed), the order ``align`` and the layout reads take; the search looks at
+    the best ``8 * limit`` only, which holds ``limit`` distinct ones in practice.
+    """
+    top = np.argsort(-rank)[: 8 * limit]
+    chosen = np.where(long_b[top, None, None], np.roll(quads[top], 1, axis=1), quads[top])
+    x, y = chosen[..., 0], chosen[..., 1]
+    turn = np.sum(x * np.roll(y, -1, axis=1) - np.roll(x, -1, axis=1) * y, axis=1)
+    chosen = np.where((turn < 0)[:, None, None], chosen[:, ::-1], chosen)  # keeps long first
+    # Canonical order for the comparison: clockwise from the corner of least x + y.
+    start = np.argmin(chosen.sum(axis=2), axis=1)
+    canon = chosen[np.arange(len(chosen))[:, None], (start[:, None] + np.arange(4)) % 4]
+    gap = np.abs(canon[:, None] - canon[None]).max(axis=(2, 3))
+    kept: list[int] = []
+    for i in range(len(chosen)):
+        if not kept or float(gap[i, kept].min()) > 3.0:
+            kept.append(i)
+            if len(kept) == limit:
+                break
+    return [np.asarray(chosen[i], np.float64) for i in kept]
 
 
 def _lines(gx: F32, gy: F32, mag: F32, cfg: DetectConfig) -> F64:
@@ -101,11 +116,12 @@ def _lines(gx: F32, gy: F32, mag: F32, cfg: DetectConfig) -> F64:
 
 def _hypotheses(
     lines: F64, size: tuple[int, int], ratio: float, cfg: DetectConfig
-) -> tuple[F64, I64]:
+) -> tuple[F64, I64, npt.NDArray[np.bool_]]:
     """Every (side, joining side, opposite side) triple, the fourth side placed four ways.
 
-    Returns ``(n, 4, 2)`` corners (sides: on line a, placed, on line c, on line b) and the
-    ``(n, 4)`` line index per side (the placed side's entry is b's, and means nothing).
+    Returns ``(n, 4, 2)`` corners (sides: on line a, placed, on line c, on line b), the
+    ``(n, 4)`` line index per side (the placed side's entry is b's, and means nothing),
+    and whether side b (not a) is a long side.
     """
     width, height = size
     f = focal_px(size, cfg.prior_focal_35mm)
@@ -144,7 +160,7 @@ def _hypotheses(
     w1 = np.where(ok[:, None], p1, 1.0)
     w2 = np.where(ok[:, None], p2, 1.0)
     c0, c3 = w1[:, :2] / w1[:, 2:], w2[:, :2] / w2[:, 2:]
-    quads, sides = [], []
+    quads, sides, longs = [], [], []
     for times in (ratio, 1.0 / ratio):
         for sign in (1.0, -1.0):
             step = (sign * times * length_b)[:, None] * unit
@@ -156,7 +172,12 @@ def _hypotheses(
             corners = np.stack([c0, q3[:, :2] / q3[:, 2:], q4[:, :2] / q4[:, 2:], c3], axis=1)
             quads.append(corners[valid])
             sides.append(np.stack([a, b, c, b], axis=1)[valid])
+            longs.append(np.full(int(valid.sum()), times < 1.0))
     all_quads = np.concatenate(quads)
     all_sides = np.concatenate(sides)
     keep = _plausible(all_quads, size, cfg)
-    return np.asarray(all_quads[keep], np.float64), np.asarray(all_sides[keep], np.intp)
+    return (
+        np.asarray(all_quads[keep], np.float64),
+        np.asarray(all_sides[keep], np.intp),
+        np.concatenate(longs)[keep],
+    )
