@@ -154,7 +154,7 @@ def _correlation(refs: F32, crop: F32) -> float:
     total = pixels.sum(axis=1)
     spread = np.einsum("kn,kn->k", pixels, pixels) - total * total / n
     norms = np.sqrt(np.maximum(spread, 1e-12))
-    dots = np.matmul(refs, pixels[:, :, None])[..., 0]  # (3, rows)
+    dots = np.einsum("krn,kn->kr", refs, pixels)  # (3, rows); BLAS would wake its threads
     return float((dots / norms[:, None]).sum(axis=0).max()) / 3.0
 
 
