@@ -22,7 +22,7 @@ from ekyc.detect.config import DetectConfig
 from ekyc.detect.plane import focal_px, shape_factors
 from ekyc.detect.rank import point_evidence, visible_area
 
-__all__ = ["line_candidates"]
+__all__ = ["line_candidates", "line_side_evidence", "merge_segments", "plausible_quads"]
 
 F32 = npt.NDArray[np.float32]
 F64 = npt.NDArray[np.float64]
@@ -55,7 +55,7 @@ def line_candidates(
     segs = fld.detect(edges.copy())
     if segs is None:  # OpenCV returns None, not an empty array, when nothing is found
         return []  # type: ignore[unreachable]
-    lines = _merge(segs.reshape(-1, 4).astype(np.float64))[: config.max_lines]
+    lines = merge_segments(segs.reshape(-1, 4).astype(np.float64))[: config.max_lines]
     quads, sides = _hypotheses(lines, (width, height), config)
     if len(quads) == 0:
         return []
@@ -64,7 +64,7 @@ def line_candidates(
     quads, sides, shape = quads[shape > 0], sides[shape > 0], shape[shape > 0]
     if len(quads) == 0:
         return []
-    evidence = _side_evidence(quads, sides, lines, colour, gx, gy, config)
+    evidence = line_side_evidence(quads, sides, lines, colour, gx, gy, config)
     area = visible_area(quads, (width, height))
     scores = np.prod(evidence + 0.01, axis=1) ** 0.25 * shape
     scores *= (area / area.max()) ** config.area_weight
@@ -72,7 +72,7 @@ def line_candidates(
     return [(float(scores[i]), quads[i]) for i in order]
 
 
-def _side_evidence(
+def line_side_evidence(
     quads: F64, sides: npt.NDArray[np.intp], lines: F64, colour: F32, gx: F32, gy: F32,
     cfg: DetectConfig,
 ) -> F64:  # fmt: skip
@@ -107,7 +107,7 @@ def _side_evidence(
     return np.asarray(np.where(seen >= total / 4, per_side, cfg.rank_unseen_side), np.float64)
 
 
-def _merge(segs: F64) -> F64:
+def merge_segments(segs: F64) -> F64:
     """Greedy merge of collinear segments: rows ``(nx, ny, c, support)``, longest first."""
     vec = segs[:, 2:] - segs[:, :2]
     length = np.hypot(vec[:, 0], vec[:, 1])
@@ -163,11 +163,11 @@ def _hypotheses(
     ok = np.all(finite[first, second], axis=1)
     first, second = first[ok], second[ok]
     quads = corner[first, second]
-    keep = _plausible(quads, size, cfg)
+    keep = plausible_quads(quads, size, cfg)
     return np.asarray(quads[keep], dtype=np.float64), second[keep]
 
 
-def _plausible(quads: F64, size: tuple[int, int], cfg: DetectConfig) -> npt.NDArray[np.bool_]:
+def plausible_quads(quads: F64, size: tuple[int, int], cfg: DetectConfig) -> npt.NDArray[np.bool_]:
     """Convex, large enough, and mostly inside the image."""
     width, height = size
     nxt = quads[:, [1, 2, 3, 0]]

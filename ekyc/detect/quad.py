@@ -38,7 +38,14 @@ from ekyc.detect.rank import side_evidence, visible_area
 from ekyc.detect.sideface import face_edge_quad
 from ekyc.types import AspectPrior, CardQuad, Frame, QuadDetection, RGBImage
 
-__all__ = ["QuadSearch", "find_quad", "order_corners", "search_quads"]
+__all__ = [
+    "QuadSearch",
+    "colour_gradient",
+    "find_quad",
+    "order_corners",
+    "search_quads",
+    "shrink",
+]
 
 F32 = npt.NDArray[np.float32]
 F64 = npt.NDArray[np.float64]
@@ -108,7 +115,7 @@ def search_quads(
     rgb = _rgb(image)
     height, width = rgb.shape[:2]
     scale = min(1.0, cfg.working_side_px / max(height, width))
-    small = rgb if scale >= 1.0 else _resize(rgb, scale)
+    small = rgb if scale >= 1.0 else shrink(rgb, scale)
     ranked = _ranked_candidates(small, aspect, cfg)
     best: tuple[float, float, F64] | None = None
     for rank, score, quad in ranked[: cfg.refine_top]:
@@ -193,7 +200,7 @@ def _ranked_candidates(
     if aspect is not AspectPrior.ID1:
         cfg = replace(cfg, area_weight=cfg.document_area_weight)
     blur = cv2.GaussianBlur(small, (0, 0), cfg.blur_sigma_px).astype(np.float32)
-    gx, gy, mag = _colour_gradient(blur)
+    gx, gy, mag = colour_gradient(blur)
     quads = candidate_quads(blur, gx, gy, mag, aspect.ratio, cfg)
     if not quads:
         return []
@@ -237,7 +244,8 @@ def order_corners(
     return np.ascontiguousarray(quad, dtype=np.float32)
 
 
-def _resize(rgb: RGBImage, scale: float) -> RGBImage:
+def shrink(rgb: RGBImage, scale: float) -> RGBImage:
+    """``rgb`` scaled by ``scale`` < 1, area-sampled: the detector's working copy."""
     # Halving with pyrDown first is ~4x cheaper than one INTER_AREA at a fractional factor.
     while scale <= 0.5:
         rgb = np.asarray(cv2.pyrDown(rgb), dtype=np.uint8)
@@ -246,7 +254,7 @@ def _resize(rgb: RGBImage, scale: float) -> RGBImage:
     return np.asarray(cv2.resize(rgb, size, interpolation=cv2.INTER_AREA), dtype=np.uint8)
 
 
-def _colour_gradient(blur: F32) -> tuple[F32, F32, F32]:
+def colour_gradient(blur: F32) -> tuple[F32, F32, F32]:
     """Per pixel, the x/y Sobel of the channel with the strongest gradient, and its size."""
     gx: F32 = np.asarray(cv2.Sobel(blur, cv2.CV_32F, 1, 0, ksize=3), np.float32) / 8.0
     gy: F32 = np.asarray(cv2.Sobel(blur, cv2.CV_32F, 0, 1, ksize=3), np.float32) / 8.0

@@ -36,7 +36,7 @@ def side_evidence(quads: F64, colour: F32, gx: F32, gy: F32, config: DetectConfi
     Args:
         quads: ``(n, 4, 2)`` corners on the working image, either orientation.
         colour: The working image, float32 ``(H, W, 3)``, lightly blurred.
-        gx: Horizontal gradient of the strongest channel (``quad._colour_gradient``).
+        gx: Horizontal gradient of the strongest channel (``quad.colour_gradient``).
         gy: Vertical gradient.
         config: ``rank_step_px`` (how far in and out the colours are taken) and
             ``rank_contrast`` (the step that counts fully).

@@ -23,9 +23,9 @@ import numpy as np
 import numpy.typing as npt
 
 from ekyc.detect.config import DetectConfig
-from ekyc.detect.lines import _merge, _plausible, _side_evidence
+from ekyc.detect.lines import line_side_evidence, merge_segments, plausible_quads
 from ekyc.detect.plane import focal_px
-from ekyc.detect.quad import _colour_gradient, _resize
+from ekyc.detect.quad import colour_gradient, shrink
 from ekyc.detect.rank import visible_area
 from ekyc.types import Frame, RGBImage
 
@@ -56,9 +56,9 @@ def three_side_quads(image: Frame | RGBImage, ratio: float, config: DetectConfig
     rgb = image.image if isinstance(image, Frame) else image
     height, width = rgb.shape[:2]
     scale = min(1.0, config.working_side_px / max(height, width))
-    small = rgb if scale >= 1.0 else _resize(rgb, scale)
+    small = rgb if scale >= 1.0 else shrink(rgb, scale)
     blur = cv2.GaussianBlur(small, (0, 0), config.blur_sigma_px).astype(np.float32)
-    gx, gy, mag = _colour_gradient(blur)
+    gx, gy, mag = colour_gradient(blur)
     lines = _lines(gx, gy, mag, config)
     size = (blur.shape[1], blur.shape[0])
     if len(lines) < 3:
@@ -66,7 +66,7 @@ def three_side_quads(image: Frame | RGBImage, ratio: float, config: DetectConfig
     quads, sides, long_b = _hypotheses(lines, size, ratio, config)
     if len(quads) == 0:
         return []
-    evidence = _side_evidence(quads, sides, lines, blur, gx, gy, config)
+    evidence = line_side_evidence(quads, sides, lines, blur, gx, gy, config)
     # Side 1 is the placed one: only the three sides on lines count.
     seen = np.prod(evidence[:, [0, 2, 3]] + 0.01, axis=1) ** (1.0 / 3.0)
     area = visible_area(quads, size)
@@ -111,7 +111,7 @@ def _lines(gx: F32, gy: F32, mag: F32, cfg: DetectConfig) -> F64:
     segs = fld.detect(edges)
     if segs is None:  # OpenCV returns None, not an empty array, when nothing is found
         return np.empty((0, 4))  # type: ignore[unreachable]
-    return _merge(segs.reshape(-1, 4).astype(np.float64))[: cfg.three_side_lines]
+    return merge_segments(segs.reshape(-1, 4).astype(np.float64))[: cfg.three_side_lines]
 
 
 def _hypotheses(
@@ -144,7 +144,7 @@ def _hypotheses(
     d1, d2 = np.sum(normal * r1, axis=1), np.sum(normal * r2, axis=1)
     ok = (np.abs(d1) > 1e-12) & (np.abs(d2) > 1e-12)
     ok &= (np.abs(p1[:, 2]) > 1e-9) & (np.abs(p2[:, 2]) > 1e-9)
-    # Both corners on b must lie near the image (as ``lines._plausible`` asks of all four).
+    # Both corners on b must lie near the image (as ``lines.plausible_quads`` asks of all four).
     for p in (p1, p2):
         x = p[:, 0] / np.where(np.abs(p[:, 2]) > 1e-9, p[:, 2], 1e-9)
         y = p[:, 1] / np.where(np.abs(p[:, 2]) > 1e-9, p[:, 2], 1e-9)
@@ -175,7 +175,7 @@ def _hypotheses(
             longs.append(np.full(int(valid.sum()), times < 1.0))
     all_quads = np.concatenate(quads)
     all_sides = np.concatenate(sides)
-    keep = _plausible(all_quads, size, cfg)
+    keep = plausible_quads(all_quads, size, cfg)
     return (
         np.asarray(all_quads[keep], np.float64),
         np.asarray(all_sides[keep], np.intp),
