@@ -26,7 +26,7 @@ from zoneinfo import ZoneInfo
 
 from ekyc.capture.decode import decode_image
 from ekyc.config import PipelineConfig
-from ekyc.detect import CardLayouts
+from ekyc.detect import CardLayouts, find_card, refuse_my_number_back
 from ekyc.errors import ModelNotFound, StepNotAllowed
 from ekyc.liveness import Challenge, FrameSequence
 from ekyc.match import FaceMatcher, MatchConfig
@@ -197,6 +197,22 @@ class Verifier:
         _value(done)
         evidence.merge(tail)
         return self._verdict(evidence, decoded, document_type), decoded
+
+    def screen_shot(self, source: ImageSource) -> Frame:
+        """Refuse a My Number card's back in one shot before a caller keeps its bytes.
+
+        Whatever step it was sent as (a licence's back, a front, the selfie): a session
+        that stores shots as they arrive must look first, since ``verify`` only runs once
+        every shot is in. The same decoding and detection as ``verify``'s.
+
+        Raises:
+            StepNotAllowed: the shot shows a My Number card's back (``reason``
+                ``my_number_back``); the caller must drop the bytes.
+            InputError: the shot cannot be decoded.
+        """
+        frame, _ = self._decode(source)
+        refuse_my_number_back(find_card(frame, self.layouts))
+        return frame
 
     def _decode(self, source: ImageSource) -> tuple[Frame, float]:
         if isinstance(source, Frame):

@@ -51,7 +51,7 @@ from loanflow.errors import (
 )
 from loanflow.forms import ApplicationKind
 from loanflow.tables import Applicant
-from loanflow.verifier import Decision, Verifier, VerifierOutcome, required_shots
+from loanflow.verifier import Decision, ShotScreen, Verifier, VerifierOutcome, required_shots
 
 __all__ = [
     "DEFAULT_EKYC_BASE_URL",
@@ -266,13 +266,27 @@ def choose_document(
         return _view(session, row)
 
 
-def add_shot(db: SessionFactory, token: str, shot: Shot, data: bytes, *, clock: Clock) -> str:
+def add_shot(
+    db: SessionFactory,
+    token: str,
+    shot: Shot,
+    data: bytes,
+    *,
+    clock: Clock,
+    screen: ShotScreen | None = None,
+) -> str:
     """Keep one image step's bytes after decoding them; returns their sha256.
 
+    ``screen`` (the daemon passes its loaded ``ekyc`` pipeline) looks at the image first:
+    a My Number card's back sent as any step is refused there and never stored. Without
+    one only the step rules keep the back out.
+
     Raises:
-        DocumentRejected: A My Number card back (``reason`` ``my_number_back``: never
-            decoded nor stored), a back for a document without one, or an image
-            ``ekyc.decode_image`` refuses (``reason`` is its code).
+        DocumentRejected: A My Number card back sent as its back step (``reason``
+            ``my_number_back``: never decoded nor stored), a back for a document without
+            one, or an image ``ekyc.decode_image`` refuses (``reason`` is its code).
+        ekyc.errors.StepNotAllowed: ``screen`` saw a My Number card's back in the image
+            (``reason`` ``my_number_back``): nothing was stored.
         InvalidTransition: No document chosen yet.
         As ``open_session`` otherwise.
     """
@@ -287,6 +301,8 @@ def add_shot(db: SessionFactory, token: str, shot: Shot, data: bytes, *, clock: 
         ekyc.decode_image(data, SHOT_LIMITS)  # outside the transaction: slow
     except InputError as error:
         raise DocumentRejected(error.message, reason=error.code) from error
+    if screen is not None:
+        screen.screen_shot(data)  # before anything is stored
     now = clock.now()
     with transaction(db) as session:
         row = _by_token(session, token, now)

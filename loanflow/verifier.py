@@ -22,6 +22,7 @@ from ekyc.types import DocumentType, ModelRef, Shot
 __all__ = [
     "Decision",
     "DecodeCheckVerifier",
+    "ShotScreen",
     "Verifier",
     "VerifierOutcome",
     "required_shots",
@@ -51,6 +52,18 @@ class VerifierOutcome:
     reasons: tuple[str, ...]
     models: tuple[ModelRef, ...]
     image_sha256: Mapping[Shot, str] = field(default_factory=dict)
+
+
+class ShotScreen(Protocol):
+    """Looks at a shot before the session keeps it (``ekyc.pipeline.Verifier`` is one).
+
+    Shots are stored as they arrive and verified only when all are in: what must never be
+    stored, a My Number card's back sent as any step, has to be caught on arrival.
+    """
+
+    def screen_shot(self, source: bytes) -> object:
+        """Raises ``ekyc.errors.StepNotAllowed`` for a shot that must not be kept."""
+        ...
 
 
 class Verifier(Protocol):

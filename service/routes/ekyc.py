@@ -184,9 +184,13 @@ async def take_shot(
     _check_step(view.document_type, shot, view.shots_taken)
     data = await read_image_upload(request, runtime.limits.max_bytes)
     received_at = clock.now()
+    screen = runtime.models.verifier  # refuses a My Number back sent as any step, unstored
+    if screen is None and runtime.settings.preload_models:
+        raise NotReady("the verification models are not loaded")
     digest = await runtime.pool.run(
-        ekyc_session.add_shot, runtime.db, state.url_token, shot, data, clock=clock
-    )
+        ekyc_session.add_shot, runtime.db, state.url_token, shot, data, clock=clock,
+        screen=screen,
+    )  # fmt: skip
     with state.lock:
         state.guidance.clear()  # the next step starts its own hold
     taken = {*view.shots_taken, shot}

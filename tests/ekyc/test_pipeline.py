@@ -267,3 +267,16 @@ def test_review_reruns_stored_cases_and_shows_changed_decisions(tmp_path, capsys
     assert rows["b-changed"]["changed"] is True
     assert rows["b-changed"]["before"] == "accept"
     assert rows["c-broken"]["error"]["code"] == "invalid_case"
+
+
+def test_screen_shot_refuses_a_my_number_back_and_passes_a_licence():
+    # A session stores shots as they arrive: screen_shot is its look before keeping one.
+    back = _jpeg(rgb(card_scene("back", DocumentType.MY_NUMBER_CARD, 3)))
+    with pytest.raises(StepNotAllowed) as info:
+        verifier().screen_shot(back)
+    assert info.value.context["reason"] == "my_number_back"
+    front = _jpeg(rgb(card_scene("front", DocumentType.DRIVERS_LICENSE, 3)))
+    frame = verifier().screen_shot(front)
+    assert (frame.width, frame.height) == (1280, 720)
+    with pytest.raises(CorruptImage):
+        verifier().screen_shot(front[:2000])

@@ -8,6 +8,7 @@ import pytest
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
+from ekyc.errors import StepNotAllowed
 from ekyc.types import DocumentType, Shot
 from loanflow import applications, ekyc_session
 from loanflow.application_tables import Application, EkycStatus, EkycVerification
@@ -110,6 +111,37 @@ def test_reissue_invalidates_the_old_url(
         ekyc_session.open_session(db, old, clock=clock)
     assert info.value.context["reason"] == "reissued"
     assert ekyc_session.open_session(db, new, clock=clock).application_id == application_id
+
+
+@pytest.mark.models
+@pytest.mark.parametrize("shot", [Shot.BACK, Shot.FRONT, Shot.SELFIE])
+def test_my_number_back_sent_as_any_step_is_screened_out(
+    db: SessionFactory,
+    engine: Engine,
+    clock: FakeClock,
+    submitted: tuple[str, str, str],
+    shot: Shot,
+) -> None:
+    # A licence session takes a back; a My Number back sent there (or as a front or the
+    # selfie) passes the step rules and decodes: only a look at the image keeps it out.
+    from tests.ekyc.detect.cards import card_scene, rgb
+    from tests.ekyc.test_pipeline import _jpeg, verifier
+
+    _, _, token = submitted
+    ekyc_session.choose_document(db, token, DocumentType.DRIVERS_LICENSE, clock=clock)
+    steps = required_shots(DocumentType.DRIVERS_LICENSE)
+    for taken in steps[: steps.index(shot)]:
+        ekyc_session.add_shot(db, token, taken, image_bytes("JPEG", (320, 200)), clock=clock)
+    before = snapshot(engine)
+    back = _jpeg(rgb(card_scene("back", DocumentType.MY_NUMBER_CARD, 3)))
+    with pytest.raises(StepNotAllowed) as info:
+        ekyc_session.add_shot(db, token, shot, back, clock=clock, screen=verifier())
+    assert info.value.context["reason"] == "my_number_back"
+    assert snapshot(engine) == before
+    licence = _jpeg(rgb(card_scene("front", DocumentType.DRIVERS_LICENSE, 3)))
+    digest = ekyc_session.add_shot(db, token, shot, licence, clock=clock, screen=verifier())
+    assert shot in ekyc_session.open_session(db, token, clock=clock).shots_taken
+    assert len(digest) == 64
 
 
 def test_my_number_back_is_never_stored(

@@ -284,6 +284,31 @@ def the_application_id(db_url: str) -> str:
 @pytest.mark.models
 @pytest.mark.slow
 class TestFinishWithModels:
+    async def test_my_number_back_as_a_licence_back_is_refused_unstored(
+        self,
+        make_settings: Callable[..., Settings],
+        make_client: MakeClient,
+        url_token: str,
+        db_url: str,
+    ):
+        # The step rules allow a licence's back; the loaded pipeline looks at the image
+        # before it is stored and refuses the My Number back it shows.
+        from tests.ekyc.detect.cards import card_scene, rgb
+        from tests.factories import encode
+
+        back = encode(rgb(card_scene("back", DocumentType.MY_NUMBER_CARD, 3)), "JPEG", quality=90)
+        async with make_client(make_settings(preload_models=True)) as client:
+            capture = await open_capture(client, url_token)
+            await choose(client, capture, "drivers_license")
+            for shot in ("front", "tilt"):
+                assert (await post_shot(client, capture, shot)).status_code == 201
+            blobs = count_rows(db_url, "blobs")
+            response = await post_shot(client, capture, "back", back)
+            assert_problem(response, 409, "step_not_allowed")
+            assert count_rows(db_url, "blobs") == blobs
+            assert count_rows(db_url, "ekyc_shots") == 2
+            assert (await post_shot(client, capture, "back")).status_code == 201
+
     async def test_pipeline_verdict(
         self,
         make_settings: Callable[..., Settings],
