@@ -6,12 +6,11 @@ import datetime as dt
 
 import cv2
 import numpy as np
-import pytest
 
 from benchmarks.synth.cards import render_card
 from benchmarks.synth.identity import make_identity
 from ekyc.methods.base import DocumentFindings, Evidence
-from ekyc.read import Applicant, LineReader, OcrUnavailable, default_reader
+from ekyc.read import Applicant, LineReader
 from ekyc.read.fields import FieldName, field_regions
 from ekyc.stages import reading_stage
 from ekyc.types import DocumentType, Side
@@ -19,14 +18,6 @@ from ekyc.types import DocumentType, Side
 _DOC = DocumentType.DRIVERS_LICENSE
 _TODAY = dt.date(2025, 11, 1)
 _PPM = 10.0
-
-
-@pytest.fixture(scope="module")
-def reader() -> LineReader:
-    try:
-        return default_reader()
-    except OcrUnavailable as exc:
-        pytest.skip(f"OCR unavailable: {exc.message}")
 
 
 def _card(seed: int) -> tuple[np.ndarray, Applicant]:

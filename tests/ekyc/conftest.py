@@ -1,4 +1,4 @@
-"""The OCR engine, or a skip naming what is missing."""
+"""Shared by the ekyc tests: the OCR engine, or a skip naming what is missing."""
 
 from __future__ import annotations
 
