@@ -57,6 +57,21 @@ def test_one_blurred_edge_is_not_a_band(sigma):
     assert fit.gain < CFG.face_edge_gain
 
 
+def test_a_very_wide_band_is_still_found_on_a_coarser_grid():
+    # A degenerate quad on a 12 MP shot can expect a band of tens of pixels: the coarse
+    # grid then coarsens (its cost grows with the cube of the width) and must still find it.
+    x = np.arange(-80.0, 8.01, 0.5)
+    y = np.full(len(x), 240.0)
+    y = y - 40.0 * np.array([0.5 * (1 + math.erf((v + 50.0) / (1.2 * math.sqrt(2)))) for v in x])
+    y = y - 110.0 * np.array([0.5 * (1 + math.erf(v / (1.2 * math.sqrt(2)))) for v in x])
+    colour = y[:, None] + np.random.default_rng(3).normal(0.0, 1.0, (len(x), 3))
+    fit = fit_steps(x, colour.astype(np.float32), (12.0, 75.0))
+    assert fit is not None
+    assert fit.inner == pytest.approx(-50.0, abs=0.5)
+    assert fit.outer == pytest.approx(0.0, abs=0.5)
+    assert fit.gain >= CFG.face_edge_gain
+
+
 def _side_offsets(found: np.ndarray, truth: np.ndarray) -> np.ndarray:
     """Signed distance (outwards +) of each found side's midpoint from the true side."""
     t, f = clockwise(truth.astype(np.float64)), clockwise(found.astype(np.float64))
