@@ -4,14 +4,13 @@ from __future__ import annotations
 
 import cv2
 import numpy as np
-import numpy.typing as npt
 
 from ekyc.detect.align import align_to_layout
 from ekyc.detect.classify import MIN_LAYOUT_SCORE, LayoutMatch, classify_layout
 from ekyc.detect.coarse import CoarseReader
 from ekyc.detect.config import DetectConfig
 from ekyc.detect.layouts import CardLayouts
-from ekyc.detect.quad import QuadSearch, find_quad, search_quads
+from ekyc.detect.quad import QuadSearch, cut_by_border, find_quad, search_quads
 from ekyc.detect.rectify import rectify
 from ekyc.detect.three_sides import three_side_quads
 from ekyc.types import (
@@ -179,7 +178,7 @@ def _three_sides(
         if best is None or best[1].score < cfg.layout_realign_below:
             moved, _ = align_to_layout(image, corners, layouts)
             read = recognise(image, CardQuad(moved, 1.0), layouts)
-            cut = _cut(moved, _size(image), cfg.border_margin_px)
+            cut = cut_by_border(moved, _size(image), cfg.border_margin_px)
             best = _better(best, (QuadDetection(CardQuad(moved, read.score), cut), read))
         if best is not None and best[1].score >= cfg.layout_realign_below:
             break
@@ -229,15 +228,3 @@ def _size(image: Frame | RGBImage) -> tuple[int, int]:
     """``(width, height)`` of the shot."""
     rgb = image.image if isinstance(image, Frame) else image
     return int(rgb.shape[1]), int(rgb.shape[0])
-
-
-def _cut(corners: npt.NDArray[np.float32], size: tuple[int, int], margin: float) -> bool:
-    """A corner within ``margin`` pixels of the image border (``QuadDetection.cut_by_border``)."""
-    width, height = size
-    x, y = corners[:, 0], corners[:, 1]
-    return bool(
-        np.any(x < margin)
-        or np.any(y < margin)
-        or np.any(x > width - margin)
-        or np.any(y > height - margin)
-    )

@@ -11,13 +11,15 @@ otherwise the layout is unknown.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
+import numpy.typing as npt
 
 from ekyc.detect.layouts import CardLayouts, layout_features
 from ekyc.types import DocumentType, RGBImage, Side
 
-__all__ = ["LayoutMatch", "classify_layout"]
+__all__ = ["LayoutMatch", "classify_layout", "layout_decision"]
 
 # Calibrated on synthetic scenes (seed 101, ground-truth corners): the right class scored
 # >= 0.46 in 99 % of 300 cards, ahead of every other class and orientation by >= 0.37;
@@ -60,6 +62,19 @@ def classify_layout(card: RGBImage, layouts: CardLayouts) -> LayoutMatch:
     upright, turned = (
         refs.reshape(len(refs), -1) @ np.stack([query, flipped]).reshape(2, -1).T
     ).T / 3.0
+    return layout_decision(upright, turned, layouts)
+
+
+def layout_decision(
+    upright: npt.NDArray[np.floating[Any]],
+    turned: npt.NDArray[np.floating[Any]],
+    layouts: CardLayouts,
+) -> LayoutMatch:
+    """The decision on per-class correlations of both orientations (any read's resolution).
+
+    The best class must reach ``MIN_LAYOUT_SCORE`` and beat the runner-up class and its own
+    other orientation by ``MIN_LAYOUT_MARGIN``.
+    """
     scores = np.maximum(upright, turned)
     order = np.argsort(scores)[::-1]
     best = int(order[0])

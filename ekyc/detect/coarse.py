@@ -17,10 +17,10 @@ import cv2
 import numpy as np
 import numpy.typing as npt
 
-from ekyc.detect.classify import MIN_LAYOUT_MARGIN, MIN_LAYOUT_SCORE, LayoutMatch
-from ekyc.detect.layouts import CardLayouts, band_pass
+from ekyc.detect.classify import LayoutMatch, layout_decision
+from ekyc.detect.layouts import CardLayouts, layout_features
 from ekyc.detect.rectify import rectify
-from ekyc.types import CardQuad, Frame, RGBImage, Side
+from ekyc.types import CardQuad, Frame, RGBImage
 
 __all__ = ["CoarseReader"]
 
@@ -57,21 +57,19 @@ class CoarseReader:
         half = CardQuad(np.asarray(corners, np.float32) / 2.0, 1.0)
         size_mm = (_SIZE[0] / _PX_PER_MM, _SIZE[1] / _PX_PER_MM)
         card = rectify(self._half, half, px_per_mm=2.0 * _PX_PER_MM, size_mm=size_mm)
-        small = cv2.resize(card.image, _SIZE, interpolation=cv2.INTER_AREA)
-        query = _features(np.asarray(small, np.float32)).reshape(-1)
+        # The 2x box average on the uint8 warp, as before the features (rounded like it).
+        small = np.asarray(cv2.resize(card.image, _SIZE, interpolation=cv2.INTER_AREA), np.uint8)
+        query = _features(small).reshape(-1)
         # (2 * classes,): upright, then turned. einsum, not ``@``: OpenBLAS wakes its
         # thread pool for a matrix-vector product this size, ~20x the product's own CPU.
         scores = np.einsum("rn,n->r", self._refs, query) / 3.0
         count = len(self._layouts.classes)
-        return _match(scores[:count], scores[count:], self._layouts)
+        return layout_decision(scores[:count], scores[count:], self._layouts)
 
 
-def _features(img: F32) -> F32:
+def _features(img: RGBImage | F32) -> F32:
     """``layout_features`` at 1 px/mm: the templates' band-pass in card millimetres."""
-    img = band_pass(img, _PX_PER_MM / 2.0)  # the templates' filter is set at 2 px/mm
-    img = img - np.asarray(cv2.mean(img)[:3], np.float32)
-    norms = np.sqrt(np.einsum("hwk,hwk->k", img, img))
-    return np.asarray(img / np.maximum(norms, 1e-6), dtype=np.float32)
+    return layout_features(img, _SIZE, _PX_PER_MM / 2.0)  # the templates' is set at 2 px/mm
 
 
 def _references(layouts: CardLayouts) -> F32:
@@ -83,28 +81,10 @@ def _references(layouts: CardLayouts) -> F32:
     cached = _REFS.get(id(layouts))
     if cached is not None and cached[0] is layouts:
         return cached[1]
-    feats = [
-        _features(np.asarray(cv2.resize(t * 255.0, _SIZE, interpolation=cv2.INTER_AREA)))
-        for t in layouts.templates
-    ]
+    feats = [_features(t * 255.0) for t in layouts.templates]
     rows = [f.reshape(-1) for f in feats] + [f[::-1, ::-1].reshape(-1) for f in feats]
     refs = np.ascontiguousarray(np.stack(rows), dtype=np.float32)
     if len(_REFS) >= 4:  # a process loads one set; tests load a few
         _REFS.pop(next(iter(_REFS)))
     _REFS[id(layouts)] = (layouts, refs)  # keeps ``layouts`` alive: its id stays its own
     return refs
-
-
-def _match(upright: F32, turned: F32, layouts: CardLayouts) -> LayoutMatch:
-    """``classify_layout``'s decision on per-class correlations of both orientations."""
-    scores = np.maximum(upright, turned)
-    order = np.argsort(scores)[::-1]
-    best = int(order[0])
-    best_score = float(scores[best])
-    runner_up = float(scores[order[1]]) if len(order) > 1 else -1.0
-    margin = best_score - max(runner_up, float(min(upright[best], turned[best])))
-    if best_score < MIN_LAYOUT_SCORE or margin < MIN_LAYOUT_MARGIN:
-        return LayoutMatch(None, Side.UNKNOWN, max(0.0, best_score), False, runner_up)
-    doc, side = layouts.classes[best]
-    upside_down = bool(turned[best] > upright[best])
-    return LayoutMatch(doc, side, min(1.0, best_score), upside_down, runner_up)

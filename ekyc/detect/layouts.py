@@ -111,13 +111,17 @@ def band_pass(img: npt.NDArray[np.float32], scale: float = 1.0) -> npt.NDArray[n
 
 
 def layout_features(
-    card: RGBImage | npt.NDArray[np.float32], size_px: tuple[int, int]
+    card: RGBImage | npt.NDArray[np.float32], size_px: tuple[int, int], scale: float = 1.0
 ) -> npt.NDArray[np.float32]:
-    """Resize to the template size, band-pass, normalise each channel to zero mean, unit norm."""
+    """Resize to ``size_px``, band-pass, normalise each channel to zero mean, unit norm.
+
+    ``scale`` is as ``band_pass``'s: ``size_px`` pixels per template pixel (the rough
+    reads of ``ekyc.detect.coarse`` use the same features at 1 px/mm).
+    """
     img = np.asarray(card, dtype=np.float32)
     if img.shape[1] != size_px[0] or img.shape[0] != size_px[1]:
         img = np.asarray(cv2.resize(img, size_px, interpolation=cv2.INTER_AREA), np.float32)
-    img = band_pass(img)
+    img = band_pass(img, scale)
     img = img - np.asarray(cv2.mean(img)[:3], np.float32)  # numpy's strided mean: ~15x slower
     norms = np.sqrt(np.einsum("hwk,hwk->k", img, img))
     return np.asarray(img / np.maximum(norms, 1e-6), dtype=np.float32)

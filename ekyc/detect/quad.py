@@ -41,6 +41,7 @@ from ekyc.types import AspectPrior, CardQuad, Frame, QuadDetection, RGBImage
 __all__ = [
     "QuadSearch",
     "colour_gradient",
+    "cut_by_border",
     "find_quad",
     "order_corners",
     "search_quads",
@@ -181,7 +182,7 @@ def _finish(image: Frame | RGBImage, quad: F64, score: float, cfg: DetectConfig)
         face = face_edge_quad(crop, quad - offset, (width, height), f_px, fit_cfg, origin=offset)
         quad = face.corners + offset
     corners = order_corners(quad, (width, height), cfg)
-    cut = _cut_by_border(corners, (width, height), cfg.border_margin_px)
+    cut = cut_by_border(corners, (width, height), cfg.border_margin_px)
     return QuadDetection(CardQuad(corners, float(min(1.0, score))), cut)
 
 
@@ -338,7 +339,8 @@ def _corners_from_fits(fits: list[EdgeFit | None], quad: F64) -> F64 | None:
     return out if cv2.isContourConvex(out.astype(np.float32)) else None
 
 
-def _cut_by_border(corners: F32, size: tuple[int, int], margin: float) -> bool:
+def cut_by_border(corners: F32, size: tuple[int, int], margin: float) -> bool:
+    """A corner within ``margin`` pixels of the image border (``QuadDetection.cut_by_border``)."""
     width, height = size
     x, y = corners[:, 0], corners[:, 1]
     return bool(
