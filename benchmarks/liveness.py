@@ -52,12 +52,8 @@ def held_out_thresholds(s: train_pad.Samples, folds: int = 5) -> npt.NDArray[np.
     read from a ``folds - 1``-fold leave-subjects-out run on the training subjects only, and
     applies to the held-out subjects: the threshold never sees the faces it is judged on.
     """
-    subj = np.array(s.subject)
     out = np.full(len(s.y), np.nan)
-    nuaa = sorted({x for x in subj if x.startswith("nuaa")})
-    synth = sorted({x for x in subj if x.startswith("synth")})
-    for k in range(folds):
-        test = np.isin(subj, sorted(set(nuaa[k::folds]) | set(synth[k::folds])))
+    for test in train_pad.subject_folds(s, folds):
         if test.any():
             train = train_pad.subset(s, ~test)
             inner = train_pad.cross_validate(train, folds - 1)

@@ -248,19 +248,22 @@ BPCER_TARGET = 0.05
 faces (NUAA and synthetic pooled) below it, read from leave-subjects-out scores."""
 
 
-def cross_validate(s: Samples, folds: int = 5) -> F64:
-    """P(live) of every sample from a model fitted without its subject (leave subjects out).
+def subject_folds(s: Samples, folds: int = 5) -> list[npt.NDArray[np.bool_]]:
+    """Per fold, which samples it holds out (leave subjects out).
 
     Fold k holds out every ``folds``-th subject of each domain (NUAA, synthetic), so both
     domains are in every training set, as in the shipped model.
     """
     subj = np.array(s.subject)
-    scores = np.full(len(s.y), np.nan)
     nuaa = sorted({x for x in subj if x.startswith("nuaa")})
     synth = sorted({x for x in subj if x.startswith("synth")})
-    for k in range(folds):
-        held = set(nuaa[k::folds]) | set(synth[k::folds])
-        test = np.isin(subj, sorted(held))
+    return [np.isin(subj, sorted(set(nuaa[k::folds]) | set(synth[k::folds]))) for k in range(folds)]
+
+
+def cross_validate(s: Samples, folds: int = 5) -> F64:
+    """P(live) of every sample from a model fitted without its subject (``subject_folds``)."""
+    scores = np.full(len(s.y), np.nan)
+    for test in subject_folds(s, folds):
         if test.any():
             model = fit(s.x[~test], s.y[~test])
             scores[test] = live_scores(model, s.x[test])
