@@ -34,6 +34,7 @@ from ekyc.methods import DocumentMethod, Evidence, ImageMethod
 from ekyc.read import Applicant, LineReader, default_reader
 from ekyc.registry import Registry
 from ekyc.rules import rule_for
+from ekyc.screening import ShotScreening
 from ekyc.stages import (
     LivenessInputs,
     liveness_stage,
@@ -198,12 +199,15 @@ class Verifier:
         evidence.merge(tail)
         return self._verdict(evidence, decoded, document_type), decoded
 
-    def screen_shot(self, source: ImageSource) -> Frame:
+    def screen_shot(self, source: ImageSource) -> ShotScreening:
         """Refuse a My Number card's back in one shot before a caller keeps its bytes.
 
         Whatever step it was sent as (a licence's back, a front, the selfie): a session
         that stores shots as they arrive must look first, since ``verify`` only runs once
         every shot is in. The same decoding and detection as ``verify``'s.
+
+        Returns the frame and its card, for the caller's retake rules
+        (``ShotScreening.retake_reason``).
 
         Raises:
             StepNotAllowed: the shot shows a My Number card's back (``reason``
@@ -211,8 +215,9 @@ class Verifier:
             InputError: the shot cannot be decoded.
         """
         frame, _ = self._decode(source)
-        refuse_my_number_back(find_card(frame, self.layouts))
-        return frame
+        detection = find_card(frame, self.layouts)
+        refuse_my_number_back(detection)
+        return ShotScreening(frame, detection)
 
     def _decode(self, source: ImageSource) -> tuple[Frame, float]:
         if isinstance(source, Frame):

@@ -26,7 +26,8 @@ from sqlalchemy.orm import Session
 import ekyc
 from ekyc.config import DecodeLimits
 from ekyc.errors import InputError
-from ekyc.types import DocumentType, Shot
+from ekyc.screening import ShotScreening
+from ekyc.types import DocumentType, Shot, Side
 from loanflow import audit, mail
 from loanflow.access import owned_application, record
 from loanflow.application_mails import EKYC_REQUEST_MAIL
@@ -48,6 +49,7 @@ from loanflow.errors import (
     InvalidTransition,
     NotFound,
     Replay,
+    RetakeNeeded,
 )
 from loanflow.forms import ApplicationKind
 from loanflow.tables import Applicant
@@ -278,8 +280,12 @@ def add_shot(
     """Keep one image step's bytes after decoding them; returns their sha256.
 
     ``screen`` (the daemon passes its loaded ``ekyc`` pipeline) looks at the image first:
-    a My Number card's back sent as any step is refused there and never stored. Without
-    one only the step rules keep the back out.
+    a My Number card's back sent as any step is refused there and never stored. A card
+    step (front, tilt, back) must then show the chosen document's expected side, whole and
+    with its layout read: otherwise it is refused for a retake, unstored. That is fail-closed
+    on purpose: a shot whose layout is not read is one the back screen cannot vouch for,
+    and ``verify`` would only send it to a reject or a person later. Without a screen only
+    the step rules keep the back out.
 
     Raises:
         DocumentRejected: A My Number card back sent as its back step (``reason``
@@ -287,6 +293,10 @@ def add_shot(
             one, or an image ``ekyc.decode_image`` refuses (``reason`` is its code).
         ekyc.errors.StepNotAllowed: ``screen`` saw a My Number card's back in the image
             (``reason`` ``my_number_back``): nothing was stored.
+        RetakeNeeded: ``screen`` did not see the chosen document's expected side whole
+            (``reason``: ``card_not_found``, ``card_cut_off``, ``layout_not_recognised``,
+            ``document_not_accepted``, ``wrong_document_type`` or ``wrong_side``): nothing
+            was stored.
         InvalidTransition: No document chosen yet.
         As ``open_session`` otherwise.
     """
@@ -301,8 +311,8 @@ def add_shot(
         ekyc.decode_image(data, SHOT_LIMITS)  # outside the transaction: slow
     except InputError as error:
         raise DocumentRejected(error.message, reason=error.code) from error
-    if screen is not None:
-        screen.screen_shot(data)  # before anything is stored
+    if screen is not None:  # before anything is stored
+        _require_card(shot, document, screen.screen_shot(data))
     now = clock.now()
     with transaction(db) as session:
         row = _by_token(session, token, now)
@@ -311,6 +321,18 @@ def add_shot(
         digest = store_blob(session, data, now)
         session.add(EkycShot(session_id=row.id, shot=shot.value, sha256=digest, taken_at=now))
     return digest
+
+
+def _require_card(shot: Shot, document: DocumentType, seen: ShotScreening) -> None:
+    """Refuse a card step that does not show ``document``'s side for that step."""
+    if shot is Shot.SELFIE:
+        return
+    problem = seen.retake_reason(document, Side.BACK if shot is Shot.BACK else Side.FRONT)
+    if problem is not None:
+        raise RetakeNeeded(
+            problem.retake_message, reason=problem.code.value.lower(), shot=shot.value,
+            observed=problem.detail,
+        )  # fmt: skip
 
 
 def finish(

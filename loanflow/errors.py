@@ -12,6 +12,7 @@ RFC 9457 problem details with the statuses shown::
     ├── NotFound                   not_found            404
     ├── Forbidden                  forbidden            403     another applicant's data
     ├── DocumentRejected           document_rejected    422     a file or shot refused (``reason``)
+    │   └── RetakeNeeded           retake_needed        422     the shot's card is not the step's
     ├── DeadlinePassed             deadline_passed      409     e.g. the e-signature cut-off
     ├── CodeError                  code_error                   one-time codes and tokens
     │   ├── CodeExpired            code_expired         410
@@ -43,6 +44,7 @@ __all__ = [
     "LoginFailed",
     "NotFound",
     "Replay",
+    "RetakeNeeded",
     "TooManyAttempts",
     "ValidationFailed",
     "WorkflowError",
@@ -122,6 +124,14 @@ class DocumentRejected(WorkflowError):
     (an ``ekyc`` error code such as ``image_too_large``, or ``my_number_back``)."""
 
     code = "document_rejected"
+
+
+class RetakeNeeded(DocumentRejected):
+    """A card shot did not show the chosen document's side for its step, whole and read
+    (``reason``: a lower-case ``ekyc`` reason code such as ``layout_not_recognised``;
+    ``shot``; ``observed``): nothing was stored, the applicant shoots it again."""
+
+    code = "retake_needed"
 
 
 class DeadlinePassed(WorkflowError):

@@ -17,6 +17,7 @@ from typing import Protocol
 
 import ekyc
 from ekyc.errors import InputError
+from ekyc.screening import ShotScreening
 from ekyc.types import DocumentType, ModelRef, Shot
 
 __all__ = [
@@ -61,8 +62,8 @@ class ShotScreen(Protocol):
     stored, a My Number card's back sent as any step, has to be caught on arrival.
     """
 
-    def screen_shot(self, source: bytes) -> object:
-        """Raises ``ekyc.errors.StepNotAllowed`` for a shot that must not be kept."""
+    def screen_shot(self, source: bytes) -> ShotScreening:
+        """The shot's card; raises ``ekyc.errors.StepNotAllowed`` for one never to keep."""
         ...
 
 

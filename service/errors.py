@@ -124,6 +124,7 @@ STATUS: Mapping[type[Exception], int] = {
     flow_errors.NotFound: 404,
     flow_errors.Forbidden: 403,
     flow_errors.DocumentRejected: 422,
+    flow_errors.RetakeNeeded: 422,
     flow_errors.DeadlinePassed: 409,
     flow_errors.CodeError: 400,
     flow_errors.CodeExpired: 410,
@@ -158,6 +159,8 @@ _PUBLIC_CONTEXT = frozenset(
         "detected",
         "allowed",
         "missing",
+        "shot",
+        "observed",
     }
 )
 

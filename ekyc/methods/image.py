@@ -26,6 +26,7 @@ from ekyc.detect import (
 )
 from ekyc.methods.base import DocumentFindings, Evidence, timed_into
 from ekyc.rules import rule_for
+from ekyc.screening import card_problems
 from ekyc.types import CardDetection, DocumentType, Frame, QualityReport, RectifiedCard, Side
 from ekyc.verdict import ReasonCode
 
@@ -151,25 +152,8 @@ class ImageMethod:
     def _judge_layout(
         detection: CardDetection, stage: str, expected: DocumentType, side: Side, evidence: Evidence
     ) -> None:
-        found = detection.document_type
-        if detection.cut_by_border:
-            evidence.reason(ReasonCode.CARD_CUT_OFF, stage)
-        if found is None:
-            evidence.reason(ReasonCode.LAYOUT_NOT_RECOGNISED, stage)
-        elif not found.accepted:
-            evidence.reason(ReasonCode.DOCUMENT_NOT_ACCEPTED, stage, found.value)
-        elif found is not expected:
-            evidence.reason(
-                ReasonCode.WRONG_DOCUMENT_TYPE,
-                stage,
-                f"expected {expected.value}, saw {found.value}",
-            )
-        elif detection.side is not side:
-            evidence.reason(
-                ReasonCode.WRONG_SIDE,
-                stage,
-                f"expected the {side.value}, saw the {detection.side.value}",
-            )
+        for problem in card_problems(detection, expected, side):
+            evidence.reason(problem.code, stage, problem.detail)
 
     @staticmethod
     def _judge_quality(report: QualityReport, stage: str, evidence: Evidence) -> None:

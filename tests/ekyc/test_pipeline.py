@@ -6,6 +6,7 @@ import functools
 import hashlib
 import json
 
+import numpy as np
 import pytest
 
 from benchmarks.synth.applicant import make_applicant
@@ -14,8 +15,8 @@ from ekyc.errors import CorruptImage, StepNotAllowed
 from ekyc.match import DEFAULT_EMBEDDER
 from ekyc.pipeline import Verifier
 from ekyc.registry import Registry
-from ekyc.types import DocumentType
-from ekyc.verdict import Decision
+from ekyc.types import DocumentType, Side
+from ekyc.verdict import Decision, ReasonCode
 from tests.conftest import data_dir
 from tests.ekyc.detect.cards import card_scene, rgb
 
@@ -276,7 +277,27 @@ def test_screen_shot_refuses_a_my_number_back_and_passes_a_licence():
         verifier().screen_shot(back)
     assert info.value.context["reason"] == "my_number_back"
     front = _jpeg(rgb(card_scene("front", DocumentType.DRIVERS_LICENSE, 3)))
-    frame = verifier().screen_shot(front)
-    assert (frame.width, frame.height) == (1280, 720)
+    seen = verifier().screen_shot(front)
+    assert (seen.frame.width, seen.frame.height) == (1280, 720)
+    assert seen.retake_reason(DocumentType.DRIVERS_LICENSE, Side.FRONT) is None
     with pytest.raises(CorruptImage):
         verifier().screen_shot(front[:2000])
+
+
+def test_screen_shot_says_why_a_card_shot_must_be_taken_again():
+    # The retake rules are verify's layout rules: a licence front is the wrong side for
+    # a back step and the wrong document for a residence card; a bare table has no card.
+    front = verifier().screen_shot(_jpeg(rgb(card_scene("front", DocumentType.DRIVERS_LICENSE, 5))))
+    wrong_side = front.retake_reason(DocumentType.DRIVERS_LICENSE, Side.BACK)
+    assert wrong_side is not None
+    assert wrong_side.code is ReasonCode.WRONG_SIDE
+    other = front.retake_reason(DocumentType.RESIDENCE_CARD, Side.FRONT)
+    assert other is not None
+    assert other.code is ReasonCode.WRONG_DOCUMENT_TYPE
+    assert "residence_card" in other.detail
+    table = np.full((720, 1280, 3), (96, 120, 150), np.uint8)
+    empty = verifier().screen_shot(_jpeg(table))
+    assert empty.detection is None
+    missing = empty.retake_reason(DocumentType.DRIVERS_LICENSE, Side.FRONT)
+    assert missing is not None
+    assert missing.code is ReasonCode.CARD_NOT_FOUND

@@ -19,6 +19,7 @@ from loanflow.errors import (
     InvalidTransition,
     NotFound,
     Replay,
+    RetakeNeeded,
 )
 from loanflow.verifier import Decision, DecodeCheckVerifier, required_shots
 
@@ -138,10 +139,39 @@ def test_my_number_back_sent_as_any_step_is_screened_out(
         ekyc_session.add_shot(db, token, shot, back, clock=clock, screen=verifier())
     assert info.value.context["reason"] == "my_number_back"
     assert snapshot(engine) == before
-    licence = _jpeg(rgb(card_scene("front", DocumentType.DRIVERS_LICENSE, 3)))
+    side = "back" if shot is Shot.BACK else "front"
+    licence = _jpeg(rgb(card_scene(side, DocumentType.DRIVERS_LICENSE, 3)))
     digest = ekyc_session.add_shot(db, token, shot, licence, clock=clock, screen=verifier())
     assert shot in ekyc_session.open_session(db, token, clock=clock).shots_taken
     assert len(digest) == 64
+
+
+@pytest.mark.models
+def test_a_card_step_without_the_chosen_cards_side_is_refused_for_a_retake(
+    db: SessionFactory, engine: Engine, clock: FakeClock, submitted: tuple[str, str, str]
+) -> None:
+    # Fail-closed: a card step keeps only a shot whose card is whole and read as the
+    # chosen document's side for that step; anything else is asked again, unstored.
+    from tests.ekyc.detect.cards import card_scene, rgb
+    from tests.ekyc.test_pipeline import _jpeg, verifier
+
+    _, _, token = submitted
+    ekyc_session.choose_document(db, token, DocumentType.DRIVERS_LICENSE, clock=clock)
+    front = _jpeg(rgb(card_scene("front", DocumentType.DRIVERS_LICENSE, 4)))
+    table = image_bytes("JPEG", (1280, 720))
+    before = snapshot(engine)
+    with pytest.raises(RetakeNeeded) as empty:
+        ekyc_session.add_shot(db, token, Shot.FRONT, table, clock=clock, screen=verifier())
+    assert empty.value.context == {"reason": "card_not_found", "shot": "front", "observed": ""}
+    assert snapshot(engine) == before
+    for shot in (Shot.FRONT, Shot.TILT):
+        ekyc_session.add_shot(db, token, shot, front, clock=clock, screen=verifier())
+    before = snapshot(engine)
+    with pytest.raises(RetakeNeeded) as wrong:  # the front again where the back belongs
+        ekyc_session.add_shot(db, token, Shot.BACK, front, clock=clock, screen=verifier())
+    assert wrong.value.context["reason"] == "wrong_side"
+    assert wrong.value.context["observed"] == "expected the back, saw the front"
+    assert snapshot(engine) == before
 
 
 def test_my_number_back_is_never_stored(

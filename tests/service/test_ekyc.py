@@ -292,22 +292,40 @@ class TestFinishWithModels:
         db_url: str,
     ):
         # The step rules allow a licence's back; the loaded pipeline looks at the image
-        # before it is stored and refuses the My Number back it shows.
+        # before it is stored and refuses the My Number back it shows. A card step whose
+        # card is not the licence's side for it is asked again (fail-closed), unstored.
         from tests.ekyc.detect.cards import card_scene, rgb
         from tests.factories import encode
 
-        back = encode(rgb(card_scene("back", DocumentType.MY_NUMBER_CARD, 3)), "JPEG", quality=90)
+        def scene(side: str, document: DocumentType) -> bytes:
+            return encode(rgb(card_scene(side, document, 3)), "JPEG", quality=90)
+
+        front = scene("front", DocumentType.DRIVERS_LICENSE)
         async with make_client(make_settings(preload_models=True)) as client:
             capture = await open_capture(client, url_token)
             await choose(client, capture, "drivers_license")
-            for shot in ("front", "tilt"):
-                assert (await post_shot(client, capture, shot)).status_code == 201
             blobs = count_rows(db_url, "blobs")
-            response = await post_shot(client, capture, "back", back)
+            response = await post_shot(client, capture, "front")  # noise: no card in it
+            assert_problem(response, 422, "retake_needed")
+            # Whether the detector proposes an outline in noise is its business; no layout
+            # is read there either way.
+            assert response.json()["reason"] in {"card_not_found", "layout_not_recognised"}
+            assert response.json()["shot"] == "front"
+            assert count_rows(db_url, "blobs") == blobs
+            for shot in ("front", "tilt"):
+                assert (await post_shot(client, capture, shot, front)).status_code == 201
+            blobs = count_rows(db_url, "blobs")
+            my_number_back = scene("back", DocumentType.MY_NUMBER_CARD)
+            response = await post_shot(client, capture, "back", my_number_back)
             assert_problem(response, 409, "step_not_allowed")
             assert count_rows(db_url, "blobs") == blobs
+            response = await post_shot(client, capture, "back", front)
+            assert_problem(response, 422, "retake_needed")
+            assert response.json()["observed"] == "expected the back, saw the front"
+            assert count_rows(db_url, "blobs") == blobs
             assert count_rows(db_url, "ekyc_shots") == 2
-            assert (await post_shot(client, capture, "back")).status_code == 201
+            back = scene("back", DocumentType.DRIVERS_LICENSE)
+            assert (await post_shot(client, capture, "back", back)).status_code == 201
 
     async def test_pipeline_verdict(
         self,

@@ -24,6 +24,7 @@ const API = "/v1/ekyc";
 const PREVIEW_INTERVAL_MS = 220;   // ~4.5 preview frames per second
 const PREVIEW_MAX_WIDTH = 640;     // preview frames are small: guidance needs no more
 const TILT_COUNTDOWN_S = 3;        // the tilted card cannot fit the flat guide: a countdown
+const RETAKE_PAUSE_MS = 1500;      // time to read why a shot is asked again
 const ACTION_MS = 1800;            // how long each challenge action is prompted and recorded
 const RECORD_INTERVAL_MS = 120;    // ~8 recorded frames per second
 const ID1_ASPECT = 85.6 / 53.98;   // ISO/IEC 7810 ID-1 card, as ekyc.capture.Guide
@@ -246,8 +247,20 @@ async function cardSteps(steps) {
   drawGuide(null);
   for (const step of steps) {
     setStep(step, window.allSteps);
-    const shot = step === "tilt" ? await countdownCapture(video, step) : await autoCapture(video, step);
-    await api(`/shot/${step}`, { blob: shot });
+    // The daemon keeps a card shot only when it shows the chosen card's side for the
+    // step, whole and read (422 retake_needed otherwise, nothing stored): shoot again.
+    for (;;) {
+      const shot = step === "tilt" ? await countdownCapture(video, step) : await autoCapture(video, step);
+      try {
+        await api(`/shot/${step}`, { blob: shot });
+        break;
+      } catch (error) {
+        if (!(error instanceof ProblemError) || error.problem.code !== "retake_needed") throw error;
+        console.info(`retake ${step}: ${error.problem.reason}`);
+        say(STEP_PROMPTS[step], error.problem.detail);
+        await sleep(RETAKE_PAUSE_MS);
+      }
+    }
     say(STEP_PROMPTS[step], "撮影しました");
     await sleep(400);
   }
