@@ -18,6 +18,11 @@ with the URL token it still holds and carries on. Nothing submitted is lost: the
 choice and the shots are in the database, the challenge and its frames on disk
 (``LivenessFiles``); only the preview hold restarts.
 Image decoding and the pipeline run in the CPU pool; database steps in threads.
+
+A shot is looked at before it is stored (the loaded pipeline): a My Number card's back,
+sent as any step, is a 409 ``step_not_allowed``; a card step whose card is not whole and
+read as the chosen document's side for that step is a 422 ``retake_needed`` (``reason``,
+``shot``, ``observed``) and the page shoots it again. Neither is stored.
 """
 
 from __future__ import annotations
