@@ -4,11 +4,13 @@ The steps, in order: ``YuNetDetector.detect`` (image -> ``FaceDetection``), ``as
 (the selfie gate), ``align_face`` (to the embedder's template), ``OnnxEmbedder.embed``
 (-> ``Embedding``; ``FusedEmbedder`` puts several side by side), ``compare`` (->
 ``MatchScore`` at a calibrated threshold).
+``CascadeEmbedder`` screens pairs with one member and runs the fusion only where needed.
 ``FaceMatcher`` holds the loaded models for the whole chain. Importing this package loads
 no model runtime; models load when a detector or embedder is built.
 """
 
 from ekyc.match.align import TEMPLATES, align_face, realign, similarity_transform
+from ekyc.match.cascade import CascadeEmbedder, StagedEmbedding
 from ekyc.match.compare import (
     calibrated_threshold,
     compare,
@@ -27,6 +29,7 @@ __all__ = [
     "DEFAULT_DETECTOR",
     "DEFAULT_EMBEDDER",
     "TEMPLATES",
+    "CascadeEmbedder",
     "Embedder",
     "FaceDetector",
     "FaceGate",
@@ -37,6 +40,7 @@ __all__ = [
     "Member",
     "NoFaceFound",
     "OnnxEmbedder",
+    "StagedEmbedding",
     "YuNetDetector",
     "align_face",
     "assess_face",

@@ -16,6 +16,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
+from ekyc.match.cascade import StagedEmbedding, parse_metric
 from ekyc.match.config import CALIBRATIONS
 from ekyc.registry import ModelSpec
 from ekyc.types import Embedding, MatchScore
@@ -30,10 +31,21 @@ __all__ = [
 
 
 def similarity(a: Embedding, b: Embedding, metric: str) -> float:
-    """Higher = more alike: cosine similarity, minus the Euclidean distance, or a ``zsum``."""
+    """Higher = more alike: cosine, minus the Euclidean distance, a ``zsum``, or a cascade's.
+
+    A cascade's (``ekyc.match.cascade``) is its fusion's, both embeddings finished.
+    """
     if a.model != b.model:
         raise ValueError(f"embeddings come from different models: {a.model.id}, {b.model.id}")
+    if metric.startswith("cascade:"):  # the fused similarity: both embeddings finished
+        return similarity(_finished(a), _finished(b), parse_metric(metric)[3])
     return float(similarities(a.vector[None], b.vector[None], metric)[0])
+
+
+def _finished(e: Embedding) -> Embedding:
+    if not isinstance(e, StagedEmbedding):
+        raise ValueError("a cascade compares the StagedEmbeddings its embed() returned")
+    return e.full()
 
 
 def primary_similarity(a: Embedding, b: Embedding, metric: str) -> float:
@@ -43,6 +55,10 @@ def primary_similarity(a: Embedding, b: Embedding, metric: str) -> float:
     its meaning under a fusion whose first member is that model; the ``zsum`` score has
     another scale. The fused descriptor starts with the first member's own descriptor.
     """
+    if metric.startswith("cascade:"):
+        if a.model != b.model:
+            raise ValueError(f"embeddings come from different models: {a.model.id}, {b.model.id}")
+        return primary_similarity(_finished(a), _finished(b), parse_metric(metric)[3])
     if not metric.startswith("zsum:"):
         return similarity(a, b, metric)
     if a.model != b.model:
@@ -95,6 +111,9 @@ def similarities(
         if start != a64.shape[1]:
             raise ValueError(f"{metric!r} covers {start} of {a64.shape[1]} dimensions")
         return total
+    if metric.startswith("cascade:"):
+        raise ValueError("a cascade's descriptors alone cannot be scored: compare() or "
+                         "similarity() its StagedEmbeddings")  # fmt: skip
     raise ValueError(f"metric must be 'cosine', 'euclidean' or 'zsum:...', got {metric!r}")
 
 
@@ -117,7 +136,21 @@ def calibrated_threshold(spec: ModelSpec, fmr: float, budget: str = "lfw") -> fl
 
 
 def compare(a: Embedding, b: Embedding, *, metric: str, threshold: float, fmr: float) -> MatchScore:
-    """Similarity of ``a`` and ``b`` judged against ``threshold`` (calibrated at ``fmr``)."""
+    """Similarity of ``a`` and ``b`` judged against ``threshold`` (calibrated at ``fmr``).
+
+    A cascade (``ekyc.match.cascade``) first scores the screen member's descriptors: at or
+    above its ``accept_from`` the result is that similarity against ``accept_from`` (a
+    match), below ``reject_below`` that similarity against ``reject_below`` (no match);
+    between them the fused similarity against ``threshold``.
+    """
+    if metric.startswith("cascade:"):
+        if a.model != b.model:
+            raise ValueError(f"embeddings come from different models: {a.model.id}, {b.model.id}")
+        screen, lo, hi, _ = parse_metric(metric)
+        s = float(similarities(a.vector[None], b.vector[None], screen)[0])
+        if s >= hi or s < lo:
+            return MatchScore(similarity=s, threshold=hi if s >= hi else lo, fmr=fmr,
+                              model=a.model)  # fmt: skip
     return MatchScore(
         similarity=similarity(a, b, metric), threshold=threshold, fmr=fmr, model=a.model
     )

@@ -114,12 +114,19 @@ def load_embedder(
     model_id: str,
     providers: Sequence[str] = ("CPUExecutionProvider",),
 ) -> Embedder:
-    """The embedder for ``model_id``: a ``FusedEmbedder`` for a fusion entry, else ONNX.
+    """The embedder for ``model_id``: a fusion, a cascade or an ONNX embedder.
+
+    A ``FusedEmbedder`` for a fusion entry, a ``CascadeEmbedder`` (``ekyc.match.cascade``)
+    for a cascade entry, else an ``OnnxEmbedder``.
 
     A fusion's file (checksummed) is JSON: ``{"members": [{"id", "dims", "impostor_mean",
     "impostor_std"}, ...]}``.
     """
     spec = registry.spec(model_id)
+    if spec.format == "cascade":  # ekyc.match.cascade builds on this module
+        from ekyc.match.cascade import load_cascade
+
+        return load_cascade(registry, model_id, providers)
     if spec.format != FUSION_FORMAT:
         return OnnxEmbedder(registry, model_id, providers)
     raw: Any = json.loads(registry.path(model_id).read_text(encoding="utf-8"))

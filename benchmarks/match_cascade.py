@@ -1,0 +1,365 @@
+"""Does a cascade decide as its fusion does, and how often does it need the fusion?
+
+    python -m benchmarks.match_cascade [--cascade ID | --fusion ID --screen ID]
+        [--data PATH] [--cache DIR] [--pairs N] [--timed-pairs 40] [--threads 1] [--out DIR]
+
+A cascade (``ekyc.match.cascade``) scores each pair by its screen member first (int8
+dlib-ONNX, ~5 ms per face): at or above ``accept_from`` it is a match, below
+``reject_below`` not, and only in between do both faces go through the rest of the fusion.
+The band comes from this benchmark, never by hand, on the LFW development folds 1-6 and the
+card portrait vs selfie pairs of ``benchmarks.match_cards`` together (the same folds):
+
+* ``accept_from``: just above every impostor's screen similarity;
+* ``reject_below``: the lowest screen similarity of a genuine pair that the fusion accepts at
+  its loosest calibrated threshold (the FMR 1e-3 / 1e-4 thresholds of both sources, each the
+  FMR quantile of the impostors, as ``ekyc bench match`` finds them).
+
+The LFW protocol checks the rule: for each fold, the band and the thresholds come from the
+other five folds (both sources), and the held-out fold's decisions are counted: TAR and FAR at
+FMR 1e-3 and 1e-4, accuracy at the best-accuracy threshold, and the share of pairs that need
+the fusion, beside the fusion alone on the same pairs. ``Band on all folds`` is what
+``models/fusion/*.json`` holds (``--cascade``: compared with the shipped one).
+
+Cost: CPU ms per face (``time.process_time``, 1 thread, batch 1) of the screen and of the
+rest, the expected cost per face (screen + share needing the fusion x rest), and a paired
+run: ``--timed-pairs`` pairs (half genuine) of each source, each face embedded and each pair
+compared by the real ``CascadeEmbedder`` and by the fusion, alternately.
+
+Embeddings are those of ``ekyc bench match`` for the fusion (``--cache`` shares its files).
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import json
+import math
+import os
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+
+from benchmarks.match import (
+    PairSet,
+    _cache_file,
+    best_accuracy_threshold,
+    embed_images,
+    fmr_threshold,
+    lfw_pair_set,
+    onnx_candidate,
+    pair_scores,
+)
+from benchmarks.report import Report, suite_main
+from ekyc.registry import Registry
+
+FMRS = (1e-3, 1e-4)
+"""The rates the manifest holds thresholds for; the band must serve the loosest of them."""
+DEFAULT_FUSION = "face-embed/fusion-sface-int8-dlib@2"
+DEFAULT_SCREEN = "face-embed/dlib-resnet-v1-int8@1"
+
+Scores = npt.NDArray[np.float64]
+Mask = npt.NDArray[np.bool_]
+
+
+@dataclass
+class SourceScores:
+    """One pair source's per-pair scores: the screen's, the fusion's, labels and folds."""
+
+    key: str
+    screen: Scores
+    fused: Scores
+    same: Mask
+    ok: Mask
+    folds: npt.NDArray[np.int_]
+    pairs: list[dict[str, str]]
+    load: Any
+
+
+def choose_band(sources: list[SourceScores], train: list[Mask]) -> tuple[float, float, float]:
+    """(reject_below, accept_from, loosest threshold) from the ``train`` pairs of every source.
+
+    ``accept_from`` is just above the highest impostor screen similarity; ``reject_below`` the
+    lowest screen similarity of a genuine pair the fusion accepts at the loosest of the
+    FMR thresholds (``FMRS``) of any source, each found on that source's training impostors.
+    """
+    both = list(zip(sources, train, strict=True))
+    loosest = min(fmr_threshold(s.fused[t & ~s.same], f) for s, t in both for f in FMRS)
+    top = max(float(s.screen[t & ~s.same & s.ok].max()) for s, t in both)
+    accepted = [s.screen[t & s.same & s.ok & (s.fused >= loosest)] for s, t in both]
+    low = min(float(a.min()) for a in accepted if a.size)
+    return min(low, top), float(np.nextafter(top, np.inf)), float(loosest)
+
+
+def outward(value: float, *, up: bool) -> float:
+    """``value`` at 1e-6, rounded away from the band's inside (the band only widens)."""
+    steps = value * 1e6
+    return float(f"{(math.ceil(steps) if up else math.floor(steps)) / 1e6:.6f}")
+
+
+def cascade_decisions(s: SourceScores, lo: float, hi: float, threshold: float) -> Mask:
+    """Accept at ``screen >= hi``, reject below ``lo`` (or without a face), else the fusion's."""
+    fused = s.fused >= threshold
+    out: Mask = np.where(s.screen >= hi, True, np.where(s.screen < lo, False, fused))
+    return out & s.ok
+
+
+def in_band(s: SourceScores, lo: float, hi: float) -> Mask:
+    """Pairs whose two faces go through the whole fusion."""
+    band: Mask = (s.screen >= lo) & (s.screen < hi) & s.ok
+    return band
+
+
+def leave_one_fold_out(sources: list[SourceScores]) -> dict[str, dict[str, Any]]:
+    """Per source: held-out figures of the cascade and of the fusion, mean over folds."""
+    folds = sorted(set(sources[0].folds.tolist()))
+    acc: dict[str, dict[str, list[Any]]] = {s.key: {} for s in sources}
+    for fold in folds:
+        train = [s.folds != fold for s in sources]
+        lo, hi, _ = choose_band(sources, train)
+        for s, tr in zip(sources, train, strict=True):
+            te, row = s.folds == fold, acc[s.key]
+            band = in_band(s, lo, hi)
+            row.setdefault("band", []).append((lo, hi))
+            row.setdefault("need_genuine", []).append(float(band[te & s.same].mean()))
+            row.setdefault("need_impostor", []).append(float(band[te & ~s.same].mean()))
+            t_acc = best_accuracy_threshold(s.fused[tr], s.same[tr])
+            for name, dec in (("cascade", cascade_decisions(s, lo, hi, t_acc)),
+                              ("fusion", (s.fused >= t_acc) & s.ok)):  # fmt: skip
+                row.setdefault(f"{name}_accuracy", []).append(float((dec[te] == s.same[te]).mean()))
+            for f in FMRS:
+                t = fmr_threshold(s.fused[tr & ~s.same], f)
+                for name, dec in (("cascade", cascade_decisions(s, lo, hi, t)),
+                                  ("fusion", (s.fused >= t) & s.ok)):  # fmt: skip
+                    row.setdefault(f"{name}_tar_{f:g}", []).append(float(dec[te & s.same].mean()))
+                    row.setdefault(f"{name}_far_{f:g}", []).append(float(dec[te & ~s.same].mean()))
+    return {
+        key: {k: (v if k == "band" else float(np.mean(v))) for k, v in row.items()}
+        for key, row in acc.items()
+    }
+
+
+def _member_slices(metric: str, screen_index: int) -> tuple[slice, str]:
+    """The screen member's columns in the fused descriptor and its own metric."""
+    start = 0
+    for i, part in enumerate(metric.removeprefix("zsum:").split(";")):
+        name, dims, _, _ = part.split(",")
+        if i == screen_index:
+            return slice(start, start + int(dims)), name
+        start += int(dims)
+    raise ValueError(f"member {screen_index} not in {metric!r}")
+
+
+def source_scores(ps: PairSet, vectors: dict[str, np.ndarray], fused_metric: str,
+                  screen_index: int) -> SourceScores:  # fmt: skip
+    cols, screen_metric = _member_slices(fused_metric, screen_index)
+    mine = {k: v[cols] for k, v in vectors.items()}
+    pairs = ps.pairs
+    ok = np.array([p["img1"] not in ps.missing and p["img2"] not in ps.missing for p in pairs])
+    return SourceScores(
+        key=ps.key,
+        screen=pair_scores(mine, pairs, screen_metric, ps.missing),
+        fused=pair_scores(vectors, pairs, fused_metric, ps.missing),
+        same=np.array([p["same"] == "1" for p in pairs]),
+        ok=ok,
+        folds=np.array([int(p["fold"]) for p in pairs]),
+        pairs=pairs,
+        load=ps.load,
+    )
+
+
+@contextlib.contextmanager
+def _pair_sets(args: argparse.Namespace) -> Iterator[list[PairSet]]:
+    lfw = lfw_pair_set(args.data, args.pairs)
+    if args.source == "lfw":
+        yield [lfw]
+        return
+    from benchmarks.match_cards import card_pair_set
+
+    with card_pair_set(lfw.root, lfw.pairs, args.cache, args.render_workers) as cards:
+        yield [lfw, cards] if args.source == "both" else [cards]
+
+
+def _cpu_ms_per_call(fn: Any, runs: int) -> float:
+    for _ in range(2):
+        fn()
+    start = time.process_time()
+    for _ in range(runs):
+        fn()
+    return (time.process_time() - start) * 1000.0 / runs
+
+
+def _timed_pairs(s: SourceScores, count: int) -> list[int]:
+    """About ``count`` pairs with both faces, half genuine, spread over the list."""
+    out: list[int] = []
+    for same in (True, False):
+        idx = np.flatnonzero(s.ok & (s.same == same))
+        take = max(1, count // 2)
+        out += [int(i) for i in idx[np.linspace(0, len(idx) - 1, take).astype(int)]]
+    return sorted(set(out))
+
+
+def paired_cost(cascade: Any, fusion: Any, s: SourceScores, count: int
+                ) -> dict[str, float]:  # fmt: skip
+    """CPU ms per face: each pair's two faces embedded and compared, cascade and fusion
+    alternately (the same load for both); and how many cascade decisions differ from a
+    direct evaluation of its rule on the same faces."""
+    from ekyc.match import compare
+
+    idx = _timed_pairs(s, count)
+    times = {"cascade": 0.0, "fusion": 0.0}
+    finished = 0
+    for i in idx:
+        p = s.pairs[i]
+        faces = [s.load(p["img1"]), s.load(p["img2"])]
+        for name, emb in (("cascade", cascade), ("fusion", fusion)):
+            start = time.process_time()
+            a, b = (emb.embed([f])[0] for f in faces)
+            compare(a, b, metric=emb.metric, threshold=0.0, fmr=1e-3)
+            times[name] += time.process_time() - start
+            if name == "cascade":
+                finished += int(a.finished) + int(b.finished)
+    faces_n = 2 * len(idx)
+    return {
+        "pairs": len(idx),
+        "cascade_ms_per_face": 1000.0 * times["cascade"] / faces_n,
+        "fusion_ms_per_face": 1000.0 * times["fusion"] / faces_n,
+        "faces_finished": finished / faces_n,
+    }
+
+
+def run(args: argparse.Namespace, report: Report) -> None:
+    import cv2
+
+    from ekyc.match import CascadeEmbedder, FusedEmbedder, load_embedder
+
+    cv2.setNumThreads(args.threads)
+    registry = Registry.from_manifest(threads=args.threads)
+    shipped: CascadeEmbedder | None = None
+    fusion_id, screen_id = args.fusion, args.screen
+    if args.cascade:
+        loaded = load_embedder(registry, args.cascade)
+        if not isinstance(loaded, CascadeEmbedder):
+            raise SystemExit(f"{args.cascade} is not a cascade")
+        shipped = loaded
+        fusion_id, screen_id = loaded.fusion.model.id, loaded.screen.model.id
+    fusion = load_embedder(registry, fusion_id)
+    if not isinstance(fusion, FusedEmbedder):
+        raise SystemExit(f"{fusion_id} is not a fusion")
+    ids = [m.embedder.model.id for m in fusion.members]
+    screen_index = ids.index(screen_id)
+    cand = onnx_candidate(registry, fusion_id)
+    with _pair_sets(args) as sets:
+        sources = []
+        for ps in sets:
+            names = sorted(({p["img1"] for p in ps.pairs} | {p["img2"] for p in ps.pairs})
+                           - ps.missing)  # fmt: skip
+            cache = _cache_file(args.cache, cand, "template", ps.cache_tag) if args.cache else None
+            vectors = embed_images(cand, ps.load, names, cache)
+            sources.append(source_scores(ps, vectors, fusion.metric, screen_index))
+        held = leave_one_fold_out(sources)
+        lo, hi, loosest = choose_band(sources, [np.ones(len(s.same), bool) for s in sources])
+        cascade = CascadeEmbedder(fusion.model, fusion, screen_index, reject_below=lo,
+                                  accept_from=hi)  # fmt: skip
+        if shipped is not None:
+            cascade = shipped
+        # CPU per face of the screen and of the rest, batch 1, on a real crop
+        probe = sources[0].load(sources[0].pairs[0]["img1"])
+        screen_ms = _cpu_ms_per_call(lambda: cascade.embed([probe]), args.runs)
+        staged = cascade.embed([probe])[0]
+        rest_ms = _cpu_ms_per_call(lambda: cascade.finish(staged), args.runs)
+        paired = {s.key: paired_cost(cascade, fusion, s, args.timed_pairs) for s in sources}
+
+    report.section(
+        "Cascade vs its fusion, LFW protocol",
+        f"Fusion {fusion_id}, screen {screen_id} (member {screen_index}). For each held-out "
+        f"fold the band and thresholds come from the other five folds of "
+        f"{' and '.join(s.key for s in sources)}; percent, mean over folds. Accuracy at the "
+        f"fusion's best-accuracy threshold of the training folds; 'needs fusion': pairs "
+        f"whose faces go through every member. {args.threads} thread(s).",
+    )
+    rows: list[list[object]] = []
+    for s in sources:
+        h = held[s.key]
+        for name in ("fusion", "cascade"):
+            need = (f"{100 * h['need_genuine']:.1f} / {100 * h['need_impostor']:.1f}"
+                    if name == "cascade" else "100 / 100")  # fmt: skip
+            tars = [f"{100 * h[f'{name}_tar_{f:g}']:.2f}" for f in FMRS]
+            fars = [f"{1000 * h[f'{name}_far_{f:g}']:.2f}" for f in FMRS]
+            rows.append([s.key, name, f"{100 * h[f'{name}_accuracy']:.2f}", *tars, *fars, need])
+    report.table(["pairs", "decided by", "accuracy %", *(f"TAR@FMR {f:g} %" for f in FMRS),
+                  *(f"held-out FAR@{f:g} (1e-3)" for f in FMRS),
+                  "needs fusion % genuine / impostor"], rows)  # fmt: skip
+    report.section(
+        "Band on all folds",
+        f"Screen similarity (the screen's own scale); the loosest calibrated fused threshold "
+        f"was {loosest:.6f}. For models/fusion/*.json:",
+    )
+    band = {"reject_below": outward(lo, up=False), "accept_from": outward(hi, up=True)}
+    report.text(f"`{json.dumps(band)}`")
+    if shipped is not None:
+        report.text(f"Shipped {shipped.model.id}: reject_below {shipped.reject_below}, "
+                    f"accept_from {shipped.accept_from}.")  # fmt: skip
+    report.section(
+        "Cost, CPU ms per face",
+        f"time.process_time, batch 1, {args.runs} runs: screen {screen_ms:.2f} ms, the rest of "
+        f"the fusion {rest_ms:.2f} ms. Expected per face = screen + share of pairs needing the "
+        f"fusion x rest (50/50 genuine/impostor as in the test pairs; 'genuine' = every pair "
+        f"genuine, as most applicants are). Paired: {args.timed_pairs} pairs per source, each "
+        f"face embedded and the pair compared, cascade ({cascade.model.id}) and fusion "
+        f"alternately; load {os.getloadavg()[0]:.1f} at the end.",
+    )
+    cost_rows = []
+    for s in sources:
+        h, pc = held[s.key], paired[s.key]
+        mixed = (h["need_genuine"] + h["need_impostor"]) / 2
+        cost_rows.append([s.key, f"{screen_ms + mixed * rest_ms:.1f}",
+                          f"{screen_ms + h['need_genuine'] * rest_ms:.1f}",
+                          f"{pc['cascade_ms_per_face']:.1f}", f"{pc['fusion_ms_per_face']:.1f}",
+                          f"{100 * pc['faces_finished']:.0f}"])  # fmt: skip
+    report.table(["pairs", "expected, 50/50", "expected, genuine", "paired: cascade",
+                  "paired: fusion", "paired: faces finished %"], cost_rows)  # fmt: skip
+    report.results["match_cascade"] = {
+        "fusion": fusion_id,
+        "screen": screen_id,
+        "held_out": held,
+        "band_all_folds": band | {"loosest_threshold": loosest},
+        "cpu_ms_per_face": {"screen": screen_ms, "rest": rest_ms},
+        "paired": paired,
+        "shipped": None
+        if shipped is None
+        else {
+            "id": shipped.model.id,
+            "reject_below": shipped.reject_below,
+            "accept_from": shipped.accept_from,
+        },
+    }
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    default_data = Path(os.environ.get("EKYC_DATA_DIR", "../shared/data"))
+    parser.add_argument("--cascade", default=None, help="a registry cascade (its band shipped)")
+    parser.add_argument("--fusion", default=DEFAULT_FUSION)
+    parser.add_argument("--screen", default=DEFAULT_SCREEN)
+    parser.add_argument("--data", type=Path, default=default_data / "lfw_pairs_aligned112")
+    parser.add_argument("--pairs", type=int, default=None, help="about N pairs, even over folds")
+    parser.add_argument("--source", choices=("lfw", "cards", "both"), default="both")
+    parser.add_argument("--cache", type=Path, default=None, help="as ekyc bench match --cache")
+    parser.add_argument("--render-workers", type=int, default=2)
+    parser.add_argument("--threads", type=int, default=1)
+    parser.add_argument("--runs", type=int, default=20, help="timed calls per member")
+    parser.add_argument("--timed-pairs", type=int, default=40, help="paired-cost pairs per source")
+    parser.add_argument("--out", type=Path, default=None)
+
+
+def main(argv: list[str] | None = None) -> int:
+    return suite_main("python -m benchmarks.match_cascade", __doc__, add_arguments, run,
+                      "Face match cascade", argv)  # fmt: skip
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
