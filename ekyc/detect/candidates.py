@@ -9,51 +9,87 @@ card on a white table). ``ekyc.detect.quad`` ranks and refines what this module 
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import cv2
 import numpy as np
 import numpy.typing as npt
 
 from ekyc.detect.config import DetectConfig
-from ekyc.detect.lines import line_candidates
+from ekyc.detect.lines import edge_lines, line_candidates
 
-__all__ = ["candidate_quads", "clockwise"]
+__all__ = ["WorkingImage", "candidate_quads", "clockwise", "working_image"]
 
 F32 = npt.NDArray[np.float32]
 F64 = npt.NDArray[np.float64]
+I16 = npt.NDArray[np.int16]
 
 
-def candidate_quads(
-    blur: F32, gx: F32, gy: F32, mag: F32, ratio: float | None, cfg: DetectConfig
-) -> list[F64]:
+@dataclass(frozen=True, slots=True, eq=False)
+class WorkingImage:
+    """A shot's working copy and what the candidate sources read from it, made once.
+
+    ``ekyc.detect.three_sides`` reads the same lines when no layout is found, so the
+    detector keeps this with its result (``quad.QuadSearch``) instead of recomputing it.
+
+    Attributes:
+        scale: Working-image pixels per shot pixel (<= 1).
+        blur: The blurred working image, float32 ``(H, W, 3)``.
+        gx: Horizontal gradient of its strongest channel (``quad.colour_gradient``).
+        gy: Vertical gradient.
+        mag: Gradient magnitude.
+        lines: ``lines.edge_lines`` of the low-threshold edge map, longest first.
+        levels: Gradient percentiles: ``line_canny_percentile``, then ``canny_percentiles``.
+        dx: ``gx`` as Canny takes it (int16, 8x).
+        dy: ``gy`` likewise.
+    """
+
+    scale: float
+    blur: F32
+    gx: F32
+    gy: F32
+    mag: F32
+    lines: F64
+    levels: F64
+    dx: I16
+    dy: I16
+
+
+def working_image(
+    blur: F32, gx: F32, gy: F32, mag: F32, scale: float, cfg: DetectConfig
+) -> WorkingImage:
+    """The ``WorkingImage`` of a blurred working copy and its colour gradient."""
+    # One partial sort for every threshold: each percentile call would sort again.
+    levels = np.percentile(mag, [cfg.line_canny_percentile, *cfg.canny_percentiles])
+    dx, dy = (np.clip(g * 8.0, -32767, 32767).astype(np.int16) for g in (gx, gy))
+    low = _canny(dx, dy, cfg.line_canny_floor, float(levels[0]))
+    return WorkingImage(scale, blur, gx, gy, mag, edge_lines(low, cfg), levels, dx, dy)
+
+
+def _canny(dx: I16, dy: I16, floor: float, level: float) -> npt.NDArray[np.uint8]:
+    """Canny on the colour gradient, high threshold ``max(floor, level)``, low half of it."""
+    high = max(floor, level) * 8.0
+    return np.asarray(cv2.Canny(dx, dy, high * 0.5, high, L2gradient=True), np.uint8)
+
+
+def candidate_quads(work: WorkingImage, ratio: float | None, cfg: DetectConfig) -> list[F64]:
     """Rough quads (working-image pixels): hulls of closed outlines, then line quads.
 
     Args:
-        blur: The blurred working image, float32 ``(H, W, 3)``.
-        gx: Horizontal gradient of its strongest channel.
-        gy: Vertical gradient.
-        mag: Gradient magnitude.
+        work: The working image, its gradient and lines.
         ratio: The aspect prior's ratio, or None for any shape.
         cfg: Thresholds and limits.
 
     Returns:
         Clockwise quads, outlines (largest first) before line quads, near-duplicates dropped.
     """
-    dx, dy = (np.clip(g * 8.0, -32767, 32767).astype(np.int16) for g in (gx, gy))
-    height, width = mag.shape
+    height, width = work.mag.shape
     min_area = cfg.min_area_fraction * width * height
     found: list[tuple[float, F64]] = []
-
-    # One partial sort for every threshold: each percentile call would sort again.
-    levels = np.percentile(mag, [cfg.line_canny_percentile, *cfg.canny_percentiles])
-
-    def canny(floor: float, level: float) -> npt.NDArray[np.uint8]:
-        high = max(floor, float(level)) * 8.0
-        return np.asarray(cv2.Canny(dx, dy, high * 0.5, high, L2gradient=True), np.uint8)
-
-    low = canny(cfg.line_canny_floor, levels[0])
-    from_lines = [q for _, q in line_candidates(low, blur, gx, gy, ratio, cfg)]
-    for level in levels[1:]:
-        edges = canny(cfg.canny_floor, level)
+    lined = line_candidates(work.lines, work.blur, work.gx, work.gy, ratio, cfg)
+    from_lines = [q for _, q in lined]
+    for level in work.levels[1:]:
+        edges = _canny(work.dx, work.dy, cfg.canny_floor, float(level))
         closed = cv2.dilate(edges, np.ones((3, 3), np.uint8))
         contours, _ = cv2.findContours(closed, cv2.RETR_LIST, cv2.CHAIN_APPROX_SIMPLE)
         for contour in contours:

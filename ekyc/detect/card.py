@@ -82,17 +82,18 @@ def find_card(
             return None
         return CardDetection(found.quad, found.cut_by_border, None, Side.UNKNOWN, 0.0)
     search = search_quads(image, aspect, cfg, alternatives=cfg.layout_alternatives)
+    coarse = CoarseReader(image, layouts)  # halves the shot on its first read only
     if search.best is None:
-        rescued = _three_sides(image, search, layouts, cfg)
+        rescued = _three_sides(image, search, coarse, layouts, cfg)
         if rescued is None:
             return None
         found, match = rescued
     else:
-        found, match = _best_layout(image, search.best, search, layouts, cfg)
+        found, match = _best_layout(image, search.best, search, coarse, layouts, cfg)
         if match.document_type is None or match.score < cfg.layout_realign_below:
             found, match = _realign(image, found, match, search, layouts, cfg)
         if match.document_type is None:
-            found, match = _three_sides(image, search, layouts, cfg) or (found, match)
+            found, match = _three_sides(image, search, coarse, layouts, cfg) or (found, match)
     corners = found.quad.corners
     if match.upside_down:
         corners = np.ascontiguousarray(np.roll(corners, 2, axis=0))
@@ -106,8 +107,8 @@ def find_card(
 
 
 def _best_layout(
-    image: Frame | RGBImage, found: QuadDetection, search: QuadSearch, layouts: CardLayouts,
-    cfg: DetectConfig,
+    image: Frame | RGBImage, found: QuadDetection, search: QuadSearch, coarse: CoarseReader,
+    layouts: CardLayouts, cfg: DetectConfig,
 ) -> tuple[QuadDetection, LayoutMatch]:  # fmt: skip
     """The detector's choice, or a runner-up whose interior matches a layout clearly better.
 
@@ -123,7 +124,6 @@ def _best_layout(
         return best
     # Rough reads at 1 px/mm first: only runners-up that come within ``_COARSE_SLACK`` of
     # passing are read again at 2x, and the choice below runs on those reads as before.
-    coarse = CoarseReader(image, layouts)
     floor = (
         max(coarse.read(found.quad.corners).score - cfg.layout_gain, MIN_LAYOUT_SCORE)
         - _COARSE_SLACK
@@ -152,8 +152,9 @@ def _best_layout(
 
 
 def _three_sides(
-    image: Frame | RGBImage, search: QuadSearch, layouts: CardLayouts, cfg: DetectConfig
-) -> tuple[QuadDetection, LayoutMatch] | None:
+    image: Frame | RGBImage, search: QuadSearch, coarse: CoarseReader, layouts: CardLayouts,
+    cfg: DetectConfig,
+) -> tuple[QuadDetection, LayoutMatch] | None:  # fmt: skip
     """No layout anywhere yet: try outlines with a side that shows no edge (``three_sides``).
 
     The hypotheses are screened by rough reads (``ekyc.detect.coarse``, within ~0.02 of
@@ -164,10 +165,9 @@ def _three_sides(
     correlation). The best reading wins; one reading ``layout_realign_below`` or better
     ends the search. None when no hypothesis shows a layout.
     """
-    hypotheses = three_side_quads(image, ID1_ASPECT, cfg)
+    hypotheses = three_side_quads(image, ID1_ASPECT, cfg, search.working)
     if not hypotheses:
         return None
-    coarse = CoarseReader(image, layouts)
     screened = [(coarse.read(c).score, c) for c in hypotheses]
     readable = sorted((r for r in screened if r[0] >= cfg.three_side_min_read), key=lambda r: -r[0])
     best: tuple[QuadDetection, LayoutMatch] | None = None

@@ -45,8 +45,8 @@ class CoarseReader:
     """
 
     def __init__(self, image: Frame | RGBImage, layouts: CardLayouts) -> None:
-        rgb = image.image if isinstance(image, Frame) else image
-        self._half = np.asarray(cv2.pyrDown(rgb), dtype=np.uint8)
+        self._rgb = image.image if isinstance(image, Frame) else image
+        self._half: RGBImage | None = None  # the halved shot, made by the first read
         self._layouts = layouts
         self._refs = _references(layouts)
 
@@ -55,6 +55,8 @@ class CoarseReader:
         # pyrDown's pixel i covers the shot's pixels 2i and 2i + 1: with pixel edges at
         # integers (``ekyc.types``), full-resolution coordinates simply halve.
         half = CardQuad(np.asarray(corners, np.float32) / 2.0, 1.0)
+        if self._half is None:
+            self._half = np.asarray(cv2.pyrDown(self._rgb), dtype=np.uint8)
         size_mm = (_SIZE[0] / _PX_PER_MM, _SIZE[1] / _PX_PER_MM)
         card = rectify(self._half, half, px_per_mm=2.0 * _PX_PER_MM, size_mm=size_mm)
         # The 2x box average on the uint8 warp, as before the features (rounded like it).

@@ -22,40 +22,58 @@ from ekyc.detect.config import DetectConfig
 from ekyc.detect.plane import focal_px, shape_factors
 from ekyc.detect.rank import point_evidence, visible_area
 
-__all__ = ["line_candidates", "line_side_evidence", "merge_segments", "plausible_quads"]
+__all__ = [
+    "edge_lines",
+    "line_candidates",
+    "line_side_evidence",
+    "merge_segments",
+    "plausible_quads",
+]
 
 F32 = npt.NDArray[np.float32]
 F64 = npt.NDArray[np.float64]
 U8 = npt.NDArray[np.uint8]
 
 
+def edge_lines(edges: U8, config: DetectConfig) -> F64:
+    """Every merged line of a binary edge map, longest first (``merge_segments`` rows).
+
+    FastLineDetector on our own colour edges (aperture 0: no Canny of its own) is
+    deterministic and keeps long sides that the probabilistic Hough transform often loses
+    after it has consumed their pixels for a neighbouring line. It erases the edge pixels
+    it uses, so it gets a copy. ``line_candidates`` and ``ekyc.detect.three_sides`` take
+    the first ``max_lines`` / ``three_side_lines`` of the same lines.
+    """
+    height, width = edges.shape
+    min_len = config.min_segment_fraction * min(width, height)
+    fld = cv2.ximgproc.createFastLineDetector(int(min_len), 1.41, 50, 50, 0, True)
+    segs = fld.detect(edges.copy())
+    if segs is None:  # OpenCV returns None, not an empty array, when nothing is found
+        return np.empty((0, 4))  # type: ignore[unreachable]
+    return merge_segments(segs.reshape(-1, 4).astype(np.float64))
+
+
 def line_candidates(
-    edges: U8, colour: F32, gx: F32, gy: F32, ratio: float | None, config: DetectConfig
+    lines: F64, colour: F32, gx: F32, gy: F32, ratio: float | None, config: DetectConfig
 ) -> list[tuple[float, F64]]:
     """Scored quads (working-image pixels) assembled from the image's longest lines.
 
     Args:
-        edges: Binary edge map (0/255) of the working image, thresholded low.
+        lines: ``edge_lines`` of the working image's low-threshold edge map (only the
+            first ``config.max_lines`` are used).
         colour: The blurred working image, float32 ``(H, W, 3)``.
         gx: Horizontal gradient of the working image.
         gy: Vertical gradient.
         ratio: The aspect prior's ratio, or None for any shape.
-        config: Segment, line and hypothesis limits.
+        config: Line and hypothesis limits.
 
     Returns:
         Up to ``config.max_line_quads`` ``(score, corners)`` pairs, best first.
     """
-    height, width = edges.shape
-    min_len = config.min_segment_fraction * min(width, height)
-    # FastLineDetector on our own colour edges (aperture 0: no Canny of its own) is
-    # deterministic and keeps long sides that the probabilistic Hough transform often
-    # loses after it has consumed their pixels for a neighbouring line. It erases the edge
-    # pixels it uses, so it gets a copy.
-    fld = cv2.ximgproc.createFastLineDetector(int(min_len), 1.41, 50, 50, 0, True)
-    segs = fld.detect(edges.copy())
-    if segs is None:  # OpenCV returns None, not an empty array, when nothing is found
-        return []  # type: ignore[unreachable]
-    lines = merge_segments(segs.reshape(-1, 4).astype(np.float64))[: config.max_lines]
+    height, width = gx.shape
+    lines = lines[: config.max_lines]
+    if len(lines) == 0:
+        return []
     quads, sides = _hypotheses(lines, (width, height), config)
     if len(quads) == 0:
         return []

@@ -29,7 +29,7 @@ import cv2
 import numpy as np
 import numpy.typing as npt
 
-from ekyc.detect.candidates import candidate_quads, clockwise
+from ekyc.detect.candidates import WorkingImage, candidate_quads, clockwise, working_image
 from ekyc.detect.config import DetectConfig
 from ekyc.detect.edges import EdgeFit, fit_sides, intersect
 from ekyc.detect.outline import outermost_sides
@@ -43,6 +43,7 @@ __all__ = [
     "colour_gradient",
     "cut_by_border",
     "find_quad",
+    "make_working_image",
     "order_corners",
     "search_quads",
     "shrink",
@@ -89,10 +90,13 @@ class QuadSearch:
         alternatives: Rough corners (``order_corners`` order, full-resolution pixels) of
             the next-ranked candidates that differ from ``best``, best ranked first, with
             their scores; ``refine`` turns one into a detection.
+        working: The working image the candidates came from (``three_sides`` reads its
+            lines too).
     """
 
     best: QuadDetection | None
     alternatives: tuple[tuple[float, F32], ...]
+    working: WorkingImage
     _image: Frame | RGBImage
     _config: DetectConfig
 
@@ -115,9 +119,9 @@ def search_quads(
     cfg = config or DetectConfig()
     rgb = _rgb(image)
     height, width = rgb.shape[:2]
-    scale = min(1.0, cfg.working_side_px / max(height, width))
-    small = rgb if scale >= 1.0 else shrink(rgb, scale)
-    ranked = _ranked_candidates(small, aspect, cfg)
+    work = make_working_image(rgb, cfg)
+    scale = work.scale
+    ranked = _ranked_candidates(work, aspect, cfg)
     best: tuple[float, float, F64] | None = None
     for rank, score, quad in ranked[: cfg.refine_top]:
         if best is not None and rank <= best[0]:
@@ -142,7 +146,7 @@ def search_quads(
             others.append((score, full.astype(np.float32)))
             if len(others) == alternatives:
                 break
-    return QuadSearch(found, tuple(others), image, cfg)
+    return QuadSearch(found, tuple(others), work, image, cfg)
 
 
 def _rgb(image: Frame | RGBImage) -> RGBImage:
@@ -186,8 +190,18 @@ def _finish(image: Frame | RGBImage, quad: F64, score: float, cfg: DetectConfig)
     return QuadDetection(CardQuad(corners, float(min(1.0, score))), cut)
 
 
+def make_working_image(rgb: RGBImage, cfg: DetectConfig) -> WorkingImage:
+    """The shot shrunk to ``working_side_px``, blurred, its gradient and lines."""
+    height, width = rgb.shape[:2]
+    scale = min(1.0, cfg.working_side_px / max(height, width))
+    small = rgb if scale >= 1.0 else shrink(rgb, scale)
+    blur = cv2.GaussianBlur(small, (0, 0), cfg.blur_sigma_px).astype(np.float32)
+    gx, gy, mag = colour_gradient(blur)
+    return working_image(blur, gx, gy, mag, scale, cfg)
+
+
 def _ranked_candidates(
-    small: RGBImage, aspect: AspectPrior, cfg: DetectConfig
+    work: WorkingImage, aspect: AspectPrior, cfg: DetectConfig
 ) -> list[tuple[float, float, F64]]:
     """Candidates on the working image, best first, as ``(rank, score, corners)``.
 
@@ -200,15 +214,14 @@ def _ranked_candidates(
     """
     if aspect is not AspectPrior.ID1:
         cfg = replace(cfg, area_weight=cfg.document_area_weight)
-    blur = cv2.GaussianBlur(small, (0, 0), cfg.blur_sigma_px).astype(np.float32)
-    gx, gy, mag = colour_gradient(blur)
-    quads = candidate_quads(blur, gx, gy, mag, aspect.ratio, cfg)
+    blur, gx, gy = work.blur, work.gx, work.gy
+    quads = candidate_quads(work, aspect.ratio, cfg)
     if not quads:
         return []
     stack = np.stack(quads)  # clockwise already (``candidate_quads``)
     evidence = side_evidence(stack, blur, gx, gy, cfg)
     boundary = np.prod(evidence + 0.01, axis=1) ** 0.25
-    size = (small.shape[1], small.shape[0])
+    size = (blur.shape[1], blur.shape[0])
     f_px = focal_px(size, cfg.prior_focal_35mm)
     shape = shape_factors(stack, size, f_px, aspect.ratio, cfg.aspect_tolerance)
     area = visible_area(stack, size)

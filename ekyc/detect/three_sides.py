@@ -18,14 +18,14 @@ layout (``ekyc.detect.card``) can tell which one is the card.
 
 from __future__ import annotations
 
-import cv2
 import numpy as np
 import numpy.typing as npt
 
+from ekyc.detect.candidates import WorkingImage
 from ekyc.detect.config import DetectConfig
-from ekyc.detect.lines import line_side_evidence, merge_segments, plausible_quads
+from ekyc.detect.lines import line_side_evidence, plausible_quads
 from ekyc.detect.plane import focal_px
-from ekyc.detect.quad import colour_gradient, shrink
+from ekyc.detect.quad import make_working_image
 from ekyc.detect.rank import visible_area
 from ekyc.types import Frame, RGBImage
 
@@ -36,7 +36,9 @@ F32 = npt.NDArray[np.float32]
 I64 = npt.NDArray[np.intp]
 
 
-def three_side_quads(image: Frame | RGBImage, ratio: float, config: DetectConfig) -> list[F32]:
+def three_side_quads(
+    image: Frame | RGBImage, ratio: float, config: DetectConfig, work: WorkingImage | None = None
+) -> list[F32]:
     """Quads with three sides on image lines and the fourth placed by the aspect ``ratio``.
 
     Args:
@@ -45,6 +47,8 @@ def three_side_quads(image: Frame | RGBImage, ratio: float, config: DetectConfig
         config: The line thresholds of ``ekyc.detect.lines``, ``three_side_lines``
             (how many of the longest lines make triples) and ``three_side_hypotheses``
             (how many quads are returned).
+        work: The shot's working image (``quad.QuadSearch.working``), made with the same
+            ``config``; made here when omitted.
 
     Returns:
         Full-resolution corners, clockwise, a long side first (either way up), best
@@ -53,13 +57,10 @@ def three_side_quads(image: Frame | RGBImage, ratio: float, config: DetectConfig
     """
     if config.three_side_hypotheses <= 0:
         return []
-    rgb = image.image if isinstance(image, Frame) else image
-    height, width = rgb.shape[:2]
-    scale = min(1.0, config.working_side_px / max(height, width))
-    small = rgb if scale >= 1.0 else shrink(rgb, scale)
-    blur = cv2.GaussianBlur(small, (0, 0), config.blur_sigma_px).astype(np.float32)
-    gx, gy, mag = colour_gradient(blur)
-    lines = _lines(gx, gy, mag, config)
+    if work is None:
+        work = make_working_image(image.image if isinstance(image, Frame) else image, config)
+    blur, gx, gy, scale = work.blur, work.gx, work.gy, work.scale
+    lines = work.lines[: config.three_side_lines]
     size = (blur.shape[1], blur.shape[0])
     if len(lines) < 3:
         return []
@@ -98,20 +99,6 @@ def _distinct(quads: F64, long_b: npt.NDArray[np.bool_], rank: F64, limit: int) 
             if len(kept) == limit:
                 break
     return [np.asarray(chosen[i], np.float64) for i in kept]
-
-
-def _lines(gx: F32, gy: F32, mag: F32, cfg: DetectConfig) -> F64:
-    """The longest merged lines of the low-threshold edge map (as ``lines`` finds them)."""
-    height, width = mag.shape
-    dx, dy = (np.clip(g * 8.0, -32767, 32767).astype(np.int16) for g in (gx, gy))
-    high = max(cfg.line_canny_floor, float(np.percentile(mag, cfg.line_canny_percentile))) * 8.0
-    edges = cv2.Canny(dx, dy, high * 0.5, high, L2gradient=True)
-    min_len = cfg.min_segment_fraction * min(width, height)
-    fld = cv2.ximgproc.createFastLineDetector(int(min_len), 1.41, 50, 50, 0, True)
-    segs = fld.detect(edges)
-    if segs is None:  # OpenCV returns None, not an empty array, when nothing is found
-        return np.empty((0, 4))  # type: ignore[unreachable]
-    return merge_segments(segs.reshape(-1, 4).astype(np.float64))[: cfg.three_side_lines]
 
 
 def _hypotheses(
