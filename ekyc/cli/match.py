@@ -49,7 +49,9 @@ def match_record(matcher: Any, img1: str, img2: str, path1: str, path2: str) -> 
         score = matcher.match(decode_image(path1).image, decode_image(path2).image)
     except InputError as exc:
         return record | {"error": exc.to_dict()}
-    return record | {"similarity": round(score.similarity, 6), "match": score.match}
+    # the score's threshold: a cascade's screen decides against its own bounds
+    return record | {"similarity": round(score.similarity, 6), "threshold": score.threshold,
+                     "match": score.match}  # fmt: skip
 
 
 def _match_jobs(args: argparse.Namespace) -> list[tuple[str, str, str, str]]:

@@ -121,3 +121,20 @@ def test_the_metric_carries_the_band_and_the_fusion():
         "euclidean", -0.7, -0.5, "zsum:cosine,2,0,1;euclidean,3,0,1")  # fmt: skip
     with pytest.raises(ValueError, match="cascade metric"):
         parse_metric("zsum:cosine,2,0,1")
+
+
+@pytest.mark.models
+def test_the_cli_record_carries_the_threshold_that_decided(registry, cascade, tmp_path):
+    """``ekyc match --json``: similarity >= threshold exactly when ``match``, screen or fusion."""
+    import cv2
+    from skimage import data
+
+    from ekyc.cli.match import match_record
+
+    matcher = FaceMatcher.from_registry(registry, CASCADE)
+    face = tmp_path / "a.png"
+    cv2.imwrite(str(face), np.ascontiguousarray(data.astronaut()[:, :, ::-1]))
+    record = match_record(matcher, "a", "a", str(face), str(face))
+    assert record["match"]
+    assert record["threshold"] == cascade.accept_from  # decided by the screen
+    assert record["similarity"] >= record["threshold"]
