@@ -101,16 +101,6 @@ def line_side_evidence(
     normal = lines[:, :2]
     along = np.stack([-normal[:, 1], normal[:, 0]], axis=1)
     base = along @ np.array([width / 2, height / 2])  # where the image centre projects
-    foot = lines[:, 2:3] * normal + base[:, None] * along
-    pts = foot[:, None, :] + s[None, :, None] * along[:, None, :]
-    # Most of each line's reach lies outside the image: only the points inside are sampled.
-    valid = (pts[..., 0] >= 0) & (pts[..., 0] < width) & (pts[..., 1] >= 0) & (pts[..., 1] < height)
-    hits = np.zeros(valid.shape)
-    normals = np.broadcast_to(normal[:, None, :], pts.shape)
-    hits[valid] = point_evidence(pts[valid], normals[valid], colour, gx, gy, cfg)[0]
-    zero = np.zeros((len(lines), 1))
-    cum_hits = np.concatenate([zero, np.cumsum(hits, axis=1)], axis=1)
-    cum_seen = np.concatenate([zero, np.cumsum(valid, axis=1)], axis=1)
     start, end = quads, np.roll(quads, -1, axis=1)
     u = along[sides]  # (n, 4, 2)
     s0, s1 = np.sum(start * u, axis=-1), np.sum(end * u, axis=-1)
@@ -119,6 +109,25 @@ def line_side_evidence(
     shift = reach - base[sides]
     i0 = np.clip(np.round(lo + shift), 0, len(s)).astype(np.intp)
     i1 = np.clip(np.round(hi + shift), 0, len(s)).astype(np.intp)
+    # Only the stretch of each line that some side covers is sampled (point by point, so
+    # every side's sum is the one a full sampling gives).
+    first = np.full(len(lines), len(s), np.intp)
+    last = np.zeros(len(lines), np.intp)
+    np.minimum.at(first, sides.ravel(), i0.ravel())
+    np.maximum.at(last, sides.ravel(), i1.ravel())
+    index = np.arange(len(s))[None, :]
+    span = (index >= first[:, None]) & (index < last[:, None])
+    foot = lines[:, 2:3] * normal + base[:, None] * along
+    pts = foot[:, None, :] + s[None, :, None] * along[:, None, :]
+    # Most of each line's reach lies outside the image: only the points inside are sampled.
+    valid = (pts[..., 0] >= 0) & (pts[..., 0] < width) & (pts[..., 1] >= 0) & (pts[..., 1] < height)
+    sampled = valid & span
+    hits = np.zeros(valid.shape)
+    normals = np.broadcast_to(normal[:, None, :], pts.shape)
+    hits[sampled] = point_evidence(pts[sampled], normals[sampled], colour, gx, gy, cfg)[0]
+    zero = np.zeros((len(lines), 1))
+    cum_hits = np.concatenate([zero, np.cumsum(hits, axis=1)], axis=1)
+    cum_seen = np.concatenate([zero, np.cumsum(valid, axis=1)], axis=1)
     total = np.maximum(i1 - i0, 1)
     seen = cum_seen[sides, i1] - cum_seen[sides, i0]
     per_side = (cum_hits[sides, i1] - cum_hits[sides, i0]) / np.maximum(seen, 1)
@@ -163,42 +172,62 @@ def _hypotheses(
     cos = np.abs(normals @ normals.T)  # |cos| of the angle between every two lines
     i, j = np.triu_indices(len(lines), 1)
     parallel = cos[i, j] > np.cos(np.radians(cfg.max_side_angle_deg))
-    pairs = np.stack([i[parallel], j[parallel]], axis=1)
-    # Pairs of pairs whose first lines cross steeply enough, in ``triu_indices`` order.
-    apart = cos[pairs[:, 0][:, None], pairs[:, 0][None, :]] < np.cos(
-        np.radians(cfg.min_corner_angle_deg)
-    )
-    p, q = np.nonzero(np.triu(apart, 1))
-    a, b, c, d = pairs[p, 0], pairs[p, 1], pairs[q, 0], pairs[q, 1]
+    first_line, second_line = i[parallel], j[parallel]
     # Every pair of lines meets once: intersect them all up front (homogeneous cross
     # products), so that each quad's corners are a gather rather than four cross products.
     homog = np.column_stack([normals, -lines[:, 2]])
     meet = np.cross(homog[:, None, :], homog[None, :, :])
     finite = np.abs(meet[..., 2]) > 1e-9
     corner = meet[..., :2] / np.where(finite, meet[..., 2], 1.0)[..., None]
+    # ``plausible_quads`` keeps only quads whose four corners lie near the image: judged
+    # per pair of lines first, so that the pairs of pairs are filtered before any gather.
+    width, height = size
+    x, y = corner[..., 0], corner[..., 1]
+    near = finite & (x > -0.25 * width) & (x < 1.25 * width)
+    near &= (y > -0.25 * height) & (y < 1.25 * height)
+    # Pairs of pairs whose first lines cross steeply enough, in ``triu_indices`` order,
+    # with corners (a, c), (c, b), (b, d), (d, a) near the image (``near`` is symmetric).
+    # Row then column takes: one broadcast gather per matrix costs several times more.
+    near_a, near_b = near[first_line], near[second_line]
+    usable = cos[first_line][:, first_line] < np.cos(np.radians(cfg.min_corner_angle_deg))
+    usable &= near_a[:, first_line] & near_b[:, first_line]
+    usable &= near_b[:, second_line] & near_a[:, second_line]
+    p, q = np.nonzero(np.triu(usable, 1))
+    a, b, c, d = first_line[p], second_line[p], first_line[q], second_line[q]
     first = np.stack([a, c, b, d], axis=1)
     second = np.stack([c, b, d, a], axis=1)
-    ok = np.all(finite[first, second], axis=1)
-    first, second = first[ok], second[ok]
     quads = corner[first, second]
-    keep = plausible_quads(quads, size, cfg)
+    keep = _convex_and_large(quads, size, cfg)  # near the image already
     return np.asarray(quads[keep], dtype=np.float64), second[keep]
 
 
 def plausible_quads(quads: F64, size: tuple[int, int], cfg: DetectConfig) -> npt.NDArray[np.bool_]:
     """Convex, large enough, and mostly inside the image."""
     width, height = size
-    nxt = quads[:, [1, 2, 3, 0]]
-    edge = nxt - quads
-    turn = edge[:, [1, 2, 3, 0]]
-    cross = edge[:, :, 0] * turn[:, :, 1] - edge[:, :, 1] * turn[:, :, 0]
-    convex = np.all(cross > 0, axis=1) | np.all(cross < 0, axis=1)
     x, y = quads[..., 0], quads[..., 1]
-    area = 0.5 * np.abs(np.sum(x * nxt[..., 1] - nxt[..., 0] * y, axis=1))
     margin = 0.25
     inside = np.all(
         (x > -margin * width) & (x < (1 + margin) * width)
         & (y > -margin * height) & (y < (1 + margin) * height),
         axis=1,
     )  # fmt: skip
-    return np.asarray(convex & inside & (area >= cfg.min_area_fraction * width * height))
+    return np.asarray(inside & _convex_and_large(quads, size, cfg))
+
+
+def _convex_and_large(
+    quads: F64, size: tuple[int, int], cfg: DetectConfig
+) -> npt.NDArray[np.bool_]:
+    """``plausible_quads`` without the check that the corners lie near the image."""
+    width, height = size
+    x, y = quads[..., 0], quads[..., 1]
+    # Side k runs from corner k to k + 1; consecutive sides turn the same way when convex.
+    ex = np.concatenate([x[:, 1:] - x[:, :-1], x[:, :1] - x[:, 3:]], axis=1)
+    ey = np.concatenate([y[:, 1:] - y[:, :-1], y[:, :1] - y[:, 3:]], axis=1)
+    tx = np.concatenate([ex[:, 1:], ex[:, :1]], axis=1)
+    ty = np.concatenate([ey[:, 1:], ey[:, :1]], axis=1)
+    cross = ex * ty - ey * tx
+    convex = np.all(cross > 0, axis=1) | np.all(cross < 0, axis=1)
+    nx = np.concatenate([x[:, 1:], x[:, :1]], axis=1)
+    ny = np.concatenate([y[:, 1:], y[:, :1]], axis=1)
+    area = 0.5 * np.abs(np.sum(x * ny - nx * y, axis=1))
+    return np.asarray(convex & (area >= cfg.min_area_fraction * width * height))

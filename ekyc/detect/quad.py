@@ -33,7 +33,7 @@ from ekyc.detect.candidates import WorkingImage, candidate_quads, clockwise, wor
 from ekyc.detect.config import DetectConfig
 from ekyc.detect.edges import EdgeFit, fit_sides, intersect
 from ekyc.detect.outline import outermost_sides
-from ekyc.detect.plane import focal_px, plane_pose, shape_factors
+from ekyc.detect.plane import aspect_ratios, focal_px, plane_pose, shape_factors
 from ekyc.detect.rank import side_evidence, visible_area
 from ekyc.detect.sideface import face_edge_quad
 from ekyc.types import AspectPrior, CardQuad, Frame, QuadDetection, RGBImage
@@ -138,8 +138,9 @@ def search_quads(
         near = cfg.alternative_distinct * float(np.hypot(width, height))
         kept = np.empty((alternatives + 1, 4, 2))
         kept[0] = found.quad.corners
-        for _, score, quad in ranked[: cfg.alternatives_ranked]:
-            full = order_corners(quad / scale, size, cfg).astype(np.float64)
+        top = ranked[: cfg.alternatives_ranked]
+        ordered = _order_many(np.stack([q for _, _, q in top]) / scale, size, cfg)
+        for (_, score, _), full in zip(top, ordered, strict=True):
             if _max_corner_distance(full, kept[: len(others) + 1]) < near:
                 continue
             kept[len(others) + 1] = full
@@ -256,6 +257,28 @@ def order_corners(
     if up[2] > up[0]:
         quad = np.roll(quad, -2, axis=0)
     return np.ascontiguousarray(quad, dtype=np.float32)
+
+
+def _order_many(quads: F64, image_size: tuple[int, int], cfg: DetectConfig) -> F64:
+    """``order_corners`` of ``(n, 4, 2)`` quads at once (the aspect by ``aspect_ratios``).
+
+    Per-quad calls cost ~0.3 ms each, mostly numpy overhead, for the 16 runners-up of
+    every shot. The closed-form aspect agrees with ``plane_pose``'s to ~1e-6: the long
+    side can come out differently only for a quad that is square in space.
+    """
+    quads = np.asarray(quads, dtype=np.float64)
+    x, y = quads[..., 0], quads[..., 1]
+    area2 = np.sum(x * np.roll(y, -1, axis=1) - np.roll(x, -1, axis=1) * y, axis=1)
+    quads = np.where((area2 < 0)[:, None, None], quads[:, ::-1], quads)
+    aspect = aspect_ratios(quads, image_size, focal_px(image_size, cfg.prior_focal_35mm))
+    side = np.linalg.norm(np.roll(quads, -1, axis=1) - quads, axis=2)
+    by_sides = side[:, 0] + side[:, 2] >= side[:, 1] + side[:, 3]
+    long_first = np.where(np.isfinite(aspect), aspect >= 1.0, by_sides)
+    quads = np.where(long_first[:, None, None], quads, np.roll(quads, -1, axis=1))
+    d = np.roll(quads, -1, axis=1) - quads
+    up = d[..., 0] / np.maximum(np.hypot(d[..., 0], d[..., 1]), 1e-9)
+    quads = np.where((up[:, 2] > up[:, 0])[:, None, None], np.roll(quads, -2, axis=1), quads)
+    return np.asarray(quads.astype(np.float32), dtype=np.float64)
 
 
 def shrink(rgb: RGBImage, scale: float) -> RGBImage:
