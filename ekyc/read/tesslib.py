@@ -108,6 +108,7 @@ class TesseractLib:
         self._lock = threading.Lock()
         self._pid = -1
         self._handle: int | None = None
+        self._whitelist = b""  # what the handle's tessedit_char_whitelist holds
         with self._lock:
             self._ensure_handle()
         atexit.register(self.close)
@@ -126,7 +127,7 @@ class TesseractLib:
                 tessdata_dir=str(self.tessdata_dir),
             )
         self._lib.TessBaseAPISetPageSegMode(handle, _PSM_SINGLE_LINE)
-        self._handle, self._pid = handle, os.getpid()
+        self._handle, self._pid, self._whitelist = handle, os.getpid(), b""
         return handle
 
     def close(self) -> None:
@@ -157,7 +158,10 @@ class TesseractLib:
         pixels = np.ascontiguousarray(image, dtype=np.uint8)
         if pixels.ndim != 2 or pixels.size == 0:
             raise ValueError(f"a line must be a non-empty (H, W) uint8 image, got {pixels.shape}")
-        lib.TessBaseAPISetVariable(handle, b"tessedit_char_whitelist", (charset or "").encode())
+        whitelist = (charset or "").encode()
+        if whitelist != self._whitelist:  # a kanji name's whitelist is 21 k characters
+            lib.TessBaseAPISetVariable(handle, b"tessedit_char_whitelist", whitelist)
+            self._whitelist = whitelist
         lib.TessBaseAPISetImage(
             handle, pixels.ctypes.data, pixels.shape[1], pixels.shape[0], 1, pixels.strides[0]
         )

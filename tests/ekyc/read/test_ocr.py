@@ -8,7 +8,7 @@ import pytest
 from benchmarks.synth.cards import render_card
 from benchmarks.synth.identity import make_identity
 from ekyc.read import FieldName, LineRead, TesseractCli, read_fields
-from ekyc.read.ocr import flatten_background, normalize_value, prepare_line
+from ekyc.read.ocr import charset_for, flatten_background, normalize_value, prepare_line
 from ekyc.read.tesseract import OcrUnavailable
 from ekyc.types import CardQuad, DocumentType, RectifiedCard, Side
 
@@ -125,3 +125,60 @@ def test_missing_binary_is_a_typed_error() -> None:
     with pytest.raises(OcrUnavailable) as info:
         TesseractCli("no-such-tesseract-binary")
     assert info.value.code == "ocr_unavailable"
+
+
+class RecordingReader(FakeReader):
+    """A ``FakeReader`` that keeps the whitelist each line was read with."""
+
+    def __init__(self, texts: list[str]) -> None:
+        super().__init__(texts)
+        self.charsets: list[list[str | None]] = []
+
+    def read_lines(self, lines, charsets=()):
+        self.charsets.append(list(charsets))
+        return super().read_lines(lines, charsets)
+
+
+@pytest.mark.parametrize("doc", [DL, MN, RC])
+def test_each_field_is_read_with_what_it_can_print(doc: DocumentType) -> None:
+    image, _ = _card(doc, 1)
+    fake = RecordingReader(["x"] * 5)
+    reads = read_fields(image, doc, Side.FRONT, reader=fake, px_per_mm=PPM)
+    by_field = dict(zip((r.field for r in reads.fields), fake.charsets[0], strict=True))
+    for field in (FieldName.BIRTH_DATE, FieldName.EXPIRY_DATE):
+        assert set("0123456789年月日生昭和平成令和まで有効") <= set(by_field[field] or "")
+        assert "A" not in (by_field[field] or "")
+    assert by_field[FieldName.ADDRESS] is None  # kanji, kana, digits and dashes: anything
+    name = by_field[FieldName.NAME]
+    assert name == (charset_for(RC, FieldName.NAME) if doc is RC else None)
+    assert by_field.get(FieldName.LICENSE_NUMBER, "0123456789") == "0123456789"
+    # "x" is no date: the date lines (only they) were read again, with the same whitelist
+    dates = [c for f, c in by_field.items() if f.is_date]
+    assert fake.charsets[1:] == [dates]
+
+
+def test_a_date_read_that_parses_beats_a_surer_one_that_does_not() -> None:
+    image, _ = _card(MN, 1)
+
+    class TwoScales(FakeReader):
+        def read_lines(self, lines, charsets=()):
+            self.calls += 1
+            if self.calls == 1:  # name, address, birth date, expiry
+                return tuple(LineRead(t, 0.95) for t in ["山田太郎", "東京都", "昭和6年", "x"])
+            return (LineRead("昭和60年1月2日生", 0.7), LineRead("2030年1月2日まで有効", 0.5))
+
+    reads = read_fields(image, MN, Side.FRONT, reader=TwoScales([]), px_per_mm=PPM)
+    assert reads.get(FieldName.BIRTH_DATE).value == dt.date(1985, 1, 2)
+    assert reads.get(FieldName.EXPIRY_DATE).value == dt.date(2030, 1, 2)
+    assert reads.get(FieldName.NAME).value == "山田太郎"
+
+
+def test_a_whitelist_does_not_stay_on_the_engine(reader) -> None:
+    """A date line read with its whitelist, then a kanji name without one: the name is
+    still read in full (the in-process engine keeps the last whitelist it was given)."""
+    image, ident = _card(DL, 2)
+    for only in ({FieldName.BIRTH_DATE}, {FieldName.NAME}):
+        reads = read_fields(image, DL, Side.FRONT, reader=reader, px_per_mm=PPM, only=only)
+    name = reads.get(FieldName.NAME)
+    assert name is not None
+    assert name.value == normalize_value(FieldName.NAME, ident.name), name.raw_text
