@@ -12,6 +12,11 @@ wall time is not the machine's, the CPU time nearly is), mean time per stage, th
 with 1 and N worker threads, peak resident memory, and with ``--soak N`` the resident memory
 before and after N more verifications (``benchmarks/soak.py`` samples it along the way).
 
+With ``--screened`` every shot is first screened as the daemon does on arrival
+(``Verifier.screen_shot``: decode, find the card, refuse a My Number back; not timed), and
+the timed ``verify`` is the daemon's at finish, which reuses the cards found on arrival
+instead of finding them again. Without it every verification starts from the bytes alone.
+
 ``--ort-threads`` is the registry's onnxruntime intra-op threads per session: by default
 ``VERIFY_MODEL_THREADS`` (1), as ``ekyc verify`` and the daemon use; 0 is onnxruntime's own
 default (every core, which spins beside the pipeline's own threads). ``--threads`` is
@@ -63,9 +68,12 @@ def applicants(n: int, size: tuple[int, int], faces_dir: Path | None, challenge:
 
 
 def latency(verifier: Verifier, people: list[SyntheticApplicant], rounds: int,
-            cpu: list[float] | None = None
+            cpu: list[float] | None = None, screened: bool = False
             ) -> tuple[list[float], dict[str, list[float]], dict[str, int]]:  # fmt: skip
-    """Wall ms per verification, ms per stage, decisions; process CPU ms into ``cpu``."""
+    """Wall ms per verification, ms per stage, decisions; process CPU ms into ``cpu``.
+
+    ``screened``: each shot goes through ``screen_shot`` first, untimed, as on arrival.
+    """
     totals: list[float] = []
     stages: dict[str, list[float]] = {}
     decisions: dict[str, int] = {}
@@ -73,6 +81,8 @@ def latency(verifier: Verifier, people: list[SyntheticApplicant], rounds: int,
         verifier.verify(person.document_type, person.shots, **person.verify_kwargs())
     for _ in range(rounds):
         for person in people:
+            for data in person.shots.values() if screened else ():
+                verifier.screen_shot(data)
             start, start_cpu = time.perf_counter(), time.process_time()
             verdict = verifier.verify(person.document_type, person.shots, **person.verify_kwargs())
             totals.append((time.perf_counter() - start) * 1000)
@@ -110,12 +120,13 @@ def run(args: argparse.Namespace, report: Report) -> None:
     verifier = verifiers[args.threads[0]]
     cv2.setNumThreads(1)
     cpu: list[float] = []
-    totals, stages, decisions = latency(verifier, people, args.rounds, cpu)
+    totals, stages, decisions = latency(verifier, people, args.rounds, cpu, args.screened)
     total = summarise(totals)
     report.section("Latency, one verification at a time",
                    f"{len(people)} applicants x {args.rounds} rounds, shots {width}x{height} "
                    f"JPEG (front, tilt, back unless My Number, selfie)"
-                   f"{' + a recorded liveness challenge' if args.challenge else ''}; "
+                   f"{' + a recorded liveness challenge' if args.challenge else ''}"
+                   f"{'; shots screened on arrival first (untimed)' if args.screened else ''}; "
                    f"{args.threads[0]} thread(s) per verification, OpenCV 1 thread, "
                    f"onnxruntime {args.ort_threads or 'default'} intra-op thread(s); "
                    f"load average {os.getloadavg()[0]:.1f} at the start; "
@@ -132,7 +143,7 @@ def run(args: argparse.Namespace, report: Report) -> None:
     by_threads = {args.threads[0]: (total, cpu)}
     for n in args.threads[1:]:
         more_cpu: list[float] = []
-        more, _, _ = latency(verifiers[n], people, args.rounds, more_cpu)
+        more, _, _ = latency(verifiers[n], people, args.rounds, more_cpu, args.screened)
         by_threads[n] = (summarise(more), more_cpu)
     if len(by_threads) > 1:
         report.section("Threads per verification",
@@ -168,6 +179,7 @@ def run(args: argparse.Namespace, report: Report) -> None:
                     "per-stage latency histograms")  # fmt: skip
     report.results["pipeline"] = {
         "size": [width, height], "applicants": len(people), "rounds": args.rounds,
+        "screened": args.screened,
         "total_ms": asdict(total), "threads": args.threads[0],
         "cpu_ms_samples": cpu, "cpu_ms_p50": float(np.median(cpu)),
         "by_threads": {n: {"total_ms": asdict(t), "cpu_ms_samples": c}
@@ -199,6 +211,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--challenge",
         action="store_true",
         help="also send a recorded liveness challenge (~45 frames)",
+    )
+    parser.add_argument(
+        "--screened",
+        action="store_true",
+        help="screen every shot first, untimed, as the daemon does on arrival",
     )
     parser.add_argument("--data", type=Path, default=None)
     parser.add_argument("--out", type=Path, default=None)

@@ -19,6 +19,7 @@ import logging
 import os
 import threading
 import time
+from collections import OrderedDict
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any
@@ -43,7 +44,7 @@ from ekyc.stages import (
     reading_stage,
     selfie_stage,
 )
-from ekyc.types import DocumentType, Frame, Shot
+from ekyc.types import CardDetection, DocumentType, Frame, Shot
 from ekyc.verdict import ReasonCode, Verdict, decide
 
 __all__ = ["ImageSource", "Verifier"]
@@ -52,6 +53,9 @@ _JST = ZoneInfo("Asia/Tokyo")
 _log = logging.getLogger(__name__)
 # The order shots are handed to the threads in: longest work first.
 _SHOT_ORDER = ("selfie", "front", "tilt", "back")
+# Cards found by ``screen_shot`` kept for ``verify`` (corners and type only, a few hundred
+# bytes each): the most recent this many shots, about 64 sessions of 4 shots.
+_SCREENED_KEPT = 256
 
 ImageSource = bytes | str | os.PathLike[str] | Frame
 """A shot as bytes, a path, or an already decoded ``Frame``."""
@@ -82,6 +86,7 @@ class Verifier:
         self._tracker: Any = None
         self._tracker_lock = threading.Lock()
         self._threads = _Threads(self.config.threads)
+        self._screened = _Screened(_SCREENED_KEPT)
 
     @classmethod
     def from_registry(cls, registry: Registry, config: PipelineConfig | None = None) -> Verifier:
@@ -207,7 +212,9 @@ class Verifier:
         every shot is in. The same decoding and detection as ``verify``'s.
 
         Returns the frame and its card, for the caller's retake rules
-        (``ShotScreening.retake_reason``).
+        (``ShotScreening.retake_reason``). The card (not the pixels) is kept for a later
+        ``verify`` of the same bytes, which then does not look for it again: a session
+        screens every shot on arrival and verifies them all at the end.
 
         Raises:
             StepNotAllowed: the shot shows a My Number card's back (``reason``
@@ -217,6 +224,7 @@ class Verifier:
         frame, _ = self._decode(source)
         detection = find_card(frame, self.layouts)
         refuse_my_number_back(detection)
+        self._screened.put(frame, detection)
         return ShotScreening(frame, detection)
 
     def _decode(self, source: ImageSource) -> tuple[Frame, float]:
@@ -227,9 +235,11 @@ class Verifier:
         return frame, (time.perf_counter() - start) * 1000.0
 
     def _prepare(self, name: str, frame: Frame) -> Any:
+        screened = self._screened.get(frame)
         if name == "selfie":
-            return look_at_selfie(frame, self.matcher, self.layouts, self.match_config)
-        return self.method.prepare(name, frame)
+            return look_at_selfie(frame, self.matcher, self.layouts, self.match_config,
+                                  screened=screened)  # fmt: skip
+        return self.method.prepare(name, frame, screened=screened)
 
     def close(self) -> None:
         """Stop the worker threads (a later ``verify`` starts them again)."""
@@ -264,6 +274,43 @@ def _check_shots(document_type: DocumentType, shots: Mapping[str, ImageSource]) 
         raise StepNotAllowed(
             f"missing shot(s): {', '.join(missing)}", reason="missing_shot", missing=missing
         )
+
+
+class _Screened:
+    """``find_card``'s results on shots that passed ``screen_shot``, for ``verify``.
+
+    Keyed by the bytes' sha256 and the decoded size: the same bytes decoded by the same
+    ``Verifier`` give the same frame, hence the same card. Only ``screen_shot`` adds (a
+    My Number back never gets here: it is refused first); ``verify`` looks up and never
+    adds, so verifying shots that were not screened finds every card itself. The oldest
+    entries go beyond ``size``.
+    """
+
+    def __init__(self, size: int) -> None:
+        self._size = size
+        self._cards: OrderedDict[tuple[str, tuple[int, ...]], CardDetection | None] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def put(self, frame: Frame, detection: CardDetection | None) -> None:
+        key = (frame.source_sha256, frame.image.shape)
+        with self._lock:
+            self._cards[key] = detection
+            self._cards.move_to_end(key)
+            while len(self._cards) > self._size:
+                self._cards.popitem(last=False)
+
+    def get(self, frame: Frame) -> ShotScreening | None:
+        """``frame`` with the card screened on the same bytes, None if never screened."""
+        key = (frame.source_sha256, frame.image.shape)
+        with self._lock:
+            if key not in self._cards:
+                return None
+            self._cards.move_to_end(key)
+            return ShotScreening(frame, self._cards[key])
+
+    def __len__(self) -> int:
+        with self._lock:
+            return len(self._cards)
 
 
 # A result or the exception that stood in its way.

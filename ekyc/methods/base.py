@@ -8,6 +8,7 @@ from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
+from ekyc.screening import ShotScreening
 from ekyc.types import DocumentType, Frame, ModelRef, RGBImage
 from ekyc.verdict import Reason, ReasonCode
 
@@ -44,8 +45,12 @@ class DocumentMethod(Protocol):
 
     name: str
 
-    def prepare(self, shot: str, frame: Frame) -> Any:
-        """Per-shot work for ``examine`` (None for shots the method does not examine)."""
+    def prepare(self, shot: str, frame: Frame, screened: ShotScreening | None = None) -> Any:
+        """Per-shot work for ``examine`` (None for shots the method does not examine).
+
+        ``screened``: the card already found on this shot's bytes (``Verifier.screen_shot``),
+        which a method may use instead of looking again.
+        """
         ...
 
     def examine(

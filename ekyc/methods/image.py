@@ -26,7 +26,7 @@ from ekyc.detect import (
 )
 from ekyc.methods.base import DocumentFindings, Evidence, timed_into
 from ekyc.rules import rule_for
-from ekyc.screening import card_problems
+from ekyc.screening import ShotScreening, card_problems
 from ekyc.types import CardDetection, DocumentType, Frame, QualityReport, RectifiedCard, Side
 from ekyc.verdict import ReasonCode
 
@@ -72,21 +72,31 @@ class ImageMethod:
         self.config = config or PipelineConfig()
         self.detect_config = detect_config
 
-    def prepare(self, shot: str, frame: Frame) -> ShotLook | None:
+    def prepare(
+        self, shot: str, frame: Frame, screened: ShotScreening | None = None
+    ) -> ShotLook | None:
         """Find the card on a front, tilt or back shot, judge its quality, rectify it.
 
-        Records nothing, so shots can be prepared at once on several threads.
+        Records nothing, so shots can be prepared at once on several threads. ``screened``
+        is ``find_card``'s result on this shot's bytes from an earlier look (a screen on
+        arrival, default detector settings): used instead of finding the card again when
+        this method has no ``detect_config`` of its own.
 
         Raises:
             StepNotAllowed: the shot shows a My Number card's back (before anything of it
                 is kept).
         """
-        return self._look(shot, frame) if shot in _CARD_SHOTS else None
+        if shot not in _CARD_SHOTS:
+            return None
+        return self._look(shot, frame, screened if self.detect_config is None else None)
 
-    def _look(self, shot: str, frame: Frame) -> ShotLook:
+    def _look(self, shot: str, frame: Frame, screened: ShotScreening | None = None) -> ShotLook:
         timings: dict[str, float] = {}
-        with timed_into(timings, f"{shot}.detect"):
-            detection = find_card(frame, self.layouts, config=self.detect_config)
+        if screened is not None:
+            detection = screened.detection
+        else:
+            with timed_into(timings, f"{shot}.detect"):
+                detection = find_card(frame, self.layouts, config=self.detect_config)
         refuse_my_number_back(detection)  # before anything of this shot is kept
         if detection is None:
             return ShotLook(None, timings_ms=timings)

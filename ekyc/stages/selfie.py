@@ -19,6 +19,7 @@ from ekyc.match import (
 )
 from ekyc.methods.base import DocumentFindings, Evidence, timed_into
 from ekyc.read.crosscheck import GLARE_MAX_FRACTION
+from ekyc.screening import ShotScreening
 from ekyc.types import Embedding, FaceDetection, Frame, RGBImage
 from ekyc.verdict import ReasonCode
 
@@ -44,15 +45,22 @@ class SelfieLook:
 
 
 def look_at_selfie(selfie: Frame, matcher: FaceMatcher, layouts: CardLayouts,
-                   config: MatchConfig) -> SelfieLook:  # fmt: skip
+                   config: MatchConfig, screened: ShotScreening | None = None
+                   ) -> SelfieLook:  # fmt: skip
     """The selfie's own work, which needs no other shot and records nothing.
+
+    ``screened``: the card ``find_card`` already found on the selfie's bytes (a screen on
+    arrival, ``Verifier.screen_shot``); it is not looked for again.
 
     Raises:
         StepNotAllowed: a My Number card's back is in the selfie.
     """
     timings: dict[str, float] = {}
-    with timed_into(timings, "selfie.card_check"):
-        refuse_my_number_back(find_card(selfie, layouts))
+    if screened is not None:
+        refuse_my_number_back(screened.detection)
+    else:
+        with timed_into(timings, "selfie.card_check"):
+            refuse_my_number_back(find_card(selfie, layouts))
     with timed_into(timings, "selfie.faces"):
         faces = matcher.detector.detect(selfie.image)
         gate = assess_face(selfie.image, faces, config)

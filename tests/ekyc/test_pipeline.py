@@ -13,9 +13,9 @@ from benchmarks.synth.applicant import make_applicant
 from ekyc.config import PipelineConfig
 from ekyc.errors import CorruptImage, StepNotAllowed
 from ekyc.match import DEFAULT_EMBEDDER
-from ekyc.pipeline import Verifier
+from ekyc.pipeline import Verifier, _Screened
 from ekyc.registry import Registry
-from ekyc.types import DocumentType, Side
+from ekyc.types import CaptureMetadata, DocumentType, Frame, Side
 from ekyc.verdict import Decision, ReasonCode
 from tests.conftest import data_dir
 from tests.ekyc.detect.cards import card_scene, rgb
@@ -94,6 +94,68 @@ def test_one_thread_and_two_give_the_same_verdict():
     for verdict in verdicts:
         verdict.pop("timings_ms")
     assert verdicts[0] == verdicts[1]
+
+
+def _fresh(of: Verifier) -> Verifier:
+    """A Verifier with ``of``'s loaded models and nothing screened yet."""
+    return Verifier(of.matcher, of.method, of.layouts, of.config, of.match_config,
+                    reader=of.reader, passive=of.passive)  # fmt: skip
+
+
+def test_shots_screened_on_arrival_are_not_looked_at_again_and_give_the_same_verdict():
+    # The daemon screens each shot as it arrives (screen_shot) and verifies all at the end:
+    # the card found on arrival is reused, not found again, and nothing else changes.
+    person = applicant(7001, DocumentType.DRIVERS_LICENSE)
+    pipeline = _fresh(verifier())
+    plain = pipeline.verify(person.document_type, person.shots)
+    assert {"front.detect", "tilt.detect", "back.detect", "selfie.card_check"} <= set(
+        plain.timings_ms
+    )
+    for data in person.shots.values():
+        pipeline.screen_shot(data)
+    screened = pipeline.verify(person.document_type, person.shots)
+    assert not {"front.detect", "tilt.detect", "back.detect", "selfie.card_check"} & set(
+        screened.timings_ms
+    )
+    verdicts = [plain.to_json(), screened.to_json()]
+    for verdict in verdicts:
+        verdict.pop("timings_ms")
+    assert verdicts[0] == verdicts[1]
+    # Verifying does not screen: another Verifier looks for every card itself.
+    other = _fresh(verifier())
+    assert "front.detect" in other.verify(person.document_type, person.shots).timings_ms
+
+
+def test_a_screened_card_is_reused_only_for_the_same_bytes_decoded_to_the_same_size():
+    front = _jpeg(rgb(card_scene("front", DocumentType.DRIVERS_LICENSE, 3)))
+    pipeline = _fresh(verifier())
+    seen = pipeline.screen_shot(front)
+    again = pipeline._screened.get(pipeline._decode(front)[0])
+    assert again is not None
+    assert again.detection is seen.detection
+    other = _jpeg(rgb(card_scene("front", DocumentType.DRIVERS_LICENSE, 4)))
+    assert pipeline._screened.get(pipeline._decode(other)[0]) is None
+    half = Frame(seen.frame.image[::2, ::2].copy(), seen.frame.metadata, seen.frame.source_sha256)
+    assert pipeline._screened.get(half) is None
+    # A My Number back is refused before anything of it is kept.
+    back = _jpeg(rgb(card_scene("back", DocumentType.MY_NUMBER_CARD, 3)))
+    with pytest.raises(StepNotAllowed):
+        pipeline.screen_shot(back)
+    assert len(pipeline._screened) == 1
+
+
+def test_the_screened_cards_kept_are_the_most_recent_few():
+    kept = _Screened(2)
+    frames = [Frame(np.zeros((4, 4, 3), np.uint8), CaptureMetadata("PNG"), f"{i:064x}")
+              for i in range(3)]  # fmt: skip
+    for frame in frames:
+        kept.put(frame, None)
+    assert len(kept) == 2
+    assert kept.get(frames[0]) is None
+    found = kept.get(frames[2])
+    assert found is not None
+    assert found.frame is frames[2]
+    assert found.detection is None  # screened, and no card in it
 
 
 def test_genuine_applicant_evidence():
