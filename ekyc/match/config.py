@@ -14,7 +14,11 @@ DEFAULT_EMBEDDER = "face-embed/fusion-sface-int8-dlib@2"
 ekyc bench match, one run beside @1 (float dlib, PRelu expanded): card portrait vs selfie TAR
 at FAR 1e-3 95.44 % (@1 95.39 %; int8 SFace alone 91.78 %), LFW 99.44 % / TAR 98.72 % (@1
 99.53 / 98.83 %), for ~0.6x @1's CPU per face (both networks run; bench throughput).
-``face-embed/sface-2021dec-int8@2`` alone is the faster choice."""
+``face-embed/sface-2021dec-int8@2`` alone is the faster choice. ``face-embed/cascade-dlib-fusion@1``
+(ekyc.match.cascade) decides as this fusion does except where int8 dlib alone is clear, for
+~0.42x its CPU per face (benchmarks/match_cascade.py, paired); not the default: its held-out
+FAR on card pairs was 2.22e-3 (this fusion's 1.11e-3), and the pipeline's portrait_reused
+reads SFace on every selfie/portrait pair, so verify would save little."""
 CALIBRATIONS: Mapping[str, str] = MappingProxyType(
     {"lfw": "thresholds_by_fmr", "card": "thresholds_by_fmr_card"}
 )
