@@ -23,6 +23,10 @@ loosest calibrated threshold). ``CascadeEmbedder.embed`` runs only the screen an
 So a result's similarity and threshold are on the screen's scale when the screen decided and
 on the fusion's otherwise; ``match`` is always ``similarity >= threshold``. A rule in the
 fusion's first member's scale (``primary_similarity``) finishes the embeddings it reads.
+
+Limit: ``accept_from`` is the highest impostor of the calibration pairs, so an unseen
+impostor passes it with a probability of about one over their number (~3e-4 for 3,600):
+noise within a 1e-3 budget, not within 1e-4. The shipped entry holds 1e-3 thresholds only.
 """
 
 from __future__ import annotations

@@ -114,6 +114,8 @@ class TestCascade:
         fusion = registry.spec("face-embed/fusion-sface-int8-dlib@2")
         assert matcher.threshold == fusion.extra["thresholds_by_fmr_card"]["1e-3"]
         assert matcher.match(astronaut, astronaut).match
+        with pytest.raises(ValueError, match=r"FMR 0\.0001"):  # early accepts cannot promise it
+            FaceMatcher.from_registry(registry, CASCADE, MatchConfig(fmr=1e-4))
 
 
 def test_the_metric_carries_the_band_and_the_fusion():
