@@ -90,7 +90,8 @@ def find_card(
         found, match = rescued
     else:
         found, match = _best_layout(image, search.best, search, coarse, layouts, cfg)
-        if match.document_type is None or match.score < cfg.layout_realign_below:
+        weak = match.score < cfg.layout_realign_below
+        if cfg.realign_unread if match.document_type is None else weak:
             found, match = _realign(image, found, match, search, layouts, cfg)
         if match.document_type is None:
             found, match = _three_sides(image, search, coarse, layouts, cfg) or (found, match)

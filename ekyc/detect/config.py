@@ -102,6 +102,12 @@ class DetectConfig:
     # card reads ~0.8-0.95) has its sides moved until the layout fits (``ekyc.detect.align``),
     # as one whose layout is not recognised at all; the move must gain ``layout_gain``.
     layout_realign_below: float = 0.7
+    # ... and so does one whose layout is not read at all. The selfie's My Number back
+    # check turns this off (``ekyc.stages.selfie``): there the quad is almost never a card,
+    # and moving its sides found no back that the first read or three sides missed on 90
+    # scenes of My Number backs (60 alone, 30 held in a selfie; 55 refused either way),
+    # while it cost ~47 of the check's ~173 ms per 12 MP selfie.
+    realign_unread: bool = True
     # A shot whose chosen quad still shows no layout tries quads of three sides on lines and
     # a fourth placed by the camera model and the ID-1 aspect (``ekyc.detect.three_sides``:
     # one side of a white card on a pale table often shows no edge at all). The best

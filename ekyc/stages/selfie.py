@@ -8,7 +8,7 @@ import numpy as np
 import numpy.typing as npt
 
 from ekyc.capture.quality import glare_mask
-from ekyc.detect import CardLayouts, find_card, refuse_my_number_back
+from ekyc.detect import CardLayouts, DetectConfig, find_card, refuse_my_number_back
 from ekyc.match import (
     FaceGate,
     FaceMatcher,
@@ -24,6 +24,10 @@ from ekyc.types import Embedding, FaceDetection, Frame, RGBImage
 from ekyc.verdict import ReasonCode
 
 __all__ = ["SelfieFaces", "SelfieLook", "look_at_selfie", "selfie_stage"]
+
+# The My Number back check on the selfie: ``find_card`` without moving the sides of a quad
+# whose layout is not read at all (``DetectConfig.realign_unread``, where it is measured).
+_CARD_CHECK = DetectConfig(realign_unread=False)
 
 
 @dataclass(frozen=True, slots=True, eq=False)
@@ -60,7 +64,7 @@ def look_at_selfie(selfie: Frame, matcher: FaceMatcher, layouts: CardLayouts,
         refuse_my_number_back(screened.detection)
     else:
         with timed_into(timings, "selfie.card_check"):
-            refuse_my_number_back(find_card(selfie, layouts))
+            refuse_my_number_back(find_card(selfie, layouts, config=_CARD_CHECK))
     with timed_into(timings, "selfie.faces"):
         faces = matcher.detector.detect(selfie.image)
         gate = assess_face(selfie.image, faces, config)

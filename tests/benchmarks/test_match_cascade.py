@@ -6,6 +6,7 @@ from benchmarks.match_cascade import (
     SourceScores,
     cascade_decisions,
     choose_band,
+    cross_identity_rates,
     in_band,
     leave_one_fold_out,
     outward,
@@ -54,3 +55,22 @@ def test_held_out_folds_use_bands_from_the_others():
 def test_rounding_only_widens_the_band():
     assert outward(-0.5002325, up=True) == -0.500232
     assert outward(-0.6845661, up=False) == -0.684567
+
+
+def test_cross_identity_rates_count_every_pair_of_different_people_once():
+    vectors = {  # two one-dimensional Euclidean members; the second screens
+        "images/A/1.jpg": np.array([0.0, 0.0]),
+        "images/A/2.jpg": np.array([5.0, 5.0]),
+        "images/B/1.jpg": np.array([0.0, 0.1]),
+        "images/C/1.jpg": np.array([10.0, 10.0]),
+    }
+    metric = "zsum:euclidean,1,0,1;euclidean,1,0,1"
+    names = sorted(vectors)
+    # impostor pairs: A1-B1 (fused -0.1), A1-C1, A2-B1 (screen -4.9), A2-C1 (-5), B1-C1
+    r = cross_identity_rates(vectors, names, None, metric, 1, (-6.0, -0.05), threshold=-1.0)
+    assert r["impostor_pairs"] == 5
+    assert (r["fusion_fmr"], r["cascade_fmr"], r["in_band"]) == (0.2, 0.2, 0.6)
+    r = cross_identity_rates(vectors, names, None, metric, 1, (-6.0, -0.2), threshold=-0.05)
+    assert (r["fusion_fmr"], r["cascade_fmr"], r["early_accepts_fusion_rejects"]) == (0, 0.2, 0.2)
+    cards = cross_identity_rates(vectors, names[:2], names[2:], metric, 1, (-6.0, -0.2), -1.0)
+    assert cards["impostor_pairs"] == 4  # A x {B, C}

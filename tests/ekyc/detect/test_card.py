@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import cv2
 import numpy as np
 
+from ekyc.detect import card
 from ekyc.detect.card import find_card
 from ekyc.detect.config import DetectConfig
 from ekyc.detect.quad import find_quad, search_quads
@@ -49,3 +51,29 @@ def test_without_alternatives_the_search_is_find_quad():
     assert search.best is not None
     assert alone is not None
     np.testing.assert_array_equal(search.best.quad.corners, alone.quad.corners)
+
+
+def test_a_quad_with_no_layout_is_realigned_unless_switched_off(monkeypatch):
+    # The selfie's My Number back check turns it off (ekyc.stages.selfie): a blank
+    # card-shaped sheet reads no layout, so find_card moves its sides, or with
+    # realign_unread=False does not, and finds the same unread quad either way.
+    image = np.full((720, 1280, 3), (90, 110, 140), np.uint8)
+    sheet = np.array([[400, 200], [856, 200], [856, 488], [400, 488]], np.int32)
+    cv2.fillConvexPoly(image, sheet, (235, 235, 230))
+    calls: list[int] = []
+    realign = card._realign
+
+    def counted(*args, **kwargs):
+        calls.append(1)
+        return realign(*args, **kwargs)
+
+    monkeypatch.setattr(card, "_realign", counted)
+    found = find_card(image, layouts())
+    assert found is not None
+    assert found.document_type is None
+    assert len(calls) == 1
+    kept = find_card(image, layouts(), config=DetectConfig(realign_unread=False))
+    assert len(calls) == 1
+    assert kept is not None
+    assert kept.document_type is None
+    np.testing.assert_allclose(kept.quad.corners, found.quad.corners)
