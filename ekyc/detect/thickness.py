@@ -3,8 +3,14 @@
 A tilted ID-1 card shows its 0.76 mm side face as a thin band along the sides that face the
 camera; a photocopy or a screen shows none there (the paper's or the display's own edge, if
 any, lies elsewhere or is absent). The plane pose from the quad says which sides face the
-camera and how wide their band should be; averaged colour profiles across each side say
+camera and how wide their band should be; median colour profiles across each side say
 whether a band of about that width is there.
+
+Under blur a band 2-5 px wide is no second edge but one wide ramp, so the profile across a
+facing side is fitted with the blur of the side opposite it: that side faces away, shows
+no band, and is parallel to it (the same defocus, motion and JPEG). No single step of that
+blur is as wide as face, band and background together; two steps of it, about the
+predicted width apart, are. The quad may lie on either edge of the band.
 """
 
 from __future__ import annotations
@@ -16,8 +22,9 @@ import numpy as np
 import numpy.typing as npt
 
 from ekyc.detect.config import DetectConfig
-from ekyc.detect.edges import line_intersection, sample_profiles
+from ekyc.detect.edges import sample_profiles
 from ekyc.detect.plane import DIAGONAL_35MM
+from ekyc.detect.steps import blurred_step, fit_one, fit_two
 
 __all__ = ["EdgeBand", "expected_bands", "measure_edge_band", "side_face_widths"]
 
@@ -28,6 +35,33 @@ _UNIT_SQUARE = np.array([[0, 0], [1, 0], [1, 1], [0, 1]], dtype=np.float32)
 # within this many pixels (or 30 %) of the whole side's.
 _PIECES = 4
 _PIECE_AGREE_PX = 1.5
+
+# --- the band under the blur of the opposite side (``_blur_matched_band``) ----------------
+# A side facing the camera counts when its side face is at least this wide across it (the
+# component along the side's image normal, which is what a profile across it sees).
+_FACING_PX = 0.75
+# Blurs tried for the single step across the opposite side, pixels.
+_SIGMAS = np.geomspace(0.3, 6.0, 40)
+_GRID_PX = 0.25
+# The two steps must straddle the quad's side to within this (the quad lies on the printed
+# face's edge or on the band's outer edge).
+_STRADDLE_PX = 1.5
+# The band may be this fraction of the predicted width at least: a photocopy's paper edge
+# (0.1 mm, dark where it faces the camera) fits as a thin band; development scenes (seeds
+# 5151 and 7777, 137 tilt shots) fitted 0.4-2.4 x the prediction for cards, mostly 1-1.5 x.
+_BAND_MIN_RATIO = 0.6
+# Two steps of the opposite side's blur must explain the profile this many times better
+# than one step of that blur. Chosen on development seeds 5151/7777 (137 tilt shots, 58
+# copies and screens at >= 25 deg), before the stretch check and the margin veto were
+# added: 2.5 saw the side face on 0.84 of detected tilt quads (3.0: 0.80; 2.0: 0.87 but
+# one more screen passed); copies and screens with a quad on their print scored 1.1-2.7.
+_BLUR_BAND_GAIN = 2.5
+# Both steps (face to band, band to background) must change the colour this much (RGB
+# distance); the print's own edge inside a copy or a screen's pixels make weaker ones.
+_BLUR_BAND_CONTRAST = 15.0
+# Each stretch of the side must prefer the side's two steps to one step by this factor
+# (a quarter of the profiles: noisier medians than the whole side's, hence below 2.5).
+_PIECE_GAIN = 1.5
 
 
 @dataclass(frozen=True, slots=True)
@@ -159,89 +193,22 @@ def measure_edge_band(
         return EdgeBand(False, 0.0, tuple(expected), (0.0,) * 4)
     full = image.astype(np.float32)
     quad = np.asarray(corners, dtype=np.float64)
-    visible, measured = _judge(full, quad, expected, size, f_px, config, within=False)
-    if not visible:
-        # The quad may sit on the band's outer edge (the strongest edge across a side
-        # facing the camera): put those sides on the printed face's edge, one band width
-        # in, and look again. The band must then end on the quad's side, and the sides
-        # facing away must show no margin inside either: a cut-out copy's sheet has one.
-        inner = _inset(quad, size, f_px, config)
-        if inner is not None:
-            again = _judge(full, inner, expected, size, f_px, config, within=True)
-            visible, measured = again if again[0] else (False, measured)
-    near = [m for m, e in zip(measured, expected, strict=True) if e >= config.min_band_px]
+    visible, measured, facing = _blur_matched(full, quad, size, f_px, config)
     return EdgeBand(
         visible=visible,
-        width_px=float(max(near, default=0.0)) if visible else 0.0,
+        width_px=float(max((measured[i] for i in facing), default=0.0)) if visible else 0.0,
         expected_px=tuple(round(e, 3) for e in expected),
         measured_px=tuple(round(m, 3) for m in measured),
     )
 
 
-def _judge(
-    full: F32, quad: F64, expected: list[float], size: tuple[int, int], f_px: float,
-    config: DetectConfig, *, within: bool,
-) -> tuple[bool, list[float]]:  # fmt: skip
-    """Whether the thickness shows, and the band (or margin) measured along each side.
-
-    With ``within``, ``quad``'s camera-facing sides were moved in by their band's width:
-    each band must be about that wide, and the sides facing away are also probed for a
-    margin inside the quad.
-    """
-    near = [i for i, e in enumerate(expected) if e >= config.min_band_px]
-    hidden = [i for i, e in enumerate(expected) if e < config.min_band_px]
-    tolerance = config.face_edge_veto_ratio if within else config.band_width_tolerance
-    measured = [0.0] * 4
-    for i in near:
-        measured[i] = _band_at(
-            full, quad[i], quad[(i + 1) % 4], expected[i], tolerance, config, face_edge=within
-        )
-    found = [i for i in near if measured[i] > 0]
-    if not found:
-        return False, measured
-    # A copy's printed or cut margin runs along every side, the same distance in on the
-    # card's face; a card's side face never shows on the sides facing away. Each hidden
-    # side is probed for a strip as wide as the widest band found would be there if it
-    # were such a margin: a strip of about that width is a margin, anything else there
-    # (the table's texture, a shadow) is not.
-    printed = side_face_widths(quad, size, f_px, config, inward_mm=1.0)[:, 0]
-    widest = max(found, key=lambda k: measured[k])
-    ratio = config.face_edge_veto_ratio
-    margin_like = 0
-    for j in hidden:
-        expect = measured[widest] * float(printed[j]) / max(float(printed[widest]), 1e-9)
-        p0, p1 = quad[j], quad[(j + 1) % 4]
-        strip = _band_at(full, p0, p1, expect, ratio, config)
-        if within and strip <= 0:
-            strip = _band_at(full, p1, p0, expect, ratio, config)  # inside the quad
-        measured[j] = strip
-        margin_like += strip > 0
-    return 2 * margin_like <= len(hidden) - (len(hidden) > 1), measured
-
-
-def _inset(quad: F64, size: tuple[int, int], f_px: float, config: DetectConfig) -> F64 | None:
-    """``quad`` with each camera-facing side moved in by its side face's width."""
-    widths = side_face_widths(quad, size, f_px, config, at=(0.0, 1.0))
-    lines = []
-    for i in range(4):
-        p0, p1 = quad[i], quad[(i + 1) % 4]
-        d = (p1 - p0) / max(float(np.hypot(*(p1 - p0))), 1e-9)
-        inward = np.array([-d[1], d[0]])
-        lines.append((p0 + inward * widths[i, 0], p1 + inward * widths[i, 1]))
-    corners = np.array([line_intersection(lines[i - 1], lines[i]) for i in range(4)])
-    return corners if np.all(np.isfinite(corners)) else None
-
-
 def _band_at(
-    full: F32, p0: F64, p1: F64, width: float, tolerance: float, cfg: DetectConfig,
-    face_edge: bool = False,
-) -> float:  # fmt: skip
+    full: F32, p0: F64, p1: F64, width: float, tolerance: float, cfg: DetectConfig
+) -> float:
     """Measured width of a band ``width`` px wide (within ``tolerance`` times) outside the side.
 
     0 when there is none. The band must differ in colour from what lies beyond its outer
-    edge, and a colour edge must close it within the width tolerance; with ``face_edge``
-    (the side was moved in, off the strongest edge) an edge must also open it at the
-    side, on the printed face's side of the band. It must also show,
+    edge, and a colour edge must close it within the width tolerance. It must also show,
     about as wide, in the median profile of all but one of ``_PIECES`` stretches of the
     side: a card's side face or a copy's cut edge runs straight along the whole side, the
     table's grain, a shadow or a printed line that ends midway does not; one stretch may
@@ -254,8 +221,6 @@ def _band_at(
     # The median over the side is robust to a finger over part of it.
     median = np.median(prof.colour, axis=0)
     edge = _band_in(median, prof.offsets, width, tolerance, cfg)
-    if edge > 0 and face_edge and not _face_edge_at_zero(median, prof.offsets, edge, cfg):
-        return 0.0
     if edge <= 0 or len(prof.colour) < 4 * _PIECES:
         return edge
     agree = 0
@@ -263,27 +228,6 @@ def _band_at(
         e = _band_in(np.median(part, axis=0), prof.offsets, width, tolerance, cfg)
         agree += e > 0 and abs(e - edge) <= max(_PIECE_AGREE_PX, 0.3 * edge)
     return edge if agree >= _PIECES - 1 else 0.0
-
-
-def _face_edge_at_zero(mean: F32, offsets: F64, edge: float, cfg: DetectConfig) -> bool:
-    """An edge at offset 0 (the printed face's), apart from the band's outer one at ``edge``.
-
-    Its gradient peak rises above the valley between the two as the outer edge's must,
-    and the face differs in colour from the band: without both, the "band" is only the
-    face's own outermost strip.
-    """
-    step = cfg.profile_step_px
-    smooth = cv2.GaussianBlur(mean[None], (0, 0), sigmaX=0.7 / step, sigmaY=1e-3)[0]
-    grad = np.linalg.norm(np.diff(smooth, axis=0), axis=1) / step
-    centres = offsets[:-1] + step / 2
-    at_zero = float(grad[np.abs(centres) <= 1.0].max(initial=0.0))
-    valley = float(grad[(centres > 1.0) & (centres < edge - 1.0)].min(initial=at_zero))
-    face = _mean_between(smooth, offsets, -3.0, -1.0)
-    band = _mean_between(smooth, offsets, 0.3 * edge, 0.7 * edge)
-    return (
-        at_zero >= cfg.band_peak_ratio * valley + 1.0
-        and float(np.linalg.norm(face - band)) >= cfg.min_band_contrast
-    )
 
 
 def _band_in(mean: F32, offsets: F64, width: float, tolerance: float, cfg: DetectConfig) -> float:
@@ -321,3 +265,187 @@ def _mean_between(profile: F32, offsets: F64, a: float, b: float) -> F32:
     if not sel.any():
         sel = np.abs(offsets - (lo + hi) / 2) == np.abs(offsets - (lo + hi) / 2).min()
     return np.asarray(profile[sel].mean(axis=0), dtype=np.float32)
+
+
+def _blur_matched(
+    full: F32, quad: F64, size: tuple[int, int], f_px: float, config: DetectConfig
+) -> tuple[bool, list[float], list[int]]:
+    """Whether the side face shows; the band (or margin) measured per side; facing sides.
+
+    Each side facing the camera is fitted with the blur of the side opposite it
+    (``_blur_matched_band``). A band found there counts unless the sides facing away show
+    a strip as a copy's margin would (``_no_margin``).
+    """
+    across = side_face_widths(quad, size, f_px, config)[:, 0]
+    measured = [0.0] * 4
+    facing = []
+    for i in range(4):
+        if across[i] < _FACING_PX or across[(i + 2) % 4] >= _FACING_PX:
+            continue
+        facing.append(i)
+        measured[i] = _blur_matched_band(full, quad, i, float(across[i]), config)
+    if not any(measured[i] > 0 for i in facing):
+        return False, measured, facing
+    hidden = [i for i in range(4) if across[i] < _FACING_PX]
+    return _no_margin(full, quad, facing, hidden, measured, size, f_px, config), measured, facing
+
+
+def _no_margin(
+    full: F32, quad: F64, facing: list[int], hidden: list[int], measured: list[float],
+    size: tuple[int, int], f_px: float, config: DetectConfig,
+) -> bool:  # fmt: skip
+    """No more than a minority of the sides facing away show a copy's margin.
+
+    A copy's printed or cut margin runs along every side, the same distance in on the
+    card's face; a card's side face never shows on the sides facing away. Each hidden side
+    is probed, outside the quad and then inside it, for a strip as wide as the widest band
+    found would be there if it were such a margin: a strip of about that width is a
+    margin, anything else there (the table's texture, a shadow) is not. ``measured`` gets
+    the strips found.
+    """
+    printed = side_face_widths(quad, size, f_px, config, inward_mm=1.0)[:, 0]
+    widest = max(facing, key=lambda k: measured[k])
+    ratio = config.face_edge_veto_ratio
+    margin_like = 0
+    for j in hidden:
+        expect = measured[widest] * float(printed[j]) / max(float(printed[widest]), 1e-9)
+        p0, p1 = quad[j], quad[(j + 1) % 4]
+        strip = _band_at(full, p0, p1, expect, ratio, config)
+        if strip <= 0:
+            strip = _band_at(full, p1, p0, expect, ratio, config)  # inside the quad
+        measured[j] = strip
+        margin_like += strip > 0
+    return 2 * margin_like <= len(hidden) - (len(hidden) > 1)
+
+
+def _blur_matched_band(full: F32, quad: F64, i: int, width: float, cfg: DetectConfig) -> float:
+    """The band's fitted width across side ``i`` (``width`` predicted), 0 when none.
+
+    Two hypotheses, each on its own window so that print on the card's face further in
+    (a frame line a few millimetres from the edge) stays out of the fit: the quad lies on
+    the printed face's edge and the band outside it, or on the band's outer edge and the
+    band inside.
+    """
+    j = (i + 2) % 4
+    lo = max(cfg.min_band_px, _BAND_MIN_RATIO * width)
+    hi = width * cfg.band_width_tolerance
+    if hi <= lo:
+        return 0.0
+    sigma = _step_blur(full, quad[j], quad[(j + 1) % 4], hi + _STRADDLE_PX, cfg)
+    if sigma is None:
+        return 0.0
+    pad = 3.0 * sigma + 2.0
+    here = sample_profiles(full, quad[i], quad[(i + 1) % 4], hi + _STRADDLE_PX + pad, cfg)
+    if here is None:
+        return 0.0
+    x = here.offsets.astype(np.float64)
+    y_all = np.median(here.colour, axis=0).astype(np.float64)
+    best = 0.0
+    for outside in (True, False):
+        keep = (
+            (x >= -(_STRADDLE_PX + pad)) & (x <= hi + _STRADDLE_PX + pad)
+            if outside
+            else (x >= -(hi + _STRADDLE_PX + pad)) & (x <= _STRADDLE_PX + pad)
+        )
+        xs, y = x[keep], y_all[keep]
+        span = (
+            (-_STRADDLE_PX, hi + _STRADDLE_PX) if outside else (-(hi + _STRADDLE_PX), _STRADDLE_PX)
+        )
+        at = np.arange(span[0], span[1] + 1e-9, _GRID_PX / 2)
+        one = float(fit_one(y, blurred_step(xs, at[:, None], np.full((len(at), 1), sigma))).min())
+        band = _two_steps(xs, y, lo, hi, sigma, outside)
+        line = _two_steps(xs, y, _GRID_PX, 3 * _GRID_PX, sigma, outside)
+        if band is None:
+            continue
+        rss2, w, contrast, inner = band
+        if (
+            one >= _BLUR_BAND_GAIN * max(rss2, 1e-9)
+            and contrast >= _BLUR_BAND_CONTRAST
+            and w < hi - _GRID_PX / 2  # on the span's limit: the second edge lies beyond it
+            and (line is None or line[0] >= rss2)
+            and _along_the_side(here.colour[:, keep], xs, at, inner, w, sigma)
+        ):
+            best = max(best, w)
+    return best
+
+
+def _along_the_side(colour: F32, x: F64, at: F64, inner: float, w: float, sigma: float) -> bool:
+    """The band fitted to the side's median shows in all but one of ``_PIECES`` stretches.
+
+    A card's side face runs straight along the whole side; a shadow, a mark on the table
+    or a strip of print along part of it moves the median profile but not every
+    stretch's. Each stretch's median must be explained by the same two steps
+    ``_PIECE_GAIN`` times better than by one step of the same blur (one may be under a
+    finger).
+    """
+    if len(colour) < 4 * _PIECES:
+        return True
+    sig = np.full((len(at), 1), sigma)
+    ones = blurred_step(x, at[:, None], sig)
+    first = blurred_step(x, np.array([[inner]]), np.array([[sigma]]))
+    second = blurred_step(x, np.array([[inner + w]]), np.array([[sigma]]))
+    agree = 0
+    for part in np.array_split(colour, _PIECES):
+        y = np.median(part, axis=0).astype(np.float64)
+        one = float(fit_one(y, ones).min())
+        two = float(fit_two(y, first, second)[0][0])
+        agree += one >= _PIECE_GAIN * max(two, 1e-9)
+    return agree >= _PIECES - 1
+
+
+def _step_blur(full: F32, p0: F64, p1: F64, reach: float, cfg: DetectConfig) -> float | None:
+    """Blur (Gaussian sigma, pixels) of the single step across a side facing away.
+
+    The step may lie up to ``reach`` from the side. The fit window starts narrow around
+    the step and widens only as far as the fitted blur needs (3 sigma and 2 px each way),
+    so that print further in on the face or a line on the table further out does not pass
+    for blur.
+    """
+    prof = sample_profiles(full, p0, p1, reach + 3.0 * float(_SIGMAS[-1]) + 2.0, cfg)
+    if prof is None:
+        return None
+    x = prof.offsets.astype(np.float64)
+    y_all = np.median(prof.colour, axis=0).astype(np.float64)
+    # First where the step is: the strongest gradient within reach of the side.
+    smooth = y_all.mean(axis=1)
+    grad = np.abs(np.gradient(smooth))
+    grad[np.abs(x) > reach] = 0.0
+    centre = float(x[int(np.argmax(grad))])
+    sigma = float(_SIGMAS[0])
+    for _ in range(6):
+        half = 3.0 * sigma + 2.0
+        keep = np.abs(x - centre) <= half
+        at = np.arange(centre - 1.0, centre + 1.0 + 1e-9, _GRID_PX / 2)
+        sigmas = _SIGMAS[np.less_equal(_SIGMAS, half / 2.0)]
+        cc = np.tile(at, len(sigmas))
+        ss = np.repeat(sigmas, len(at))
+        rss = fit_one(y_all[keep], blurred_step(x[keep], cc[:, None], ss[:, None]))
+        k = int(np.argmin(rss))
+        fitted, centre = float(ss[k]), float(cc[k])
+        if fitted <= sigma * 1.05:
+            return fitted
+        sigma = fitted
+    return sigma
+
+
+def _two_steps(
+    x: F64, y: F64, lo: float, hi: float, sigma: float, outside: bool
+) -> tuple[float, float, float, float] | None:
+    """Best two steps of blur ``sigma``, ``lo..hi`` apart: (rss, width, contrast, inner).
+
+    ``outside``: the first step within ``_STRADDLE_PX`` of 0 (the band beyond the side);
+    otherwise the second one (the band inside it).
+    """
+    width = np.arange(lo, hi + 1e-9, _GRID_PX)
+    near = np.arange(-_STRADDLE_PX, _STRADDLE_PX + 1e-9, _GRID_PX)
+    nn, ww = (a.ravel() for a in np.meshgrid(near, width, indexing="ij"))
+    ii = nn if outside else nn - ww
+    if not len(ii):
+        return None
+    sig = np.full((len(ii), 1), sigma)
+    rss, c1, c2 = fit_two(
+        y, blurred_step(x, ii[:, None], sig), blurred_step(x, (ii + ww)[:, None], sig)
+    )
+    k = int(np.argmin(rss))
+    contrast = min(float(np.linalg.norm(c1[k])), float(np.linalg.norm(c2[k])))
+    return float(rss[k]), float(ww[k]), contrast, float(ii[k])
