@@ -8,7 +8,7 @@ import numpy as np
 from ekyc.detect import card
 from ekyc.detect.card import find_card
 from ekyc.detect.config import DetectConfig
-from ekyc.detect.quad import find_quad, search_quads
+from ekyc.detect.quad import find_quad, order_corners, search_quads
 from ekyc.types import DocumentType, Side
 from tests.ekyc.detect.cards import card_scene, corners, layouts, rgb
 
@@ -38,6 +38,9 @@ def test_alternatives_differ_from_the_choice_and_refine_near_themselves():
         gaps = [min(np.abs(alt - np.roll(t, k, 0)).max() for k in (0, 2)) for t in taken]
         assert min(gaps) >= near / np.sqrt(2)  # max |dx|, |dy| of a corner >= distance / sqrt 2
         taken.append(alt)
+        # In ``order_corners`` order, as the layout reads take them.
+        size = (image.shape[1], image.shape[0])
+        np.testing.assert_array_equal(order_corners(alt, size, cfg), alt)
         refined = search.refine(alt, score)
         if refined is not None:  # a rough candidate moves by a few pixels, never jumps
             assert np.abs(refined.quad.corners - alt).max() < 0.03 * image.shape[1]

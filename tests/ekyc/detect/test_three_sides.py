@@ -14,6 +14,7 @@ from ekyc.capture import decode_image
 from ekyc.detect.card import find_card
 from ekyc.detect.config import DetectConfig
 from ekyc.detect.plane import focal_px
+from ekyc.detect.quad import search_quads
 from ekyc.detect.rectify import ID1_SIZE_MM
 from ekyc.detect.three_sides import three_side_quads
 from ekyc.types import ID1_ASPECT, DocumentType, Side
@@ -59,6 +60,17 @@ def test_the_fourth_side_is_placed_by_the_aspect(tilt_deg: float) -> None:
     assert quads
     # Three sides fitted at the working resolution (0.3x): a few full-resolution pixels.
     assert min(_gap(q, truth) for q in quads) < 6.0
+
+
+def test_the_detector_working_image_gives_the_same_hypotheses() -> None:
+    # find_card hands three_sides the working image search_quads made (not recomputed).
+    image, cfg = _image(_card_corners(40.0)), DetectConfig()
+    shared = three_side_quads(image, ID1_ASPECT, cfg, search_quads(image, config=cfg).working)
+    alone = three_side_quads(image, ID1_ASPECT, cfg)
+    assert alone
+    assert len(shared) == len(alone)
+    for a, b in zip(shared, alone, strict=True):
+        np.testing.assert_array_equal(a, b)
 
 
 def test_no_hypotheses_when_switched_off() -> None:
