@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import numpy as np
+import pytest
 
 from benchmarks.match_cascade import (
     SourceScores,
@@ -70,6 +71,7 @@ def test_cross_identity_rates_count_every_pair_of_different_people_once():
     r = cross_identity_rates(vectors, names, None, metric, 1, (-6.0, -0.05), threshold=-1.0)
     assert r["impostor_pairs"] == 5
     assert (r["fusion_fmr"], r["cascade_fmr"], r["in_band"]) == (0.2, 0.2, 0.6)
+    assert r["thresholds"]["0.001"] == pytest.approx(-0.1, abs=1e-6)  # above all 5 (float32)
     r = cross_identity_rates(vectors, names, None, metric, 1, (-6.0, -0.2), threshold=-0.05)
     assert (r["fusion_fmr"], r["cascade_fmr"], r["early_accepts_fusion_rejects"]) == (0, 0.2, 0.2)
     cards = cross_identity_rates(vectors, names[:2], names[2:], metric, 1, (-6.0, -0.2), -1.0)
