@@ -26,7 +26,8 @@ class DocumentFindings:
         document_type: The document the findings are about.
         other_views: The same card's front rectified from other shots (the image method's
             tilted shot, once shown to be the same card), at ``card_image``'s scale: a
-            second read of a field that a finger or glare hides on the front.
+            second read of a field that a finger or glare hides on the front, and a second
+            sample of the portrait (``ekyc.stages.selfie``).
     """
 
     reference_face: RGBImage | None

@@ -76,3 +76,58 @@ class TestSelfieStage:
         evidence = _run(_card(me[0], glare=False), other[0])
         assert [r.code.value for r in evidence.reasons] == ["FACE_MISMATCH"]
         assert evidence.checks["portrait"]["glare_fraction"] == 0.0
+
+
+def _run_views(card: np.ndarray, others: tuple[np.ndarray, ...], selfie_face: str) -> Evidence:
+    matcher, layouts = _models()
+    selfie, _ = render_selfie(load_face(selfie_face), (720, 960), np.random.default_rng(5))
+    frame = decode_image(encode(selfie, "PNG"))
+    evidence = Evidence()
+    findings = DocumentFindings(reference_face=card, card_image=card, document_type=_DOC,
+                                other_views=others)  # fmt: skip
+    selfie_stage(frame, findings, matcher, layouts, _CONFIG, evidence)
+    return evidence
+
+
+class TestPortraitViews:
+    """The tilted shot of the same card is a second sample of the portrait."""
+
+    def test_a_glared_front_portrait_gives_way_to_the_other_view(self):
+        me, _ = _people()
+        clean = _card(me[0], glare=False)
+        alone = _run_views(clean, (), me[1]).checks["match"]["similarity"]
+        match = _run_views(_card(me[0], glare=True), (clean,), me[1]).checks["match"]
+        assert [r["view"] for r in match["references"]] == ["tilt"]
+        assert match["similarity"] == pytest.approx(alone, abs=1e-3)
+
+    def test_two_clean_portraits_are_averaged(self):
+        me, other = _people()
+        front = _card(me[0], glare=False)
+        tilt = cv2.GaussianBlur(front, (5, 5), 1.2)  # another sample of the same print
+        for selfie in (me[1], other[0]):
+            one = _run_views(front, (), selfie).checks["match"]["similarity"]
+            two = _run_views(tilt, (), selfie).checks["match"]["similarity"]
+            evidence = _run_views(front, (tilt,), selfie)
+            match = evidence.checks["match"]
+            assert [r["view"] for r in match["references"]] == ["front", "tilt"]
+            assert match["similarity"] == pytest.approx((one + two) / 2, abs=1e-3)
+            assert evidence.checks["portrait"]["other_views"][0]["glare_fraction"] == 0.0
+
+    def test_glare_on_every_view_of_a_mismatch_still_asks_for_a_retake(self):
+        me, other = _people()
+        glared = _card(me[0], glare=True)
+        evidence = _run_views(glared, (glared,), other[0])
+        codes = [(r.code.value, r.stage) for r in evidence.reasons]
+        assert ("FACE_MISMATCH", "match") in codes
+        assert ("GLARE_ON_FIELDS", "portrait") in codes
+        assert [r["view"] for r in evidence.checks["match"]["references"]] == ["front"]
+
+    def test_another_persons_portrait_never_joins(self):
+        """Should the same-card check pass another person's card as the tilted shot, its
+        portrait (the impostor's own) must not lift their selfie's score."""
+        me, other = _people()
+        evidence = _run_views(_card(me[0], glare=False), (_card(other[1], glare=False),),
+                              other[0])  # fmt: skip
+        assert [r["view"] for r in evidence.checks["match"]["references"]] == ["front"]
+        assert evidence.checks["portrait"]["other_views"][0]["used"] is False
+        assert [r.code.value for r in evidence.reasons] == ["FACE_MISMATCH"]
