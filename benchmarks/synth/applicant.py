@@ -31,7 +31,7 @@ from ekyc.liveness import Challenge, FrameSequence
 from ekyc.read import Applicant
 from ekyc.types import DocumentType, Side
 
-__all__ = ["IMPOSTOR_KINDS", "SyntheticApplicant", "make_applicant"]
+__all__ = ["CAPTURE_ATTEMPTS", "IMPOSTOR_KINDS", "SyntheticApplicant", "in_frame", "make_applicant"]
 
 IMPOSTOR_KINDS = ("other_selfie", "other_card", "flat_copy", "screen", "my_number_back")
 _SIZE = (1280, 720)
@@ -40,7 +40,7 @@ _SIZE = (1280, 720)
 # alike, seeds 30000-30035), and 8 % of renders put the card partly outside the frame: forty
 # tries leave ~1e-6 of shots unpassed, as an auto-capture app that judges every preview frame
 # would (twelve left ~1 %: two of 48 shots of seeds 21000-21115 were sent after failing it).
-_CAPTURE_ATTEMPTS = 40
+CAPTURE_ATTEMPTS = 40
 # The capture page's guide keeps the card off the frame's edges (``ekyc.capture.Guide``):
 # corners closer than this fraction of the shorter side to an edge are retaken.
 _IN_FRAME_MARGIN = 0.01
@@ -120,7 +120,7 @@ def _jpeg(image: np.ndarray, device_seed: int, focal_35mm: float, taken: dt.date
     return manifest.encode(image, "jpg", 92, manifest.exif_bytes(make, model, focal_35mm, taken))
 
 
-def _in_frame(corners: np.ndarray, size: tuple[int, int]) -> bool:
+def in_frame(corners: np.ndarray, size: tuple[int, int]) -> bool:
     """Every corner at least ``_IN_FRAME_MARGIN`` of the shorter side inside the frame."""
     margin = _IN_FRAME_MARGIN * min(size)
     low = corners.min(axis=0)
@@ -135,14 +135,14 @@ def _card_shot(kind: str, identity: Identity, face: str, seed: int, data_dir: Pa
     from ekyc.capture.quality import assess_quality
 
     photos = photo_files(data_dir) if data_dir else ()
-    for attempt in range(_CAPTURE_ATTEMPTS):
+    for attempt in range(CAPTURE_ATTEMPTS):
         rng = np.random.default_rng([seed, 43, attempt])
         spec = sample_spec(kind, identity, size, rng)
         scene = render_scene(spec, rng, portrait=load_face(face), photos=photos)
         corners = np.asarray(scene.record["corners"], np.float32)
         # The capture app retakes a shot with the card cut by the frame or refused by its
         # quality gate; so does the applicant.
-        if _in_frame(corners, size) and assess_quality(scene.image, region=corners).passed:
+        if in_frame(corners, size) and assess_quality(scene.image, region=corners).passed:
             break
     return _jpeg(scene.image, seed // 10, float(scene.record["focal_35mm"]), taken)
 
