@@ -23,6 +23,7 @@ __all__ = ["WorkingImage", "candidate_quads", "clockwise", "working_image"]
 F32 = npt.NDArray[np.float32]
 F64 = npt.NDArray[np.float64]
 I16 = npt.NDArray[np.int16]
+U8 = npt.NDArray[np.uint8]
 
 
 @dataclass(frozen=True, slots=True, eq=False)
@@ -42,6 +43,8 @@ class WorkingImage:
         levels: Gradient percentiles: ``line_canny_percentile``, then ``canny_percentiles``.
         dx: ``gx`` as Canny takes it (int16, 8x).
         dy: ``gy`` likewise.
+        half: The shot halved by ``cv2.pyrDown`` on the way to the working size, or None
+            when it was not (a shot under twice the working size).
     """
 
     scale: float
@@ -53,17 +56,19 @@ class WorkingImage:
     levels: F64
     dx: I16
     dy: I16
+    half: U8 | None = None
 
 
 def working_image(
-    blur: F32, gx: F32, gy: F32, mag: F32, scale: float, cfg: DetectConfig
-) -> WorkingImage:
+    blur: F32, gx: F32, gy: F32, mag: F32, scale: float, cfg: DetectConfig,
+    half: U8 | None = None,
+) -> WorkingImage:  # fmt: skip
     """The ``WorkingImage`` of a blurred working copy and its colour gradient."""
     # One partial sort for every threshold: each percentile call would sort again.
     levels = np.percentile(mag, [cfg.line_canny_percentile, *cfg.canny_percentiles])
     dx, dy = (np.clip(g * 8.0, -32767, 32767).astype(np.int16) for g in (gx, gy))
     low = _canny(dx, dy, cfg.line_canny_floor, float(levels[0]))
-    return WorkingImage(scale, blur, gx, gy, mag, edge_lines(low, cfg), levels, dx, dy)
+    return WorkingImage(scale, blur, gx, gy, mag, edge_lines(low, cfg), levels, dx, dy, half)
 
 
 def _canny(dx: I16, dy: I16, floor: float, level: float) -> npt.NDArray[np.uint8]:

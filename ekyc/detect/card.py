@@ -82,7 +82,8 @@ def find_card(
             return None
         return CardDetection(found.quad, found.cut_by_border, None, Side.UNKNOWN, 0.0)
     search = search_quads(image, aspect, cfg, alternatives=cfg.layout_alternatives)
-    coarse = CoarseReader(image, layouts)  # halves the shot on its first read only
+    # The halved shot that the working image came through, or halved on a first read.
+    coarse = CoarseReader(image, layouts, search.working.half)
     if search.best is None:
         rescued = _three_sides(image, search, coarse, layouts, cfg)
         if rescued is None:

@@ -44,9 +44,12 @@ class CoarseReader:
         True
     """
 
-    def __init__(self, image: Frame | RGBImage, layouts: CardLayouts) -> None:
+    def __init__(
+        self, image: Frame | RGBImage, layouts: CardLayouts, half: RGBImage | None = None
+    ) -> None:
+        """``half``: ``cv2.pyrDown`` of the shot when the caller has it (else made lazily)."""
         self._rgb = image.image if isinstance(image, Frame) else image
-        self._half: RGBImage | None = None  # the halved shot, made by the first read
+        self._half = half  # the halved shot, else made by the first read
         self._layouts = layouts
         self._refs = _references(layouts)
 

@@ -195,10 +195,15 @@ def make_working_image(rgb: RGBImage, cfg: DetectConfig) -> WorkingImage:
     """The shot shrunk to ``working_side_px``, blurred, its gradient and lines."""
     height, width = rgb.shape[:2]
     scale = min(1.0, cfg.working_side_px / max(height, width))
-    small = rgb if scale >= 1.0 else shrink(rgb, scale)
+    half = None
+    if scale <= 0.5:  # ``shrink``'s first step, kept: the rough layout reads start from it
+        half = np.asarray(cv2.pyrDown(rgb), dtype=np.uint8)
+        small = shrink(half, 2.0 * scale)
+    else:
+        small = rgb if scale >= 1.0 else shrink(rgb, scale)
     blur = cv2.GaussianBlur(small, (0, 0), cfg.blur_sigma_px).astype(np.float32)
     gx, gy, mag = colour_gradient(blur)
-    return working_image(blur, gx, gy, mag, scale, cfg)
+    return working_image(blur, gx, gy, mag, scale, cfg, half)
 
 
 def _ranked_candidates(
