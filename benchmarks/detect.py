@@ -118,6 +118,7 @@ def score_scene(rec: dict[str, Any], folder: Path, layouts: Any) -> dict[str, An
     }
     if det is not None:
         out |= {
+            "layout_read": det.document_type is not None,
             "cut_by_border": det.cut_by_border,
             "iou": quad_iou(det.quad.corners, truth),
             "corner_err_pct": corner_error_pct(det.quad.corners, truth),
@@ -336,6 +337,11 @@ def summarise(scenes: list[dict[str, Any]]) -> dict[str, Any]:
         "genuine_tilt_passing": _mean([float(s["tilt_passed"]) for s in tilt]),
         "flat_rejected": _mean([float(not s["tilt_passed"]) for s in att]),
         "flat_rejected_tilt_ge_25": _mean([float(not s["tilt_passed"]) for s in tilted_att]),
+        # What the pipeline would judge on thickness: a shot whose layout is not read is
+        # refused before (retake_needed / LAYOUT_NOT_RECOGNISED).
+        "flat_passing_read_tilt_ge_25": _mean(
+            [float(s["tilt_passed"] and s.get("layout_read", False)) for s in tilted_att]
+        ),
         "thickness_false_positive_true_corners": _mean(_pick(att, "thick_true_corners")),
         "type_side_accuracy": _mean([float(s["predicted"] == s["truth"]) for s in gen]),
         "type_side_accuracy_true_corners": _mean(
@@ -381,6 +387,11 @@ ROWS = (  # (label, summary key, target)
     ("genuine tilt shots passing the check", "genuine_tilt_passing", "-"),
     ("flat reproductions rejected (all)", "flat_rejected", ">= 0.95"),
     ("flat reproductions rejected (tilt >= 25)", "flat_rejected_tilt_ge_25", ">= 0.95"),
+    (
+        "flat reproductions passing with a layout read (tilt >= 25)",
+        "flat_passing_read_tilt_ge_25",
+        "-",
+    ),
     (
         "thickness false positive on copies, true corners",
         "thickness_false_positive_true_corners",
