@@ -2,7 +2,9 @@
 
 Rules (each ``FieldCheck`` names the one it used):
 
-* date of birth: the dates are equal (after era/Western normalisation).
+* date of birth: the dates are equal (after era/Western normalisation); a read whose era
+  name lost its first character (``和45年03月11日``) matches when the rest is the declared
+  date in its era (``_era_tail_shows``).
 * name: ``name_key`` equal, or ``similarity >= NAME_MIN_SIMILARITY`` (0.9: one slip per
   ten characters, so a two-to-six-character kanji name must match exactly; a long Latin
   name may lose one letter to OCR).
@@ -37,7 +39,7 @@ from dataclasses import dataclass
 
 from ekyc.read.applicant import Applicant
 from ekyc.read.fields import FieldName
-from ekyc.read.normalize import address_key, name_key, similarity
+from ekyc.read.normalize import ERAS, address_key, name_key, normalize_width, similarity
 from ekyc.read.ocr import FieldRead, FieldReads
 from ekyc.verdict import ReasonCode
 
@@ -100,6 +102,9 @@ _MISMATCH_REASON = {
 
 
 def _compare(read: FieldRead, applicant: Applicant) -> FieldCheck:
+    birth = read.field is FieldName.BIRTH_DATE
+    if birth and read.value is None and _era_tail_shows(read.raw_text, applicant.birth_date):
+        return FieldCheck(read.field, Outcome.MATCH, _ERA_TAIL_RULE, None, read)
     if read.value is None:
         return FieldCheck(read.field, Outcome.UNREADABLE, "nothing usable read", None, read)
     if read.field is FieldName.BIRTH_DATE:
@@ -113,6 +118,35 @@ def _compare(read: FieldRead, applicant: Applicant) -> FieldCheck:
         return _compare_address(read, applicant.address)
     want = "".join(ch for ch in applicant.license_number or "" if ch.isdigit())
     return FieldCheck(read.field, _outcome(read.value == want), "digits equal", None, read)
+
+
+_ERA_TAIL_RULE = "era date equal, the era name's first character lost or garbled"
+
+
+def _era_tail_shows(text: str, date: dt.date) -> bool:
+    """``text`` prints ``date`` in its era with the era name's first character lost.
+
+    OCR drops or garbles the first glyph of a line now and then (a blurred edge, a card
+    rectified a millimetre off): ``和45年03月11日生`` or ``中和45年…`` is 昭和45年 (or
+    令和45年, which no applicant was born in) and is no date to ``parse_date``. Compared
+    with the declared date only: the era's remaining character, its year, the month and
+    the day must all be the declared ones, so a date that differs in any number stays
+    unread, never a match; so does a first character that starts another era (平和45年).
+    Seen on generated genuine applicants: seed 21125's licence, ``和45年03月11日生`` on
+    the front and the tilted shot alike.
+
+    >>> _era_tail_shows("和45年03月11日生", dt.date(1970, 3, 11))
+    True
+    >>> _era_tail_shows("和45年03月12日生", dt.date(1970, 3, 11))
+    False
+    """
+    era = next((name for name, (start, end) in ERAS.items() if start <= date <= end), None)
+    if era is None:
+        return False
+    year = date.year - ERAS[era][0].year + 1
+    pattern = (rf"(?<![\d{''.join(n[0] for n in ERAS)}])" + re.escape(era[1])
+               + rf"\s*0*{year}\s*年\s*0*{date.month}\s*月\s*0*{date.day}(?!\d)")  # fmt: skip
+    return re.search(pattern, normalize_width(text)) is not None
 
 
 def _compare_address(read: FieldRead, declared: str) -> FieldCheck:

@@ -200,3 +200,29 @@ class TestApplicant:
         with pytest.raises(InputError) as info:
             Applicant.from_json(text)
         assert info.value.code == "invalid_input"
+
+
+class TestEraTail:
+    """A birth date whose era lost its first character (昭和 read as 和) on the card."""
+
+    @pytest.mark.parametrize(
+        ("text", "outcome"),
+        [
+            ("和37年07月19日生", Outcome.MATCH),
+            ("中和37年7月19日生", Outcome.MATCH),  # 昭 garbled into a non-era glyph
+            ("和37年07月18日生", Outcome.UNREADABLE),  # another day: still no date
+            ("和38年07月19日生", Outcome.UNREADABLE),
+            ("平和37年07月19日生", Outcome.UNREADABLE),  # 平 starts another era
+            ("成37年07月19日生", Outcome.UNREADABLE),  # the tail of 平成, not of 昭和
+        ],
+    )
+    def test_only_the_declared_date_in_its_era_matches(self, text: str, outcome: Outcome):
+        result = cross_check(_reads(birth_date=text), APPLICANT, TODAY)
+        check = next(c for c in result.checks if c.field is FieldName.BIRTH_DATE)
+        assert check.outcome is outcome
+        assert (R.FIELD_UNREADABLE in result.reasons) == (outcome is Outcome.UNREADABLE)
+        assert R.BIRTH_DATE_MISMATCH not in result.reasons
+
+    def test_a_full_era_that_differs_stays_a_mismatch(self):
+        result = cross_check(_reads(birth_date="令和37年07月19日生"), APPLICANT, TODAY)
+        assert R.BIRTH_DATE_MISMATCH in result.reasons
