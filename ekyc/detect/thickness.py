@@ -363,33 +363,43 @@ def _blur_matched_band(full: F32, quad: F64, i: int, width: float, cfg: DetectCo
             and contrast >= _BLUR_BAND_CONTRAST
             and w < hi - _GRID_PX / 2  # on the span's limit: the second edge lies beyond it
             and (line is None or line[0] >= rss2)
-            and _along_the_side(here.colour[:, keep], xs, at, inner, w, sigma)
+            and _along_the_side(here.colour[:, keep], xs, at, inner, w, sigma, contrast)
         ):
             best = max(best, w)
     return best
 
 
-def _along_the_side(colour: F32, x: F64, at: F64, inner: float, w: float, sigma: float) -> bool:
+def _along_the_side(
+    colour: F32, x: F64, at: F64, inner: float, w: float, sigma: float, contrast: float
+) -> bool:
     """The band fitted to the side's median shows in all but one of ``_PIECES`` stretches.
 
     A card's side face runs straight along the whole side; a shadow, a mark on the table
     or a strip of print along part of it moves the median profile but not every
-    stretch's. Each stretch's median must be explained by the same two steps
-    ``_PIECE_GAIN`` times better than by one step of the same blur (one may be under a
-    finger).
+    stretch's. Each stretch's median must be explained by two steps of the same blur, as
+    far apart as the side's within 30 % and within 2 px of where the side's lie (the quad's
+    side need not be exactly parallel to the card's edge, and the band widens towards the
+    camera), ``_PIECE_GAIN`` times better than by one step, with at least half the side's
+    ``contrast`` (one stretch may be under a finger).
     """
     if len(colour) < 4 * _PIECES:
         return True
-    sig = np.full((len(at), 1), sigma)
-    ones = blurred_step(x, at[:, None], sig)
-    first = blurred_step(x, np.array([[inner]]), np.array([[sigma]]))
-    second = blurred_step(x, np.array([[inner + w]]), np.array([[sigma]]))
+    ones = blurred_step(x, at[:, None], np.full((len(at), 1), sigma))
+    shifts = np.arange(inner - 2.0, inner + 2.0 + 1e-9, _GRID_PX)
+    widths = np.arange(0.7 * w, 1.3 * w + 1e-9, _GRID_PX)
+    ii, ww = (a.ravel() for a in np.meshgrid(shifts, widths, indexing="ij"))
+    sig = np.full((len(ii), 1), sigma)
+    first = blurred_step(x, ii[:, None], sig)
+    second = blurred_step(x, (ii + ww)[:, None], sig)
+    floor = max(_BLUR_BAND_CONTRAST, 0.5 * contrast)
     agree = 0
     for part in np.array_split(colour, _PIECES):
         y = np.median(part, axis=0).astype(np.float64)
         one = float(fit_one(y, ones).min())
-        two = float(fit_two(y, first, second)[0][0])
-        agree += one >= _PIECE_GAIN * max(two, 1e-9)
+        rss, c1, c2 = fit_two(y, first, second)
+        k = int(np.argmin(rss))
+        strong = min(float(np.linalg.norm(c1[k])), float(np.linalg.norm(c2[k]))) >= floor
+        agree += one >= _PIECE_GAIN * max(float(rss[k]), 1e-9) and strong
     return agree >= _PIECES - 1
 
 
