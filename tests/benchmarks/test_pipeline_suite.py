@@ -38,3 +38,22 @@ def test_pipeline_suite_stage_figures_are_consistent(tmp_path, capsys):
     text = (out / "report.md").read_text()
     assert "![per-stage latency histograms](pipeline_stages.png)" in text
     assert "| stage | mean ms | p50 ms | p95 ms | share |" in text
+
+
+@pytest.mark.models
+@pytest.mark.slow
+def test_pipeline_suite_screened_times_the_finish_with_the_same_decisions(tmp_path):
+    # --screened: every shot goes through screen_shot first (untimed), as in the daemon;
+    # verify then reuses the cards found and must decide exactly as without.
+    results = {}
+    for name, extra in (("plain", []), ("screened", ["--screened"])):
+        out = tmp_path / name
+        argv = ["pipeline", "--applicants", "2", "--rounds", "1", "--size", "1280x720",
+                "--threads", "2", "--workers", "1", "--jobs", "1", "--out", str(out)]  # fmt: skip
+        argv += extra
+        assert bench_main(argv) == 0
+        results[name] = json.loads((out / "results.json").read_text())["results"]["pipeline"]
+    assert results["plain"]["screened"] is False
+    assert results["screened"]["screened"] is True
+    assert results["screened"]["decisions"] == results["plain"]["decisions"]
+    assert sum(results["screened"]["decisions"].values()) == 2
