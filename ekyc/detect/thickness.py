@@ -59,6 +59,10 @@ _BLUR_BAND_GAIN = 2.5
 # Both steps (face to band, band to background) must change the colour this much (RGB
 # distance); the print's own edge inside a copy or a screen's pixels make weaker ones.
 _BLUR_BAND_CONTRAST = 15.0
+# Model error (grey levels rms per channel) added to every residual before the ratios: a
+# clean screen blurred by 1.5-2.5 px otherwise passed (residuals of 25 vs 70); on the
+# development seeds 1.0 cost one of 137 tilt shots, 2.0 cost eleven.
+_RESIDUAL_RMS = 1.0
 # Each stretch of the side must prefer the side's two steps to one step by this factor
 # (a quarter of the profiles: noisier medians than the whole side's, hence below 2.5).
 _PIECE_GAIN = 1.5
@@ -358,8 +362,9 @@ def _blur_matched_band(full: F32, quad: F64, i: int, width: float, cfg: DetectCo
         if band is None:
             continue
         rss2, w, contrast, inner = band
+        floor = _floor(len(xs))
         if (
-            one >= _BLUR_BAND_GAIN * max(rss2, 1e-9)
+            one + floor >= _BLUR_BAND_GAIN * (rss2 + floor)
             and contrast >= _BLUR_BAND_CONTRAST
             and w < hi - _GRID_PX / 2  # on the span's limit: the second edge lies beyond it
             and (line is None or line[0] >= rss2)
@@ -392,6 +397,7 @@ def _along_the_side(
     first = blurred_step(x, ii[:, None], sig)
     second = blurred_step(x, (ii + ww)[:, None], sig)
     floor = max(_BLUR_BAND_CONTRAST, 0.5 * contrast)
+    floor0 = _floor(len(x))
     agree = 0
     for part in np.array_split(colour, _PIECES):
         y = np.median(part, axis=0).astype(np.float64)
@@ -399,8 +405,18 @@ def _along_the_side(
         rss, c1, c2 = fit_two(y, first, second)
         k = int(np.argmin(rss))
         strong = min(float(np.linalg.norm(c1[k])), float(np.linalg.norm(c2[k]))) >= floor
-        agree += one >= _PIECE_GAIN * max(float(rss[k]), 1e-9) and strong
+        agree += one + floor0 >= _PIECE_GAIN * (float(rss[k]) + floor0) and strong
     return agree >= _PIECES - 1
+
+
+def _floor(samples: int) -> float:
+    """Residual of a profile ``samples`` long that is no evidence either way.
+
+    ``_RESIDUAL_RMS`` grey levels per channel and sample: a clean, smooth profile fits one
+    step and two steps alike to within rounding, JPEG and the blur's exact shape, so their
+    tiny residuals' ratio means nothing.
+    """
+    return float(samples) * 3.0 * _RESIDUAL_RMS**2
 
 
 def _step_blur(full: F32, p0: F64, p1: F64, reach: float, cfg: DetectConfig) -> float | None:

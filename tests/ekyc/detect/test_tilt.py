@@ -55,6 +55,26 @@ def test_flat_reproduction_shows_no_thickness(kind, seed):
     assert not check.passed
 
 
+@pytest.mark.parametrize("seed", [0, 4])
+def test_thickness_shows_under_blur(seed):
+    # Defocus of 2.5 px turns a 5 px side face into one soft ramp with no second edge; the
+    # side facing away, blurred alike, says how wide a single edge can be.
+    sc = scenes.scene("tilt", seed, clean=True, background="fabric")
+    blurred = cv2.GaussianBlur(sc.image, (0, 0), 2.5)
+    check = estimate_tilt(scenes.truth(sc), (1280, 720), _meta(sc), image=blurred)
+    assert check.thickness_visible
+    assert check.edge_band_px == pytest.approx(sc.record["thickness_px"], rel=0.6)
+
+
+@pytest.mark.parametrize(("kind", "seed"), [("screen", 0), ("photocopy", 0)])
+@pytest.mark.parametrize("sigma", [1.5, 2.5])
+def test_blurred_flat_reproduction_shows_no_thickness(kind, seed, sigma):
+    sc = scenes.scene(kind, seed)
+    blurred = cv2.GaussianBlur(sc.image, (0, 0), sigma)
+    check = estimate_tilt(scenes.truth(sc), (1280, 720), _meta(sc), image=blurred)
+    assert not check.thickness_visible
+
+
 def test_square_on_card_has_zero_tilt_and_fails_the_band():
     quad = np.array([[440, 200], [840, 200], [840, 452], [440, 452]], np.float32)
     check = estimate_tilt(quad, (1280, 720))
