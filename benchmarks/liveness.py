@@ -266,6 +266,7 @@ def _ms(v: dict[str, float]) -> str:
 
 
 def run(args: argparse.Namespace, report: Report) -> None:
+    from ekyc.liveness.passive import PAD_MODEL_ID
     from ekyc.registry import Registry
 
     results: dict[str, Any] = {}
@@ -319,7 +320,7 @@ def run(args: argparse.Namespace, report: Report) -> None:
         t0 = time.perf_counter()
         samples = train_pad.collect(args.data, workers=args.workers)
         seconds = time.perf_counter() - t0
-        shipped = Registry.from_manifest().spec("liveness/pad-lbpchroma@1").extra["threshold"]
+        shipped = Registry.from_manifest().spec(PAD_MODEL_ID).extra["threshold"]
         results["passive"] = passive_cv(samples, float(shipped), report)
         results["passive"]["feature_seconds"] = seconds
         if args.out:

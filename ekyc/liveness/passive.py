@@ -12,8 +12,8 @@ overfit a deep one. The features name what an attack changes:
   photo's border, a phone's bezel, a card's outline), and long straight edges anywhere in
   the frame (the border of a print or screen holding a small face).
 
-``pad_features`` computes them; ``PadModel`` (a 16-unit MLP over live / print /
-screen replay, trained by ``models/train_pad.py``) scores them; ``PassiveChecker`` holds
+``pad_features`` computes them; ``PadModel`` (five 16-unit MLPs over live / print /
+screen replay, averaged, trained by ``models/train_pad.py``) scores them; ``PassiveChecker`` holds
 the detector and the model. ``portrait_reused`` flags a selfie that is the ID card's own
 portrait re-photographed.
 """
@@ -41,7 +41,7 @@ __all__ = [
     "portrait_reused",
 ]
 
-PAD_MODEL_ID = "liveness/pad-lbpchroma@1"
+PAD_MODEL_ID = "liveness/pad-lbpchroma@2"
 CLASSES = ("live", "print", "screen_replay")
 _ATTACKS = {"print": AttackType.PRINT, "screen_replay": AttackType.SCREEN_REPLAY}
 FEATURE_NAMES = (
@@ -169,31 +169,43 @@ def largest_face_box(faces: Any) -> npt.NDArray[np.float32] | None:
 
 
 class PadModel:
-    """The trained MLP from the registry: one flat float32 vector, unpacked here.
+    """The trained MLP ensemble from the registry: ``members`` float32 rows, unpacked here.
 
-    Layout, for F features, H hidden units (manifest ``hidden``) and C classes: feature
-    mean (F), feature std (F), W1 (F x H), b1 (H), W2 (H x C), b2 (C).
+    Layout of a row, for F features, H hidden units (manifest ``hidden``) and C classes:
+    feature mean (F), feature std (F), W1 (F x H), b1 (H), W2 (H x C), b2 (C). The class
+    probabilities are the mean of the members' (manifest ``members``; one flat row when
+    absent).
     """
 
     def __init__(self, registry: Registry, model_id: str = PAD_MODEL_ID) -> None:
         spec = registry.spec(model_id)
-        flat = np.load(registry.path(model_id), allow_pickle=False).astype(np.float32)
+        values = np.load(registry.path(model_id), allow_pickle=False).astype(np.float32)
         n, h, c = len(FEATURE_NAMES), int(spec.extra.get("hidden", 16)), len(CLASSES)
+        k = int(spec.extra.get("members", 1))
         sizes = (n, n, n * h, h, h * c, c)
-        if flat.shape != (sum(sizes),):
-            raise ValueError(f"{model_id}: expected {sum(sizes)} values, got {flat.shape}")
-        parts = np.split(flat, np.cumsum(sizes)[:-1])
+        if values.size != k * sum(sizes) or values.ndim > 2:
+            raise ValueError(f"{model_id}: expected {k} x {sum(sizes)} values, got {values.shape}")
+        parts = np.split(values.reshape(k, sum(sizes)), np.cumsum(sizes)[:-1], axis=1)
         self.mean, self.std, self.b1, self.b2 = parts[0], parts[1], parts[3], parts[5]
-        self.w1, self.w2 = parts[2].reshape(n, h), parts[4].reshape(h, c)
+        self.w1, self.w2 = parts[2].reshape(k, n, h), parts[4].reshape(k, h, c)
         self.threshold = float(spec.extra.get("threshold", 0.5))
         self.ref: ModelRef = spec.ref
 
+    @property
+    def members(self) -> int:
+        """How many MLPs are averaged."""
+        return int(self.w1.shape[0])
+
     def probabilities(self, features: F32) -> F32:
-        """Class probabilities in ``CLASSES`` order, for one ``(F,)`` or many ``(N, F)``."""
-        hidden = np.tanh(((features - self.mean) / self.std) @ self.w1 + self.b1)
-        z = hidden @ self.w2 + self.b2
-        e = np.exp(z - z.max(axis=-1, keepdims=True))
-        out: F32 = (e / e.sum(axis=-1, keepdims=True)).astype(np.float32)
+        """Class probabilities in ``CLASSES`` order, for one ``(F,)`` or many ``(N, F)``.
+
+        The mean of the members' probabilities.
+        """
+        z = (features[..., None, :] - self.mean) / self.std  # (..., members, F)
+        hidden = np.tanh(np.einsum("...kf,kfh->...kh", z, self.w1) + self.b1)
+        logits = np.einsum("...kh,khc->...kc", hidden, self.w2) + self.b2
+        e = np.exp(logits - logits.max(axis=-1, keepdims=True))
+        out: F32 = (e / e.sum(axis=-1, keepdims=True)).mean(axis=-2).astype(np.float32)
         return out
 
 

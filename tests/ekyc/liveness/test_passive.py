@@ -75,8 +75,9 @@ class TestPassiveChecker:
     def test_model_loads_through_registry(self, checker, registry):
         assert checker.model.ref.sha256 == registry.spec(PAD_MODEL_ID).sha256
         assert 0.0 < checker.model.threshold < 1.0
-        assert checker.model.w2.shape[1] == len(CLASSES)
-        assert checker.model.w1.shape[0] == len(FEATURE_NAMES)
+        assert checker.model.w2.shape[-1] == len(CLASSES)
+        assert checker.model.w1.shape[1] == len(FEATURE_NAMES)
+        assert checker.model.members == registry.spec(PAD_MODEL_ID).extra.get("members", 1)
 
     def test_synthetic_live_vs_attacks(self, checker):
         def judged(kinds):
@@ -112,7 +113,7 @@ def test_model_missing_is_model_not_found(tmp_path):
 
     manifest = tmp_path / "manifest.toml"
     manifest.write_text(
-        '[[model]]\nid = "liveness/pad-lbpchroma@1"\ntask = "liveness-pad"\nformat = "npy"\n'
+        f'[[model]]\nid = "{PAD_MODEL_ID}"\ntask = "liveness-pad"\nformat = "npy"\n'
         'file = "build:absent.npy"\nsha256 = "00"\nsize = 1\nsource = "x"\nlicense = "x"\n'
     )
     with pytest.raises(ModelNotFound):
@@ -132,3 +133,53 @@ def test_portrait_reused(matcher):
     stranger = Embedding(np.random.default_rng(0).normal(size=emb.vector.shape).astype(np.float32),
                          emb.model)  # fmt: skip
     assert not portrait_reused(stranger, emb, matcher)
+
+
+def _registry_with_model(tmp_path, values: np.ndarray, members: int | None):
+    import hashlib
+    import io
+
+    from ekyc.registry import Registry
+
+    buf = io.BytesIO()
+    np.save(buf, values.astype(np.float32), allow_pickle=False)
+    (tmp_path / "build").mkdir(parents=True)
+    (tmp_path / "build" / "pad.npy").write_bytes(buf.getvalue())
+    extra = "" if members is None else f"members = {members}\n"
+    (tmp_path / "manifest.toml").write_text(
+        f'[[model]]\nid = "{PAD_MODEL_ID}"\ntask = "liveness-pad"\nformat = "npy"\n'
+        f'file = "build:pad.npy"\nsha256 = "{hashlib.sha256(buf.getvalue()).hexdigest()}"\n'
+        f'size = {len(buf.getvalue())}\nsource = "x"\nlicense = "x"\nhidden = 16\n{extra}'
+    )
+    return Registry.from_manifest(tmp_path / "manifest.toml")
+
+
+def test_pad_model_averages_its_members(tmp_path):
+    from models.train_pad import fit, live_scores
+
+    rng = np.random.default_rng(3)
+    x = rng.normal(size=(60, len(FEATURE_NAMES)))
+    y = np.arange(60) % len(CLASSES)
+    x[y > 0] += 1.0
+    rows = fit(x, y, steps=50, members=3)
+    assert rows.shape[0] == 3
+    model = PadModel(_registry_with_model(tmp_path, rows, members=3))
+    assert model.members == 3
+    probs = model.probabilities(x.astype(np.float32))
+    assert probs.shape == (60, len(CLASSES))
+    assert np.allclose(probs.sum(axis=1), 1.0, atol=1e-5)
+    # P(live) is the mean of the members' (what the training script's CV scores)
+    assert np.allclose(probs[:, 0], live_scores(rows.astype(np.float32), x), atol=1e-4)
+    each = [live_scores(row.astype(np.float32), x) for row in rows]
+    assert not np.allclose(each[0], each[1], atol=1e-3)  # the members differ: seeded starts
+    assert np.allclose(model.probabilities(x[0].astype(np.float32)), probs[0], atol=1e-6)
+
+
+def test_pad_model_of_one_flat_row_and_a_wrong_size(tmp_path):
+    from models.train_pad import fit
+
+    x = np.random.default_rng(4).normal(size=(30, len(FEATURE_NAMES)))
+    row = fit(x, np.arange(30) % len(CLASSES), steps=20, members=1)[0]
+    assert PadModel(_registry_with_model(tmp_path / "a", row, members=None)).members == 1
+    with pytest.raises(ValueError, match="expected 2 x"):
+        PadModel(_registry_with_model(tmp_path / "b", row, members=2))
