@@ -81,7 +81,8 @@ def test_passive_cv_figures_are_consistent():
 @pytest.mark.models
 def test_liveness_suite_without_the_cv(tmp_path, capsys):
     out = tmp_path / "liveness"
-    assert bench_main(["liveness", "--no-cv", "--active", "1", "--out", str(out)]) == 0
+    args = ["liveness", "--no-cv", "--active", "1", "--close-prints", "2", "--out", str(out)]
+    assert bench_main(args) == 0
     result = json.loads((out / "results.json").read_text())["results"]["liveness"]
     act = result["active"]
     assert act["challenges"] == 1
@@ -91,9 +92,16 @@ def test_liveness_suite_without_the_cv(tmp_path, capsys):
     for timing in result["passive_speed_ms"].values():
         assert timing["cpu"]["mean"] > 0
     assert "passive" not in result
+    close = result["close_prints"]
+    assert close["n"] == 2
+    for key, kind in (("apcer", "print_close"), ("bpcer", "live")):
+        assert close[key]["n"] + close["no_face"][kind] == 2
+        assert 0.0 <= close[key]["rate"] <= 1.0
+    assert 0 < close["threshold"] < 1
     text = (out / "report.md").read_text()
     assert text.startswith("# ekyc bench liveness\n")
     assert "skipped: --no-cv" in text
+    assert "Close-up prints" in text
 
 
 def test_challenge_stills_are_live_in_the_synthetic_and_pooled_populations():
