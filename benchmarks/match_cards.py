@@ -219,7 +219,7 @@ def card_pair_set(root: Path, pairs: list[dict[str, str]], cache: Path | None,
         )
         yield PairSet("match_cards", "Card portrait vs selfie, LFW protocol", root, renamed,
                       crops.__getitem__, missing, note, extra,
-                      f"cards-{RENDER_VERSION}-")  # fmt: skip
+                      f"cards-{RENDER_VERSION}-", cross=True)  # fmt: skip
 
 
 def pair_scores(

@@ -201,3 +201,89 @@ def test_card_pairs_run_every_row_on_the_same_pairs(shared_data, tmp_path, capsy
     text = (out / "report.md").read_text()
     assert "![ROC_cards](ROC_cards.png)" in text
     assert "Card portrait vs selfie" in text
+
+
+@pytest.mark.parametrize(
+    "metric", ["cosine", "euclidean", "zsum:cosine,2,0.1,0.5;euclidean,4,-2,0.3"]
+)
+def test_similarity_matrix_is_every_pairs_similarity(metric):
+    from ekyc.match import similarities
+
+    rng = np.random.default_rng(3)
+    a, b = rng.normal(size=(5, 6)), rng.normal(size=(4, 6))
+    a[1] = 0.0  # an all-zero descriptor: cosine 0, as similarities says
+    got = match.similarity_matrix(a, b, metric)
+    want = [[similarities(a[i : i + 1], b[j : j + 1], metric)[0] for j in range(4)]
+            for i in range(5)]  # fmt: skip
+    np.testing.assert_allclose(got, want, atol=1e-12)
+
+
+def _people_pairs() -> tuple[dict[str, np.ndarray], list[dict[str, str]]]:
+    """Five images of four people over two folds; scores are plain dot products (cosine)."""
+    vectors = {
+        "images/A/A_1.jpg": np.array([1.0, 0.0]),
+        "images/A/A_2.jpg": np.array([0.9, 0.1]),
+        "images/B/B_1.jpg": np.array([0.6, 0.8]),
+        "images/C/C_1.jpg": np.array([0.0, 1.0]),
+        "images/D/D_1.jpg": np.array([-1.0, 0.0]),
+    }
+    pairs = [
+        {"fold": "1", "img1": "images/A/A_1.jpg", "img2": "images/A/A_2.jpg", "same": "1"},
+        {"fold": "1", "img1": "images/A/A_1.jpg", "img2": "images/B/B_1.jpg", "same": "0"},
+        {"fold": "2", "img1": "images/C/C_1.jpg", "img2": "images/D/D_1.jpg", "same": "0"},
+    ]
+    return vectors, pairs
+
+
+def test_all_impostors_score_every_pair_of_different_people():
+    vectors, pairs = _people_pairs()
+    imp = match.all_impostors(vectors, pairs, "cosine", block=2)
+    # 5 images: 10 unordered pairs, less A_1-A_2 (one person)
+    assert len(imp.scores) == 9
+    assert imp.people_in_several_folds == 0
+    assert len(imp.within({1})) == 2  # A_1-B, A_2-B
+    assert len(imp.within({2})) == 1  # C-D
+    assert len(imp.within({1, 2})) == 9
+    np.testing.assert_allclose(
+        np.sort(imp.within({1})),
+        np.sort(
+            [
+                0.6,
+                match.similarity_matrix(
+                    vectors["images/A/A_2.jpg"][None], vectors["images/B/B_1.jpg"][None], "cosine"
+                )[0, 0],
+            ]
+        ),
+    )
+    # cards: every img1 (A_1, C) against every img2 (A_2, B, D) of another person
+    cross = match.all_impostors(vectors, pairs, "cosine", cross=True, suspect_from=0.5)
+    assert len(cross.scores) == 2 * 3 - 1
+    assert [(a, b) for a, b, _ in cross.suspects] == [  # C.B 0.8, then A_1.B 0.6
+        ("images/C/C_1.jpg", "images/B/B_1.jpg"),
+        ("images/A/A_1.jpg", "images/B/B_1.jpg"),
+    ]
+    # a missing face leaves its pairs out
+    gone = match.all_impostors(vectors, pairs, "cosine", frozenset({"images/D/D_1.jpg"}))
+    assert len(gone.scores) == 5
+
+
+def test_every_pair_thresholds_decide_the_held_out_rates():
+    # One genuine and many impostor images per fold; impostor scores known, genuine pairs listed.
+    same = np.tile([True, False], 6)
+    scores = np.where(same, 0.9, 0.1)
+    folds = np.repeat(np.arange(1, 7), 2)
+    rng = np.random.default_rng(5)
+    every = rng.uniform(0.0, 1.0, 6000)
+    fold_of = np.repeat(np.arange(1, 7), 1000)
+    imp = match.Impostors(every, fold_of, fold_of, np.inf, [], 0)
+    ev = match.evaluate(scores, same, folds, imp)
+    for k, fold in enumerate(range(1, 7)):
+        train = every[fold_of != fold]
+        t = match.fmr_threshold(train, 1e-2)
+        assert ev["far"][1e-2][k] == pytest.approx((every[fold_of == fold] >= t).mean())
+        assert ev["tar"][1e-2][k] == float(t <= 0.9)
+    assert ev["thresholds"][1e-3] == match.fmr_threshold(every, 1e-3)
+    # the listed impostors alone (all 0.1) give the old, looser figures beside them
+    assert ev["thresholds_listed"][1e-3] == pytest.approx(0.1)
+    assert (ev["tar_listed"][1e-3] == 1.0).all()
+    assert (ev["far_listed"][1e-3] == 0.0).all()
