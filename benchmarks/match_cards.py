@@ -9,10 +9,12 @@ rendered as a live selfie and its best face taken. Impostor pairs put one person
 another in the selfie, as LFW pairs them.
 
 Reported per embedder (and the z-score fusion of the two), LFW protocol (leave one fold out):
-accuracy, TAR at FAR 1e-2 / 1e-3 / 1e-4, held-out FAR, EER, the thresholds on all six folds
-(for models/manifest.toml's ``thresholds_by_fmr_card``), what the LFW thresholds of the
-manifest give on these pairs, and failures to find a face. A pair with a side without a face
-gets a score below every other: a genuine one is a false reject.
+accuracy, TAR at FAR 1e-2 / 1e-3 / 1e-4, held-out FAR, EER, the thresholds on all six folds,
+what the LFW thresholds of the manifest give on these pairs, and failures to find a face.
+This script's thresholds come from the 1,800 listed impostors only (too few for 1e-3);
+models/manifest.toml's ``thresholds_by_fmr_card`` come from ``ekyc bench match --source
+cards``, which chooses them on every card x selfie pair of different people. A pair with a
+side without a face gets a score below every other: a genuine one is a false reject.
 
 Rendered crops and embeddings are cached per image under ``--cache`` (never the repository);
 the folder name carries :data:`RENDER_VERSION`.
