@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import io
 from datetime import UTC, datetime
 
+import numpy as np
 import pytest
 import sqlalchemy as sa
+from PIL import Image
 from sqlalchemy.engine import Engine
 
 from ekyc.errors import StepNotAllowed
@@ -192,3 +195,22 @@ def test_my_number_back_is_never_stored(
     _take_all(db, clock, token, DocumentType.MY_NUMBER_CARD)
     record = ekyc_session.finish(db, token, DecodeCheckVerifier(), clock=clock)
     assert Shot.BACK not in record.image_sha256
+
+
+def test_a_truncated_full_size_shot_is_refused_unstored(
+    db: SessionFactory, engine: Engine, clock: FakeClock, submitted: tuple[str, str, str]
+) -> None:
+    # Shots are decoded on arrival at most 2048 px wide (DCT scaling): a 12 MP JPEG cut
+    # short must still fail that decode, and nothing is stored.
+    _, _, token = submitted
+    ekyc_session.choose_document(db, token, DocumentType.DRIVERS_LICENSE, clock=clock)
+    blocks = np.random.default_rng(1).integers(0, 256, (378, 504, 3), dtype=np.uint8)
+    buffer = io.BytesIO()  # 4032x3024 of 8 px blocks: a 12 MP JPEG under the 5 MB cap
+    Image.fromarray(np.kron(blocks, np.ones((8, 8, 1), np.uint8))).save(buffer, "JPEG")
+    whole = buffer.getvalue()
+    before = snapshot(engine)
+    with pytest.raises(DocumentRejected) as info:
+        ekyc_session.add_shot(db, token, Shot.FRONT, whole[: len(whole) - 4096], clock=clock)
+    assert info.value.context["reason"] == "corrupt_image"
+    assert snapshot(engine) == before
+    assert len(ekyc_session.add_shot(db, token, Shot.FRONT, whole, clock=clock)) == 64
