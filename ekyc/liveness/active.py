@@ -127,11 +127,18 @@ def _active_flags(s: FrameSignals, neutral: FrameSignals, cfg: ActiveConfig) -> 
         return set()
     flags = set()
     yaw = s.yaw_deg - neutral.yaw_deg
-    if yaw <= -cfg.turn_deg:
-        flags.add(Action.TURN_LEFT)
-    if yaw >= cfg.turn_deg:
-        flags.add(Action.TURN_RIGHT)
-    if s.pitch_deg - neutral.pitch_deg >= cfg.up_deg:
+    pitch = s.pitch_deg - neutral.pitch_deg
+    # One head pose per frame, the larger rotation in degrees: FaceMesh's yaw and pitch
+    # leak into each other on a face whose neutral pose is already turned or bowed
+    # (verify_rates seed 21009, neutral pitch -24: a 31-degree turn read +8 to +13 pitch;
+    # seed 21004, neutral yaw -30: a 23-degree look-up read -11 yaw), and the leak became
+    # an extra action. A person performs one pose at a time; a separate extra pose still
+    # counts. (Not the ratio to each threshold: up_deg is the smaller, so a leaked pitch of
+    # 13 beat a 21-degree turn.)
+    if abs(yaw) >= pitch:
+        if abs(yaw) >= cfg.turn_deg:
+            flags.add(Action.TURN_LEFT if yaw < 0 else Action.TURN_RIGHT)
+    elif pitch >= cfg.up_deg:
         flags.add(Action.LOOK_UP)
     if s.eye_ratio < cfg.blink_ratio * neutral.eye_ratio:
         flags.add(Action.BLINK)

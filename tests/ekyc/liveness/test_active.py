@@ -218,3 +218,26 @@ class TestDetectEvents:
         assert [e.action for e in detect_events(self._signals(still + blink + still))] == [
             Action.BLINK
         ]
+
+    def test_pitch_leaking_into_a_turn_is_no_look_up(self):
+        # verify_rates seed 21009 (a face bowed 24 degrees at rest): FaceMesh read +8 to
+        # +13 pitch through a 31-degree turn; the larger rotation, the turn, is the pose
+        still = [(0.0, 0.0, 0.3, 0.05)] * 8
+        turn = [(11.4, 8.1, 0.3, 0.05), (21.0, 13.2, 0.3, 0.05), (31.0, 12.0, 0.3, 0.05),
+                (30.0, 12.0, 0.3, 0.05), (11.7, 8.6, 0.3, 0.05)]  # fmt: skip
+        events = detect_events(self._signals(still + turn + still))
+        assert [e.action for e in events] == [Action.TURN_RIGHT]
+
+    def test_yaw_leaking_into_a_look_up_is_no_turn(self):
+        # seed 21004 (a face turned 30 degrees at rest): -11 yaw read through a look-up
+        still = [(0.0, 0.0, 0.3, 0.05)] * 8
+        up = [(-8.0, 17.0, 0.3, 0.05), (-10.9, 20.4, 0.3, 0.05), (-10.8, 23.5, 0.3, 0.05)]
+        events = detect_events(self._signals(still + up + still))
+        assert [e.action for e in events] == [Action.LOOK_UP]
+
+    def test_a_separate_turn_after_a_look_up_still_counts(self):
+        still = [(0.0, 0.0, 0.3, 0.05)] * 8
+        up = [(0.0, 12.0, 0.3, 0.05)] * 3
+        turn = [(-15.0, 0.0, 0.3, 0.05)] * 3
+        events = detect_events(self._signals(still + up + still + turn + still))
+        assert [e.action for e in events] == [Action.LOOK_UP, Action.TURN_LEFT]
