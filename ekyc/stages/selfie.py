@@ -138,11 +138,12 @@ def _portraits(findings: DocumentFindings, matcher: FaceMatcher, evidence: Evide
     The selfie is compared with the mean score over the views whose portrait has glare
     on at most ``GLARE_MAX_FRACTION`` of its face (else with the least glared one): the
     enrolment of one face from several samples. Why: a highlight over the printed face
-    drags a genuine score down (seed 20002: 2.78 against a threshold of 5.06), and the
+    drags a genuine score down (seed 20002: 2.78 against the card threshold of the time,
+    5.06; 5.36 since every-pair calibration), and the
     tilted shot, shown to be the same card, rarely has it in the same place; averaging
     two samples' scores also narrows both the genuine and the impostor spread. On the
-    selfies and card shots of 60 generated genuine applicants (seeds 21000-21140): genuine
-    scores under the threshold 2 -> 2 (one fixed, one lost), other-person pairs at or over
+    selfies and card shots of 60 generated genuine applicants (seeds 21000-21140), at 5.06:
+    genuine scores under the threshold 2 -> 2 (one fixed, one lost), other-person pairs at or over
     it (3,532 pairs of one's cards and another's selfie) 7 -> 3. A view joins only when its
     portrait matches the front's (same card: 8.7 or more, median 15.8, on those 60); the
     views used are chosen from the card's images only, never from the selfie.
