@@ -35,3 +35,15 @@ def lfw(shared_data):
     if not (root / "pairs.csv").is_file():
         pytest.skip(f"LFW pairs not found at {root}")
     return root
+
+
+def two_crops(registry: Registry, astronaut: np.ndarray) -> list[np.ndarray]:
+    """Two different 112 px crops of one face: as found, and shifted + darkened."""
+    from ekyc.match import YuNetDetector, align_face
+
+    face = YuNetDetector(registry).detect(astronaut)[0]
+    moved = np.clip(np.roll(astronaut, (6, -4), axis=(0, 1)) * 0.8, 0, 255).astype(np.uint8)
+    return [
+        align_face(astronaut, face.landmarks, "arcface-5pt-112"),
+        align_face(moved, face.landmarks, "arcface-5pt-112"),
+    ]

@@ -11,8 +11,6 @@ from ekyc.match import (
     FusedEmbedder,
     MatchConfig,
     StagedEmbedding,
-    YuNetDetector,
-    align_face,
     compare,
     load_embedder,
     primary_similarity,
@@ -20,6 +18,7 @@ from ekyc.match import (
     similarity,
 )
 from ekyc.match.cascade import parse_metric
+from tests.ekyc.match.conftest import two_crops
 
 CASCADE = "face-embed/cascade-dlib-fusion@1"
 
@@ -32,16 +31,6 @@ def cascade(registry) -> CascadeEmbedder:
     loaded = load_embedder(registry, CASCADE)
     assert isinstance(loaded, CascadeEmbedder)
     return loaded
-
-
-def _crops(registry, astronaut):
-    """The astronaut's face as found, and shifted + darkened."""
-    face = YuNetDetector(registry).detect(astronaut)[0]
-    moved = np.clip(np.roll(astronaut, (6, -4), axis=(0, 1)) * 0.8, 0, 255).astype(np.uint8)
-    return [
-        align_face(astronaut, face.landmarks, "arcface-5pt-112"),
-        align_face(moved, face.landmarks, "arcface-5pt-112"),
-    ]
 
 
 def _with_band(cascade: CascadeEmbedder, lo: float, hi: float) -> CascadeEmbedder:
@@ -59,7 +48,7 @@ class TestCascade:
         assert cascade.template == cascade.fusion.template
 
     def test_a_clear_pair_is_decided_by_the_screen_alone(self, registry, astronaut, cascade):
-        a, b = cascade.embed(_crops(registry, astronaut))
+        a, b = cascade.embed(two_crops(registry, astronaut))
         assert isinstance(a, StagedEmbedding)
         assert a.vector.shape == (128,)
         score = compare(a, b, metric=cascade.metric, threshold=5.0, fmr=1e-3)
@@ -73,7 +62,7 @@ class TestCascade:
 
     def test_below_the_band_is_no_match_without_the_fusion(self, registry, astronaut, cascade):
         strict = _with_band(cascade, lo=0.5, hi=1.0)  # every distance is below
-        a, b = strict.embed(_crops(registry, astronaut))
+        a, b = strict.embed(two_crops(registry, astronaut))
         score = compare(a, b, metric=strict.metric, threshold=-100.0, fmr=1e-3)
         assert (score.threshold, score.match) == (0.5, False)
         assert not a.finished
@@ -81,7 +70,7 @@ class TestCascade:
 
     def test_in_the_band_the_fusion_decides(self, registry, astronaut, cascade):
         wide = _with_band(cascade, lo=-10.0, hi=10.0)
-        crops = _crops(registry, astronaut)
+        crops = two_crops(registry, astronaut)
         a, b = wide.embed(crops)
         score = compare(a, b, metric=wide.metric, threshold=5.0, fmr=1e-3)
         fused = cascade.fusion
@@ -96,7 +85,7 @@ class TestCascade:
     def test_rules_in_the_first_members_scale_finish_the_embeddings(self, registry, astronaut,
                                                                      cascade):  # fmt: skip
         """portrait_reused reads SFace's cosine: a cascade runs SFace for it, once per face."""
-        crops = _crops(registry, astronaut)
+        crops = two_crops(registry, astronaut)
         a, b = cascade.embed(crops)
         fa, fb = cascade.fusion.embed(crops)
         expected = primary_similarity(fa, fb, cascade.fusion.metric)
@@ -105,7 +94,7 @@ class TestCascade:
         assert a.full() is a.full()
 
     def test_descriptors_alone_cannot_be_scored(self, registry, astronaut, cascade):
-        a, b = cascade.embed(_crops(registry, astronaut))
+        a, b = cascade.embed(two_crops(registry, astronaut))
         with pytest.raises(ValueError, match="cascade"):
             similarities(a.vector[None], b.vector[None], cascade.metric)
 

@@ -10,7 +10,6 @@ from ekyc.match import (
     FusedEmbedder,
     Member,
     OnnxEmbedder,
-    YuNetDetector,
     align_face,
     load_embedder,
     primary_similarity,
@@ -18,19 +17,9 @@ from ekyc.match import (
     similarity,
 )
 from ekyc.registry import Registry
-from tests.ekyc.match.conftest import DLIB, SFACE_INT8
+from tests.ekyc.match.conftest import DLIB, SFACE_INT8, two_crops
 
 FUSED = "face-embed/fusion-sface-int8-dlib@1"
-
-
-def _crops(registry, astronaut):
-    """Two different 112 px crops of one face: as found, and shifted + darkened."""
-    face = YuNetDetector(registry).detect(astronaut)[0]
-    moved = np.clip(np.roll(astronaut, (6, -4), axis=(0, 1)) * 0.8, 0, 255).astype(np.uint8)
-    return [
-        align_face(astronaut, face.landmarks, "arcface-5pt-112"),
-        align_face(moved, face.landmarks, "arcface-5pt-112"),
-    ]
 
 
 @pytest.mark.models
@@ -40,7 +29,7 @@ class TestFusedEmbedder:
         assert isinstance(fused, FusedEmbedder)
         stats = json.loads(registry.path(FUSED).read_text())["members"]
         assert [m["id"] for m in stats] == [SFACE_INT8, DLIB]
-        crops = _crops(registry, astronaut)
+        crops = two_crops(registry, astronaut)
         a, b = fused.embed(crops)
         assert a.model == fused.model
         assert a.vector.shape == (256,)
@@ -59,7 +48,7 @@ class TestFusedEmbedder:
     def test_primary_similarity_is_the_first_members_cosine(self, registry, astronaut):
         """Rules in SFace's cosine scale (portrait_reused's 0.85) read the SFace part."""
         fused = load_embedder(registry, FUSED)
-        crops = _crops(registry, astronaut)
+        crops = two_crops(registry, astronaut)
         a, b = fused.embed(crops)
         sa, sb = OnnxEmbedder(registry, SFACE_INT8).embed(crops)
         cosine = similarity(sa, sb, "cosine")
@@ -69,7 +58,7 @@ class TestFusedEmbedder:
 
     def test_batch_equals_one_by_one(self, registry, astronaut):
         fused = load_embedder(registry, FUSED)
-        crops = _crops(registry, astronaut)
+        crops = two_crops(registry, astronaut)
         for batch, one in zip(fused.embed(crops), [fused.embed([c])[0] for c in crops],
                               strict=True):  # fmt: skip
             np.testing.assert_allclose(batch.vector, one.vector, atol=1e-5)
