@@ -1,28 +1,25 @@
 """``ekyc serve [--host H] [--port P]``: run the HTTP daemon (``python -m service``).
 
 The daemon lives in the ``service`` package, which the library never imports: this
-command starts it as a child process and stays in front of it. SIGTERM and SIGINT are
-passed on to the child, which finishes its in-flight requests and exits; the command
-exits with the child's status. Settings come from ``EKYC_*`` variables (the database from
-``EKYC_DATABASE_URL``); with none at all the daemon uses a SQLite file under
-``./ekyc-data``, migrated at start.
+command replaces its own process with ``python -m service`` (``exec``), so the daemon is
+the process a supervisor started. SIGTERM and SIGINT reach it directly (it finishes its
+in-flight requests and exits), and a SIGKILL ends it: a child process in front of it, as
+this command first had, survived its parent's SIGKILL and kept the port and the database.
+Settings come from ``EKYC_*`` variables (the database from ``EKYC_DATABASE_URL``); with none
+at all the daemon uses a SQLite file under ``./ekyc-data``, migrated at start.
 """
 
 from __future__ import annotations
 
 import argparse
 import importlib.util
-import signal
-import subprocess
+import os
 import sys
-from types import FrameType
 from typing import Any, TextIO
 
 from ekyc.cli._common import EXIT_UNAVAILABLE
 
 __all__ = ["register"]
-
-_FORWARDED = (signal.SIGTERM, signal.SIGINT)
 
 
 def register(sub: Any) -> None:
@@ -48,16 +45,7 @@ def _run_serve(args: argparse.Namespace, out: TextIO) -> int:
         command += ["--host", args.host]
     if args.port is not None:
         command += ["--port", str(args.port)]
-    # Its own session: a terminal's Ctrl-C reaches the child once, through us.
-    child = subprocess.Popen(command, start_new_session=True)  # noqa: S603
-
-    def forward(signum: int, _frame: FrameType | None) -> None:
-        child.send_signal(signum)
-
-    previous = {sig: signal.signal(sig, forward) for sig in _FORWARDED}
-    try:
-        status = child.wait()
-    finally:
-        for sig, handler in previous.items():
-            signal.signal(sig, handler)
-    return status if status >= 0 else 128 - status
+    out.flush()
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os.execv(sys.executable, command)  # noqa: S606 (our own interpreter and module)
