@@ -184,7 +184,12 @@ def _check_step(document: DocumentType | None, shot: Shot, taken: tuple[Shot, ..
 async def take_shot(
     shot: Shot, request: Request, state: Capture, runtime: RuntimeDep, clock: ClockDep
 ) -> ShotOut:
-    """Store one shot of the session (a retake replaces it); arrival time recorded."""
+    """Store one shot of the session (a retake replaces it); arrival time recorded.
+
+    Looked at first: 409 ``step_not_allowed`` for a My Number card's back (any step), 422
+    ``retake_needed`` for a card step without the chosen card's side whole and read
+    (``reason``, ``shot``, ``observed``). Neither is stored: the page shoots again.
+    """
     view = await _view(runtime, state, clock)
     _check_step(view.document_type, shot, view.shots_taken)
     data = await read_image_upload(request, runtime.limits.max_bytes)
