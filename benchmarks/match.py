@@ -62,6 +62,7 @@ import numpy.typing as npt
 from benchmarks.report import Report, suite_main
 from benchmarks.timing import time_call
 from ekyc.match import TEMPLATES, YuNetDetector, align_face, load_embedder, similarities
+from ekyc.match.compare import zsum_members
 from ekyc.registry import InputSpec, ModelSpec, Registry, resolve_location
 
 FMRS = (1e-2, 1e-3, 1e-4)
@@ -236,11 +237,10 @@ def similarity_matrix(a: npt.NDArray[np.floating[Any]], b: npt.NDArray[np.floati
         return dist
     if metric.startswith("zsum:"):
         total, start = np.zeros((len(a64), len(b64))), 0
-        for part in metric.removeprefix("zsum:").split(";"):
-            name, dims, mean, std = part.split(",")
-            stop = start + int(dims)
+        for name, dims, mean, std in zsum_members(metric):
+            stop = start + dims
             sim = similarity_matrix(a64[:, start:stop], b64[:, start:stop], name)
-            total += (sim - float(mean)) / float(std)
+            total += (sim - mean) / std
             start = stop
         if start != a64.shape[1]:
             raise ValueError(f"{metric!r} covers {start} of {a64.shape[1]} dimensions")

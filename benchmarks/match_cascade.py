@@ -53,8 +53,10 @@ from benchmarks.match import (
     lfw_pair_set,
     onnx_candidate,
     pair_scores,
+    similarity_matrix,
 )
 from benchmarks.report import Report, suite_main
+from ekyc.match.compare import zsum_members
 from ekyc.registry import Registry
 
 FMRS = (1e-3, 1e-4)
@@ -172,27 +174,6 @@ def source_scores(ps: PairSet, vectors: dict[str, np.ndarray], fused_metric: str
     )
 
 
-def _members(metric: str) -> list[tuple[str, int, float, float]]:
-    """(metric, dims, impostor mean, impostor std) of each member of a ``zsum:`` metric."""
-    out = []
-    for part in metric.removeprefix("zsum:").split(";"):
-        name, dims, mean, std = part.split(",")
-        out.append((name, int(dims), float(mean), float(std)))
-    return out
-
-
-def _block(a: np.ndarray, b: np.ndarray, metric: str) -> np.ndarray:
-    """Similarity of every row of ``a`` with every row of ``b`` (cosine or minus distance)."""
-    if metric == "cosine":
-        na = a / np.maximum(np.linalg.norm(a, axis=1, keepdims=True), 1e-12)
-        nb = b / np.maximum(np.linalg.norm(b, axis=1, keepdims=True), 1e-12)
-        out: np.ndarray = na @ nb.T
-        return out
-    d2 = (a**2).sum(1)[:, None] + (b**2).sum(1)[None] - 2.0 * a @ b.T
-    dist: np.ndarray = -np.sqrt(np.maximum(d2, 0.0))
-    return dist
-
-
 def cross_identity_rates(
     vectors: dict[str, np.ndarray],
     names_a: list[str],
@@ -210,7 +191,7 @@ def cross_identity_rates(
     accepts that the fusion rejects, the share of pairs in the band, and the fused
     thresholds at ``FMRS`` over all these pairs (as ``fmr_threshold``).
     """
-    members = _members(fused_metric)
+    members = zsum_members(fused_metric)
     lo, hi = band
     rows = names_b if names_b is not None else names_a
     xa = np.stack([vectors[n] for n in names_a]).astype(np.float32)
@@ -225,7 +206,7 @@ def cross_identity_rates(
         col = 0
         screen = fused
         for i, (name, dims, mean, std) in enumerate(members):
-            sim = _block(xa[start:stop, col : col + dims], xb[:, col : col + dims], name)
+            sim = similarity_matrix(xa[start:stop, col : col + dims], xb[:, col : col + dims], name)
             fused = fused + (sim - mean) / std
             if i == screen_index:
                 screen = sim

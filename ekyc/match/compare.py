@@ -27,6 +27,7 @@ __all__ = [
     "primary_similarity",
     "similarities",
     "similarity",
+    "zsum_members",
 ]
 
 
@@ -63,11 +64,11 @@ def primary_similarity(a: Embedding, b: Embedding, metric: str) -> float:
         return similarity(a, b, metric)
     if a.model != b.model:
         raise ValueError(f"embeddings come from different models: {a.model.id}, {b.model.id}")
-    name, n, _, _ = _zsum_members(metric)[0]
+    name, n, _, _ = zsum_members(metric)[0]
     return float(similarities(a.vector[None, :n], b.vector[None, :n], name)[0])
 
 
-def _zsum_members(metric: str) -> list[tuple[str, int, float, float]]:
+def zsum_members(metric: str) -> list[tuple[str, int, float, float]]:
     """``(metric, dims, impostor mean, impostor std)`` of each member of a ``zsum:`` metric."""
     members = []
     for part in metric.removeprefix("zsum:").split(";"):
@@ -103,7 +104,7 @@ def similarities(
         return -dist
     if metric.startswith("zsum:"):
         total, start = np.zeros(len(a64)), 0
-        for name, dims, mean, std in _zsum_members(metric):
+        for name, dims, mean, std in zsum_members(metric):
             stop = start + dims
             member = similarities(a64[:, start:stop], b64[:, start:stop], name)
             total += (member - mean) / std
