@@ -90,6 +90,11 @@ class Shot(enum.Enum):
     BACK = "back"
     SELFIE = "selfie"
 
+    @property
+    def card_side(self) -> Side | None:
+        """The card side this shot must show (the tilted shot: the front); None: selfie."""
+        return {Shot.FRONT: Side.FRONT, Shot.TILT: Side.FRONT, Shot.BACK: Side.BACK}.get(self)
+
 
 @dataclass(frozen=True, slots=True)
 class CaptureMetadata:

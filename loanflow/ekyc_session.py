@@ -27,7 +27,7 @@ import ekyc
 from ekyc.config import DecodeLimits
 from ekyc.errors import InputError
 from ekyc.screening import ShotScreening
-from ekyc.types import DocumentType, Shot, Side
+from ekyc.types import DocumentType, Shot
 from loanflow import audit, mail
 from loanflow.access import owned_application, record
 from loanflow.application_mails import EKYC_REQUEST_MAIL
@@ -328,9 +328,10 @@ def add_shot(
 
 def _require_card(shot: Shot, document: DocumentType, seen: ShotScreening) -> None:
     """Refuse a card step that does not show ``document``'s side for that step."""
-    if shot is Shot.SELFIE:
+    side = shot.card_side
+    if side is None:  # the selfie
         return
-    problem = seen.retake_reason(document, Side.BACK if shot is Shot.BACK else Side.FRONT)
+    problem = seen.retake_reason(document, side)
     if problem is not None:
         raise RetakeNeeded(
             problem.retake_message, reason=problem.code.value.lower(), shot=shot.value,

@@ -27,7 +27,7 @@ from ekyc.detect import (
 from ekyc.methods.base import DocumentFindings, Evidence, timed_into
 from ekyc.rules import rule_for
 from ekyc.screening import ShotScreening, card_problems
-from ekyc.types import CardDetection, DocumentType, Frame, QualityReport, RectifiedCard, Side
+from ekyc.types import CardDetection, DocumentType, Frame, QualityReport, RectifiedCard, Shot, Side
 from ekyc.verdict import ReasonCode
 
 __all__ = ["ImageMethod"]
@@ -116,9 +116,9 @@ class ImageMethod:
         """Run the card stages on ``front``, ``tilt`` and, when the rule has one, ``back``."""
         evidence.model(self.layouts.model)
         ready = prepared or {}
-        front = self._card(shots["front"], ready.get("front"), "front", document_type,
-                           Side.FRONT, evidence)  # fmt: skip
-        tilt = self._card(shots["tilt"], ready.get("tilt"), "tilt", document_type, Side.FRONT,
+        front = self._card(shots["front"], ready.get("front"), Shot.FRONT, document_type,
+                           evidence)  # fmt: skip
+        tilt = self._card(shots["tilt"], ready.get("tilt"), Shot.TILT, document_type,
                           evidence)  # fmt: skip
         if tilt is not None:
             self._tilt(shots["tilt"], tilt, evidence)
@@ -132,14 +132,17 @@ class ImageMethod:
             else ()
         )  # fmt: skip
         if rule_for(document_type).has_back:
-            self._card(shots["back"], ready.get("back"), "back", document_type, Side.BACK,
+            self._card(shots["back"], ready.get("back"), Shot.BACK, document_type,
                        evidence)  # fmt: skip
         card = front.card.image if front is not None else None
         return DocumentFindings(reference_face=card, card_image=card, document_type=document_type,
                                 other_views=views)  # fmt: skip
 
-    def _card(self, frame: Frame, look: ShotLook | None, stage: str, expected: DocumentType,
-              side: Side, evidence: Evidence) -> _Seen | None:  # fmt: skip
+    def _card(self, frame: Frame, look: ShotLook | None, shot: Shot, expected: DocumentType,
+              evidence: Evidence) -> _Seen | None:  # fmt: skip
+        stage, side = shot.value, shot.card_side
+        if side is None:
+            raise ValueError(f"{stage} is not a card shot")
         seen = look if look is not None else self._look(stage, frame)
         for name, ms in seen.timings_ms.items():
             evidence.timing(name, ms)
@@ -154,16 +157,10 @@ class ImageMethod:
             score=round(detection.quad.score, 4), cut_by_border=detection.cut_by_border,
             document_type=found.value if found else None, side=detection.side.value,
             layout_score=round(detection.layout_score, 4))  # fmt: skip
-        self._judge_layout(detection, stage, expected, side, evidence)
+        for problem in card_problems(detection, expected, side):  # as on arrival
+            evidence.reason(problem.code, stage, problem.detail)
         self._judge_quality(seen.quality, stage, evidence)
         return _Seen(detection, seen.card)
-
-    @staticmethod
-    def _judge_layout(
-        detection: CardDetection, stage: str, expected: DocumentType, side: Side, evidence: Evidence
-    ) -> None:
-        for problem in card_problems(detection, expected, side):
-            evidence.reason(problem.code, stage, problem.detail)
 
     @staticmethod
     def _judge_quality(report: QualityReport, stage: str, evidence: Evidence) -> None:

@@ -126,3 +126,9 @@ def test_capture_metadata_validation():
         CaptureMetadata("JPEG", exif_orientation=9)
     with pytest.raises(ValueError, match="focal_length_35mm"):
         CaptureMetadata("JPEG", focal_length_35mm=0.0)
+
+
+def test_each_card_shot_names_the_side_it_must_show():
+    from ekyc.types import Shot, Side
+
+    assert [s.card_side for s in Shot] == [Side.FRONT, Side.FRONT, Side.BACK, None]
