@@ -4,18 +4,37 @@ Each stage is a function of the loaded components, its inputs and the ``Evidence
 writes to; ``ekyc.pipeline`` alone decides their order.
 """
 
-from ekyc.stages.liveness import LivenessInputs, liveness_stage
-from ekyc.stages.reading import CardReading, read_card, reading_stage
-from ekyc.stages.selfie import SelfieFaces, SelfieLook, look_at_selfie, selfie_stage
+from ekyc.stages.liveness import (
+    LivenessInputs,
+    LivenessLook,
+    liveness_stage,
+    look_active,
+    look_passive,
+)
+from ekyc.stages.reading import CardReading, read_card, read_card_image, reading_stage
+from ekyc.stages.selfie import (
+    PortraitLook,
+    SelfieFaces,
+    SelfieLook,
+    look_at_portrait,
+    look_at_selfie,
+    selfie_stage,
+)
 
 __all__ = [
     "CardReading",
     "LivenessInputs",
+    "LivenessLook",
+    "PortraitLook",
     "SelfieFaces",
     "SelfieLook",
     "liveness_stage",
+    "look_active",
+    "look_at_portrait",
     "look_at_selfie",
+    "look_passive",
     "read_card",
+    "read_card_image",
     "reading_stage",
     "selfie_stage",
 ]

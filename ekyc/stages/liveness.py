@@ -11,6 +11,7 @@ own portrait re-photographed rejects (``SELFIE_IS_CARD_PORTRAIT``).
 from __future__ import annotations
 
 import datetime as dt
+import time
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -29,7 +30,13 @@ from ekyc.stages.selfie import SelfieFaces
 from ekyc.types import Frame
 from ekyc.verdict import ReasonCode
 
-__all__ = ["LivenessInputs", "liveness_stage"]
+__all__ = [
+    "LivenessInputs",
+    "LivenessLook",
+    "liveness_stage",
+    "look_active",
+    "look_passive",
+]
 
 
 @dataclass(frozen=True, slots=True, eq=False)
@@ -45,9 +52,43 @@ class LivenessInputs:
             raise ValueError("a challenge and its frames come together")
 
 
+@dataclass(frozen=True, slots=True, eq=False)
+class LivenessLook:
+    """A liveness check's result computed beforehand (on another thread), and its time.
+
+    ``result`` is a ``LivenessResult`` for the passive check (None: no face to judge) or
+    an ``ActiveResult`` for the challenge.
+    """
+
+    result: Any
+    ms: float
+
+
+def look_passive(selfie: Frame, passive: Any) -> LivenessLook:
+    """The passive check on the selfie; records nothing (``passive`` must not be None)."""
+    start = time.perf_counter()
+    try:
+        result = passive.check(selfie.image)
+    except NoFaceFound:
+        result = None  # the selfie stage says so
+    return LivenessLook(result, (time.perf_counter() - start) * 1000.0)
+
+
+def look_active(selfie: Frame, inputs: LivenessInputs, *, tracker: Any,
+                matcher: FaceMatcher) -> LivenessLook:  # fmt: skip
+    """The active challenge's evaluation; records nothing (needs the challenge and frames)."""
+    if inputs.challenge is None or inputs.frames is None:
+        raise ValueError("no challenge to evaluate")
+    start = time.perf_counter()
+    result = evaluate(inputs.challenge, inputs.frames, inputs.now or dt.datetime.now(dt.UTC),
+                      tracker=tracker, matcher=matcher, selfie=selfie.image)  # fmt: skip
+    return LivenessLook(result, (time.perf_counter() - start) * 1000.0)
+
+
 def liveness_stage(frames: Mapping[str, Frame], faces: SelfieFaces, inputs: LivenessInputs,
-                   *, passive: Any, tracker: Any, matcher: FaceMatcher,
-                   evidence: Evidence) -> None:  # fmt: skip
+                   *, passive: Any, tracker: Any, matcher: FaceMatcher, evidence: Evidence,
+                   passive_look: LivenessLook | None = None,
+                   active_look: LivenessLook | None = None) -> None:  # fmt: skip
     """Run every liveness signal that has its inputs and models; record what it found.
 
     Args:
@@ -58,19 +99,21 @@ def liveness_stage(frames: Mapping[str, Frame], faces: SelfieFaces, inputs: Live
         tracker: A FaceMesh tracker (``ekyc.liveness.FaceMeshTracker``) for the challenge.
         matcher: The face matcher (same-face checks inside the challenge).
         evidence: Where reasons and checks go.
+        passive_look: ``look_passive``'s result when the pipeline ran it beforehand.
+        active_look: ``look_active``'s result when the pipeline ran it beforehand.
     """
     selfie = frames["selfie"]
-    _passive(selfie, passive, evidence)
+    _passive(selfie, passive, evidence, passive_look)
     if faces.selfie is not None and faces.portrait is not None:
         reused = portrait_reused(faces.selfie, faces.portrait, matcher)
         evidence.check("liveness", card_portrait_reused=reused)
         if reused:
             evidence.reason(ReasonCode.SELFIE_IS_CARD_PORTRAIT, "liveness")
     if inputs.challenge is not None and inputs.frames is not None:
-        with evidence.timed("liveness.active"):
-            result = evaluate(inputs.challenge, inputs.frames,
-                              inputs.now or dt.datetime.now(dt.UTC), tracker=tracker,
-                              matcher=matcher, selfie=selfie.image)  # fmt: skip
+        if active_look is None:
+            active_look = look_active(selfie, inputs, tracker=tracker, matcher=matcher)
+        evidence.timing("liveness.active", active_look.ms)
+        result = active_look.result
         for ref in result.models:
             evidence.model(ref)
         evidence.check("liveness", active=result.to_dict())
@@ -86,15 +129,16 @@ def liveness_stage(frames: Mapping[str, Frame], faces: SelfieFaces, inputs: Live
                         ", ".join(h.value for h in hints))  # fmt: skip
 
 
-def _passive(selfie: Frame, passive: Any, evidence: Evidence) -> None:
+def _passive(selfie: Frame, passive: Any, evidence: Evidence, look: LivenessLook | None) -> None:
     if passive is None:
         evidence.check("liveness", passive="model not available (models.prepare skipped it)")
         return
-    with evidence.timed("liveness.passive"):
-        try:
-            result = passive.check(selfie.image)
-        except NoFaceFound:
-            return  # the selfie stage already said so
+    if look is None:
+        look = look_passive(selfie, passive)
+    evidence.timing("liveness.passive", look.ms)
+    result = look.result
+    if result is None:
+        return  # no face: the selfie stage already said so
     for ref in result.models:
         evidence.model(ref)
     evidence.check("liveness", passive=result.to_dict())

@@ -24,10 +24,10 @@ from ekyc.read import (
     cross_check,
     read_fields,
 )
-from ekyc.types import RGBImage, Side
+from ekyc.types import DocumentType, RGBImage, Side
 from ekyc.verdict import ReasonCode
 
-__all__ = ["CardReading", "read_card", "reading_stage"]
+__all__ = ["CardReading", "read_card", "read_card_image", "reading_stage"]
 
 
 @dataclass(frozen=True, slots=True, eq=False)
@@ -42,8 +42,14 @@ def read_card(findings: DocumentFindings, reader: LineReader | None) -> CardRead
     """OCR of the card's key fields (None without a card); records nothing."""
     if findings.card_image is None:
         return None
+    return read_card_image(findings.card_image, findings.document_type, reader)
+
+
+def read_card_image(card_image: RGBImage, document_type: DocumentType,
+                    reader: LineReader | None) -> CardReading:  # fmt: skip
+    """``read_card`` of the rectified front before the findings are in (another thread)."""
     start = time.perf_counter()
-    reads = read_fields(findings.card_image, findings.document_type, Side.FRONT, reader=reader)
+    reads = read_fields(card_image, document_type, Side.FRONT, reader=reader)
     return CardReading(reads, (time.perf_counter() - start) * 1000.0)
 
 

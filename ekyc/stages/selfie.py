@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -24,7 +26,14 @@ from ekyc.screening import ShotScreening
 from ekyc.types import Embedding, FaceDetection, Frame, MatchScore, RGBImage
 from ekyc.verdict import ReasonCode
 
-__all__ = ["SelfieFaces", "SelfieLook", "look_at_selfie", "selfie_stage"]
+__all__ = [
+    "PortraitLook",
+    "SelfieFaces",
+    "SelfieLook",
+    "look_at_portrait",
+    "look_at_selfie",
+    "selfie_stage",
+]
 
 # The My Number back check on the selfie: ``find_card`` without moving the sides of a quad
 # whose layout is not read at all (``DetectConfig.realign_unread``, where it is measured).
@@ -78,10 +87,13 @@ def look_at_selfie(selfie: Frame, matcher: FaceMatcher, layouts: CardLayouts,
 
 def selfie_stage(selfie: Frame, findings: DocumentFindings, matcher: FaceMatcher,
                  layouts: CardLayouts, config: MatchConfig, evidence: Evidence,
-                 look: SelfieLook | None = None) -> SelfieFaces:  # fmt: skip
+                 look: SelfieLook | None = None,
+                 portraits: Sequence[PortraitLook] | None = None) -> SelfieFaces:  # fmt: skip
     """Judge the selfie and match it against the document's reference face.
 
-    ``look`` is ``look_at_selfie``'s result when the pipeline ran it beforehand.
+    ``look`` is ``look_at_selfie``'s result when the pipeline ran it beforehand;
+    ``portraits`` are ``look_at_portrait``'s on ``findings.reference_face`` and then on each
+    of ``findings.other_views``, in that order, when the pipeline looked at them beforehand.
     """
     seen = look if look is not None else look_at_selfie(selfie, matcher, layouts, config)
     for name, ms in seen.timings_ms.items():
@@ -100,11 +112,11 @@ def selfie_stage(selfie: Frame, findings: DocumentFindings, matcher: FaceMatcher
     if not gate.passed:
         evidence.reason(ReasonCode.SELFIE_QUALITY, "selfie",
                         ", ".join(i.value for i in gate.issues))  # fmt: skip
-    portraits = _portraits(findings, matcher, evidence)
-    if not portraits:
+    found = _portraits(findings, matcher, evidence, portraits)
+    if not found:
         return SelfieFaces(mine, None)
-    used = [p for p in portraits if p.glare <= GLARE_MAX_FRACTION] or [
-        min(portraits, key=lambda p: p.glare)
+    used = [p for p in found if p.glare <= GLARE_MAX_FRACTION] or [
+        min(found, key=lambda p: p.glare)
     ]
     scores = [matcher.compare(p.embedding, mine) for p in used]
     score = MatchScore(float(np.mean([s.similarity for s in scores])), scores[0].threshold,
@@ -125,14 +137,48 @@ def selfie_stage(selfie: Frame, findings: DocumentFindings, matcher: FaceMatcher
 
 
 @dataclass(frozen=True, slots=True, eq=False)
+class PortraitLook:
+    """``look_at_portrait``'s result on one view of the card.
+
+    The faces found, the best one's glare and embedding (None without a face), and how
+    long it took.
+    """
+
+    faces: tuple[FaceDetection, ...]
+    glare: float = 0.0
+    embedding: Embedding | None = None
+    ms: float = 0.0
+
+    @property
+    def best(self) -> FaceDetection | None:
+        """The surest face, the one embedded."""
+        return max(self.faces, key=lambda f: f.score) if self.faces else None
+
+
+def look_at_portrait(image: RGBImage, matcher: FaceMatcher) -> PortraitLook:
+    """The printed portrait on one view of the card.
+
+    Records nothing, so it can run on another thread as soon as the view is rectified.
+    """
+    start = time.perf_counter()
+    faces = matcher.detector.detect(image)
+    best = max(faces, key=lambda f: f.score) if faces else None
+    if best is None:
+        return PortraitLook(faces, ms=(time.perf_counter() - start) * 1000.0)
+    glare = _glare_fraction(image, best.box)
+    embedding = embed_faces(image, (best,), matcher.embedder)[0]
+    return PortraitLook(faces, glare, embedding, (time.perf_counter() - start) * 1000.0)
+
+
+@dataclass(frozen=True, slots=True, eq=False)
 class _Portrait:
     view: str
     embedding: Embedding
     glare: float
 
 
-def _portraits(findings: DocumentFindings, matcher: FaceMatcher, evidence: Evidence
-               ) -> list[_Portrait]:  # fmt: skip
+def _portraits(findings: DocumentFindings, matcher: FaceMatcher, evidence: Evidence,
+               looks: Sequence[PortraitLook] | None = None) -> list[_Portrait]:  # fmt: skip
     """The document's portrait on every view of the card: the front's, then the others'.
 
     The selfie is compared with the mean score over the views whose portrait has glare
@@ -147,43 +193,51 @@ def _portraits(findings: DocumentFindings, matcher: FaceMatcher, evidence: Evide
     it (3,532 pairs of one's cards and another's selfie) 7 -> 3. A view joins only when its
     portrait matches the front's (same card: 8.7 or more, median 15.8, on those 60); the
     views used are chosen from the card's images only, never from the selfie.
+
+    ``looks``: ``look_at_portrait`` on the reference face and each other view, in that
+    order, already done; looked at here when None.
     """
     reference = findings.reference_face
     if reference is None:
         return []  # the document stages already said why
+    if looks is None:
+        looks = [look_at_portrait(reference, matcher)]
+        if looks[0].best is not None:  # the other views only count beside the front's
+            looks += [look_at_portrait(view, matcher) for view in findings.other_views]
+    elif len(looks) != 1 + len(findings.other_views):
+        raise ValueError(f"{len(looks)} portrait looks for {1 + len(findings.other_views)} views")
     found: list[_Portrait] = []
     with evidence.timed("portrait"):
-        faces = matcher.detector.detect(reference)
-        if not faces:
+        front = looks[0]
+        best = front.best
+        if best is None or front.embedding is None:
             evidence.check("portrait", faces=0)
             evidence.reason(ReasonCode.NO_FACE_ON_CARD, "portrait")
             return []
-        best = max(faces, key=lambda f: f.score)
-        glare = _glare_fraction(reference, best.box)
-        evidence.check("portrait", faces=len(faces), score=round(best.score, 4),
-                       box=best.box.round(1).tolist(), glare_fraction=round(glare, 4))  # fmt: skip
-        found.append(_Portrait("front", embed_faces(reference, (best,), matcher.embedder)[0],
-                               glare))  # fmt: skip
+        evidence.check("portrait", faces=len(front.faces), score=round(best.score, 4),
+                       box=best.box.round(1).tolist(),
+                       glare_fraction=round(front.glare, 4))  # fmt: skip
+        found.append(_Portrait("front", front.embedding, front.glare))
         others: list[dict[str, Any]] = []
-        for i, view in enumerate(findings.other_views):
-            faces = matcher.detector.detect(view)
-            if not faces:  # a finger over it: the front's portrait is enough
+        for i, view in enumerate(looks[1:]):
+            best = view.best
+            if best is None or view.embedding is None:  # a finger over it: the front's is enough
                 others.append({"view": i, "faces": 0})
                 continue
-            best = max(faces, key=lambda f: f.score)
-            glare = _glare_fraction(view, best.box)
-            embedding = embed_faces(view, (best,), matcher.embedder)[0]
             # Only the same face joins: should the same-card check ever pass another
             # person's card, its portrait must not pull the score towards the selfie.
-            same_face = matcher.compare(found[0].embedding, embedding)
-            others.append({"view": i, "faces": len(faces), "score": round(best.score, 4),
-                           "box": best.box.round(1).tolist(), "glare_fraction": round(glare, 4),
+            same_face = matcher.compare(found[0].embedding, view.embedding)
+            others.append({"view": i, "faces": len(view.faces), "score": round(best.score, 4),
+                           "box": best.box.round(1).tolist(),
+                           "glare_fraction": round(view.glare, 4),
                            "front_similarity": round(same_face.similarity, 4),
                            "used": same_face.match})  # fmt: skip
             if same_face.match:
-                found.append(_Portrait("tilt" if i == 0 else f"tilt{i}", embedding, glare))
+                found.append(_Portrait("tilt" if i == 0 else f"tilt{i}", view.embedding,
+                                       view.glare))  # fmt: skip
         if others:
             evidence.check("portrait", other_views=others)
+    evidence.timing("portrait", sum(look.ms for look in looks))
     return found
 
 

@@ -1,13 +1,14 @@
-"""``ekyc.pipeline._Threads``: independent pieces of a verification on two threads."""
+"""``ekyc.pipeline._Threads`` and ``_Graph``: the pieces of a verification on two threads."""
 
 from __future__ import annotations
 
+import functools
 import threading
 
 import pytest
 
 from ekyc.config import PipelineConfig
-from ekyc.pipeline import _Threads
+from ekyc.pipeline import _Graph, _Threads
 
 
 def test_results_and_exceptions_come_back_in_the_order_given():
@@ -66,3 +67,94 @@ def test_one_thread_runs_everything_in_the_caller():
 def test_threads_must_be_positive():
     with pytest.raises(ValueError, match="threads"):
         PipelineConfig(threads=0)
+
+
+class TestGraph:
+    """``ekyc.pipeline._Graph``: pieces run as soon as the pieces they need are done."""
+
+    def test_a_piece_runs_after_the_pieces_it_needs(self):
+        threads = _Threads(2)
+        graph = _Graph(threads)
+        seen: list[str] = []
+        lock = threading.Lock()
+
+        def note(name: str, value: int) -> int:
+            with lock:
+                seen.append(name)
+            return value
+
+        a = graph.add(lambda: note("a", 1))
+        b = graph.add(lambda: note("b", 2))
+        total = graph.add(lambda: note("total", a.value() + b.value()), after=[a, b])
+        graph.run()
+        threads.close()
+        assert total.value() == 3
+        assert seen[-1] == "total"
+        assert sorted(seen[:2]) == ["a", "b"]
+
+    def test_a_failed_piece_stops_what_needs_it_and_nothing_else(self):
+        threads = _Threads(2)
+        graph = _Graph(threads)
+        boom = ValueError("boom")
+        ran: list[str] = []
+
+        def fail() -> None:
+            raise boom
+
+        broken = graph.add(fail)
+        after = graph.add(lambda: ran.append("after"), after=[broken])
+        later = graph.add(lambda: ran.append("later"), after=[after])
+        free = graph.add(lambda: 7)
+        graph.run()
+        threads.close()
+        for task in (broken, after, later):
+            with pytest.raises(ValueError, match="boom"):
+                task.value()
+        assert free.value() == 7
+        assert ran == []
+
+    def test_ready_pieces_run_on_two_threads(self):
+        threads = _Threads(2)
+        graph = _Graph(threads)
+        both = threading.Barrier(2, timeout=10)  # broken unless two pieces run at once
+
+        def piece() -> str:
+            both.wait()
+            return threading.current_thread().name
+
+        first = graph.add(lambda: None)
+        pieces = [graph.add(piece, after=[first]) for _ in range(2)]
+        graph.run()
+        threads.close()
+        assert len({task.value() for task in pieces}) == 2
+
+    def test_one_thread_runs_the_lowest_priority_first(self):
+        graph = _Graph(_Threads(1))
+        order: list[int] = []
+        for priority in (3, 1, 2, 1):
+            graph.add(functools.partial(order.append, priority), priority=priority)
+        graph.run()
+        assert order == [1, 1, 2, 3]
+
+    def test_the_caller_runs_everything_while_the_pool_is_busy(self):
+        threads = _Threads(2)
+        started, release = threading.Event(), threading.Event()
+
+        def hold() -> None:  # another verification's piece, holding the pool's only thread
+            started.set()
+            release.wait(10)
+
+        held = threads._ensure_pool().submit(hold)
+        assert started.wait(10)
+        caller = threading.current_thread().name
+        graph = _Graph(threads)
+        try:
+            first = graph.add(lambda: threading.current_thread().name)
+            tasks = [graph.add(lambda: threading.current_thread().name, after=[first])
+                     for _ in range(3)]  # fmt: skip
+            graph.run()
+        finally:
+            release.set()
+            held.result()
+            threads.close()
+        assert {task.value() for task in (first, *tasks)} == {caller}
