@@ -23,6 +23,7 @@ __all__ = ["EdgeFit", "EdgeProfiles", "fit_edge", "fit_sides", "intersect", "sam
 
 F32 = npt.NDArray[np.float32]
 F64 = npt.NDArray[np.float64]
+U8 = npt.NDArray[np.uint8]
 
 
 @dataclass(frozen=True, slots=True, eq=False)
@@ -75,12 +76,12 @@ class EdgeFit:
 
 
 def sample_profiles(
-    image: F32, p0: F64, p1: F64, half_width: float, config: DetectConfig, outer: float = 0.0
+    image: F32 | U8, p0: F64, p1: F64, half_width: float, config: DetectConfig, outer: float = 0.0
 ) -> EdgeProfiles | None:
     """Sample colour profiles across the side ``p0 -> p1`` of a clockwise quad.
 
     Args:
-        image: Float32 ``(H, W, 3)`` image.
+        image: Float32 ``(H, W, 3)`` image, or a uint8 one (sampled near the side only).
         p0: Start of the side.
         p1: End of the side.
         half_width: Profiles run from ``-half_width`` (inside) to ``half_width + outer``.
@@ -123,18 +124,32 @@ def _profile_origins(
     return origins[inside], normal
 
 
-def _sample(image: F32, origins: F64, normals: F64, offsets: F64) -> F32:
-    """``(n, m, 3)`` colours at ``origins + offsets * normals`` (one profile per row)."""
+def _sample(image: F32 | U8, origins: F64, normals: F64, offsets: F64) -> F32:
+    """``(n, m, 3)`` colours at ``origins + offsets * normals`` (one profile per row).
+
+    A uint8 image is sampled through a float copy of the samples' bounding box only (and
+    its interpolation neighbours), which gives the same values as a float copy of the
+    whole image: converting a 1280x720 shot costs more than every profile of a quad.
+    """
     pts = origins[:, None, :] + offsets[None, :, None] * normals[:, None, :]
     # ekyc.types puts pixel centres at +0.5; OpenCV's remap puts them at integers.
     map_x = (pts[..., 0] - 0.5).astype(np.float32)
     map_y = (pts[..., 1] - 0.5).astype(np.float32)
+    if image.dtype == np.uint8:
+        height, width = image.shape[:2]
+        x0 = min(max(0, int(np.floor(map_x.min())) - 1), width - 1)
+        y0 = min(max(0, int(np.floor(map_y.min())) - 1), height - 1)
+        x1 = max(min(width, int(np.ceil(map_x.max())) + 2), x0 + 1)
+        y1 = max(min(height, int(np.ceil(map_y.max())) + 2), y0 + 1)
+        image = image[y0:y1, x0:x1].astype(np.float32)
+        map_x -= x0
+        map_y -= y0
     colour = cv2.remap(image, map_x, map_y, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
     return np.asarray(colour, dtype=np.float32)
 
 
 def fit_sides(
-    image: F32, quad: F64, half_width: float, config: DetectConfig
+    image: F32 | U8, quad: F64, half_width: float, config: DetectConfig
 ) -> list[EdgeFit | None]:
     """``fit_edge(sample_profiles(...))`` of each side of a clockwise quad, in one pass.
 
@@ -142,7 +157,7 @@ def fit_sides(
     gradients and peaks found together: per-side numpy calls cost more than the work.
 
     Args:
-        image: Float32 ``(H, W, 3)`` image.
+        image: Float32 ``(H, W, 3)`` image, or the uint8 shot (sampled near the sides only).
         quad: ``(4, 2)`` corners, clockwise; side ``k`` runs from corner ``k`` to ``k + 1``.
         half_width: Profiles run from ``-half_width`` to ``half_width`` across each side.
         config: Spacing, step, corner margin and the fit's thresholds.
@@ -156,9 +171,15 @@ def fit_sides(
     if not seen:
         return [None] * 4
     offsets = np.arange(-half_width, half_width + 1e-9, config.profile_step_px)
-    origins = np.concatenate([o for o, _ in seen])
-    normals = np.concatenate([np.broadcast_to(n, o.shape) for o, n in seen])
-    centres, mag = _gradient(_sample(image, origins, normals, offsets), offsets)
+    if image.dtype == np.uint8:  # side by side: four thin boxes, not the whole quad's
+        colour = np.concatenate(
+            [_sample(image, o, np.broadcast_to(n, o.shape), offsets) for o, n in seen]
+        )
+    else:
+        origins = np.concatenate([o for o, _ in seen])
+        normals = np.concatenate([np.broadcast_to(n, o.shape) for o, n in seen])
+        colour = _sample(image, origins, normals, offsets)
+    centres, mag = _gradient(colour, offsets)
     offs, heights = _subpixel_peaks(mag, centres, 0, len(centres))
     fits: list[EdgeFit | None] = []
     start = 0

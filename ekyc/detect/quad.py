@@ -43,14 +43,18 @@ __all__ = [
     "colour_gradient",
     "cut_by_border",
     "find_quad",
+    "finish_quad",
     "make_working_image",
     "order_corners",
+    "ranked_candidates",
+    "refine_sides",
     "search_quads",
     "shrink",
 ]
 
 F32 = npt.NDArray[np.float32]
 F64 = npt.NDArray[np.float64]
+U8 = npt.NDArray[np.uint8]
 
 
 def find_quad(
@@ -106,7 +110,7 @@ class QuadSearch:
         refined = _refine_in_crop(rgb, np.asarray(corners, np.float64), self._config)
         if refined is None or refined[0] * score < self._config.min_score:
             return None
-        return _finish(self._image, refined[1], refined[0] * score, self._config)
+        return finish_quad(self._image, refined[1], refined[0] * score, self._config)
 
 
 def search_quads(
@@ -121,7 +125,7 @@ def search_quads(
     height, width = rgb.shape[:2]
     work = make_working_image(rgb, cfg)
     scale = work.scale
-    ranked = _ranked_candidates(work, aspect, cfg)
+    ranked = ranked_candidates(work, aspect, cfg)
     best: tuple[float, float, F64] | None = None
     for rank, score, quad in ranked[: cfg.refine_top]:
         if best is not None and rank <= best[0]:
@@ -131,7 +135,7 @@ def search_quads(
             best = (refined[0] * rank, refined[0] * score, refined[1])
     found = None
     if best is not None and best[1] >= cfg.min_score:
-        found = _finish(image, best[2], best[1], cfg)
+        found = finish_quad(image, best[2], best[1], cfg)
     others: list[tuple[float, F32]] = []
     if found is not None and alternatives > 0:
         size = (width, height)
@@ -167,7 +171,9 @@ def _max_corner_distance(a: F64, b: F64) -> float:
     return float(np.minimum(same, turned).min())
 
 
-def _finish(image: Frame | RGBImage, quad: F64, score: float, cfg: DetectConfig) -> QuadDetection:
+def finish_quad(
+    image: Frame | RGBImage, quad: F64, score: float, cfg: DetectConfig
+) -> QuadDetection:
     """Side faces onto the printed face's edge, corner order, and the border check."""
     rgb = _rgb(image)
     height, width = rgb.shape[:2]
@@ -206,7 +212,7 @@ def make_working_image(rgb: RGBImage, cfg: DetectConfig) -> WorkingImage:
     return working_image(blur, gx, gy, mag, scale, cfg, half)
 
 
-def _ranked_candidates(
+def ranked_candidates(
     work: WorkingImage, aspect: AspectPrior, cfg: DetectConfig
 ) -> list[tuple[float, float, F64]]:
     """Candidates on the working image, best first, as ``(rank, score, corners)``.
@@ -313,18 +319,21 @@ def colour_gradient(blur: F32) -> tuple[F32, F32, F32]:
 
 
 def _refine_in_crop(rgb: RGBImage, quad: F64, cfg: DetectConfig) -> tuple[float, F64] | None:
-    """``_refine`` on a float copy of the quad's bounding box only.
+    """``_refine`` sampling the uint8 shot near the sides (``edges.fit_sides``).
 
-    Converting the whole 1280x720 frame to float costs more than the fit itself.
+    Converting the whole 1280x720 frame to float costs more than the fit itself, and so
+    did a float copy of the quad's bounding box; None when under 16 px of that box lie in
+    the shot.
     """
     height, width = rgb.shape[:2]
-    cropped = _float_crop(rgb, quad, cfg.search_fraction * max(width, height) + 4.0)
-    if cropped is None:
+    pad = cfg.search_fraction * max(width, height) + 4.0
+    x0, y0 = (max(0, int(np.floor(quad[:, k].min() - pad))) for k in (0, 1))
+    x1 = min(width, int(np.ceil(quad[:, 0].max() + pad)))
+    y1 = min(height, int(np.ceil(quad[:, 1].max() + pad)))
+    if x1 - x0 < 16 or y1 - y0 < 16:
         return None
-    crop, offset = cropped
     fit_cfg = replace(cfg, max_profiles=cfg.refine_max_profiles)
-    refined = _refine(crop, quad - offset, fit_cfg, max(width, height))
-    return None if refined is None else (refined[0], refined[1] + offset)
+    return _refine(rgb, quad, fit_cfg, max(width, height))
 
 
 def _float_crop(rgb: RGBImage, quad: F64, pad: float) -> tuple[npt.NDArray[np.float32], F64] | None:
@@ -348,21 +357,51 @@ def _outline_in_crop(crop: F32, quad: F64, fit_cfg: DetectConfig) -> F64:
     return moved if refit is None else refit
 
 
-def _refine(full: F32, quad: F64, cfg: DetectConfig, side_px: int) -> tuple[float, F64] | None:
+def _refine(full: F32 | U8, quad: F64, cfg: DetectConfig, side_px: int) -> tuple[float, F64] | None:
     """Two passes of line fitting; returns (edge support, refined corners)."""
+    passes = _two_passes(full, quad, cfg, side_px)
+    if passes is None:
+        return None
+    fits, quad = passes
+    return sum(f.support for f in fits if f is not None) / 4.0, quad
+
+
+def _two_passes(
+    full: F32 | U8, quad: F64, cfg: DetectConfig, side_px: int
+) -> tuple[list[EdgeFit | None], F64] | None:
+    """``_refine``'s fits: the last pass's per side, and the corners they meet at."""
     quad = clockwise(quad)
-    support = 0.0
+    fits: list[EdgeFit | None] = []
     for half in (cfg.search_fraction * side_px, cfg.final_search_px):
         fits = fit_sides(full, quad, half, cfg)
-        seen = [f for f in fits if f is not None]
-        if len(seen) < 3:
+        if sum(f is not None for f in fits) < 3:
             return None
-        support = sum(f.support for f in seen) / 4.0
         fitted = _corners_from_fits(fits, quad)
         if fitted is None:
             return None
         quad = fitted
-    return support, quad
+    return fits, quad
+
+
+def refine_sides(
+    rgb: RGBImage, quad: F64, cfg: DetectConfig
+) -> tuple[list[EdgeFit | None], F64] | None:
+    """``find_quad``'s full-resolution refinement of a rough quad, with each side's fit.
+
+    The profiles are sampled from the uint8 shot in a thin box along each side
+    (``edges.fit_sides``), with the same values as from a float copy of the shot.
+
+    Args:
+        rgb: The shot.
+        quad: Rough corners, shot pixels.
+        cfg: The refinement's parameters.
+
+    Returns:
+        The last pass's fit of each side (None: not fitted) and the clockwise corners they
+        meet at, or None when fewer than three sides were fitted.
+    """
+    fit_cfg = replace(cfg, max_profiles=cfg.refine_max_profiles)
+    return _two_passes(_rgb(rgb), np.asarray(quad, np.float64), fit_cfg, max(rgb.shape[:2]))
 
 
 def _corners_from_fits(fits: list[EdgeFit | None], quad: F64) -> F64 | None:

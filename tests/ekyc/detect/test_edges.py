@@ -30,6 +30,27 @@ def test_fit_sides_is_fit_edge_of_each_side(kind, seed, shift):
             assert (fit.support, fit.strength) == (alone.support, alone.strength)
 
 
+@pytest.mark.parametrize(("kind", "seed", "shift"), [("front", 1, 3.0), ("tilt", 5, -2.0)])
+def test_the_uint8_shot_fits_as_its_float_copy(kind, seed, shift):
+    # The uint8 shot is sampled through float copies of thin boxes along each side (no
+    # float copy of the shot): the same samples, so the same fits, also where a quad
+    # shifted past the truth reaches out of the frame.
+    sc = scenes.scene(kind, seed)
+    quad = clockwise(scenes.truth(sc).astype(np.float64)) + shift
+    cfg = replace(DetectConfig(), max_profiles=64)
+    edge = quad + np.array([-quad[:, 0].min() - 5.0, 0.0])  # its left side out of frame
+    for corners, half in ((quad, 10.24), (quad, 3.0), (edge, 10.24)):
+        fitted = fit_sides(sc.image, corners, half, cfg)
+        floats = fit_sides(sc.image.astype(np.float32), corners, half, cfg)
+        assert sum(f is not None for f in fitted) >= 3
+        for a, b in zip(fitted, floats, strict=True):
+            assert (a is None) == (b is None)
+            if a is not None and b is not None:
+                np.testing.assert_array_equal(a.point, b.point)
+                np.testing.assert_array_equal(a.direction, b.direction)
+                assert (a.support, a.strength) == (b.support, b.strength)
+
+
 def test_a_side_out_of_frame_has_no_fit():
     sc = scenes.scene("front", 1)
     image = sc.image.astype(np.float32)
