@@ -9,6 +9,7 @@ from ekyc.detect.align import align_to_layout
 from ekyc.detect.classify import MIN_LAYOUT_SCORE, LayoutMatch, classify_layout
 from ekyc.detect.coarse import CoarseReader
 from ekyc.detect.config import DetectConfig
+from ekyc.detect.fast import fast_card
 from ekyc.detect.layouts import CardLayouts
 from ekyc.detect.quad import QuadSearch, cut_by_border, find_quad, search_quads
 from ekyc.detect.rectify import rectify
@@ -81,6 +82,10 @@ def find_card(
         if found is None:
             return None
         return CardDetection(found.quad, found.cut_by_border, None, Side.UNKNOWN, 0.0)
+    if cfg.fast_path:
+        quick = fast_card(image, layouts, cfg)
+        if quick is not None:
+            return quick
     search = search_quads(image, aspect, cfg, alternatives=cfg.layout_alternatives)
     # The halved shot that the working image came through, or halved on a first read.
     coarse = CoarseReader(image, layouts, search.working.half)

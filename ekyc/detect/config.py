@@ -126,6 +126,13 @@ class DetectConfig:
     # Triples are made of the longest this many lines (the cost grows with its cube; 24
     # lost a card in 20 failures of seeds 7777/31337).
     three_side_lines: int = 32
+    # ``find_card`` first tries ``ekyc.detect.fast`` (one closed outline at 320 px, refined
+    # and read once, kept only on strong evidence) and runs the full search when it is not
+    # kept. Off by default: on the synthetic benchmark scenes it keeps 3-8 % of shots
+    # (seeds 5151, 7777: most show a background line touching the card, a finger, a faint
+    # outline or a screen's frame) and costs ~9-13 ms CPU on the others, so find_card's
+    # median rose ~7 %; on clean in-guide previews it kept 11 of 30.
+    fast_path: bool = False
 
     # --- sub-pixel refinement (full resolution) ----------------------------------------
     # Search half-width along each edge's normal in the first refinement pass, as a
