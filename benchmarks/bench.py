@@ -21,7 +21,16 @@ from pathlib import Path
 from benchmarks.report import Report
 
 # Each suite module has add_arguments(parser) and run(args, report).
-SUITES = ("match", "detect", "liveness", "pipeline", "soak", "throughput", "verify_rates")
+SUITES = (
+    "match",
+    "detect",
+    "held_back",
+    "liveness",
+    "pipeline",
+    "soak",
+    "throughput",
+    "verify_rates",
+)
 
 
 def main(argv: list[str] | None = None) -> int:

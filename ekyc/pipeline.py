@@ -28,7 +28,12 @@ from zoneinfo import ZoneInfo
 
 from ekyc.capture.decode import decode_image
 from ekyc.config import PipelineConfig
-from ekyc.detect import CardLayouts, find_card, refuse_my_number_back
+from ekyc.detect import (
+    CardLayouts,
+    find_card,
+    find_held_my_number_back,
+    refuse_my_number_back,
+)
 from ekyc.errors import ModelNotFound, StepNotAllowed
 from ekyc.liveness import Challenge, FrameSequence
 from ekyc.match import FaceMatcher, MatchConfig
@@ -285,12 +290,15 @@ class Verifier:
         evidence.merge(tail)
         return self._verdict(evidence, decoded, document_type), decoded
 
-    def screen_shot(self, source: ImageSource) -> ShotScreening:
+    def screen_shot(self, source: ImageSource, *, selfie: bool = False) -> ShotScreening:
         """Refuse a My Number card's back in one shot before a caller keeps its bytes.
 
         Whatever step it was sent as (a licence's back, a front, the selfie): a session
         that stores shots as they arrive must look first, since ``verify`` only runs once
         every shot is in. The same decoding and detection as ``verify``'s.
+
+        ``selfie``: the shot is the selfie, where a card held up below the face is looked
+        for too (``find_held_my_number_back``): the head and shoulders outrank it.
 
         Returns the frame and its card, for the caller's retake rules
         (``ShotScreening.retake_reason``). The card (not the pixels) is kept for a later
@@ -305,8 +313,10 @@ class Verifier:
         frame, _ = self._decode(source)
         detection = find_card(frame, self.layouts)
         refuse_my_number_back(detection)
-        self._screened.put(frame, detection)
-        return ShotScreening(frame, detection)
+        if selfie:
+            refuse_my_number_back(find_held_my_number_back(frame, self.layouts))
+        self._screened.put(frame, detection, held_back_checked=selfie)
+        return ShotScreening(frame, detection, held_back_checked=selfie)
 
     def _decode(self, source: ImageSource) -> tuple[Frame, float]:
         if isinstance(source, Frame):
@@ -395,13 +405,16 @@ class _Screened:
 
     def __init__(self, size: int) -> None:
         self._size = size
-        self._cards: OrderedDict[tuple[str, tuple[int, ...]], CardDetection | None] = OrderedDict()
+        self._cards: OrderedDict[tuple[str, tuple[int, ...]], tuple[CardDetection | None, bool]]
+        self._cards = OrderedDict()
         self._lock = threading.Lock()
 
-    def put(self, frame: Frame, detection: CardDetection | None) -> None:
+    def put(
+        self, frame: Frame, detection: CardDetection | None, *, held_back_checked: bool
+    ) -> None:
         key = (frame.source_sha256, frame.image.shape)
         with self._lock:
-            self._cards[key] = detection
+            self._cards[key] = (detection, held_back_checked)
             self._cards.move_to_end(key)
             while len(self._cards) > self._size:
                 self._cards.popitem(last=False)
@@ -413,7 +426,8 @@ class _Screened:
             if key not in self._cards:
                 return None
             self._cards.move_to_end(key)
-            return ShotScreening(frame, self._cards[key])
+            detection, held_back_checked = self._cards[key]
+            return ShotScreening(frame, detection, held_back_checked)
 
     def __len__(self) -> int:
         with self._lock:

@@ -75,6 +75,9 @@ class ShotScreening:
 
     frame: Frame
     detection: CardDetection | None
+    held_back_checked: bool = False
+    """Whether the frame was also searched for a My Number back held up in a selfie
+    (``ekyc.detect.find_held_my_number_back``), which the whole frame's card may hide."""
 
     def retake_reason(self, expected: DocumentType, side: Side) -> CardProblem | None:
         """The first reason to ask for this card shot again, or ``None`` to keep it."""

@@ -315,7 +315,8 @@ def add_shot(
     except InputError as error:
         raise DocumentRejected(error.message, reason=error.code) from error
     if screen is not None:  # before anything is stored
-        _require_card(shot, document, screen.screen_shot(data))
+        seen = screen.screen_shot(data, selfie=shot is Shot.SELFIE)
+        _require_card(shot, document, seen)
     now = clock.now()
     with transaction(db) as session:
         row = _by_token(session, token, now)

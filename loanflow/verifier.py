@@ -62,8 +62,9 @@ class ShotScreen(Protocol):
     stored, a My Number card's back sent as any step, has to be caught on arrival.
     """
 
-    def screen_shot(self, source: bytes) -> ShotScreening:
-        """The shot's card; raises ``ekyc.errors.StepNotAllowed`` for one never to keep."""
+    def screen_shot(self, source: bytes, *, selfie: bool = False) -> ShotScreening:
+        """The shot's card; raises ``ekyc.errors.StepNotAllowed`` for one never to keep
+        (``selfie``: a card held up below the face is looked for too)."""
         ...
 
 

@@ -18,7 +18,16 @@ from ekyc.cli._common import EXIT_UNAVAILABLE
 __all__ = ["register"]
 
 # The suites of benchmarks/bench.py (the library never imports it; a test keeps the two equal).
-SUITES = ("match", "detect", "liveness", "pipeline", "soak", "throughput", "verify_rates")
+SUITES = (
+    "match",
+    "detect",
+    "held_back",
+    "liveness",
+    "pipeline",
+    "soak",
+    "throughput",
+    "verify_rates",
+)
 
 
 def register(sub: Any) -> None:

@@ -5,7 +5,11 @@ corners) -> ``refuse_my_number_back`` -> ``rectify`` -> ``estimate_tilt`` (tilte
 ``compare_cards`` (tilted shot against the front).
 """
 
-from ekyc.detect.back import refuse_my_number_back, shows_my_number_back
+from ekyc.detect.back import (
+    find_held_my_number_back,
+    refuse_my_number_back,
+    shows_my_number_back,
+)
 from ekyc.detect.card import find_card, recognise
 from ekyc.detect.classify import LayoutMatch, classify_layout
 from ekyc.detect.config import DetectConfig
@@ -25,6 +29,7 @@ __all__ = [
     "compare_cards",
     "estimate_tilt",
     "find_card",
+    "find_held_my_number_back",
     "find_quad",
     "measure_edge_band",
     "order_corners",

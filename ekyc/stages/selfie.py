@@ -11,7 +11,13 @@ import numpy as np
 import numpy.typing as npt
 
 from ekyc.capture.quality import glare_mask
-from ekyc.detect import CardLayouts, DetectConfig, find_card, refuse_my_number_back
+from ekyc.detect import (
+    CardLayouts,
+    DetectConfig,
+    find_card,
+    find_held_my_number_back,
+    refuse_my_number_back,
+)
 from ekyc.match import (
     FaceGate,
     FaceMatcher,
@@ -75,6 +81,9 @@ def look_at_selfie(selfie: Frame, matcher: FaceMatcher, layouts: CardLayouts,
     else:
         with timed_into(timings, "selfie.card_check"):
             refuse_my_number_back(find_card(selfie, layouts, config=_CARD_CHECK))
+    if screened is None or not screened.held_back_checked:
+        with timed_into(timings, "selfie.held_card_check"):
+            refuse_my_number_back(find_held_my_number_back(selfie, layouts, _CARD_CHECK))
     with timed_into(timings, "selfie.faces"):
         faces = matcher.detector.detect(selfie.image)
         gate = assess_face(selfie.image, faces, config)

@@ -18,7 +18,7 @@ from ekyc.registry import Registry
 from ekyc.types import CaptureMetadata, DocumentType, Frame, Side
 from ekyc.verdict import Decision, ReasonCode
 from tests.conftest import data_dir
-from tests.ekyc.detect.cards import card_scene, rgb
+from tests.ekyc.detect.cards import card_scene, held_back_selfie, rgb
 
 pytestmark = pytest.mark.models
 
@@ -66,6 +66,23 @@ def test_a_my_number_back_sent_as_the_selfie_is_refused():
     shots = dict(person.shots) | {"selfie": _jpeg(rgb(back))}
     with pytest.raises(StepNotAllowed):
         verifier().verify(person.document_type, shots)
+
+
+# Generated selfies where ``find_card`` on the whole frame returns the head and shoulders'
+# outline, unread, and only the windows below the face find the card held there.
+HELD_BACK_SEEDS = (3000, 3007, 3012)
+
+
+@pytest.mark.parametrize("seed", HELD_BACK_SEEDS)
+def test_a_my_number_back_held_up_in_the_selfie_is_refused(seed):
+    person = applicant(7000, DocumentType.DRIVERS_LICENSE)
+    selfie = _jpeg(held_back_selfie(seed))
+    with pytest.raises(StepNotAllowed) as screened:
+        verifier().screen_shot(selfie, selfie=True)
+    assert screened.value.context["reason"] == "my_number_back"
+    shots = dict(person.shots) | {"selfie": selfie}
+    with pytest.raises(StepNotAllowed):
+        Verifier.from_registry(Registry.from_manifest()).verify(person.document_type, shots)
 
 
 def test_a_corrupt_shot_is_a_typed_error():
@@ -148,14 +165,16 @@ def test_the_screened_cards_kept_are_the_most_recent_few():
     kept = _Screened(2)
     frames = [Frame(np.zeros((4, 4, 3), np.uint8), CaptureMetadata("PNG"), f"{i:064x}")
               for i in range(3)]  # fmt: skip
-    for frame in frames:
-        kept.put(frame, None)
+    for i, frame in enumerate(frames):
+        kept.put(frame, None, held_back_checked=i == 2)
     assert len(kept) == 2
     assert kept.get(frames[0]) is None
     found = kept.get(frames[2])
     assert found is not None
     assert found.frame is frames[2]
     assert found.detection is None  # screened, and no card in it
+    assert found.held_back_checked  # screened as a selfie
+    assert not kept.get(frames[1]).held_back_checked
 
 
 def test_genuine_applicant_evidence():

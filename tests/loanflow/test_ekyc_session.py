@@ -150,6 +150,29 @@ def test_my_number_back_sent_as_any_step_is_screened_out(
 
 
 @pytest.mark.models
+def test_a_my_number_back_held_up_in_the_selfie_is_screened_out(
+    db: SessionFactory, engine: Engine, clock: FakeClock, submitted: tuple[str, str, str]
+) -> None:
+    # Held below the face, the card is not the largest outline in the selfie: the selfie
+    # step looks for it there too, and keeps the selfie only when none is seen.
+    from benchmarks.synth.selfie import astronaut_face, render_selfie
+    from tests.ekyc.detect.cards import held_back_selfie
+    from tests.ekyc.test_pipeline import HELD_BACK_SEEDS, _jpeg, verifier
+
+    _, _, token = submitted
+    ekyc_session.choose_document(db, token, DocumentType.DRIVERS_LICENSE, clock=clock)
+    before = snapshot(engine)
+    held = _jpeg(held_back_selfie(HELD_BACK_SEEDS[0]))
+    with pytest.raises(StepNotAllowed) as info:
+        ekyc_session.add_shot(db, token, Shot.SELFIE, held, clock=clock, screen=verifier())
+    assert info.value.context["reason"] == "my_number_back"
+    assert snapshot(engine) == before
+    selfie, _ = render_selfie(astronaut_face(), (720, 1280), np.random.default_rng([3000, 77]))
+    ekyc_session.add_shot(db, token, Shot.SELFIE, _jpeg(selfie), clock=clock, screen=verifier())
+    assert Shot.SELFIE in ekyc_session.open_session(db, token, clock=clock).shots_taken
+
+
+@pytest.mark.models
 def test_a_card_step_without_the_chosen_cards_side_is_refused_for_a_retake(
     db: SessionFactory, engine: Engine, clock: FakeClock, submitted: tuple[str, str, str]
 ) -> None:

@@ -46,3 +46,18 @@ def rgb(sc: Scene) -> np.ndarray:
 
 def corners(sc: Scene) -> np.ndarray:
     return np.array(sc.record["corners"], np.float32)
+
+
+@functools.cache
+def held_back_selfie(seed: int) -> np.ndarray:
+    """A selfie with a My Number card's back held up below the face (``hold_card``)."""
+    from benchmarks.synth.cards import render_card
+    from benchmarks.synth.held_card import hold_card
+    from benchmarks.synth.selfie import render_selfie
+    from ekyc.types import Side
+
+    rng = np.random.default_rng([seed, 77])
+    doc = DocumentType.MY_NUMBER_CARD
+    card = render_card(doc, Side.BACK, make_identity(seed, doc), None)
+    selfie, _ = render_selfie(astronaut_face(), (720, 1280), rng)
+    return hold_card(selfie, card, rng)[0]

@@ -1,0 +1,112 @@
+"""My Number backs held up in selfies: does the selfie step refuse them, and only them?
+
+    python -m benchmarks.held_back [--n 40] [--seed 30000] [--data ../shared/data] [--out DIR]
+
+A selfie is screened on arrival like every shot (``Verifier.screen_shot(..., selfie=True)``):
+a My Number card's back anywhere in it is refused before its bytes are kept. In a selfie
+the head and shoulders make the strongest outline, so the whole frame's ``find_card`` can
+return that outline and miss a card held at the chest or beside the face; the selfie is
+searched again in windows (``ekyc.detect.find_held_my_number_back``). For ``--n`` generated
+selfies per placement (``benchmarks.synth.held_card``: at the chest, beside the face; LFW
+faces with ``--data``, else the astronaut) the report gives the share refused by the whole
+frame alone and with the windows, the share of the same selfies without a card refused
+(false refusals), and the CPU milliseconds of each part of the screen.
+"""
+
+from __future__ import annotations
+
+import argparse
+import time
+from pathlib import Path
+
+import cv2
+import numpy as np
+import numpy.typing as npt
+
+from benchmarks.report import Report, suite_main
+from benchmarks.synth import make_identity
+from benchmarks.synth.cards import render_card
+from benchmarks.synth.generate import face_people, load_face
+from benchmarks.synth.held_card import hold_card
+from benchmarks.synth.selfie import render_selfie
+from ekyc import decode_image
+from ekyc.detect import CardLayouts, find_card, find_held_my_number_back, shows_my_number_back
+from ekyc.registry import Registry
+from ekyc.types import DocumentType, Side
+
+PLACES = ("chest", "beside_face")
+_SIZE = (720, 1280)
+
+
+def _jpeg(rgb: npt.NDArray[np.uint8]) -> bytes:
+    bgr = cv2.cvtColor(rgb, cv2.COLOR_RGB2BGR)
+    return bytes(cv2.imencode(".jpg", bgr, [cv2.IMWRITE_JPEG_QUALITY, 90])[1].tobytes())
+
+
+def _screen(data: bytes, layouts: CardLayouts) -> tuple[bool, bool, float, float]:
+    """(whole frame refuses, windows refuse, whole ms, windows ms) in CPU time."""
+    frame = decode_image(data)
+    start = time.process_time()
+    whole = shows_my_number_back(find_card(frame, layouts))
+    middle = time.process_time()
+    held = not whole and find_held_my_number_back(frame, layouts) is not None
+    end = time.process_time()
+    return whole, held, (middle - start) * 1000, (end - middle) * 1000 if not whole else 0.0
+
+
+def run(args: argparse.Namespace, report: Report) -> None:
+    faces_dir = args.data / "lfw_pairs_aligned112" if args.data else None
+    people = face_people(faces_dir if faces_dir is not None and faces_dir.is_dir() else None)
+    layouts = CardLayouts.from_registry(Registry.from_manifest())
+    rows, results = [], {}
+    clean_whole = clean_any = 0
+    clean_ms: list[tuple[float, float]] = []
+    for place in PLACES:
+        n = whole_n = either_n = 0
+        for seed in range(args.seed, args.seed + args.n):
+            rng = np.random.default_rng([seed, 77])
+            doc = DocumentType.MY_NUMBER_CARD
+            card = render_card(doc, Side.BACK, make_identity(seed, doc), None)
+            face = load_face(str(people[seed % len(people)][0]) if people else "astronaut")
+            selfie, _ = render_selfie(face, _SIZE, rng)
+            held, _ = hold_card(selfie, card, rng, place)
+            whole, windows, _, _ = _screen(_jpeg(held), layouts)
+            n, whole_n, either_n = n + 1, whole_n + whole, either_n + (whole or windows)
+            if place == PLACES[0]:  # the same selfie without the card, once
+                w, h, ms_w, ms_h = _screen(_jpeg(selfie), layouts)
+                clean_whole, clean_any = clean_whole + w, clean_any + (w or h)
+                clean_ms.append((ms_w, ms_h))
+        results[place] = {"n": n, "whole_frame_refused": whole_n / n, "refused": either_n / n}
+        rows.append([f"My Number back held at the {place.replace('_', ' ')}", n,
+                     f"{whole_n / n:.3f}", f"{either_n / n:.3f}"])  # fmt: skip
+    m = len(clean_ms)
+    rows.append(["no card (false refusals)", m, f"{clean_whole / m:.3f}", f"{clean_any / m:.3f}"])
+    results["no_card"] = {"n": m, "whole_frame_refused": clean_whole / m,
+                          "refused": clean_any / m}  # fmt: skip
+    faces = "LFW" if people else "astronaut"
+    report.section("Selfies screened on arrival",
+                   f"seeds {args.seed}..{args.seed + args.n - 1}; faces: {faces}; "
+                   f"{_SIZE[0]}x{_SIZE[1]} JPEG q90")  # fmt: skip
+    report.table(["selfie", "n", "refused, whole frame", "refused, with windows"], rows)
+    whole_ms = float(np.median([w for w, _ in clean_ms]))
+    windows_ms = float(np.median([h for _, h in clean_ms]))
+    report.text(f"\nCPU ms per selfie without a card (median): whole frame {whole_ms:.0f}, "
+                f"windows {windows_ms:.0f}.")  # fmt: skip
+    results["cpu_ms_no_card"] = {"whole": whole_ms, "windows": windows_ms}
+    report.results["held_back"] = results
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--n", type=int, default=40)
+    parser.add_argument("--seed", type=int, default=30000)
+    parser.add_argument("--data", type=Path, default=None)
+    parser.add_argument("--out", type=Path, default=None)
+
+
+def main(argv: list[str] | None = None) -> int:
+    return suite_main("python -m benchmarks.held_back", __doc__, add_arguments, run,
+                      "ekyc bench held_back", argv)  # fmt: skip
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
