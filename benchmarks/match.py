@@ -160,7 +160,9 @@ def tar_at_far(scores: Scores, same: Mask, far: float) -> float:
 
 
 def evaluate(scores: Scores, same: Mask, folds: npt.NDArray[np.int_],
-             impostors: Impostors | None = None) -> dict[str, Any]:  # fmt: skip
+             impostors: Impostors | None = None,
+             refit: Callable[[int], tuple[Scores, Impostors | None]] | None = None,
+             ) -> dict[str, Any]:  # fmt: skip
     """Leave-one-fold-out accuracy and TAR/FAR per fold, EER, thresholds on all folds.
 
     Accuracy and EER are the listed pairs'. With ``impostors`` (every pair of different
@@ -169,6 +171,11 @@ def evaluate(scores: Scores, same: Mask, folds: npt.NDArray[np.int_],
     within the held-out fold; the thresholds on all folds are over every such pair. The
     listed impostors' thresholds (too few for 1e-3: 1,500 per training set) stay beside
     them as ``*_listed``; without ``impostors`` both are the listed pairs'.
+
+    ``refit(fold)``, where given, scores the pairs and the impostors again for the fold
+    held out, with whatever the model learnt from data fitted on the other folds only (a
+    fusion's z-statistics: ``zsum_refit``); EER and the thresholds on all folds stay on
+    ``scores`` and ``impostors`` (the shipped model, fitted on every fold).
     """
     accs: list[float] = []
     tars: dict[float, list[float]] = {f: [] for f in FMRS}
@@ -177,22 +184,23 @@ def evaluate(scores: Scores, same: Mask, folds: npt.NDArray[np.int_],
     fars_l: dict[float, list[float]] = {f: [] for f in FMRS}
     for fold in np.unique(folds):
         test, train = folds == fold, folds != fold
-        t = best_accuracy_threshold(scores[train], same[train])
-        accs.append(float(((scores[test] >= t) == same[test]).mean()))
+        s, imp = (scores, impostors) if refit is None else refit(int(fold))
+        t = best_accuracy_threshold(s[train], same[train])
+        accs.append(float(((s[test] >= t) == same[test]).mean()))
         trained = held = None
-        if impostors is not None:
-            trained = impostors.within(set(np.unique(folds[train]).tolist()))
-            held = impostors.within({int(fold)})
+        if imp is not None:
+            trained = imp.within(set(np.unique(folds[train]).tolist()))
+            held = imp.within({int(fold)})
         for f in FMRS:
-            tf = fmr_threshold(scores[train & ~same], f)
-            tars_l[f].append(float((scores[test & same] >= tf).mean()))
-            fars_l[f].append(float((scores[test & ~same] >= tf).mean()))
+            tf = fmr_threshold(s[train & ~same], f)
+            tars_l[f].append(float((s[test & same] >= tf).mean()))
+            fars_l[f].append(float((s[test & ~same] >= tf).mean()))
             if trained is not None and held is not None:
                 tf = fmr_threshold(trained, f)
                 fars[f].append(float((held >= tf).mean()) if len(held) else float("nan"))
             else:
                 fars[f].append(fars_l[f][-1])
-            tars[f].append(float((scores[test & same] >= tf).mean()))
+            tars[f].append(float((s[test & same] >= tf).mean()))
     listed = {f: fmr_threshold(scores[~same], f) for f in FMRS}
     every = impostors.scores if impostors is not None else scores[~same]
     return {
@@ -334,6 +342,71 @@ def zfuse(a: Scores, b: Scores, same: Mask, folds: npt.NDArray[np.int_]) -> Scor
         zb = (b - b[imp].mean()) / b[imp].std()
         out[test] = (za + zb)[test]
     return out
+
+
+def zsum_statistics(metric: str, vectors: dict[str, np.ndarray], pairs: list[dict[str, str]],
+                    folds: set[int]) -> list[tuple[float, float]]:  # fmt: skip
+    """Each member's similarity mean and std over the listed impostors of ``folds``.
+
+    What ``models/fuse.py`` computes for a fused model's file (there on LFW folds 1-6, the
+    112 px crops as given), rounded as there to 4 significant digits; ``vectors`` are the
+    fused descriptors of the images (members side by side).
+    """
+    picked = [p for p in pairs if p["same"] == "0" and int(p["fold"]) in folds]
+    if not picked:
+        raise ValueError(f"no listed impostors in folds {sorted(folds)}")
+    a = np.stack([vectors[p["img1"]] for p in picked]).astype(np.float64)
+    b = np.stack([vectors[p["img2"]] for p in picked]).astype(np.float64)
+    out, start = [], 0
+    for name, dims, _, _ in zsum_members(metric):
+        sims = similarities(a[:, start : start + dims], b[:, start : start + dims], name)
+        out.append((float(f"{sims.mean():.4g}"), float(f"{sims.std():.4g}")))
+        start += dims
+    return out
+
+
+def zsum_refit(metric: str, vectors: dict[str, np.ndarray], pairs: list[dict[str, str]],
+               missing: frozenset[str], cross: bool, stats_vectors: dict[str, np.ndarray],
+               stats_pairs: list[dict[str, str]]
+               ) -> Callable[[int], tuple[Scores, Impostors]]:  # fmt: skip
+    """``evaluate``'s ``refit`` for a fused model: z-statistics from the training folds only.
+
+    The shipped fusion's member statistics come from the listed impostors of LFW folds 1-6,
+    the held-out fold's too (``models/fuse.py``): a leak into leave-one-fold-out figures.
+    ``refit(fold)`` scores ``pairs`` and every pair of different people again, each member's
+    similarity z-normalised by ``zsum_statistics`` of ``stats_pairs`` (LFW's pairs, whose
+    fused descriptors are ``stats_vectors``) in every fold but ``fold``. The members'
+    similarities are computed once; a pair with an image in ``missing`` stays lowest.
+    """
+    members = zsum_members(metric)
+    ok = np.array([p["img1"] not in missing and p["img2"] not in missing for p in pairs])
+    good = [p for p, k in zip(pairs, ok, strict=True) if k]
+    a = np.stack([vectors[p["img1"]] for p in good]).astype(np.float64)
+    b = np.stack([vectors[p["img2"]] for p in good]).astype(np.float64)
+    sims: list[Scores] = []
+    imps: list[Impostors] = []
+    start = 0
+    for name, dims, _, _ in members:
+        cut = slice(start, start + dims)
+        sims.append(similarities(a[:, cut], b[:, cut], name))
+        imps.append(all_impostors({k: v[cut] for k, v in vectors.items()}, pairs, name,
+                                  missing, cross=cross))  # fmt: skip
+        start += dims
+    all_folds = {int(p["fold"]) for p in stats_pairs}
+
+    def refit(fold: int) -> tuple[Scores, Impostors]:
+        stats = zsum_statistics(metric, stats_vectors, stats_pairs, all_folds - {fold})
+        fused = sum(((s - m) / sd for s, (m, sd) in zip(sims, stats, strict=True)),
+                    np.zeros(len(good)))  # fmt: skip
+        scores = np.zeros(len(pairs))
+        scores[ok] = fused
+        scores[~ok] = fused.min() - 1.0 if len(fused) else -1.0
+        every = sum(((i.scores - m) / sd for i, (m, sd) in zip(imps, stats, strict=True)),
+                    np.zeros(len(imps[0].scores)))  # fmt: skip
+        return scores, Impostors(every, imps[0].fold_a, imps[0].fold_b, np.inf, [],
+                                 imps[0].people_in_several_folds)  # fmt: skip
+
+    return refit
 
 
 def pair_scores(vectors: dict[str, np.ndarray], pairs: list[dict[str, str]],
@@ -634,8 +707,13 @@ def _row_results(cand: Candidate, ev: dict[str, Any], speed: Any, seconds: float
 
 
 def run_pairs(args: argparse.Namespace, report: Report, ps: PairSet,
-              cands: list[tuple[str, Candidate | Exception]]) -> None:  # fmt: skip
-    """Every row on the pairs of ``ps``: a table, thresholds, results[ps.key], ROC/DET."""
+              cands: list[tuple[str, Candidate | Exception]],
+              stats: PairSet | None = None) -> None:  # fmt: skip
+    """Every row on the pairs of ``ps``: a table, thresholds, results[ps.key], ROC/DET.
+
+    A fused row's held-out figures take its z-statistics from the training folds of
+    ``stats`` (LFW, where a fusion's statistics come from; ``ps`` itself if None).
+    """
     pairs = ps.pairs
     names = sorted(({p["img1"] for p in pairs} | {p["img2"] for p in pairs}) - ps.missing)
     same = np.array([p["same"] == "1" for p in pairs])
@@ -660,7 +738,17 @@ def run_pairs(args: argparse.Namespace, report: Report, ps: PairSet,
             median = float(np.median(scores[same])) if same.any() else float(np.inf)
             imp = all_impostors(vectors, pairs, cand.metric, ps.missing, cross=ps.cross,
                                 suspect_from=median)  # fmt: skip
-            ev = evaluate(scores, same, folds, imp)
+            refit = None
+            if cand.metric.startswith("zsum:"):
+                base = stats or ps
+                stats_vectors = vectors if stats is None else embed_images(
+                    cand, base.load,
+                    sorted({p["img1"] for p in base.pairs} | {p["img2"] for p in base.pairs}),
+                    _cache_file(args.cache, cand, args.landmarks, base.cache_tag)
+                    if args.cache else None)  # fmt: skip
+                refit = zsum_refit(cand.metric, vectors, pairs, ps.missing, ps.cross,
+                                   stats_vectors, base.pairs)  # fmt: skip
+            ev = evaluate(scores, same, folds, imp, refit)
         except Exception as exc:  # a failing model is a row, not a crash
             error = f"{type(exc).__name__}: {exc}"
             rows.append([name, "", "", "", "", "", "", "", "", "", error[:160]])
@@ -688,7 +776,10 @@ def run_pairs(args: argparse.Namespace, report: Report, ps: PairSet,
         f"different people (LFW folder names) within the training folds ({every:,} such "
         f"pairs over all folds); held-out FAR: the rate over every such pair within the "
         f"held-out fold, mean over folds. ms/face: batch 1 after warm-up, alignment "
-        f"included, {args.threads} thread(s); landmarks {args.landmarks}.{ps.note}",
+        f"included, {args.threads} thread(s); landmarks {args.landmarks}. A fusion's held-out "
+        f"figures use member z-statistics from the listed LFW impostors of the training "
+        f"folds only (models/fuse.py's statistics, refitted per fold); its thresholds on all "
+        f"folds, the shipped statistics (all six folds).{ps.note}",
     )
     report.table(["model", "sha256", "accuracy %", *(f"TAR@FAR {f:g} %" for f in FMRS),
                   *(f"held-out FAR@{f:g}" for f in FMRS[1:]), "EER %", "ms/face", "error"],
@@ -750,7 +841,7 @@ def run(args: argparse.Namespace, report: Report) -> None:
 
         faces = lfw_pair_set(args.data, args.pairs)
         with card_pair_set(faces.root, faces.pairs, args.cache, args.render_workers) as ps:
-            run_pairs(args, report, ps, cands)
+            run_pairs(args, report, ps, cands, stats=faces)
 
 
 def plot_curves(out: Path, curves: dict[str, Scores], same: Mask, tag: str = "",

@@ -287,3 +287,40 @@ def test_every_pair_thresholds_decide_the_held_out_rates():
     assert ev["thresholds_listed"][1e-3] == pytest.approx(0.1)
     assert (ev["tar_listed"][1e-3] == 1.0).all()
     assert (ev["far_listed"][1e-3] == 0.0).all()
+
+
+def test_zsum_refit_takes_statistics_from_the_training_folds_only():
+    # Three folds of listed impostors and one genuine pair each; two members (cosine, euclidean).
+    rng = np.random.default_rng(11)
+    vectors, pairs = {}, []
+    for fold in (1, 2, 3):
+        for k in range(4):
+            a, b = f"images/P{fold}{k}/a.jpg", f"images/Q{fold}{k}/b.jpg"
+            vectors[a], vectors[b] = rng.normal(size=5), rng.normal(size=5)
+            pairs.append({"fold": str(fold), "img1": a, "img2": b, "same": "0"})
+        g1, g2 = f"images/G{fold}/1.jpg", f"images/G{fold}/2.jpg"
+        vectors[g1] = rng.normal(size=5)
+        vectors[g2] = vectors[g1] + 0.1 * rng.normal(size=5)
+        pairs.append({"fold": str(fold), "img1": g1, "img2": g2, "same": "1"})
+    metric = "zsum:cosine,2,0.0,1.0;euclidean,3,0.0,1.0"
+    refit = match.zsum_refit(metric, vectors, pairs, frozenset(), False, vectors, pairs)
+    scores, imp = refit(2)
+    stats = match.zsum_statistics(metric, vectors, pairs, {1, 3})
+    want = (
+        metric.split(":")[0]
+        + ":"
+        + ";".join(
+            f"{m},{d},{mu!r},{sd!r}"
+            for (m, d, _, _), (mu, sd) in zip(match.zsum_members(metric), stats, strict=True)
+        )
+    )
+    np.testing.assert_allclose(scores, match.pair_scores(vectors, pairs, want), atol=1e-9)
+    full = match.all_impostors(vectors, pairs, want)
+    np.testing.assert_allclose(np.sort(imp.scores), np.sort(full.scores), atol=1e-9)
+    # the held-out fold's images do not move its statistics
+    moved = dict(vectors)
+    for p in pairs:
+        if p["fold"] == "2":
+            moved[p["img1"]] = moved[p["img1"]] * 3.0 + 1.0
+    assert match.zsum_statistics(metric, moved, pairs, {1, 3}) == stats
+    assert match.zsum_statistics(metric, moved, pairs, {1, 2}) != stats
