@@ -19,7 +19,7 @@ FAST = DetectConfig(fast_path=True)
 
 @pytest.mark.parametrize(
     ("doc", "seed"),
-    [(DocumentType.MY_NUMBER_CARD, 3), (DocumentType.MY_NUMBER_CARD, 6),
+    [(DocumentType.MY_NUMBER_CARD, 3), (DocumentType.MY_NUMBER_CARD, 8),
      (DocumentType.RESIDENCE_CARD, 3)],
 )  # fmt: skip
 def test_a_clean_shot_kept_by_the_fast_path_is_the_full_search_result(doc, seed):
