@@ -10,7 +10,7 @@ from __future__ import annotations
 import numpy as np
 import numpy.typing as npt
 
-__all__ = ["blurred_step", "fit_one", "fit_two"]
+__all__ = ["blurred_step", "fit_one", "fit_three", "fit_two", "thin_line"]
 
 F64 = npt.NDArray[np.float64]
 
@@ -28,6 +28,14 @@ def blurred_step(x: F64, centre: F64, sigma: F64) -> F64:
                 + t * 1.061405429))))  # fmt: skip
     erf = 1.0 - poly * np.exp(-a * a)
     return np.asarray(0.5 * (1.0 + np.sign(z) * erf), dtype=np.float64)
+
+
+def thin_line(x: F64, centre: F64, sigma: F64) -> F64:
+    """A line one pixel wide at ``centre`` blurred by a Gaussian of ``sigma``.
+
+    What a profile across an edge shows of a contact shadow, a lit rim or a seam along it.
+    """
+    return blurred_step(x, centre - 0.5, sigma) - blurred_step(x, centre + 0.5, sigma)
 
 
 def fit_one(y: F64, b: F64) -> F64:
@@ -56,4 +64,30 @@ def fit_two(y: F64, b1: F64, b2: F64) -> tuple[F64, F64, F64]:
     c1 = (gvv[:, None] * ru - guv[:, None] * rv) / det
     c2 = (guu[:, None] * rv - guv[:, None] * ru) / det
     rss = float(np.sum(yc * yc)) - np.sum(c1 * ru + c2 * rv, axis=1)
+    return np.maximum(rss, 0.0), c1, c2
+
+
+def fit_three(y: F64, b1: F64, b2: F64, b3: F64) -> tuple[F64, F64, F64]:
+    """Least squares of ``y`` on ``[1, b1, b2, b3]`` per row: residual and the two step colours.
+
+    ``b3`` is a nuisance term (a thin line along the edge): its colour is fitted, not
+    returned. The 3x3 normal equations are solved by the adjugate, batched.
+    """
+    yc = y - y.mean(axis=0)
+    bs = [b - b.mean(axis=1, keepdims=True) for b in (b1, b2, b3)]
+    g = [[np.einsum("nm,nm->n", bs[i], bs[j]) for j in range(3)] for i in range(3)]
+    r = [b @ yc for b in bs]  # (n, 3 colours) each
+    # adjugate of the symmetric Gram matrix
+    a00 = g[1][1] * g[2][2] - g[1][2] ** 2
+    a01 = g[0][2] * g[1][2] - g[0][1] * g[2][2]
+    a02 = g[0][1] * g[1][2] - g[0][2] * g[1][1]
+    a11 = g[0][0] * g[2][2] - g[0][2] ** 2
+    a12 = g[0][1] * g[0][2] - g[0][0] * g[1][2]
+    a22 = g[0][0] * g[1][1] - g[0][1] ** 2
+    det = g[0][0] * a00 + g[0][1] * a01 + g[0][2] * a02
+    det = np.where(np.abs(det) < 1e-12, 1e-12, det)[:, None]
+    c1 = (a00[:, None] * r[0] + a01[:, None] * r[1] + a02[:, None] * r[2]) / det
+    c2 = (a01[:, None] * r[0] + a11[:, None] * r[1] + a12[:, None] * r[2]) / det
+    c3 = (a02[:, None] * r[0] + a12[:, None] * r[1] + a22[:, None] * r[2]) / det
+    rss = float(np.sum(yc * yc)) - np.sum(c1 * r[0] + c2 * r[1] + c3 * r[2], axis=1)
     return np.maximum(rss, 0.0), c1, c2

@@ -196,3 +196,44 @@ def test_a_band_along_part_of_a_side_is_not_the_side_face():
     band = measure_edge_band(image, quad, focal, CFG)
     assert not band.visible
     assert all(band.measured_px[i] == 0.0 for i in near)
+
+
+def _table_colour(image, quad, side, at):
+    """Median colour of the table ``at`` px outside ``side`` of ``quad``."""
+    p0, p1 = quad[side].astype(np.float64), quad[(side + 1) % 4].astype(np.float64)
+    d = (p1 - p0) / np.linalg.norm(p1 - p0)
+    out_n = np.array([d[1], -d[0]])
+    pts = [p0 + t * (p1 - p0) + at * out_n for t in np.linspace(0.2, 0.8, 25)]
+    return np.median([image[int(y), int(x)] for x, y in pts], axis=0)
+
+
+@pytest.mark.parametrize("darker", [12.0, 20.0])
+def test_a_side_face_closed_by_a_dark_rim_shows(darker):
+    # A side face a little darker than the table beyond it, closed by a dark rim (a contact
+    # shadow): the rim is fitted beside the band, not counted against it (before the rim
+    # term neither was seen; without the rim, 20 grey levels are seen and 12 are not).
+    sc = scenes.scene("tilt", 0, clean=True, background="fabric")
+    quad = scenes.truth(sc)
+    focal = float(sc.record["focal_35mm"])
+    expected = measure_edge_band(sc.image, quad, focal, CFG).expected_px
+    image = sc.image
+    for i in [i for i, e in enumerate(expected) if e >= CFG.min_band_px]:
+        table = _table_colour(sc.image, quad, i, expected[i] + 4.0)
+        image = _strip(image, quad, i, 0.0, expected[i], tuple(float(c) - darker for c in table))
+        image = _strip(image, quad, i, expected[i], expected[i] + 1.0, (60, 60, 60))
+    assert measure_edge_band(image, quad, focal, CFG).visible
+
+
+def test_a_rim_without_a_side_face_shows_no_thickness():
+    # The table's colour right up to the card's edge and a dark line where the side face's
+    # far edge would be: one edge and a line, no side face.
+    sc = scenes.scene("tilt", 0, clean=True, background="fabric")
+    quad = scenes.truth(sc)
+    focal = float(sc.record["focal_35mm"])
+    expected = measure_edge_band(sc.image, quad, focal, CFG).expected_px
+    image = sc.image
+    for i in [i for i, e in enumerate(expected) if e >= CFG.min_band_px]:
+        table = _table_colour(sc.image, quad, i, expected[i] + 4.0)
+        image = _strip(image, quad, i, 0.0, expected[i], tuple(float(c) for c in table))
+        image = _strip(image, quad, i, expected[i], expected[i] + 1.0, (60, 60, 60))
+    assert not measure_edge_band(image, quad, focal, CFG).visible

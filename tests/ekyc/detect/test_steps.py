@@ -1,0 +1,26 @@
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from ekyc.detect.steps import blurred_step, fit_three, fit_two, thin_line
+
+
+def test_fit_three_is_least_squares_with_a_constant():
+    rng = np.random.default_rng(0)
+    x = np.linspace(-10, 10, 41)
+    centres = np.array([[0.0], [1.0], [-2.0]])
+    sig = np.full((3, 1), 0.6)
+    b1 = blurred_step(x, centres, sig)
+    b2 = blurred_step(x, centres + 4.0, sig)
+    b3 = thin_line(x, centres + 4.0, sig)
+    y = rng.normal(0.0, 5.0, (41, 3)) + 40.0 * b1[1, :, None] - 25.0 * b3[1, :, None]
+    rss, c1, c2 = fit_three(y, b1, b2, b3)
+    for k in range(3):
+        design = np.column_stack([np.ones_like(x), b1[k], b2[k], b3[k]])
+        coef, res, *_ = np.linalg.lstsq(design, y, rcond=None)
+        assert rss[k] == pytest.approx(res.sum(), rel=1e-6)
+        assert np.allclose(c1[k], coef[1])
+        assert np.allclose(c2[k], coef[2])
+    # the line is a nuisance term: with it the fit is never worse than without
+    assert np.all(rss <= fit_two(y, b1, b2)[0] + 1e-6)
