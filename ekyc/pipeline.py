@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
+import hashlib
 import heapq
 import logging
 import os
@@ -27,7 +28,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from ekyc.capture.decode import decode_image
-from ekyc.config import PipelineConfig
+from ekyc.config import DecodeLimits, PipelineConfig
 from ekyc.detect import (
     CardLayouts,
     find_card,
@@ -47,6 +48,8 @@ from ekyc.stages import (
     CardReading,
     LivenessInputs,
     PortraitLook,
+    field_groups,
+    join_readings,
     liveness_stage,
     look_active,
     look_at_portrait,
@@ -66,6 +69,9 @@ _JST = ZoneInfo("Asia/Tokyo")
 _log = logging.getLogger(__name__)
 # The order shots are handed to the threads in: longest work first.
 _SHOT_ORDER = ("selfie", "front", "tilt", "back")
+# Decoded shots kept by ``screen_shot`` for ``verify`` (``_Frames``): a 12 MP shot decoded
+# at most 2048 px wide is 9 MB, so 8 of them (two sessions of four shots) hold ~73 MB.
+_FRAMES_KEPT = 8
 # Which ready piece of a verification goes first (lowest first; ``_Graph``): the card
 # shots' chain to the method's examination (decode, look at the card, examine, the other
 # views' portraits), then the selfie's own look, then what fills the other thread: the OCR
@@ -110,6 +116,7 @@ class Verifier:
         self._tracker_lock = threading.Lock()
         self._threads = _Threads(self.config.threads)
         self._screened = _Screened(_SCREENED_KEPT)
+        self._frames = _Frames(_FRAMES_KEPT)
 
     @classmethod
     def from_registry(cls, registry: Registry, config: PipelineConfig | None = None) -> Verifier:
@@ -219,10 +226,16 @@ class Verifier:
                             after=[selfie], priority=_PRIORITY["active"])
                   if challenge is not None else None)  # fmt: skip
         front = looks["front"]  # every accepted document has one (_check_shots)
-        early_ocr = graph.add(
-            lambda: _on_card(front, lambda card: read_card_image(card, document_type,
-                                                                 self.reader)),
-            after=[front], priority=_PRIORITY["ocr"])  # fmt: skip
+        # The OCR in groups of fields, one per thread: each group on a reader handle of
+        # its own (``TesseractLib.handles``), read exactly as all fields at once. A reader
+        # that reads one call at a time (the binary: a process a call) gets one group.
+        readers = max(1, int(getattr(self.reader, "handles", 1)))
+        early_ocr = [
+            graph.add(functools.partial(_on_card, front, functools.partial(
+                read_card_image, document_type=document_type, reader=self.reader, only=group)),
+                after=[front], priority=_PRIORITY["ocr"])
+            for group in field_groups(document_type, min(self._threads.n, readers))
+        ]  # fmt: skip
         early_portrait = graph.add(
             lambda: _on_card(front, lambda card: look_at_portrait(card, self.matcher)),
             after=[front], priority=_PRIORITY["portrait"])  # fmt: skip
@@ -265,7 +278,7 @@ class Verifier:
         reading: CardReading | None = None
         portraits: list[PortraitLook] | None = None
         if card is not None and findings.card_image is card:
-            reading = early_ocr.value()
+            reading = join_readings([task.value() for task in early_ocr])
         if card is not None and findings.reference_face is card:
             front_portrait = early_portrait.value()
             portraits = (
@@ -290,7 +303,8 @@ class Verifier:
         evidence.merge(tail)
         return self._verdict(evidence, decoded, document_type), decoded
 
-    def screen_shot(self, source: ImageSource, *, selfie: bool = False) -> ShotScreening:
+    def screen_shot(self, source: ImageSource, *, selfie: bool = False,
+                    limits: DecodeLimits | None = None) -> ShotScreening:  # fmt: skip
         """Refuse a My Number card's back in one shot before a caller keeps its bytes.
 
         Whatever step it was sent as (a licence's back, a front, the selfie): a session
@@ -300,29 +314,40 @@ class Verifier:
         ``selfie``: the shot is the selfie, where a card held up below the face is looked
         for too (``find_held_my_number_back``): the head and shoulders outrank it.
 
+        ``limits``: the caller's decoding limits (``config.decode`` when None), so that a
+        caller with its own (fewer formats, say) decodes the shot once, here.
+
         Returns the frame and its card, for the caller's retake rules
-        (``ShotScreening.retake_reason``). The card (not the pixels) is kept for a later
-        ``verify`` of the same bytes, which then does not look for it again: a session
-        screens every shot on arrival and verifies them all at the end.
+        (``ShotScreening.retake_reason``). The card is kept for a later ``verify`` of the
+        same bytes, which then does not look for it again: a session screens every shot on
+        arrival and verifies them all at the end. So are the decoded pixels of the last
+        few shots (``_FRAMES_KEPT``), which ``verify`` then does not decode again.
 
         Raises:
             StepNotAllowed: the shot shows a My Number card's back (``reason``
                 ``my_number_back``); the caller must drop the bytes.
             InputError: the shot cannot be decoded.
         """
-        frame, _ = self._decode(source)
+        limits = limits or self.config.decode
+        frame, _ = self._decode(source, limits)
         detection = find_card(frame, self.layouts)
         refuse_my_number_back(detection)
         if selfie:
             refuse_my_number_back(find_held_my_number_back(frame, self.layouts))
         self._screened.put(frame, detection, held_back_checked=selfie)
+        if isinstance(source, bytes):  # after the refusals: a My Number back is never kept
+            self._frames.put(frame, limits)
         return ShotScreening(frame, detection, held_back_checked=selfie)
 
-    def _decode(self, source: ImageSource) -> tuple[Frame, float]:
+    def _decode(self, source: ImageSource, limits: DecodeLimits | None = None
+                ) -> tuple[Frame, float]:  # fmt: skip
         if isinstance(source, Frame):
             return source, 0.0
         start = time.perf_counter()
-        frame = decode_image(source, self.config.decode)
+        limits = limits or self.config.decode
+        frame = self._frames.get(source, limits) if isinstance(source, bytes) else None
+        if frame is None:
+            frame = decode_image(source, limits)
         return frame, (time.perf_counter() - start) * 1000.0
 
     def _prepare_decoded(self, name: str, decoded: _Task) -> Any:
@@ -391,6 +416,53 @@ def _on_card(front: _Task, work: Callable[[RGBImage], Any]) -> Any:
     """``work`` on the front's rectified card (``_early_card``), None when it shows none."""
     card = _early_card(front)
     return None if card is None else work(card)
+
+
+class _Frames:
+    """The decoded pixels of the last few shots ``screen_shot`` passed, for ``verify``.
+
+    A session screens each shot on arrival and verifies all of them at the end; decoding
+    a 12 MP JPEG again costs ~45 ms of CPU a shot. Keyed by the bytes' sha256 and the
+    limits that shape the pixels (``max_side``, ``pdf_render_max_side``): the same bytes
+    decoded under those give the same frame. Only ``screen_shot`` adds, and the pixels are
+    read-only, so no stage can change what a later ``verify`` gets. At most ``size``
+    frames (the oldest go); a shot no longer kept is decoded again, as before.
+    """
+
+    def __init__(self, size: int) -> None:
+        self._size = size
+        self._frames: OrderedDict[tuple[str, int | None, int], Frame] = OrderedDict()
+        self._lock = threading.Lock()
+
+    @staticmethod
+    def _key(sha256: str, limits: DecodeLimits) -> tuple[str, int | None, int]:
+        return (sha256, limits.max_side, limits.pdf_render_max_side)
+
+    def put(self, frame: Frame, limits: DecodeLimits) -> None:
+        if self._size <= 0:
+            return
+        frame.image.flags.writeable = False
+        key = self._key(frame.source_sha256, limits)
+        with self._lock:
+            self._frames[key] = frame
+            self._frames.move_to_end(key)
+            while len(self._frames) > self._size:
+                self._frames.popitem(last=False)
+
+    def get(self, data: bytes, limits: DecodeLimits) -> Frame | None:
+        """The frame decoded from ``data`` under ``limits``, None if not kept."""
+        if self._size <= 0 or len(data) > limits.max_bytes:
+            return None
+        key = self._key(hashlib.sha256(data).hexdigest(), limits)
+        with self._lock:
+            frame = self._frames.get(key)
+            if frame is not None:
+                self._frames.move_to_end(key)
+            return frame
+
+    def __len__(self) -> int:
+        with self._lock:
+            return len(self._frames)
 
 
 class _Screened:

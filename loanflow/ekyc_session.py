@@ -310,12 +310,14 @@ def add_shot(
     if shot is Shot.BACK and not document.has_back:
         reason = "my_number_back" if document is DocumentType.MY_NUMBER_CARD else "no_back"
         raise DocumentRejected("the back of this card is never taken", reason=reason)
-    try:
-        ekyc.decode_image(data, SHOT_LIMITS)  # outside the transaction: slow
+    try:  # outside the transaction: slow
+        if screen is None:
+            ekyc.decode_image(data, SHOT_LIMITS)
+        else:  # before anything is stored; the screen decodes the shot (once) under our limits
+            seen = screen.screen_shot(data, selfie=shot is Shot.SELFIE, limits=SHOT_LIMITS)
     except InputError as error:
         raise DocumentRejected(error.message, reason=error.code) from error
-    if screen is not None:  # before anything is stored
-        seen = screen.screen_shot(data, selfie=shot is Shot.SELFIE)
+    if screen is not None:
         _require_card(shot, document, seen)
     now = clock.now()
     with transaction(db) as session:

@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from typing import Protocol
 
 import ekyc
+from ekyc.config import DecodeLimits
 from ekyc.errors import InputError
 from ekyc.screening import ShotScreening
 from ekyc.types import DocumentType, ModelRef, Shot
@@ -62,9 +63,12 @@ class ShotScreen(Protocol):
     stored, a My Number card's back sent as any step, has to be caught on arrival.
     """
 
-    def screen_shot(self, source: bytes, *, selfie: bool = False) -> ShotScreening:
+    def screen_shot(
+        self, source: bytes, *, selfie: bool = False, limits: DecodeLimits | None = None
+    ) -> ShotScreening:
         """The shot's card; raises ``ekyc.errors.StepNotAllowed`` for one never to keep
-        (``selfie``: a card held up below the face is looked for too)."""
+        (``selfie``: a card held up below the face is looked for too) and
+        ``ekyc.errors.InputError`` for one that does not decode under ``limits``."""
         ...
 
 

@@ -11,7 +11,14 @@ from ekyc.stages.liveness import (
     look_active,
     look_passive,
 )
-from ekyc.stages.reading import CardReading, read_card, read_card_image, reading_stage
+from ekyc.stages.reading import (
+    CardReading,
+    field_groups,
+    join_readings,
+    read_card,
+    read_card_image,
+    reading_stage,
+)
 from ekyc.stages.selfie import (
     PortraitLook,
     SelfieFaces,
@@ -28,6 +35,8 @@ __all__ = [
     "PortraitLook",
     "SelfieFaces",
     "SelfieLook",
+    "field_groups",
+    "join_readings",
     "liveness_stage",
     "look_active",
     "look_at_portrait",

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 import time
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 
 from ekyc.methods.base import DocumentFindings, Evidence
@@ -22,12 +23,20 @@ from ekyc.read import (
     LineReader,
     Outcome,
     cross_check,
+    field_regions,
     read_fields,
 )
 from ekyc.types import DocumentType, RGBImage, Side
 from ekyc.verdict import ReasonCode
 
-__all__ = ["CardReading", "read_card", "read_card_image", "reading_stage"]
+__all__ = [
+    "CardReading",
+    "field_groups",
+    "join_readings",
+    "read_card",
+    "read_card_image",
+    "reading_stage",
+]
 
 
 @dataclass(frozen=True, slots=True, eq=False)
@@ -46,11 +55,48 @@ def read_card(findings: DocumentFindings, reader: LineReader | None) -> CardRead
 
 
 def read_card_image(card_image: RGBImage, document_type: DocumentType,
-                    reader: LineReader | None) -> CardReading:  # fmt: skip
-    """``read_card`` of the rectified front before the findings are in (another thread)."""
+                    reader: LineReader | None,
+                    only: Collection[FieldName] | None = None) -> CardReading:  # fmt: skip
+    """``read_card`` of the rectified front before the findings are in (another thread).
+
+    ``only``: read just these fields (one of ``field_groups``).
+    """
     start = time.perf_counter()
-    reads = read_fields(card_image, document_type, Side.FRONT, reader=reader)
+    reads = read_fields(card_image, document_type, Side.FRONT, reader=reader, only=only)
     return CardReading(reads, (time.perf_counter() - start) * 1000.0)
+
+
+def field_groups(document_type: DocumentType, n: int) -> list[frozenset[FieldName]]:
+    """The front's key fields in ``n`` groups of about equal OCR work, to read at once.
+
+    A line's work grows with its width once scaled to the reader's glyph height (the
+    region's width over its text size); the widest lines are dealt out first, each to the
+    lightest group. Each field is read exactly as when all are read together (a line is
+    read, and read again when unsure, on its own), so ``join_readings`` of the groups'
+    readings is the reading of the whole card.
+    """
+    work = sorted(field_regions(document_type, Side.FRONT),
+                  key=lambda r: -(r.rect_mm[2] - r.rect_mm[0]) / r.text_mm)  # fmt: skip
+    groups: list[tuple[float, set[FieldName]]] = [(0.0, set()) for _ in range(max(1, n))]
+    for region in work:
+        i = min(range(len(groups)), key=lambda k: groups[k][0])
+        load, fields = groups[i]
+        fields.add(region.field)
+        groups[i] = (load + (region.rect_mm[2] - region.rect_mm[0]) / region.text_mm, fields)
+    return [frozenset(fields) for _, fields in groups if fields]
+
+
+def join_readings(parts: Sequence[CardReading]) -> CardReading:
+    """One reading of the card from its groups' (``field_groups``), fields in card order."""
+    if not parts:
+        raise ValueError("no readings to join")
+    first = parts[0].reads
+    order = [r.field for r in field_regions(first.document_type, first.side)]
+    fields = sorted((f for part in parts for f in part.reads.fields),
+                    key=lambda f: order.index(f.field))  # fmt: skip
+    reads = FieldReads(first.document_type, first.side, tuple(fields),
+                       sum(part.reads.elapsed_ms for part in parts))  # fmt: skip
+    return CardReading(reads, sum(part.ms for part in parts))
 
 
 def reading_stage(findings: DocumentFindings, applicant: Applicant | None, today: dt.date,

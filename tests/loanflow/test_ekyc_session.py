@@ -237,3 +237,43 @@ def test_a_truncated_full_size_shot_is_refused_unstored(
     assert info.value.context["reason"] == "corrupt_image"
     assert snapshot(engine) == before
     assert len(ekyc_session.add_shot(db, token, Shot.FRONT, whole, clock=clock)) == 64
+
+
+@pytest.mark.models
+def test_a_screened_shot_is_decoded_once_under_the_sessions_limits(
+    db: SessionFactory,
+    engine: Engine,
+    clock: FakeClock,
+    submitted: tuple[str, str, str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # With a screen the upload is decoded by the screen alone, under the session's limits:
+    # a format the pipeline reads but a session does not take is still refused, unstored.
+    import ekyc.capture.decode
+    import ekyc.pipeline
+    from tests.ekyc.detect.cards import card_scene, rgb
+    from tests.ekyc.test_pipeline import _fresh, _jpeg, verifier
+
+    decodes: list[int] = []
+    real = ekyc.capture.decode.decode_image
+
+    def counted(*args, **kwargs):  # the real decoder, counted
+        decodes.append(1)
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(ekyc.pipeline, "decode_image", counted)
+    monkeypatch.setattr(ekyc_session.ekyc, "decode_image", counted)
+    screen = _fresh(verifier())  # nothing screened yet, so nothing decoded yet
+    _, _, token = submitted
+    ekyc_session.choose_document(db, token, DocumentType.DRIVERS_LICENSE, clock=clock)
+    before = snapshot(engine)
+    with pytest.raises(DocumentRejected) as refused:
+        ekyc_session.add_shot(db, token, Shot.FRONT, image_bytes("TIFF", (320, 200)),
+                              clock=clock, screen=screen)  # fmt: skip
+    assert refused.value.context["reason"] == "unsupported_format"
+    assert snapshot(engine) == before
+    decodes.clear()
+    front = _jpeg(rgb(card_scene("front", DocumentType.DRIVERS_LICENSE, 4)))
+    ekyc_session.add_shot(db, token, Shot.FRONT, front, clock=clock, screen=screen)
+    assert len(decodes) == 1
+    assert Shot.FRONT in ekyc_session.open_session(db, token, clock=clock).shots_taken

@@ -6,13 +6,14 @@ import datetime as dt
 
 import cv2
 import numpy as np
+import pytest
 
 from benchmarks.synth.cards import render_card
 from benchmarks.synth.identity import make_identity
 from ekyc.methods.base import DocumentFindings, Evidence
 from ekyc.read import Applicant, LineReader
-from ekyc.read.fields import FieldName, field_regions
-from ekyc.stages import reading_stage
+from ekyc.read.fields import FIELD_REGIONS, FieldName, field_regions
+from ekyc.stages import field_groups, join_readings, read_card_image, reading_stage
 from ekyc.types import DocumentType, Side
 
 _DOC = DocumentType.DRIVERS_LICENSE
@@ -65,3 +66,29 @@ def test_another_card_on_the_tilted_shot_does_not_lend_its_fields(reader) -> Non
     assert (name["outcome"], name["view"]) in {("mismatch", "front"), ("unreadable", "front")}
     assert {r.code.value for r in evidence.reasons} & {"NAME_MISMATCH", "FIELD_UNREADABLE"}
     assert any(read["view"] == "tilt" for read in evidence.checks["ocr"]["again"])
+
+
+@pytest.mark.parametrize(
+    "doc", sorted({doc for doc, side in FIELD_REGIONS if side is Side.FRONT}, key=str)
+)
+def test_field_groups_hold_each_front_field_once(doc: DocumentType) -> None:
+    fields = [r.field for r in field_regions(doc, Side.FRONT)]
+    for n in (1, 2, 3):
+        groups = field_groups(doc, n)
+        assert len(groups) == min(n, len(fields))
+        assert sorted(f.value for g in groups for f in g) == sorted(f.value for f in fields)
+
+
+def test_fields_read_in_groups_on_two_threads_join_to_the_whole_reading(reader) -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    card, _ = _card(31)
+    whole = read_card_image(card, _DOC, reader)
+    groups = field_groups(_DOC, 2)
+    with ThreadPoolExecutor(2) as pool:
+        parts = list(pool.map(lambda g: read_card_image(card, _DOC, reader, only=g), groups))
+    joined = join_readings(parts)
+    assert [f.field for f in joined.reads.fields] == [f.field for f in whole.reads.fields]
+    assert [(f.raw_text, f.confidence, f.box) for f in joined.reads.fields] == [
+        (f.raw_text, f.confidence, f.box) for f in whole.reads.fields
+    ]
