@@ -101,8 +101,10 @@ class DetectConfig:
     # (~9 reads saved): on 236 scenes (seeds 4242, 7777) no first choice reading >= 0.85 was
     # ever replaced; ~22 % of card shots read that well. With it, ekyc bench detect on 360
     # scenes (seeds 4242, 7777, 31337) gave the same result on every scene; quiet, seed 7777:
-    # find_card 157 -> 136 ms per 1280x720 frame.
-    layout_confident: float = 0.85
+    # find_card 157 -> 136 ms per 1280x720 frame. 0.75 since: on 240 scenes (seeds 5151,
+    # 7777) the runners-up replaced first choices reading up to 0.706, none of the 42 reading
+    # 0.75-0.85 (16.6 ms of runner-up reads each, ~3.4 ms per scene).
+    layout_confident: float = 0.75
     # A chosen quad whose layout correlation stays below this (the right quad of a clean
     # card reads ~0.8-0.95) has its sides moved until the layout fits (``ekyc.detect.align``),
     # as one whose layout is not recognised at all; the move must gain ``layout_gain``.
