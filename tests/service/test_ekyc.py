@@ -326,6 +326,18 @@ class TestFinishWithModels:
             assert count_rows(db_url, "ekyc_shots") == 2
             back = scene("back", DocumentType.DRIVERS_LICENSE)
             assert (await post_shot(client, capture, "back", back)).status_code == 201
+            # A My Number back held up in the selfie, below the face: refused, unstored; the
+            # capture page shoots the selfie again on this reason.
+            from tests.ekyc.detect.cards import held_back_selfie
+            from tests.ekyc.test_pipeline import HELD_BACK_SEEDS
+
+            blobs = count_rows(db_url, "blobs")
+            held = encode(held_back_selfie(HELD_BACK_SEEDS[0]), "JPEG", quality=90)
+            problem = assert_problem(await post_shot(client, capture, "selfie", held), 409,
+                                     "step_not_allowed")  # fmt: skip
+            assert problem["reason"] == "my_number_back"
+            assert count_rows(db_url, "blobs") == blobs
+            assert count_rows(db_url, "ekyc_shots") == 3
 
     async def test_pipeline_verdict(
         self,

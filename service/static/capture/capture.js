@@ -251,18 +251,30 @@ async function cardSteps(steps) {
     // step, whole and read (422 retake_needed otherwise, nothing stored): shoot again.
     for (;;) {
       const shot = step === "tilt" ? await countdownCapture(video, step) : await autoCapture(video, step);
-      try {
-        await api(`/shot/${step}`, { blob: shot });
-        break;
-      } catch (error) {
-        if (!(error instanceof ProblemError) || error.problem.code !== "retake_needed") throw error;
-        console.info(`retake ${step}: ${error.problem.reason}`);
-        say(STEP_PROMPTS[step], error.problem.detail);
-        await sleep(RETAKE_PAUSE_MS);
-      }
+      if (await sent(step, shot, STEP_PROMPTS[step])) break;
     }
     say(STEP_PROMPTS[step], "撮影しました");
     await sleep(400);
+  }
+}
+
+// Upload one shot; false when the daemon discarded it and the step is to be shot again:
+// 422 retake_needed (a card step without the chosen card's side, whole and read) or 409
+// step_not_allowed for a My Number card's back (any step, the selfie included: a card
+// held up in it). Any other problem ends the page.
+async function sent(step, shot, prompt) {
+  try {
+    await api(`/shot/${step}`, { blob: shot });
+    return true;
+  } catch (error) {
+    const problem = error instanceof ProblemError ? error.problem : null;
+    const retake = problem && (problem.code === "retake_needed"
+      || (problem.code === "step_not_allowed" && problem.reason === "my_number_back"));
+    if (!retake) throw error;
+    console.info(`retake ${step}: ${problem.reason}`);
+    say(prompt, problem.detail);
+    await sleep(RETAKE_PAUSE_MS);
+    return false;
   }
 }
 
@@ -275,16 +287,20 @@ async function selfieStep() {
   const challenge = await api("/challenge");
   say("顔を画面の中央に映し、正面を向いてください", "");
   await sleep(1000);
-  const started = new Date();
-  const t0 = performance.now();
-  const frames = [];
-  const record = async () => frames.push({
-    t_ms: Math.round(performance.now() - t0),
-    image: await blobToBase64(await grab(video, PREVIEW_MAX_WIDTH, 0.85, true)),
-  });
-  const selfie = await grab(video, 4096, 0.92, true);  // the neutral first frame
-  await record();
-  await api("/shot/selfie", { blob: selfie });
+  const selfiePrompt = "顔だけを映してください（カードは持たないでください）";
+  let started, t0, frames, record;
+  for (;;) {  // the neutral first frame is the selfie; a retake starts the recording again
+    started = new Date();
+    t0 = performance.now();
+    frames = [];
+    record = async () => frames.push({
+      t_ms: Math.round(performance.now() - t0),
+      image: await blobToBase64(await grab(video, PREVIEW_MAX_WIDTH, 0.85, true)),
+    });
+    const selfie = await grab(video, 4096, 0.92, true);
+    await record();
+    if (await sent("selfie", selfie, selfiePrompt)) break;
+  }
   document.body.dataset.step = "challenge";
   for (const action of challenge.actions) {
     say(ACTION_PROMPTS[action] || action, "");
