@@ -3,6 +3,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from benchmarks.match import Impostors
 from benchmarks.match_cascade import (
     SourceScores,
     cascade_decisions,
@@ -14,11 +15,20 @@ from benchmarks.match_cascade import (
 )
 
 
-def _source(screen, fused, same, folds=None) -> SourceScores:
+def _source(screen, fused, same, folds=None, every=None) -> SourceScores:
+    """A source whose every-pair impostors are its listed ones, or ``every`` (screen, fused,
+    folds) where given."""
     n = len(screen)
-    return SourceScores("s", np.asarray(screen, float), np.asarray(fused, float),
-                        np.asarray(same, bool), np.ones(n, bool),
-                        np.asarray(folds if folds is not None else [1] * n), [], None)  # fmt: skip
+    screen, fused, same = (
+        np.asarray(screen, float),
+        np.asarray(fused, float),
+        np.asarray(same, bool),
+    )
+    folds = np.asarray(folds if folds is not None else [1] * n)
+    es, ef, efold = every if every is not None else (screen[~same], fused[~same], folds[~same])
+    return SourceScores("s", screen, fused, same, np.ones(n, bool), folds, [], None,
+                        Impostors(np.asarray(es, float), efold, efold, np.inf, [], 0),
+                        Impostors(np.asarray(ef, float), efold, efold, np.inf, [], 0))  # fmt: skip
 
 
 def test_band_spans_the_highest_impostor_and_the_lowest_accepted_genuine():
@@ -28,7 +38,7 @@ def test_band_spans_the_highest_impostor_and_the_lowest_accepted_genuine():
         fused=[-3, -2, -1, 0.5, 4, 5, 6, -5],
         same=[0, 0, 0, 0, 1, 1, 1, 1],
     )
-    lo, hi, loosest = choose_band([s], [np.ones(8, bool)])
+    lo, hi, loosest = choose_band([s], {1})
     assert hi > 0.3
     assert hi == np.nextafter(0.3, 1)
     assert loosest == np.nextafter(0.5, 1)  # 1e-3 of 4 impostors: above every one
@@ -51,6 +61,30 @@ def test_held_out_folds_use_bands_from_the_others():
     assert 0 < held["need_genuine"] < 1
     assert held["cascade_tar_0.001"] <= 1.0
     assert abs(held["cascade_accuracy"] - held["fusion_accuracy"]) < 0.05
+
+
+def test_band_and_held_out_far_come_from_every_pair_of_different_people():
+    # Listed pairs: genuine screen/fused high, impostors low; every pair adds 1,000 impostors
+    # per fold, one per fold well above the listed ones on the screen and on the fusion.
+    rng = np.random.default_rng(1)
+    n = 120
+    same = np.arange(n) % 2 == 0
+    folds = np.arange(n) // 2 % 6 + 1
+    screen = np.where(same, rng.normal(3, 0.5, n), rng.normal(0, 0.5, n))
+    fused = screen * 2
+    efold = np.repeat(np.arange(1, 7), 1000)
+    es = rng.normal(0, 0.5, efold.size)
+    es[::1000] = 2.5
+    s = _source(screen, fused, same, folds, every=(es, es * 2, efold))
+    _, hi, _ = choose_band([s], {1, 2, 3, 4, 5})
+    assert hi == np.nextafter(2.5, 3)  # above the every-pair impostor, not just the listed
+    held = leave_one_fold_out([s])["s"]
+    # 1e-3 of 5,000 training pairs allows 5: the held-out fold's top (fused 5.0) passes, the
+    # listed impostors (all far lower) never do; 1e-4 allows none: above every top
+    assert held["fusion_far_0.001"] >= 1e-3
+    assert 1e-3 <= held["cascade_far_0.001"] <= held["fusion_far_0.001"]
+    assert held["fusion_far_listed_0.001"] == 0.0
+    assert held["fusion_far_0.0001"] == held["cascade_far_0.0001"] == 0.0
 
 
 def test_rounding_only_widens_the_band():
