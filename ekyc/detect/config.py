@@ -130,10 +130,11 @@ class DetectConfig:
     three_side_lines: int = 32
     # ``find_card`` first tries ``ekyc.detect.fast`` (one closed outline at 320 px, refined
     # and read once, kept only on strong evidence) and runs the full search when it is not
-    # kept. Off by default: on the synthetic benchmark scenes it keeps 3-8 % of shots
-    # (seeds 5151, 7777: most show a background line touching the card, a finger, a faint
-    # outline or a screen's frame) and costs ~9-13 ms CPU on the others, so find_card's
-    # median rose ~7 %; on clean in-guide previews it kept 11 of 30.
+    # kept. Off by default: it keeps few shots, most show a white card on pale paper (no
+    # closed outline), a background line touching the card, a finger or a screen's frame.
+    # Seed 4242 (ekyc bench detect, 120 scenes, load ~25): kept 2, find_card CPU median /
+    # p90 114.8 / 188.4 ms -> 127.3 / 205.1 with it on; dev seeds 5151 / 7777: kept 8 / 4
+    # of 120; clean in-guide previews (benchmarks.autocapture, seed 11): kept 9 of 30.
     fast_path: bool = False
 
     # --- sub-pixel refinement (full resolution) ----------------------------------------
