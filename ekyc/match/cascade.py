@@ -24,9 +24,10 @@ So a result's similarity and threshold are on the screen's scale when the screen
 on the fusion's otherwise; ``match`` is always ``similarity >= threshold``. A rule in the
 fusion's first member's scale (``primary_similarity``) finishes the embeddings it reads.
 
-Limit: ``accept_from`` is the highest impostor of the calibration pairs, so an unseen
-impostor passes it with a probability of about one over their number (~3e-4 for 3,600):
-noise within a 1e-3 budget, not within 1e-4. The shipped entry holds 1e-3 thresholds only.
+Limit: ``accept_from`` is above every pair of different people of the calibration images
+(~17.7 M for ``cascade-dlib-fusion@2``), so an unseen impostor passes it early with a
+probability of about one in that number; only FMR 1e-3 thresholds are shipped. Few genuine
+pairs clear so strict a screen: the cascade saves SFace mostly on impostors.
 """
 
 from __future__ import annotations
@@ -89,7 +90,7 @@ class CascadeEmbedder:
     """The screen member embeds every face; the fusion's other members only when asked.
 
     Example:
-        >>> cascade = load_embedder(Registry.from_manifest(), "face-embed/cascade-dlib-fusion@1")
+        >>> cascade = load_embedder(Registry.from_manifest(), "face-embed/cascade-dlib-fusion@2")
         >>> cascade.metric  # doctest: +SKIP
         'cascade:euclidean,-0.6854,-0.5086|zsum:cosine,128,0.0994,0.08897;euclidean,...'
     """

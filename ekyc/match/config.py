@@ -14,11 +14,12 @@ DEFAULT_EMBEDDER = "face-embed/fusion-sface-int8-dlib@2"
 ekyc bench match, one run beside @1 (float dlib, PRelu expanded): card portrait vs selfie TAR
 at FAR 1e-3 95.44 % (@1 95.39 %; int8 SFace alone 91.78 %), LFW 99.44 % / TAR 98.72 % (@1
 99.53 / 98.83 %), for ~0.6x @1's CPU per face (both networks run; bench throughput).
-``face-embed/sface-2021dec-int8@2`` alone is the faster choice. ``face-embed/cascade-dlib-fusion@1``
-(ekyc.match.cascade) decides as this fusion does except where int8 dlib alone is clear, for
-~0.42x its CPU per face (benchmarks/match_cascade.py, paired); not the default: its held-out
-FAR on card pairs was 2.22e-3 (this fusion's 1.11e-3), and the pipeline's portrait_reused
-reads SFace on every selfie/portrait pair, so verify would save little."""
+``face-embed/sface-2021dec-int8@2`` alone is the faster choice. ``face-embed/cascade-dlib-fusion@2``
+(ekyc.match.cascade) decides as this fusion does except where int8 dlib alone is clear: with
+its band on every pair of different people, held-out FAR 0.97e-3 on LFW and cards, TAR within
+0.06 points of this fusion, but SFace still runs for ~98 % of genuine pairs (it mostly saves
+impostors' CPU: ~0.68x this fusion's per face on 50/50 pairs, benchmarks/match_cascade.py);
+not the default: the pipeline's portrait_reused reads SFace on every selfie/portrait pair."""
 CALIBRATIONS: Mapping[str, str] = MappingProxyType(
     {"lfw": "thresholds_by_fmr", "card": "thresholds_by_fmr_card"}
 )
