@@ -20,7 +20,8 @@ choice and the shots are in the database, the challenge and its frames on disk
 Image decoding and the pipeline run in the CPU pool; database steps in threads.
 
 A shot is looked at before it is stored (the loaded pipeline): a My Number card's back,
-sent as any step, is a 409 ``step_not_allowed``; a card step whose card is not whole and
+sent as any step or held up in the selfie, is a 409 ``step_not_allowed`` (``reason:
+my_number_back``); a card step whose card is not whole and
 read as the chosen document's side for that step is a 422 ``retake_needed`` (``reason``,
 ``shot``, ``observed``) and the page shoots it again. Neither is stored.
 """
@@ -186,7 +187,8 @@ async def take_shot(
 ) -> ShotOut:
     """Store one shot of the session (a retake replaces it); arrival time recorded.
 
-    Looked at first: 409 ``step_not_allowed`` for a My Number card's back (any step), 422
+    Looked at first: 409 ``step_not_allowed`` (``reason: my_number_back``) for a My Number
+    card's back (any step; in the selfie also one held up below or beside the face), 422
     ``retake_needed`` for a card step without the chosen card's side whole and read
     (``reason``, ``shot``, ``observed``). Neither is stored: the page shoots again.
     """
