@@ -57,7 +57,9 @@ def held_out_thresholds(s: train_pad.Samples, folds: int = 5) -> npt.NDArray[np.
         if test.any():
             train = train_pad.subset(s, ~test)
             inner = train_pad.cross_validate(train, folds - 1)
-            out[test] = train_pad.operating_threshold(inner, train.y == 0)
+            out[test] = train_pad.operating_threshold(
+                inner, train.y == 0, train_pad.domains(train.subject)
+            )
     return out
 
 

@@ -310,7 +310,14 @@ def live_scores(packed: F64, x: F64) -> F64:
 
 BPCER_TARGET = 0.05
 """The operating point: the highest 0.01 step of P(live) with at most this share of live
-faces (NUAA and synthetic pooled) below it, read from leave-subjects-out scores."""
+faces below it in every domain (NUAA and synthetic each), read from leave-subjects-out
+scores. The rule pooled the two domains until session 6: the synthetic live faces (a
+third of the live class, few rejected) let NUAA's own BPCER reach 6.59 % at 0.76."""
+
+
+def domains(subjects: tuple[str, ...]) -> npt.NDArray[np.str_]:
+    """Each sample's domain: its subject's prefix (``nuaa`` or ``synth``)."""
+    return np.array([s.split("-", 1)[0] for s in subjects])
 
 
 def subject_folds(s: Samples, folds: int = 5) -> list[npt.NDArray[np.bool_]]:
@@ -335,15 +342,25 @@ def cross_validate(s: Samples, folds: int = 5) -> F64:
     return scores
 
 
-def operating_threshold(scores: F64, live: npt.NDArray[np.bool_]) -> float:
-    """The highest 0.01 step with at most ``BPCER_TARGET`` of the live ``scores`` below it.
+def operating_threshold(
+    scores: F64, live: npt.NDArray[np.bool_], domain: npt.NDArray[np.str_] | None = None
+) -> float:
+    """The highest 0.01 step with at most ``BPCER_TARGET`` of the live ``scores`` below it,
+    in each ``domain`` (one label per score; None: all scores are one domain).
 
     ``scores`` must come from models that did not see their subjects (``cross_validate``):
     a model's scores on its own training faces are too high, and so would the step be.
+    Per domain, because the domains' live faces are not alike: pooled, the many easy
+    synthetic live faces hid NUAA's rejected ones (BPCER 6.59 % at the pooled step).
     """
     steps = np.round(np.arange(101) / 100, 2)
-    rejected = (scores[live][None, :] < steps[:, None]).mean(axis=1)
-    return float(steps[rejected <= BPCER_TARGET].max())
+    labels = np.zeros(len(scores), np.int8) if domain is None else domain
+    best = 1.0
+    for name in np.unique(labels[live]):
+        mine = scores[live & (labels == name)]
+        rejected = (mine[None, :] < steps[:, None]).mean(axis=1)
+        best = min(best, float(steps[rejected <= BPCER_TARGET].max()))
+    return best
 
 
 def subset(s: Samples, keep: npt.NDArray[np.bool_]) -> Samples:
@@ -383,7 +400,8 @@ def train(
     written = write_output(out_path, model_bytes(samples), start)
     if not threshold:
         return written, None
-    return written, operating_threshold(cross_validate(samples), samples.y == 0)
+    scores = cross_validate(samples)
+    return written, operating_threshold(scores, samples.y == 0, domains(samples.subject))
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -393,8 +411,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--threshold",
         action="store_true",
-        help="also print the operating threshold (5-fold leave-subjects-out, pooled BPCER "
-        "<= 5 %%) for the manifest",
+        help="also print the operating threshold (5-fold leave-subjects-out, BPCER <= 5 %% "
+        "in NUAA and in the synthetic set each) for the manifest",
     )
     args = parser.parse_args(argv)
     trained = train(args.data, args.out, threshold=args.threshold)

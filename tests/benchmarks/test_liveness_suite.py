@@ -126,6 +126,22 @@ def test_operating_threshold_is_the_highest_step_with_bpcer_at_most_5_percent():
     assert operating_threshold(np.full(4, 0.2), np.ones(4, bool)) == 0.2
 
 
+def test_operating_threshold_keeps_bpcer_at_most_5_percent_in_each_domain():
+    from models.train_pad import domains, operating_threshold
+
+    nuaa = np.linspace(0.5, 0.99, 100)  # alone: 0.52
+    synth = np.full(300, 0.99)  # pooled with NUAA, 20 of 400 may fall below: 0.59
+    scores = np.concatenate([nuaa, synth])
+    live = np.ones(len(scores), bool)
+    domain = domains(tuple(["nuaa-0001"] * 100 + ["synth-Jane_Doe"] * 300))
+    assert list(np.unique(domain)) == ["nuaa", "synth"]
+    assert operating_threshold(scores, live) == 0.59
+    assert operating_threshold(scores, live, domain) == 0.52
+    # attacks do not count, whichever domain they come from
+    assert operating_threshold(np.append(scores, 0.1), np.append(live, False),
+                               np.append(domain, "nuaa")) == 0.52  # fmt: skip
+
+
 def test_held_out_thresholds_come_from_the_training_subjects_only():
     s = _samples(np.random.default_rng(1))
     thr = liveness.held_out_thresholds(s)
