@@ -565,6 +565,10 @@ class _Threads:
             pool.shutdown(wait=True)
 
 
+def _done() -> None:
+    """What a piece's function becomes once its graph has run."""
+
+
 class _Task:
     """One piece of a verification in a ``_Graph``.
 
@@ -617,7 +621,12 @@ class _Graph:
         return task
 
     def run(self) -> None:
-        """Run every piece; returns when each has its outcome."""
+        """Run every piece; returns when each has its outcome.
+
+        Then only the outcomes are kept: the pieces' functions (closures over the other
+        pieces) and their links make reference cycles, which would keep every decoded shot
+        of the verification alive until the garbage collector's next full pass.
+        """
         with self._cond:
             self._left = len(self._tasks)
             for task in self._tasks:
@@ -625,6 +634,8 @@ class _Graph:
                     heapq.heappush(self._ready, (task.priority, task.order, task))
             self._call_helpers()
         self._work(helper=False)
+        for task in self._tasks:
+            task.fn, task.after, task.dependents = _done, (), []
 
     def _call_helpers(self) -> None:  # under self._cond
         wanted = min(self._threads.n - 1, len(self._ready)) - self._helpers
