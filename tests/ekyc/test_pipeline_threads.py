@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import threading
+from collections.abc import Iterator
 
 import pytest
 
@@ -37,23 +39,30 @@ def test_pieces_run_on_two_threads():
     assert len(set(names)) == 2
 
 
-def test_the_caller_takes_back_what_a_busy_pool_has_not_started():
+@contextlib.contextmanager
+def busy_pool() -> Iterator[_Threads]:
+    """Two threads whose pool's only thread is held by another verification's piece."""
     threads = _Threads(2)
     started, release = threading.Event(), threading.Event()
 
-    def hold() -> None:  # another verification's piece, holding the pool's only thread
+    def hold() -> None:
         started.set()
         release.wait(10)
 
     held = threads._ensure_pool().submit(hold)
     assert started.wait(10)
-    caller = threading.current_thread().name
     try:
-        outcomes = threads.run([lambda: 0, lambda: threading.current_thread().name])
+        yield threads
     finally:
         release.set()
         held.result()
         threads.close()
+
+
+def test_the_caller_takes_back_what_a_busy_pool_has_not_started():
+    caller = threading.current_thread().name
+    with busy_pool() as threads:
+        outcomes = threads.run([lambda: 0, lambda: threading.current_thread().name])
     assert outcomes == [(0, None), (caller, None)]
 
 
@@ -137,24 +146,11 @@ class TestGraph:
         assert order == [1, 1, 2, 3]
 
     def test_the_caller_runs_everything_while_the_pool_is_busy(self):
-        threads = _Threads(2)
-        started, release = threading.Event(), threading.Event()
-
-        def hold() -> None:  # another verification's piece, holding the pool's only thread
-            started.set()
-            release.wait(10)
-
-        held = threads._ensure_pool().submit(hold)
-        assert started.wait(10)
         caller = threading.current_thread().name
-        graph = _Graph(threads)
-        try:
+        with busy_pool() as threads:
+            graph = _Graph(threads)
             first = graph.add(lambda: threading.current_thread().name)
             tasks = [graph.add(lambda: threading.current_thread().name, after=[first])
                      for _ in range(3)]  # fmt: skip
             graph.run()
-        finally:
-            release.set()
-            held.result()
-            threads.close()
         assert {task.value() for task in (first, *tasks)} == {caller}
