@@ -35,6 +35,7 @@ from ekyc.registry import Registry
 from ekyc.types import DocumentType, Side
 
 PLACES = ("chest", "beside_face")
+_WHERE = {"chest": "at the chest", "beside_face": "beside the face"}
 _SIZE = (720, 1280)
 
 
@@ -77,7 +78,7 @@ def run(args: argparse.Namespace, report: Report) -> None:
                 clean_whole, clean_any = clean_whole + w, clean_any + (w or h)
                 clean_ms.append((ms_w, ms_h))
         results[place] = {"n": n, "whole_frame_refused": whole_n / n, "refused": either_n / n}
-        rows.append([f"My Number back held at the {place.replace('_', ' ')}", n,
+        rows.append([f"My Number back held {_WHERE[place]}", n,
                      f"{whole_n / n:.3f}", f"{either_n / n:.3f}"])  # fmt: skip
     m = len(clean_ms)
     rows.append(["no card (false refusals)", m, f"{clean_whole / m:.3f}", f"{clean_any / m:.3f}"])

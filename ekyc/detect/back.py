@@ -8,6 +8,7 @@ with ``StepNotAllowed`` before anything is stored, logged or written as evidence
 
 from __future__ import annotations
 
+import cv2
 import numpy as np
 
 from ekyc.detect.card import find_card
@@ -35,6 +36,9 @@ _SELFIE_WINDOWS = (
 # In the windows a quad whose layout is not read is not realigned (``realign_unread``): on
 # the same selfies it found no more backs, and a selfie without a card costs ~30 % less.
 _WINDOW_CHECK = DetectConfig(realign_unread=False)
+# The windows are searched in the selfie shrunk to this long side, the 720x1280 frames they
+# were chosen and measured on: a phone's 12 MP selfie gains no card and costs more per window.
+_WINDOW_LONG_SIDE = 1280
 
 
 def shows_my_number_back(detection: CardDetection | None) -> bool:
@@ -69,6 +73,10 @@ def find_held_my_number_back(
     call this on a selfie after it. Corners in the frame's pixels.
     """
     rgb = image.image if isinstance(image, Frame) else image
+    scale = min(1.0, _WINDOW_LONG_SIDE / max(rgb.shape[:2]))
+    if scale < 1.0:  # a held card fills much of a window: the size the windows were set at
+        size = (round(rgb.shape[1] * scale), round(rgb.shape[0] * scale))
+        rgb = np.asarray(cv2.resize(rgb, size, interpolation=cv2.INTER_AREA), np.uint8)
     height, width = rgb.shape[:2]
     for upper, lower, left, right in _SELFIE_WINDOWS:
         top, start = int(height * upper), int(width * left)
@@ -76,7 +84,7 @@ def find_held_my_number_back(
         found = find_card(window, layouts, config=config or _WINDOW_CHECK)
         if found is not None and shows_my_number_back(found):
             shift = np.array([start, top], np.float32)
-            corners = (found.quad.corners + shift).astype(np.float32)
+            corners = ((found.quad.corners + shift) / scale).astype(np.float32)
             return CardDetection(
                 CardQuad(corners, found.quad.score), found.cut_by_border,
                 found.document_type, found.side, found.layout_score,

@@ -6,6 +6,7 @@ import functools
 import hashlib
 import json
 
+import cv2
 import numpy as np
 import pytest
 
@@ -83,6 +84,21 @@ def test_a_my_number_back_held_up_in_the_selfie_is_refused(seed):
     shots = dict(person.shots) | {"selfie": selfie}
     with pytest.raises(StepNotAllowed):
         Verifier.from_registry(Registry.from_manifest()).verify(person.document_type, shots)
+
+
+def test_a_held_back_in_a_phone_size_selfie_is_found_where_it_is():
+    # A 12 MP-like selfie is searched at the 1280 px the windows were set at; the corners
+    # come back in the frame's own pixels.
+    from ekyc.detect import find_held_my_number_back
+    from tests.ekyc.detect.cards import layouts
+
+    selfie = held_back_selfie(HELD_BACK_SEEDS[0])
+    large = cv2.resize(selfie, None, fx=2.5, fy=2.5, interpolation=cv2.INTER_CUBIC)
+    seen = find_held_my_number_back(selfie, layouts())
+    seen_large = find_held_my_number_back(large, layouts())
+    assert seen is not None
+    assert seen_large is not None
+    assert np.abs(seen_large.quad.corners / 2.5 - seen.quad.corners).max() < 3.0
 
 
 def test_a_corrupt_shot_is_a_typed_error():
