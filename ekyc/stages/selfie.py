@@ -83,7 +83,7 @@ def look_at_selfie(selfie: Frame, matcher: FaceMatcher, layouts: CardLayouts,
             refuse_my_number_back(find_card(selfie, layouts, config=_CARD_CHECK))
     if screened is None or not screened.held_back_checked:
         with timed_into(timings, "selfie.held_card_check"):
-            refuse_my_number_back(find_held_my_number_back(selfie, layouts, _CARD_CHECK))
+            refuse_my_number_back(find_held_my_number_back(selfie, layouts))
     with timed_into(timings, "selfie.faces"):
         faces = matcher.detector.detect(selfie.image)
         gate = assess_face(selfie.image, faces, config)
