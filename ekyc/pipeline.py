@@ -28,9 +28,11 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from ekyc.capture.decode import decode_image
+from ekyc.capture.quality import assess_quality
 from ekyc.config import DecodeLimits, PipelineConfig
 from ekyc.detect import (
     CardLayouts,
+    estimate_tilt,
     find_card,
     find_held_my_number_back,
     refuse_my_number_back,
@@ -67,6 +69,7 @@ __all__ = ["ImageSource", "Verifier"]
 
 _JST = ZoneInfo("Asia/Tokyo")
 _log = logging.getLogger(__name__)
+_CARD_STEPS = frozenset({"front", "tilt", "back"})
 # The order shots are handed to the threads in: longest work first.
 _SHOT_ORDER = ("selfie", "front", "tilt", "back")
 # Decoded shots kept by ``screen_shot`` for ``verify`` (``_Frames``): a 12 MP shot decoded
@@ -304,7 +307,8 @@ class Verifier:
         return self._verdict(evidence, decoded, document_type), decoded
 
     def screen_shot(self, source: ImageSource, *, selfie: bool = False,
-                    limits: DecodeLimits | None = None) -> ShotScreening:  # fmt: skip
+                    limits: DecodeLimits | None = None, step: str | None = None
+                    ) -> ShotScreening:  # fmt: skip
         """Refuse a My Number card's back in one shot before a caller keeps its bytes.
 
         Whatever step it was sent as (a licence's back, a front, the selfie): a session
@@ -316,6 +320,11 @@ class Verifier:
 
         ``limits``: the caller's decoding limits (``config.decode`` when None), so that a
         caller with its own (fewer formats, say) decodes the shot once, here.
+
+        ``step``: the card step the shot was sent as (``"front"``, ``"tilt"``, ``"back"``);
+        a found card's capture quality is then judged, and on the tilted step its tilt and
+        thickness (``ShotScreening.quality``, ``.tilt``), as ``verify`` judges them, so that
+        a caller can ask for a retake before the verification would reject the shot.
 
         Returns the frame and its card, for the caller's retake rules
         (``ShotScreening.retake_reason``). The card is kept for a later ``verify`` of the
@@ -337,7 +346,14 @@ class Verifier:
         self._screened.put(frame, detection, held_back_checked=selfie)
         if isinstance(source, bytes):  # after the refusals: a My Number back is never kept
             self._frames.put(frame, limits)
-        return ShotScreening(frame, detection, held_back_checked=selfie)
+        quality = tilt = None
+        if step in _CARD_STEPS and detection is not None:
+            quality = assess_quality(frame, self.config.quality, region=detection.quad)
+            if step == "tilt":  # the detector's default settings, as the card was found
+                size = (frame.width, frame.height)
+                tilt = estimate_tilt(detection.quad, size, frame.metadata, image=frame.image)
+        return ShotScreening(frame, detection, held_back_checked=selfie, quality=quality,
+                             tilt=tilt)  # fmt: skip
 
     def _decode(self, source: ImageSource, limits: DecodeLimits | None = None
                 ) -> tuple[Frame, float]:  # fmt: skip

@@ -7,16 +7,43 @@ its bytes would be kept meanwhile; and a shot whose layout is not read is exactl
 the My Number back screen cannot vouch for. So the session refuses it on arrival and asks
 for a retake (``retake_reason``), with the same rules ``ImageMethod`` records in a verdict
 (``card_problems``): one table of what a card shot must show.
+
+A card shot that is found and read can still be blurred, glared over, not tilted to about
+45 degrees, or tilted without its thickness showing (``quality_problems``,
+``tilt_problems``): ``verify`` would reject or send it to a person, so when asked
+(``Verifier.screen_shot(step=...)``) the screen judges those on arrival too. These are
+*judged* problems (``JUDGED``): a caller limits how often it asks again for them, because a
+judgement can be wrong about a genuine card and a retake also tells an attacker which
+attempt failed; after the limit it keeps the shot and ``verify`` decides.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-from ekyc.types import CardDetection, DocumentType, Frame, Side
+from ekyc.types import CardDetection, DocumentType, Frame, QualityReport, Side, TiltCheck
 from ekyc.verdict import ReasonCode
 
-__all__ = ["CardProblem", "ShotScreening", "card_problems"]
+__all__ = [
+    "JUDGED",
+    "CardProblem",
+    "ShotScreening",
+    "card_problems",
+    "quality_problems",
+    "tilt_problems",
+]
+
+JUDGED = frozenset({
+    ReasonCode.POOR_QUALITY,
+    ReasonCode.GLARE_ON_FIELDS,
+    ReasonCode.TILT_NOT_SHOWN,
+    ReasonCode.FLAT_REPRODUCTION,
+})  # fmt: skip
+"""Problems a judgement finds in a found, read card (see the module): retakes are limited."""
+
+_BLURRED_OR_DARK = frozenset(
+    {"sharpness", "sharpness_in_region", "underexposure", "overexposure", "resolution"}
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -33,6 +60,12 @@ class CardProblem:
             return (
                 "The card could not be read: hold it whole in the guide, without glare, and "
                 "shoot again (書類を読み取れません。もう一度撮影してください)"
+            )
+        if self.code in (ReasonCode.TILT_NOT_SHOWN, ReasonCode.FLAT_REPRODUCTION):
+            return (  # its verdict text speaks of copies: a genuine card's edge was not seen
+                "Tilt the card to about 45 degrees so that its edge (thickness) shows, in good "
+                "light, and shoot again (カードを45度ほど傾け、厚みが見えるように"
+                "もう一度撮影してください)"
             )
         return f"{self.code.message}: please shoot again (もう一度撮影してください)"
 
@@ -66,6 +99,28 @@ def card_problems(
     return tuple(problems)
 
 
+def quality_problems(report: QualityReport) -> tuple[CardProblem, ...]:
+    """The reasons a card shot's quality report gives (blurred or dark, glare on fields)."""
+    failed = set(report.failures)
+    problems: list[CardProblem] = []
+    if failed & _BLURRED_OR_DARK:
+        problems.append(
+            CardProblem(ReasonCode.POOR_QUALITY, ", ".join(sorted(failed & _BLURRED_OR_DARK)))
+        )
+    if "glare_in_region" in failed:
+        problems.append(CardProblem(ReasonCode.GLARE_ON_FIELDS))
+    return tuple(problems)
+
+
+def tilt_problems(check: TiltCheck) -> tuple[CardProblem, ...]:
+    """Why a tilted shot does not prove a physical card: out of the band, or no thickness."""
+    if not check.in_band:
+        return (CardProblem(ReasonCode.TILT_NOT_SHOWN, f"{check.tilt_deg:.0f} degrees"),)
+    if not check.thickness_visible:
+        return (CardProblem(ReasonCode.FLAT_REPRODUCTION),)
+    return ()
+
+
 @dataclass(frozen=True, slots=True)
 class ShotScreening:
     """A decoded shot and the card ``find_card`` saw in it (``None``: no card).
@@ -78,8 +133,20 @@ class ShotScreening:
     held_back_checked: bool = False
     """Whether the frame was also searched for a My Number back held up in a selfie
     (``ekyc.detect.find_held_my_number_back``), which the whole frame's card may hide."""
+    quality: QualityReport | None = None
+    """The card's capture quality, when the screen was asked to judge a card step."""
+    tilt: TiltCheck | None = None
+    """The tilt and thickness check, when the screen was asked to judge the tilted step."""
 
     def retake_reason(self, expected: DocumentType, side: Side) -> CardProblem | None:
-        """The first reason to ask for this card shot again, or ``None`` to keep it."""
+        """The first reason to ask for this card shot again, or ``None`` to keep it.
+
+        Card problems first (not found, cut, not read, another document or side); then,
+        where they were judged, quality and tilt (``JUDGED``: the caller limits those).
+        """
         problems = card_problems(self.detection, expected, side)
+        if not problems and self.quality is not None:
+            problems = quality_problems(self.quality)
+        if not problems and self.tilt is not None:
+            problems = tilt_problems(self.tilt)
         return problems[0] if problems else None

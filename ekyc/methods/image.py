@@ -26,7 +26,7 @@ from ekyc.detect import (
 )
 from ekyc.methods.base import DocumentFindings, Evidence, timed_into
 from ekyc.rules import rule_for
-from ekyc.screening import ShotScreening, card_problems
+from ekyc.screening import ShotScreening, card_problems, quality_problems, tilt_problems
 from ekyc.types import CardDetection, DocumentType, Frame, QualityReport, RectifiedCard, Shot, Side
 from ekyc.verdict import ReasonCode
 
@@ -171,20 +171,8 @@ class ImageMethod:
                 for name, c in report.checks.items()
             },
         )
-        blurred_or_dark = {
-            "sharpness",
-            "sharpness_in_region",
-            "underexposure",
-            "overexposure",
-            "resolution",
-        }
-        failed = set(report.failures)
-        if failed & blurred_or_dark:
-            evidence.reason(
-                ReasonCode.POOR_QUALITY, stage, ", ".join(sorted(failed & blurred_or_dark))
-            )
-        if "glare_in_region" in failed:
-            evidence.reason(ReasonCode.GLARE_ON_FIELDS, stage)
+        for problem in quality_problems(report):  # as on arrival
+            evidence.reason(problem.code, stage, problem.detail)
 
     def _tilt(self, frame: Frame, tilt: _Seen, evidence: Evidence) -> None:
         with evidence.timed("tilt.angle"):
@@ -203,10 +191,8 @@ class ImageMethod:
             edge_band_px=round(check.edge_band_px, 2),
             focal_length_source=check.focal_length_source,
         )
-        if not check.in_band:
-            evidence.reason(ReasonCode.TILT_NOT_SHOWN, "tilt", f"{check.tilt_deg:.0f} degrees")
-        elif not check.thickness_visible:
-            evidence.reason(ReasonCode.FLAT_REPRODUCTION, "tilt")
+        for problem in tilt_problems(check):  # as on arrival
+            evidence.reason(problem.code, "tilt", problem.detail)
 
     def _same_card(self, front: _Seen, tilt: _Seen, evidence: Evidence) -> bool:
         """Record the same-card check; True when both shots show one card of one type."""

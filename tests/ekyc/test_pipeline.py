@@ -398,3 +398,31 @@ def test_screen_shot_says_why_a_card_shot_must_be_taken_again():
     missing = empty.retake_reason(DocumentType.DRIVERS_LICENSE, Side.FRONT)
     assert missing is not None
     assert missing.code is ReasonCode.CARD_NOT_FOUND
+
+
+def test_screen_shot_judges_a_tilted_step_as_verify_does():
+    # Asked for the tilted step, the screen judges quality, tilt and thickness on arrival
+    # (so a session can ask for a retake) with verify's rules: the genuine tilted shot is
+    # kept; a photocopy shown tilted gets a judged retake reason that verify also records.
+    from ekyc.screening import JUDGED
+
+    person = applicant(7000, DocumentType.DRIVERS_LICENSE)
+    genuine = verifier().screen_shot(person.shots["tilt"], step="tilt")
+    assert genuine.tilt is not None
+    assert genuine.quality is not None
+    assert genuine.tilt.passed
+    assert genuine.retake_reason(DocumentType.DRIVERS_LICENSE, Side.FRONT) is None
+    front = verifier().screen_shot(person.shots["front"], step="front")
+    assert front.quality is not None
+    assert front.tilt is None
+    assert verifier().screen_shot(person.shots["front"]).quality is None  # not asked: not judged
+
+    copy = applicant(7000, DocumentType.DRIVERS_LICENSE, "flat_copy")
+    seen = verifier().screen_shot(copy.shots["tilt"], step="tilt")
+    problem = seen.retake_reason(DocumentType.DRIVERS_LICENSE, Side.FRONT)
+    assert problem is not None
+    assert problem.code in JUDGED
+    assert "45 degrees" in problem.retake_message
+    verdict = verifier().verify(copy.document_type, copy.shots)
+    assert verdict.decision is Decision.REJECT
+    assert problem.code.value in verdict.codes
