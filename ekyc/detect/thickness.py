@@ -52,6 +52,12 @@ _STRADDLE_PX = 1.5
 # The band may be this fraction of the predicted width at least: a photocopy's paper edge
 # (0.1 mm, dark where it faces the camera) fits as a thin band; development scenes (seeds
 # 5151 and 7777, 137 tilt shots) fitted 0.4-2.4 x the prediction for cards, mostly 1-1.5 x.
+# A best width on this lower limit does not count (``_blur_matched_band``), as one on the
+# upper limit does not: the edge there is thinner than the range allows, a 0.1 mm paper
+# edge or its seam. Development scenes (seeds 22000-22149, 40000+, 41000+; detected quads):
+# genuine bands fitted 0.74-2.4 x the prediction (5 % under 1.16 x), and four of the five
+# copies and screens passing the tilt check sat on the limit; without them, 135 of 149
+# tilt shots still seen, copies and screens passing 5 -> 2 of 160.
 _BAND_MIN_RATIO = 0.6
 # Two steps of the opposite side's blur must explain the profile this many times better
 # than one step of that blur. Chosen on development seeds 5151/7777 (137 tilt shots, 58
@@ -377,6 +383,7 @@ def _blur_matched_band(full: F32, quad: F64, i: int, width: float, cfg: DetectCo
             one + floor >= _BLUR_BAND_GAIN * (rss2 + floor)
             and contrast >= _BLUR_BAND_CONTRAST
             and w < hi - _GRID_PX / 2  # on the span's limit: the second edge lies beyond it
+            and w > lo + _GRID_PX / 2  # on its lower limit: a thinner edge (paper) or a line
             and (line is None or line[0] >= rss2)
             and _along_the_side(here.colour[:, keep], xs, at, inner, w, sigma, contrast)
         ):

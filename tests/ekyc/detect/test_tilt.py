@@ -233,3 +233,34 @@ def test_a_rim_without_a_side_face_shows_no_thickness():
     # The table's colour right up to the card's edge and a dark line where the side face's
     # far edge would be: one edge and a line, no side face.
     assert not _rimmed_band_visible(0.0)
+
+
+def _drawn_band(ratio: float) -> bool:
+    """A clean drawing of tilt scene 4's card (pale face, brown table, blur 0.7 px) with a
+    grey strip ``ratio`` times the predicted side-face width outside each side that faces
+    the camera; is thickness seen?"""
+    sc = scenes.scene("tilt", 4, clean=True, background="fabric")
+    quad = scenes.truth(sc)
+    focal = float(sc.record["focal_35mm"])
+    expected = measure_edge_band(sc.image, quad, focal, CFG).expected_px
+    image = np.full((720, 1280, 3), (110, 85, 60), np.uint8)
+    cv2.fillConvexPoly(
+        image, np.round((quad - 0.5) * 16).astype(np.int32), (232, 230, 224), cv2.LINE_AA, 4
+    )
+    for i in [i for i, e in enumerate(expected) if e >= CFG.min_band_px]:
+        image = _strip(image, quad, i, 0.0, ratio * expected[i], (175, 175, 170))
+    image = cv2.GaussianBlur(image, (0, 0), 0.7)
+    noise = np.random.default_rng(4).normal(0.0, 2.0, image.shape)
+    image = np.clip(image + noise, 0, 255).astype(np.uint8)
+    return measure_edge_band(image, quad, focal, CFG).visible
+
+
+def test_a_band_as_wide_as_predicted_shows():
+    assert _drawn_band(1.0)
+
+
+def test_an_edge_thinner_than_the_width_range_shows_no_thickness():
+    # A strip 0.3 x the predicted width (a paper sheet's edge is 0.1 mm, not 0.76) fits two
+    # steps best at the narrowest width allowed: that is no side face (it was seen before
+    # fits on the range's lower limit were refused).
+    assert not _drawn_band(0.3)
