@@ -53,15 +53,25 @@ class CoarseReader:
         self._layouts = layouts
         self._refs = _references(layouts)
 
+    @property
+    def image(self) -> RGBImage:
+        """The shot."""
+        return self._rgb
+
+    @property
+    def half(self) -> RGBImage:
+        """The shot halved by ``cv2.pyrDown`` (made on first use, shared by every read)."""
+        if self._half is None:
+            self._half = np.asarray(cv2.pyrDown(self._rgb), dtype=np.uint8)
+        return self._half
+
     def read(self, corners: npt.NDArray[np.float32]) -> LayoutMatch:
         """The layout inside ``corners`` (full-resolution pixels, any turn by 180 degrees)."""
         # pyrDown's pixel i covers the shot's pixels 2i and 2i + 1: with pixel edges at
         # integers (``ekyc.types``), full-resolution coordinates simply halve.
         half = CardQuad(np.asarray(corners, np.float32) / 2.0, 1.0)
-        if self._half is None:
-            self._half = np.asarray(cv2.pyrDown(self._rgb), dtype=np.uint8)
         size_mm = (_SIZE[0] / _PX_PER_MM, _SIZE[1] / _PX_PER_MM)
-        card = rectify(self._half, half, px_per_mm=2.0 * _PX_PER_MM, size_mm=size_mm)
+        card = rectify(self.half, half, px_per_mm=2.0 * _PX_PER_MM, size_mm=size_mm)
         # The 2x box average on the uint8 warp, as before the features (rounded like it).
         small = np.asarray(cv2.resize(card.image, _SIZE, interpolation=cv2.INTER_AREA), np.uint8)
         query = _features(small).reshape(-1)

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import cv2
 import numpy as np
 import pytest
 
-from ekyc.detect.card import recognise
+from ekyc.detect.card import _recognise, recognise
 from ekyc.detect.coarse import CoarseReader
 from ekyc.types import CardQuad, DocumentType, Side
 from tests.ekyc.detect.cards import card_scene, corners, layouts, rgb
@@ -46,3 +47,31 @@ class TestCoarseReader:
         match = CoarseReader(rgb(sc), layouts()).read(table)
         assert match.document_type is None
         assert match.side is Side.UNKNOWN
+
+
+class TestHalvedFullRead:
+    """``find_card``'s full reads warp the halved shot when it holds the templates' detail."""
+
+    @pytest.mark.parametrize(("doc", "side"), CLASSES)
+    def test_same_decision_as_the_shot(self, doc, side):
+        sc = card_scene("back" if side is Side.BACK else "tilt", doc, 12, clean=False)
+        quad = CardQuad(corners(sc), 1.0)
+        assert _px_per_mm(quad) >= 4.0
+        full = recognise(rgb(sc), quad, layouts())
+        halved = _recognise(CoarseReader(rgb(sc), layouts()), quad, layouts())
+        assert (halved.document_type, halved.side, halved.upside_down) == (doc, side, False)
+        assert abs(halved.score - full.score) < 0.02
+
+    def test_a_small_card_is_read_in_the_shot(self):
+        # Under 4 px/mm the halved shot would hold less than the templates' 2 px/mm: the
+        # read is then the shot's own, value for value.
+        sc = card_scene("front", DocumentType.DRIVERS_LICENSE, 3)
+        small = cv2.resize(rgb(sc), None, fx=0.4, fy=0.4, interpolation=cv2.INTER_AREA)
+        quad = CardQuad(corners(sc) * 0.4, 1.0)
+        assert _px_per_mm(quad) < 4.0
+        full = recognise(small, quad, layouts())
+        assert _recognise(CoarseReader(small, layouts()), quad, layouts()) == full
+
+
+def _px_per_mm(quad: CardQuad) -> float:
+    return float(np.sqrt(abs(cv2.contourArea(quad.corners)) / (85.6 * 53.98)))
