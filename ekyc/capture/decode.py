@@ -15,6 +15,7 @@ import math
 import os
 import threading
 import warnings
+from collections.abc import Callable
 from pathlib import Path
 
 import cv2
@@ -186,21 +187,72 @@ def _decode_raster(data: bytes, fmt: str, limits: DecodeLimits) -> tuple[RGBImag
             )
         metadata = read_capture_metadata(img, fmt, (width, height))
         img.seek(0)  # animated WebP/PNG and multi-page TIFF: the first frame
+        factor = 1
         if fmt == "JPEG" and limits.max_side and max(width, height) > limits.max_side:
             # DCT scaling: decodes at 1/2, 1/4 or 1/8 size for a fraction of the work.
             # The power of two nearest the needed reduction; area resampling does the rest.
             factor = min(8, 2 ** round(math.log2(max(width, height) / limits.max_side)))
             img.draft("RGB", (math.ceil(width / factor), math.ceil(height / factor)))
-        img.load()
-        # In place: no copy of the decoded pixels when the orientation is already upright.
-        ImageOps.exif_transpose(img, in_place=True)
-        upright = img
-    rgb = _to_rgb8(upright)
+        fast = _decode_jpeg_cv2(data, img, factor)
+        if fast is None:
+            img.load()
+            # In place: no copy of the decoded pixels when the orientation is already upright.
+            ImageOps.exif_transpose(img, in_place=True)
+    rgb = fast if fast is not None else _to_rgb8(img)
     if limits.max_side and max(rgb.shape[:2]) > limits.max_side:
         scale = limits.max_side / max(rgb.shape[:2])
         size = (max(1, round(rgb.shape[1] * scale)), max(1, round(rgb.shape[0] * scale)))
         rgb = np.ascontiguousarray(cv2.resize(rgb, size, interpolation=cv2.INTER_AREA))
     return rgb, metadata
+
+
+# OpenCV's JPEG reads at 1/1, 1/2, 1/4 and 1/8 of the size (libjpeg's DCT scaling), with
+# the EXIF orientation left to ``_upright``.
+_ORIENTATION_TAG = 0x0112
+_CV2_JPEG_FLAGS = {
+    1: cv2.IMREAD_COLOR, 2: cv2.IMREAD_REDUCED_COLOR_2, 4: cv2.IMREAD_REDUCED_COLOR_4,
+    8: cv2.IMREAD_REDUCED_COLOR_8,
+}  # fmt: skip
+
+
+def _decode_jpeg_cv2(data: bytes, img: Image.Image, factor: int) -> RGBImage | None:
+    """A colour JPEG decoded by OpenCV, upright; None where Pillow must decode it.
+
+    The same libjpeg decode as Pillow's (the same pixels, tested) at ~2/3 of its CPU on a
+    12 MP phone shot: Pillow copies the scan lines through its own buffers. Only a whole
+    (EOI-terminated) YCbCr/RGB stream is taken here; grey, CMYK and truncated files, whose
+    conversions and errors are Pillow's, go to Pillow. ``img`` is the opened (header-only,
+    ``draft``-ed) image: what size Pillow would decode to.
+    """
+    if img.format != "JPEG" or img.mode != "RGB" or not data.endswith(b"\xff\xd9"):
+        return None
+    flags = _CV2_JPEG_FLAGS.get(factor)
+    if flags is None:
+        return None
+    bgr = cv2.imdecode(np.frombuffer(data, np.uint8), flags | cv2.IMREAD_IGNORE_ORIENTATION)
+    if bgr is None or bgr.ndim != 3 or (bgr.shape[1], bgr.shape[0]) != img.size:
+        return None
+    # The orientation exactly as ``exif_transpose`` reads it (damaged EXIF raises there too).
+    orientation = img.getexif().get(_ORIENTATION_TAG, 1)
+    return _upright(np.asarray(cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB), np.uint8), orientation)
+
+
+def _upright(rgb: RGBImage, orientation: object) -> RGBImage:
+    """``rgb`` turned as ``ImageOps.exif_transpose`` turns it for this EXIF orientation."""
+    turn = _TRANSPOSE.get(orientation) if isinstance(orientation, int) else None
+    return rgb if turn is None else np.ascontiguousarray(turn(rgb))
+
+
+# ``ImageOps.exif_transpose``'s transposition per EXIF orientation, on (H, W, 3) arrays.
+_TRANSPOSE: dict[int, Callable[[RGBImage], RGBImage]] = {
+    2: lambda a: a[:, ::-1],  # FLIP_LEFT_RIGHT
+    3: lambda a: a[::-1, ::-1],  # ROTATE_180
+    4: lambda a: a[::-1],  # FLIP_TOP_BOTTOM
+    5: lambda a: a.transpose(1, 0, 2),  # TRANSPOSE
+    6: lambda a: np.rot90(a, -1),  # ROTATE_270: a quarter turn clockwise
+    7: lambda a: a[::-1, ::-1].transpose(1, 0, 2),  # TRANSVERSE
+    8: lambda a: np.rot90(a, 1),  # ROTATE_90: a quarter turn anticlockwise
+}
 
 
 def _to_rgb8(img: Image.Image) -> RGBImage:

@@ -7,7 +7,7 @@ from typing import ClassVar
 
 import numpy as np
 import pytest
-from PIL import Image
+from PIL import Image, ImageOps
 
 from ekyc.capture.decode import decode_image, sniff_format
 from ekyc.config import DecodeLimits
@@ -289,3 +289,56 @@ class TestMaxSide:
     def test_exception(self):
         with pytest.raises(ValueError, match="max_side"):
             DecodeLimits(max_side=10)
+
+
+def _pillow_decode(data: bytes, max_side: int | None = None) -> np.ndarray:
+    """Pillow's decode of a JPEG as ``decode_image`` made it before OpenCV took colour JPEGs."""
+    img = Image.open(io.BytesIO(data))
+    width, height = img.size
+    if max_side and max(width, height) > max_side:
+        factor = min(8, 2 ** round(np.log2(max(width, height) / max_side)))
+        img.draft("RGB", (-(-width // factor), -(-height // factor)))
+    img.load()
+    return np.asarray(ImageOps.exif_transpose(img).convert("RGB"))
+
+
+class TestJpegThroughOpenCV:
+    """Colour JPEGs are decoded by OpenCV: the very pixels Pillow's decode gives."""
+
+    @pytest.mark.parametrize("orientation", range(1, 9))
+    def test_orientation_as_pillow(self, orientation):
+        data = jpeg_with_exif(scene(96, 64), orientation=orientation)
+        frame = decode_image(data)
+        np.testing.assert_array_equal(frame.image, _pillow_decode(data))
+        assert frame.image.shape[:2] == ((64, 96) if orientation < 5 else (96, 64))
+
+    @pytest.mark.parametrize(
+        "params",
+        [{"quality": 90}, {"quality": 95, "subsampling": 0}, {"quality": 80, "progressive": True}],
+    )
+    @pytest.mark.parametrize(("max_side", "factor"), [(None, 1), (640, 2), (320, 4), (160, 8)])
+    def test_dct_scaled_as_pillow(self, params, max_side, factor):
+        data = encode(scene(1280, 720), "JPEG", **params)
+        frame = decode_image(data, DecodeLimits(max_side=max_side))
+        expected = _pillow_decode(data, max_side)
+        assert expected.shape[1] == 1280 // factor  # the DCT scale, no resampling after it
+        np.testing.assert_array_equal(frame.image, expected)
+
+    def test_grey_and_truncated_jpegs_still_go_to_pillow(self):
+        grey = encode(scene(96, 64)[..., 0], "JPEG", quality=90)
+        frame = decode_image(grey)
+        assert frame.image.shape == (64, 96, 3)
+        np.testing.assert_array_equal(frame.image, _pillow_decode(grey))
+        whole = encode(scene(320, 180), "JPEG", quality=90)
+        with pytest.raises(CorruptImage):
+            decode_image(whole[: len(whole) * 2 // 3])
+
+    def test_colour_jpeg_takes_the_opencv_path(self):
+        from ekyc.capture.decode import _decode_jpeg_cv2
+
+        data = jpeg_with_exif(scene(96, 64), orientation=6)
+        img = Image.open(io.BytesIO(data))
+        rgb = _decode_jpeg_cv2(data, img, 1)
+        assert rgb is not None
+        np.testing.assert_array_equal(rgb, _pillow_decode(data))
+        assert _decode_jpeg_cv2(data[:-2], Image.open(io.BytesIO(data)), 1) is None  # no EOI
