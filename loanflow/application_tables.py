@@ -27,6 +27,7 @@ __all__ = [
     "ApplicationStatus",
     "Blob",
     "Consent",
+    "EkycRefusal",
     "EkycSession",
     "EkycShot",
     "EkycStatus",
@@ -185,6 +186,22 @@ class EkycShot(Base):
     shot: Mapped[str] = mapped_column(sa.String(10))  # ekyc.Shot value
     sha256: Mapped[str] = mapped_column(sa.ForeignKey("blobs.sha256"))
     taken_at: Mapped[datetime]
+
+
+class EkycRefusal(Base):
+    """A shot refused on arrival for a retake (why, when); its bytes were never stored.
+
+    Counts the judged retakes a step has had (``loanflow.ekyc_session.JUDGED_RETAKES``) and
+    tells the reviewer how the applicant got there (migration 0005).
+    """
+
+    __tablename__ = "ekyc_refusals"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    session_id: Mapped[str] = mapped_column(sa.ForeignKey("ekyc_sessions.id"), index=True)
+    shot: Mapped[str] = mapped_column(sa.String(10))  # ekyc.Shot value
+    reason: Mapped[str] = mapped_column(sa.String(40))  # lower-case ekyc reason code
+    refused_at: Mapped[datetime]
 
 
 class EkycVerification(Base):

@@ -26,7 +26,7 @@ from sqlalchemy.orm import Session
 import ekyc
 from ekyc.config import DecodeLimits
 from ekyc.errors import InputError
-from ekyc.screening import ShotScreening
+from ekyc.screening import JUDGED, ShotScreening
 from ekyc.types import DocumentType, Shot
 from loanflow import audit, mail
 from loanflow.access import owned_application, record
@@ -35,6 +35,7 @@ from loanflow.application_tables import (
     Application,
     ApplicationStatus,
     Blob,
+    EkycRefusal,
     EkycSession,
     EkycShot,
     EkycStatus,
@@ -58,6 +59,7 @@ from loanflow.verifier import Decision, ShotScreen, Verifier, VerifierOutcome, r
 __all__ = [
     "DEFAULT_EKYC_BASE_URL",
     "EKYC_URL_TTL",
+    "JUDGED_RETAKES",
     "RETENTION_YEARS",
     "IssuedUrl",
     "SessionView",
@@ -78,6 +80,12 @@ RETENTION_YEARS = 7  # the verification record, from the day of the check
 # 12 MP JPEG decoded with DCT scaling to at most 2048 px (what the pipeline works at) costs
 # ~35 ms CPU instead of ~125 at full size, and a truncated stream still fails.
 SHOT_LIMITS = DecodeLimits(allowed_formats=frozenset({"JPEG", "PNG", "HEIF"}), max_side=2048)
+# Retakes a step may be asked for on a judgement (blur, glare, not tilted, no thickness seen:
+# ``ekyc.screening.JUDGED``); the next shot is kept whatever it shows and ``finish``'s
+# verification decides. A genuine card the judgement misreads gets more chances than one
+# shot (bench verify_rates --screened: the thickness check misses ~1 genuine tilted shot in
+# 10), and a flat copy gets no endless tries to find one that passes.
+JUDGED_RETAKES = 2
 _OPEN_STATES = frozenset({ApplicationStatus.SUBMITTED, ApplicationStatus.UNDER_REVIEW})
 _DONE = {Decision.ACCEPT: EkycStatus.ACCEPTED, Decision.REVIEW: EkycStatus.REVIEW}
 
@@ -298,8 +306,11 @@ def add_shot(
             (``reason`` ``my_number_back``): nothing was stored.
         RetakeNeeded: ``screen`` did not see the chosen document's expected side whole
             (``reason``: ``card_not_found``, ``card_cut_off``, ``layout_not_recognised``,
-            ``document_not_accepted``, ``wrong_document_type`` or ``wrong_side``): nothing
-            was stored.
+            ``document_not_accepted``, ``wrong_document_type`` or ``wrong_side``), or judged
+            it blurred, glared over, not tilted or without thickness (``poor_quality``,
+            ``glare_on_fields``, ``tilt_not_shown``, ``flat_reproduction``; at most
+            ``JUDGED_RETAKES`` times per step, ``retakes_left`` in the context): nothing was
+            stored, the refusal is recorded (``EkycRefusal``).
         InvalidTransition: No document chosen yet.
         As ``open_session`` otherwise.
     """
@@ -314,11 +325,13 @@ def add_shot(
         if screen is None:
             ekyc.decode_image(data, SHOT_LIMITS)
         else:  # before anything is stored; the screen decodes the shot (once) under our limits
-            seen = screen.screen_shot(data, selfie=shot is Shot.SELFIE, limits=SHOT_LIMITS)
+            seen = screen.screen_shot(
+                data, selfie=shot is Shot.SELFIE, limits=SHOT_LIMITS, step=shot.value
+            )
     except InputError as error:
         raise DocumentRejected(error.message, reason=error.code) from error
     if screen is not None:
-        _require_card(shot, document, seen)
+        _require_card(db, token, shot, document, seen, clock)
     now = clock.now()
     with transaction(db) as session:
         row = _by_token(session, token, now)
@@ -329,17 +342,39 @@ def add_shot(
     return digest
 
 
-def _require_card(shot: Shot, document: DocumentType, seen: ShotScreening) -> None:
-    """Refuse a card step that does not show ``document``'s side for that step."""
+def _require_card(db: SessionFactory, token: str, shot: Shot, document: DocumentType,
+                  seen: ShotScreening, clock: Clock) -> None:  # fmt: skip
+    """Refuse a card step that does not show ``document``'s side for that step, or that the
+    screen judged unfit while the step has judged retakes left; record the refusal."""
     side = shot.card_side
     if side is None:  # the selfie
         return
     problem = seen.retake_reason(document, side)
-    if problem is not None:
-        raise RetakeNeeded(
-            problem.retake_message, reason=problem.code.value.lower(), shot=shot.value,
-            observed=problem.detail,
-        )  # fmt: skip
+    if problem is None:
+        return
+    reason = problem.code.value.lower()
+    context: dict[str, object] = {}
+    with transaction(db) as session:
+        row = _by_token(session, token, clock.now())
+        if problem.code in JUDGED:
+            judged = [code.value.lower() for code in JUDGED]
+            asked = session.scalar(
+                sa.select(sa.func.count())
+                .select_from(EkycRefusal)
+                .where(EkycRefusal.session_id == row.id, EkycRefusal.shot == shot.value,
+                       EkycRefusal.reason.in_(judged))
+            )  # fmt: skip
+            left = JUDGED_RETAKES - int(asked or 0)
+            if left <= 0:
+                return  # kept: the verification decides
+            context["retakes_left"] = left - 1
+        session.add(
+            EkycRefusal(session_id=row.id, shot=shot.value, reason=reason, refused_at=clock.now())
+        )
+    raise RetakeNeeded(
+        problem.retake_message, reason=reason, shot=shot.value, observed=problem.detail,
+        **context,
+    )  # fmt: skip
 
 
 def finish(

@@ -64,11 +64,18 @@ class ShotScreen(Protocol):
     """
 
     def screen_shot(
-        self, source: bytes, *, selfie: bool = False, limits: DecodeLimits | None = None
+        self,
+        source: bytes,
+        *,
+        selfie: bool = False,
+        limits: DecodeLimits | None = None,
+        step: str | None = None,
     ) -> ShotScreening:
         """The shot's card; raises ``ekyc.errors.StepNotAllowed`` for one never to keep
         (``selfie``: a card held up below the face is looked for too) and
-        ``ekyc.errors.InputError`` for one that does not decode under ``limits``."""
+        ``ekyc.errors.InputError`` for one that does not decode under ``limits``.
+        ``step`` (``ekyc.Shot`` value): a card step's quality, and the tilted step's tilt
+        and thickness, are judged too (``ShotScreening.quality``, ``.tilt``)."""
         ...
 
 

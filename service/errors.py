@@ -161,6 +161,7 @@ _PUBLIC_CONTEXT = frozenset(
         "missing",
         "shot",
         "observed",
+        "retakes_left",
     }
 )
 

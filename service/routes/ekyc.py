@@ -23,7 +23,11 @@ A shot is looked at before it is stored (the loaded pipeline): a My Number card'
 sent as any step or held up in the selfie, is a 409 ``step_not_allowed`` (``reason:
 my_number_back``); a card step whose card is not whole and
 read as the chosen document's side for that step is a 422 ``retake_needed`` (``reason``,
-``shot``, ``observed``) and the page shoots it again. Neither is stored.
+``shot``, ``observed``) and the page shoots it again. So is one judged blurred, glared
+over, not tilted to about 45 degrees or without its thickness showing (``reason``
+``poor_quality``, ``glare_on_fields``, ``tilt_not_shown``, ``flat_reproduction``), at most
+``loanflow.ekyc_session.JUDGED_RETAKES`` times per step (``retakes_left``); the next one
+is kept and the verification decides. Neither is stored; the refusal is recorded.
 """
 
 from __future__ import annotations
@@ -190,7 +194,9 @@ async def take_shot(
     Looked at first: 409 ``step_not_allowed`` (``reason: my_number_back``) for a My Number
     card's back (any step; in the selfie also one held up below or beside the face), 422
     ``retake_needed`` for a card step without the chosen card's side whole and read
-    (``reason``, ``shot``, ``observed``). Neither is stored: the page shoots again.
+    (``reason``, ``shot``, ``observed``), or judged blurred, glared, not tilted or without
+    thickness (``retakes_left``: a limited number of times per step). Neither is stored:
+    the page shoots again.
     """
     view = await _view(runtime, state, clock)
     _check_step(view.document_type, shot, view.shots_taken)

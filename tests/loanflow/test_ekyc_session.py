@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import io
 from datetime import UTC, datetime
 
@@ -173,31 +174,70 @@ def test_a_my_number_back_held_up_in_the_selfie_is_screened_out(
 
 
 @pytest.mark.models
+def _refusals_added(before: dict, after: dict) -> list[tuple[str, str]]:
+    """(shot, reason) of the refusals recorded between two snapshots; nothing else changed."""
+    assert {k: v for k, v in after.items() if k != "ekyc_refusals"} == {
+        k: v for k, v in before.items() if k != "ekyc_refusals"
+    }
+    added = after["ekyc_refusals"][len(before["ekyc_refusals"]) :]
+    return [(row[2], row[3]) for row in added]  # (id, session_id, shot, reason, refused_at)
+
+
 def test_a_card_step_without_the_chosen_cards_side_is_refused_for_a_retake(
     db: SessionFactory, engine: Engine, clock: FakeClock, submitted: tuple[str, str, str]
 ) -> None:
     # Fail-closed: a card step keeps only a shot whose card is whole and read as the
-    # chosen document's side for that step; anything else is asked again, unstored.
+    # chosen document's side for that step; anything else is asked again, unstored, and
+    # the refusal (why, when; never the bytes) is recorded.
     from tests.ekyc.detect.cards import card_scene, rgb
-    from tests.ekyc.test_pipeline import _jpeg, verifier
+    from tests.ekyc.test_pipeline import _jpeg, applicant, verifier
 
     _, _, token = submitted
     ekyc_session.choose_document(db, token, DocumentType.DRIVERS_LICENSE, clock=clock)
     front = _jpeg(rgb(card_scene("front", DocumentType.DRIVERS_LICENSE, 4)))
+    tilted = applicant(7000, DocumentType.DRIVERS_LICENSE).shots["tilt"]
     table = image_bytes("JPEG", (1280, 720))
     before = snapshot(engine)
     with pytest.raises(RetakeNeeded) as empty:
         ekyc_session.add_shot(db, token, Shot.FRONT, table, clock=clock, screen=verifier())
     assert empty.value.context == {"reason": "card_not_found", "shot": "front", "observed": ""}
-    assert snapshot(engine) == before
-    for shot in (Shot.FRONT, Shot.TILT):
-        ekyc_session.add_shot(db, token, shot, front, clock=clock, screen=verifier())
+    assert _refusals_added(before, snapshot(engine)) == [("front", "card_not_found")]
+    ekyc_session.add_shot(db, token, Shot.FRONT, front, clock=clock, screen=verifier())
+    ekyc_session.add_shot(db, token, Shot.TILT, tilted, clock=clock, screen=verifier())
     before = snapshot(engine)
     with pytest.raises(RetakeNeeded) as wrong:  # the front again where the back belongs
         ekyc_session.add_shot(db, token, Shot.BACK, front, clock=clock, screen=verifier())
     assert wrong.value.context["reason"] == "wrong_side"
     assert wrong.value.context["observed"] == "expected the back, saw the front"
-    assert snapshot(engine) == before
+    assert "retakes_left" not in wrong.value.context  # not a judgement: asked again always
+    assert _refusals_added(before, snapshot(engine)) == [("back", "wrong_side")]
+
+
+def test_a_tilted_step_without_thickness_is_asked_again_a_limited_number_of_times(
+    db: SessionFactory, engine: Engine, clock: FakeClock, submitted: tuple[str, str, str]
+) -> None:
+    # A photocopy shown tilted: the screen judges it as verify would (no tilt or no
+    # thickness) and the step is asked again JUDGED_RETAKES times; the next one is kept for
+    # the verification to decide, so a copy gets no endless tries, nor a genuine card that
+    # the judgement misread a dead end.
+    from tests.ekyc.test_pipeline import applicant, verifier
+
+    _, _, token = submitted
+    ekyc_session.choose_document(db, token, DocumentType.DRIVERS_LICENSE, clock=clock)
+    copy = applicant(7000, DocumentType.DRIVERS_LICENSE, "flat_copy").shots["tilt"]
+    before = snapshot(engine)
+    reasons = []
+    for left in reversed(range(ekyc_session.JUDGED_RETAKES)):
+        with pytest.raises(RetakeNeeded) as asked:
+            ekyc_session.add_shot(db, token, Shot.TILT, copy, clock=clock, screen=verifier())
+        assert asked.value.context["retakes_left"] == left
+        assert asked.value.context["reason"] in {"tilt_not_shown", "flat_reproduction"}
+        assert "45" in asked.value.message
+        reasons.append(("tilt", asked.value.context["reason"]))
+    assert _refusals_added(before, snapshot(engine)) == reasons
+    digest = ekyc_session.add_shot(db, token, Shot.TILT, copy, clock=clock, screen=verifier())
+    assert digest == hashlib.sha256(copy).hexdigest()
+    assert ekyc_session.open_session(db, token, clock=clock).shots_taken == (Shot.TILT,)
 
 
 def test_my_number_back_is_never_stored(

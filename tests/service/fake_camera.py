@@ -40,8 +40,13 @@ def card_then_face(
     fps: int = 10,
     document: DocumentType = DocumentType.MY_NUMBER_CARD,
 ) -> list[RGB]:
-    """~1 s sliding in, ~2.5 s held in the guide, ~1.5 s of a face (for the selfie)."""
-    slides = [*np.linspace(1.2, 0.0, fps).tolist(), *([0.0] * (fps * 5 // 2))]
+    """~1 s sliding in, ~4 s held in the guide, ~1.5 s of a face (for the selfie).
+
+    The video loops: a 6.5 s period drifts against the page's ~5 s retake cycle (3 s
+    countdown, upload, 1.5 s pause), so a retaken tilted shot does not land on the slide
+    every time.
+    """
+    slides = [*np.linspace(1.2, 0.0, fps).tolist(), *([0.0] * (fps * 4))]
     cache: dict[float, RGB] = {}
     frames = []
     for slide in slides:

@@ -31,8 +31,10 @@ import sqlalchemy as sa
 import uvicorn
 from fastapi import FastAPI
 
+from ekyc.screening import JUDGED
 from ekyc.verdict import ReasonCode
 from loanflow.db import create_engine
+from loanflow.ekyc_session import JUDGED_RETAKES
 from service.app import create_app
 from service.capture_sessions import CaptureStore
 from service.deps import get_clock
@@ -110,7 +112,8 @@ def chrome(tmp_path: Path) -> Iterator[object]:
     from selenium import webdriver
     from selenium.webdriver.chrome.service import Service
 
-    video = write_y4m(tmp_path / "camera.y4m", card_then_face(fps=FPS), FPS)
+    # 1280x720: the daemon judges a card shot's resolution on arrival (720 px short side)
+    video = write_y4m(tmp_path / "camera.y4m", card_then_face((1280, 720), fps=FPS), FPS)
     options = webdriver.ChromeOptions()
     options.binary_location = chromium
     for flag in CHROMIUM_FLAGS:
@@ -180,6 +183,12 @@ def test_auto_capture_to_verdict(
     assert any("capture window closed: reopening" in m for m in logs), logs
     assert seen[-1] == "result", f"no verdict within {FLOW_TIMEOUT_S} s: steps {seen}, {logs}"
     assert "back" not in seen  # the rules have no back step for the My Number card
+    # The fake camera holds the card flat at the tilted step too: judged not tilted on
+    # arrival, the step is asked again JUDGED_RETAKES times, then the shot is kept.
+    judged = {code.value.lower() for code in JUDGED}
+    retakes = [m.rsplit("retake tilt: ", 1)[1].strip('"') for m in logs if "retake tilt: " in m]
+    assert len([r for r in retakes if r in judged]) == JUDGED_RETAKES, logs
+    print(f"tilt retakes: {retakes}")  # noqa: T201 (the test's artefact)
     assert _shots(db_url) == ["front", "tilt", "selfie"]
     decision = chrome.execute_script("return document.body.dataset.decision")
     shown = json.loads(chrome.find_element("id", "result-json").get_attribute("textContent") or "")

@@ -312,8 +312,17 @@ class TestFinishWithModels:
             assert response.json()["reason"] in {"card_not_found", "layout_not_recognised"}
             assert response.json()["shot"] == "front"
             assert count_rows(db_url, "blobs") == blobs
-            for shot in ("front", "tilt"):
-                assert (await post_shot(client, capture, shot, front)).status_code == 201
+            assert (await post_shot(client, capture, "front", front)).status_code == 201
+            # The front again as the tilted shot: judged not tilted, asked again a limited
+            # number of times (the refusal is recorded, the bytes are not).
+            response = await post_shot(client, capture, "tilt", front)
+            problem = assert_problem(response, 422, "retake_needed")
+            assert problem["reason"] == "tilt_not_shown"
+            assert problem["retakes_left"] == 1
+            assert count_rows(db_url, "blobs") == blobs + 1
+            assert count_rows(db_url, "ekyc_refusals") == 2
+            tilted = scene("tilt", DocumentType.DRIVERS_LICENSE)
+            assert (await post_shot(client, capture, "tilt", tilted)).status_code == 201
             blobs = count_rows(db_url, "blobs")
             my_number_back = scene("back", DocumentType.MY_NUMBER_CARD)
             response = await post_shot(client, capture, "back", my_number_back)

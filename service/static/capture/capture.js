@@ -248,7 +248,9 @@ async function cardSteps(steps) {
   for (const step of steps) {
     setStep(step, window.allSteps);
     // The daemon keeps a card shot only when it shows the chosen card's side for the
-    // step, whole and read (422 retake_needed otherwise, nothing stored): shoot again.
+    // step, whole and read, and (a few times per step) sharp, glare-free and, for the
+    // tilted shot, tilted with its edge showing (422 retake_needed otherwise, nothing
+    // stored): shoot again.
     for (;;) {
       const shot = step === "tilt" ? await countdownCapture(video, step) : await autoCapture(video, step);
       if (await sent(step, shot, STEP_PROMPTS[step])) break;
@@ -259,7 +261,8 @@ async function cardSteps(steps) {
 }
 
 // Upload one shot; false when the daemon discarded it and the step is to be shot again:
-// 422 retake_needed (a card step without the chosen card's side, whole and read) or 409
+// 422 retake_needed (a card step without the chosen card's side, whole and read, or judged
+// blurred, glared over, not tilted or without thickness) or 409
 // step_not_allowed for a My Number card's back (any step, the selfie included: a card
 // held up in it). Any other problem ends the page.
 async function sent(step, shot, prompt) {
