@@ -8,7 +8,8 @@ import pytest
 
 from ekyc.detect.config import DetectConfig
 from ekyc.detect.plane import focal_px, plane_pose
-from ekyc.detect.thickness import measure_edge_band, side_face_widths
+from ekyc.detect.steps import blurred_step
+from ekyc.detect.thickness import _possible_line, measure_edge_band, side_face_widths
 from ekyc.detect.tilt import estimate_tilt
 from ekyc.types import CaptureMetadata
 from tests.ekyc.detect import scenes
@@ -235,11 +236,15 @@ def test_a_rim_without_a_side_face_shows_no_thickness():
     assert not _rimmed_band_visible(0.0)
 
 
-def _drawn_band(ratio: float) -> bool:
-    """A clean drawing of tilt scene 4's card (pale face, brown table, blur 0.7 px) with a
-    grey strip ``ratio`` times the predicted side-face width outside each side that faces
-    the camera; is thickness seen?"""
-    sc = scenes.scene("tilt", 4, clean=True, background="fabric")
+def _drawn_band(
+    ratio: float, seed: int = 4, finger: tuple[float, float, float] | None = None
+) -> bool:
+    """A clean drawing of tilt scene ``seed``'s card (pale face, brown table, blur 0.7 px)
+    with a grey strip ``ratio`` times the predicted side-face width outside each side that
+    faces the camera; is thickness seen? ``finger``: ``(start, end, opacity)``, a stretch
+    of each such side (fractions along it) under a skin-coloured finger from 12 px inside
+    the card to 14 px out."""
+    sc = scenes.scene("tilt", seed, clean=True, background="fabric")
     quad = scenes.truth(sc)
     focal = float(sc.record["focal_35mm"])
     expected = measure_edge_band(sc.image, quad, focal, CFG).expected_px
@@ -249,8 +254,11 @@ def _drawn_band(ratio: float) -> bool:
     )
     for i in [i for i, e in enumerate(expected) if e >= CFG.min_band_px]:
         image = _strip(image, quad, i, 0.0, ratio * expected[i], (175, 175, 170))
+        if finger is not None:
+            over = _strip(image, quad, i, -12.0, 14.0, (200, 140, 110), along=finger[:2])
+            image = cv2.addWeighted(over, finger[2], image, 1.0 - finger[2], 0)
     image = cv2.GaussianBlur(image, (0, 0), 0.7)
-    noise = np.random.default_rng(4).normal(0.0, 2.0, image.shape)
+    noise = np.random.default_rng(seed).normal(0.0, 2.0, image.shape)
     image = np.clip(image + noise, 0, 255).astype(np.uint8)
     return measure_edge_band(image, quad, focal, CFG).visible
 
@@ -264,3 +272,39 @@ def test_an_edge_thinner_than_the_width_range_shows_no_thickness():
     # steps best at the narrowest width allowed: that is no side face (it was seen before
     # fits on the range's lower limit were refused).
     assert not _drawn_band(0.3)
+
+
+@pytest.mark.parametrize("seed", [0, 2])
+def test_a_band_dimmed_by_a_finger_over_part_of_the_side_shows(seed):
+    # A finger 70 % opaque dims the band in two of the side's four stretches without
+    # erasing it; a stretch had to show half the whole side's contrast before (not seen).
+    assert _drawn_band(1.0, seed, finger=(0.1, 0.5, 0.7))
+
+
+def test_a_finger_across_most_of_the_side_hides_the_band():
+    # An opaque finger over 10-90 % of the side: too little band is left in sight to count.
+    assert not _drawn_band(1.0, 0, finger=(0.1, 0.9, 1.0))
+
+
+def _band_profile(width: float, grey: float, sigma: float) -> tuple[np.ndarray, np.ndarray]:
+    """Offsets and colours across a pale edge with a grey band ``width`` px wide beyond it."""
+    x = np.arange(-8.0, 12.0, 0.25)
+    pale = np.array([230.0, 228.0, 224.0])
+    inside = blurred_step(x, np.array(0.0), np.array(sigma)) - blurred_step(
+        x, np.array(width), np.array(sigma)
+    )
+    return x, pale + (grey - pale) * inside[:, None]
+
+
+@pytest.mark.parametrize(("width", "grey"), [(2.0, 150.0), (1.5, 120.0)])
+def test_a_blurred_band_is_no_line_of_a_possible_colour(width, grey):
+    # Under a blur of 1.4 px a 1.5-2 px band and a thin line look alike, but the line would
+    # have to be darker than black: the thin-line fit no longer vetoes the band.
+    x, y = _band_profile(width, grey, 1.4)
+    assert not _possible_line(x, y, 1.4, outside=True)
+
+
+@pytest.mark.parametrize(("width", "grey"), [(0.5, 0.0), (0.4, 40.0)])
+def test_a_thin_dark_line_is_a_line_of_a_possible_colour(width, grey):
+    x, y = _band_profile(width, grey, 1.4)
+    assert _possible_line(x, y, 1.4, outside=True)
