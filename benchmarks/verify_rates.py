@@ -2,7 +2,7 @@
 
     python -m benchmarks.verify_rates [--n 10] [--seed 20000] [--data ../shared/data]
                                       [--kinds genuine,other_selfie,...] [--out DIR]
-                                      [--application]
+                                      [--application] [--screened]
 
 For each kind, ``--n`` applicants (document types in turn, documents not expired, every
 card shot retaken until the capture-quality gate passes, a performed liveness challenge)
@@ -10,6 +10,11 @@ go through one ``Verifier``. Reported per kind: accept / review / reject / refus
 and the most frequent reason codes. Genuine applicants should be accepted; impostors never.
 With ``--application`` each applicant also declares their name, birth date and address
 (the genuine card's values), so the OCR cross-check runs; without, only the expiry is read.
+With ``--screened`` every card shot is first looked at as the daemon looks on arrival
+(``Verifier.screen_shot(step=...)``, loanflow's rules): a shot it would refuse for a retake
+is shot again (card problems as often as it takes; a judged blur, glare, tilt or thickness
+problem at most ``loanflow.ekyc_session.JUDGED_RETAKES`` times per step, then kept), so the
+figures are the daemon's; the retakes are counted. A My Number back is refused either way.
 """
 
 from __future__ import annotations
@@ -17,6 +22,7 @@ from __future__ import annotations
 import argparse
 import itertools
 from collections import Counter
+from collections.abc import Iterable
 from pathlib import Path
 
 from benchmarks.report import Report, suite_main
@@ -25,7 +31,9 @@ from benchmarks.synth.identity import make_identity
 from ekyc.errors import StepNotAllowed
 from ekyc.pipeline import Verifier
 from ekyc.registry import Registry
-from ekyc.types import DocumentType
+from ekyc.screening import JUDGED
+from ekyc.types import DocumentType, Side
+from loanflow.ekyc_session import JUDGED_RETAKES
 
 _DOCS = (DocumentType.DRIVERS_LICENSE, DocumentType.MY_NUMBER_CARD, DocumentType.RESIDENCE_CARD)
 
@@ -42,6 +50,41 @@ def _seeds(start: int, n: int) -> list[tuple[int, DocumentType]]:
     return found
 
 
+class _DaemonScreen:
+    """The daemon's look at one applicant's card shots on arrival, with its retake rules."""
+
+    def __init__(self, verifier: Verifier, document: DocumentType) -> None:
+        self.verifier = verifier
+        self.document = document
+        self.judged: Counter[str] = Counter()  # judged retakes asked, by step
+        self.retakes: Counter[str] = Counter()  # every retake asked, by reason
+        self.kept: set[str] = set()
+
+    def __call__(self, step: str, data: bytes) -> bool:
+        try:
+            seen = self.verifier.screen_shot(data, step=step)
+        except StepNotAllowed:
+            self.kept.add(step)
+            return True  # refused outright, never stored: verify refuses it again below
+        side = Side.BACK if step == "back" else Side.FRONT
+        problem = seen.retake_reason(self.document, side)
+        if problem is not None and problem.code in JUDGED:
+            if self.judged[step] >= JUDGED_RETAKES:
+                problem = None  # kept: the verification decides
+            else:
+                self.judged[step] += 1
+        if problem is None:
+            self.kept.add(step)
+            return True
+        self.retakes[problem.code.value] += 1
+        return False
+
+    def gave_up(self, shots: Iterable[str]) -> int:
+        """Card steps whose renders ran out before the screen kept one (the last one sent:
+        the daemon would still be asking)."""
+        return len({"front", "tilt", "back"} & set(shots) - self.kept)
+
+
 def run(args: argparse.Namespace, report: Report) -> None:
     faces = args.data / "lfw_pairs_aligned112" if args.data else None
     faces_dir = faces if faces is not None and faces.is_dir() else None
@@ -50,11 +93,16 @@ def run(args: argparse.Namespace, report: Report) -> None:
     for kind in args.kinds:
         outcomes: Counter[str] = Counter()
         codes: Counter[str] = Counter()
+        retakes: Counter[str] = Counter()
         for seed, doc in _seeds(args.seed, args.n):
             if kind == "my_number_back":
                 doc = DocumentType.DRIVERS_LICENSE  # the back shot is a My Number card's
-            person = make_applicant(seed, doc, faces_dir=faces_dir,
+            screen = _DaemonScreen(verifier, doc) if args.screened else None
+            person = make_applicant(seed, doc, faces_dir=faces_dir, screen=screen,
                                     impostor=None if kind == "genuine" else kind)  # fmt: skip
+            if screen is not None:
+                retakes.update(screen.retakes)
+                retakes["gave up (renders ran out)"] += screen.gave_up(person.shots)
             kwargs = person.verify_kwargs()
             if args.application:
                 kwargs["applicant"] = person.application()
@@ -67,14 +115,21 @@ def run(args: argparse.Namespace, report: Report) -> None:
             codes.update(verdict.codes)
         n = sum(outcomes.values())
         top = ", ".join(f"{c} {k}" for c, k in ((c, f"{v}/{n}") for c, v in codes.most_common(4)))
+        asked = ", ".join(f"{code} {count}" for code, count in retakes.most_common() if count)
+        extra = [asked or "-"] if args.screened else []
         rows.append([kind, n, outcomes["accept"], outcomes["review"], outcomes["reject"],
-                     outcomes["refused"], top])  # fmt: skip
-        results[kind] = {"outcomes": dict(outcomes), "codes": dict(codes)}
+                     outcomes["refused"], top, *extra])  # fmt: skip
+        results[kind] = {"outcomes": dict(outcomes), "codes": dict(codes),
+                         "retakes": dict(retakes)}  # fmt: skip
     fields = "application cross-checked" if args.application else "expiry only"
+    flow = (f"; card shots screened as the daemon does on arrival (judged retakes at most "
+            f"{JUDGED_RETAKES} per step)" if args.screened else "")  # fmt: skip
+    people = "LFW" if faces_dir else "astronaut"
     report.section("Decisions on generated applicants",
-                   f"{args.n} applicants per kind from seed {args.seed}; faces "
-                   f"{'LFW' if faces_dir else 'astronaut'}; 1280x720 shots; {fields}")  # fmt: skip
-    report.table(["kind", "n", "accept", "review", "reject", "refused", "top reasons"], rows)
+                   f"{args.n} applicants per kind from seed {args.seed}; faces {people}; "
+                   f"1280x720 shots; {fields}{flow}")  # fmt: skip
+    header = ["kind", "n", "accept", "review", "reject", "refused", "top reasons"]
+    report.table([*header, *(["retakes asked"] if args.screened else [])], rows)
     report.results["verify_rates"] = results
 
 
@@ -87,6 +142,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--out", type=Path, default=None)
     parser.add_argument("--application", action="store_true",
                         help="cross-check the card with the applicant's declared data")  # fmt: skip
+    parser.add_argument("--screened", action="store_true",
+                        help="retake card shots as the daemon asks on arrival")  # fmt: skip
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -11,12 +11,14 @@ EXIF, as a phone would send them), or an impostor variant of it:
 
 Each card shot is retaken (renders with fresh pose and effects) until the whole card is in
 the frame and ``ekyc``'s capture quality gate passes on it, as the capture app makes the
-applicant do.
+applicant do; with ``screen`` also until the daemon's look on arrival keeps it (a
+``ShotScreen`` callback: ``benchmarks.verify_rates --screened``).
 """
 
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -45,6 +47,8 @@ CAPTURE_ATTEMPTS = 40
 # corners closer than this fraction of the shorter side to an edge are retaken.
 _IN_FRAME_MARGIN = 0.01
 _JST = dt.timezone(dt.timedelta(hours=9))
+ShotScreen = Callable[[str, bytes], bool]
+"""``(step, jpeg) -> keep``: the daemon's look at a card shot on arrival (False: shoot again)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -130,7 +134,8 @@ def in_frame(corners: np.ndarray, size: tuple[int, int]) -> bool:
 
 
 def _card_shot(kind: str, identity: Identity, face: str, seed: int, data_dir: Path | None,
-               taken: dt.datetime, size: tuple[int, int]) -> bytes:  # fmt: skip
+               taken: dt.datetime, size: tuple[int, int], step: str = "",
+               screen: ShotScreen | None = None) -> bytes:  # fmt: skip
     from benchmarks.synth.backgrounds import photo_files
     from ekyc.capture.quality import assess_quality
 
@@ -142,21 +147,26 @@ def _card_shot(kind: str, identity: Identity, face: str, seed: int, data_dir: Pa
         corners = np.asarray(scene.record["corners"], np.float32)
         # The capture app retakes a shot with the card cut by the frame or refused by its
         # quality gate; so does the applicant.
-        if in_frame(corners, size) and assess_quality(scene.image, region=corners).passed:
-            break
+        if not (in_frame(corners, size) and assess_quality(scene.image, region=corners).passed):
+            continue
+        data = _jpeg(scene.image, seed // 10, float(scene.record["focal_35mm"]), taken)
+        if screen is None or screen(step, data):
+            return data
     return _jpeg(scene.image, seed // 10, float(scene.record["focal_35mm"]), taken)
 
 
 def make_applicant(seed: int, document_type: DocumentType, *, faces_dir: Path | None = None,
                    data_dir: Path | None = None, impostor: str | None = None,
-                   size: tuple[int, int] = _SIZE, challenge: bool = True
-                   ) -> SyntheticApplicant:  # fmt: skip
+                   size: tuple[int, int] = _SIZE, challenge: bool = True,
+                   screen: ShotScreen | None = None) -> SyntheticApplicant:  # fmt: skip
     """Render the shots of applicant ``seed`` (reproducible), genuine or ``impostor``.
 
     ``size`` is the card shots' (width, height); 4032 x 3024 gives 12-megapixel shots. With
     ``challenge`` the applicant also performs a random 2-3 action liveness challenge
     (``benchmarks.synth.challenge``), and the selfie is the recording's first, neutral frame,
-    as a capture app takes it; without, the selfie is a separate still.
+    as a capture app takes it; without, the selfie is a separate still. ``screen``: the
+    daemon's look at each card shot on arrival; a shot it does not keep is shot again (the
+    same renders in the same order, so without retakes the shots are the same bytes).
     """
     if impostor is not None and impostor not in IMPOSTOR_KINDS:
         raise ValueError(f"unknown impostor kind {impostor!r}; expected one of {IMPOSTOR_KINDS}")
@@ -178,7 +188,8 @@ def make_applicant(seed: int, document_type: DocumentType, *, faces_dir: Path | 
         if name == "back" and impostor == "my_number_back":
             owner = make_identity(seed, DocumentType.MY_NUMBER_CARD)
         taken = start + dt.timedelta(seconds=20 * step)
-        shots[name] = _card_shot(kind, owner, face, seed * 10 + step, data_dir, taken, size)
+        shots[name] = _card_shot(kind, owner, face, seed * 10 + step, data_dir, taken, size,
+                                 name, screen)  # fmt: skip
     rng = np.random.default_rng([seed, 47])
     selfie_face_image = load_face(other_face if impostor == "other_selfie" else selfie_face)
     recorded = None

@@ -1,0 +1,36 @@
+"""``benchmarks.verify_rates --screened``: card shots retaken as the daemon asks on arrival."""
+
+from __future__ import annotations
+
+import pytest
+
+from benchmarks.synth.applicant import make_applicant
+from benchmarks.verify_rates import _DaemonScreen
+from ekyc.types import DocumentType
+from ekyc.verdict import Decision
+from loanflow.ekyc_session import JUDGED_RETAKES
+from tests.ekyc.test_pipeline import verifier
+
+pytestmark = [pytest.mark.models, pytest.mark.slow]
+
+
+def test_a_flat_copy_is_asked_again_at_most_the_daemons_judged_retakes():
+    # The photocopy never shows thickness: its tilted step is asked again JUDGED_RETAKES
+    # times, then kept, and the verification still rejects it. The genuine steps are kept.
+    doc = DocumentType.DRIVERS_LICENSE
+    screen = _DaemonScreen(verifier(), doc)
+    person = make_applicant(7000, doc, impostor="flat_copy", screen=screen)
+    assert screen.judged["tilt"] == JUDGED_RETAKES
+    assert screen.judged["front"] <= JUDGED_RETAKES
+    assert sum(screen.retakes[c] for c in ("TILT_NOT_SHOWN", "FLAT_REPRODUCTION")) >= 1
+    assert screen.gave_up(person.shots) == 0
+    verdict = verifier().verify(doc, person.shots)
+    assert verdict.decision is Decision.REJECT
+
+
+def test_without_a_screen_the_shots_are_the_same_bytes():
+    # The hook changes nothing for the unscreened benchmark: same renders, same order.
+    doc = DocumentType.RESIDENCE_CARD
+    plain = make_applicant(7001, doc, challenge=False)
+    keep_all = make_applicant(7001, doc, challenge=False, screen=lambda step, data: True)
+    assert plain.shots == keep_all.shots
