@@ -30,6 +30,7 @@ from loanflow.application_tables import (
     Application,
     ApplicationFile,
     Blob,
+    EkycRefusal,
     EkycSession,
     EkycShot,
     EkycVerification,
@@ -44,12 +45,14 @@ from loanflow.verifier import VerifierOutcome
 
 __all__ = [
     "RecordedVerification",
+    "RefusalView",
     "ShotView",
     "bank_files",
     "bank_messages",
     "bank_read_file",
     "bank_read_shot",
     "bank_record_rerun",
+    "bank_refusals",
     "bank_shots",
     "bank_verified_shots",
 ]
@@ -66,6 +69,17 @@ class ShotView:
     sha256: str
     taken_at: datetime
     current: bool
+
+
+@dataclass(frozen=True, slots=True)
+class RefusalView:
+    """A shot refused on arrival for a retake: which step, why (a lower-case ``ekyc``
+    reason code such as ``flat_reproduction``), when. Its bytes were never stored."""
+
+    session_id: str
+    shot: Shot
+    reason: str
+    refused_at: datetime
 
 
 def _application(session: Session, application_id: str) -> Application:
@@ -159,6 +173,27 @@ def bank_shots(db: SessionFactory, application_id: str) -> tuple[ShotView, ...]:
     with transaction(db) as session:
         _application(session, application_id)
         return _views(session, application_id)
+
+
+def bank_refusals(db: SessionFactory, application_id: str) -> tuple[RefusalView, ...]:
+    """Every shot refused on arrival for a retake, over all the application's sessions,
+    oldest first: how the applicant got to the shots that were kept (a reviewer weighs a
+    tilted shot kept after two judged "no thickness" refusals differently).
+
+    Raises:
+        NotFound: No such application.
+    """
+    with transaction(db) as session:
+        _application(session, application_id)
+        rows = session.scalars(
+            sa.select(EkycRefusal)
+            .join(EkycSession, EkycRefusal.session_id == EkycSession.id)
+            .where(EkycSession.application_id == application_id)
+            .order_by(EkycRefusal.refused_at, EkycRefusal.id)
+        )
+        return tuple(
+            RefusalView(row.session_id, Shot(row.shot), row.reason, row.refused_at) for row in rows
+        )
 
 
 def bank_read_shot(

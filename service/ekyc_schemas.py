@@ -15,7 +15,7 @@ from ekyc.capture import FrameGuidance, GuidanceCode
 from ekyc.rules import DocumentRule
 from ekyc.types import DocumentType
 from loanflow.ekyc_session import SessionView
-from loanflow.staff_views import ShotView
+from loanflow.staff_views import RefusalView, ShotView
 from loanflow.verifier import required_shots
 
 __all__ = [
@@ -211,6 +211,24 @@ class RerunOut(BaseModel):
     verifier: str
     models: dict[str, str]
     verdict: dict[str, Any] | None
+
+
+class RefusalOut(BaseModel):
+    """A shot refused on arrival for a retake (never stored): step, reason, time."""
+
+    session_id: str
+    shot: str
+    reason: str  # lower-case ekyc reason code, e.g. "flat_reproduction"
+    refused_at: datetime
+
+    @classmethod
+    def of(cls, view: RefusalView) -> RefusalOut:
+        return cls(
+            session_id=view.session_id,
+            shot=view.shot.value,
+            reason=view.reason,
+            refused_at=view.refused_at,
+        )
 
 
 class StoredShotOut(BaseModel):

@@ -35,13 +35,14 @@ from loanflow.staff_views import (
     bank_read_file,
     bank_read_shot,
     bank_record_rerun,
+    bank_refusals,
     bank_shots,
     bank_verified_shots,
 )
 from loanflow.verifier import Verifier as FlowVerifier
 from service.application_schemas import FileOut, MessageIn, MessageOut, ReviewResultIn
 from service.deps import ClockDep, CurrentStaff, DbDep, RuntimeDep
-from service.ekyc_schemas import RerunOut, StoredShotOut
+from service.ekyc_schemas import RefusalOut, RerunOut, StoredShotOut
 from service.errors import NotReady
 from service.runtime import Runtime
 from service.schemas import StaffOut
@@ -142,6 +143,12 @@ def download_file(
 def shots(application_id: ApplicationId, _staff_id: CurrentStaff, db: DbDep) -> list[StoredShotOut]:
     """Every stored eKYC image of the application (all sessions, retakes too), oldest first."""
     return [StoredShotOut.of(s) for s in bank_shots(db, application_id)]
+
+
+@router.get("/applications/{application_id}/ekyc/refusals")
+def refusals(application_id: ApplicationId, _staff_id: CurrentStaff, db: DbDep) -> list[RefusalOut]:
+    """Every shot refused on arrival for a retake (never stored), oldest first: why and when."""
+    return [RefusalOut.of(r) for r in bank_refusals(db, application_id)]
 
 
 @router.get("/applications/{application_id}/ekyc/shots/{shot_id}", responses=_BYTES)

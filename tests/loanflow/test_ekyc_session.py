@@ -14,7 +14,7 @@ from sqlalchemy.engine import Engine
 
 from ekyc.errors import StepNotAllowed
 from ekyc.types import DocumentType, Shot
-from loanflow import applications, ekyc_session
+from loanflow import applications, ekyc_session, staff_views
 from loanflow.application_tables import Application, EkycStatus, EkycVerification
 from loanflow.db import SessionFactory
 from loanflow.errors import (
@@ -222,7 +222,7 @@ def test_a_tilted_step_without_thickness_is_asked_again_a_limited_number_of_time
     # the judgement misread a dead end.
     from tests.ekyc.test_pipeline import applicant, verifier
 
-    _, _, token = submitted
+    _, application_id, token = submitted
     ekyc_session.choose_document(db, token, DocumentType.DRIVERS_LICENSE, clock=clock)
     copy = applicant(7000, DocumentType.DRIVERS_LICENSE, "flat_copy").shots["tilt"]
     before = snapshot(engine)
@@ -238,6 +238,9 @@ def test_a_tilted_step_without_thickness_is_asked_again_a_limited_number_of_time
     digest = ekyc_session.add_shot(db, token, Shot.TILT, copy, clock=clock, screen=verifier())
     assert digest == hashlib.sha256(copy).hexdigest()
     assert ekyc_session.open_session(db, token, clock=clock).shots_taken == (Shot.TILT,)
+    # The reviewer sees how the kept shot was reached.
+    seen = staff_views.bank_refusals(db, application_id)
+    assert [(r.shot, r.reason) for r in seen] == [(Shot.TILT, reason) for _, reason in reasons]
 
 
 def test_my_number_back_is_never_stored(

@@ -129,6 +129,23 @@ class TestFiles:
         assert audit_rows(db_url, "file.read") == []  # refused reads leave nothing to audit
 
 
+class TestEkycRefusals:
+    async def test_listed_for_staff_only(
+        self, hanako: Applicant, taro: Applicant, client: httpx.AsyncClient
+    ):
+        # Refusals need the models' screen (tests/loanflow: a copy asked again twice); here
+        # the route: an application without any, staff only, unknown applications 404.
+        application_id = await hanako.create()
+        path = f"{STAFF_BASE}/{application_id}/ekyc/refusals"
+        listed = await client.get(path, headers=STAFF)
+        assert listed.status_code == 200, listed.text
+        assert listed.json() == []
+        await assert_staff_only(client, hanako, path)
+        await assert_staff_only(client, taro, path)
+        missing = await client.get(f"{STAFF_BASE}/nope/ekyc/refusals", headers=STAFF)
+        assert_problem(missing, 404, "not_found")
+
+
 class TestEkycShots:
     async def test_my_number_images_without_a_back(
         self,
