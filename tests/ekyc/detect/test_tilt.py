@@ -21,6 +21,10 @@ def _meta(sc):
     return CaptureMetadata("JPEG", focal_length_35mm=float(sc.record["focal_35mm"]))
 
 
+def _focal(sc):
+    return float(sc.record["focal_35mm"])
+
+
 @pytest.mark.parametrize(("kind", "seed"), [("tilt", 0), ("tilt", 4), ("front", 0), ("tilt", 2)])
 def test_tilt_from_true_corners_matches_the_pose(kind, seed):
     sc = scenes.scene(kind, seed, clean=True, background="fabric")
@@ -44,6 +48,18 @@ def test_genuine_tilted_card_shows_thickness(seed):
     assert check.thickness_visible
     assert check.edge_band_px == pytest.approx(sc.record["thickness_px"], rel=0.6)
     assert check.passed
+
+
+@pytest.mark.parametrize("seed", [9, 79])
+def test_a_side_face_under_0_75_px_at_the_sides_middle_shows(seed):
+    # The facing side's face is predicted 0.71-0.72 px across at its middle (wider towards
+    # the camera); sides under 0.75 px were not looked at before.
+    sc = scenes.scene("tilt", seed)
+    f_px = focal_px((1280, 720), _focal(sc))
+    across = side_face_widths(scenes.truth(sc), (1280, 720), f_px, CFG)[:, 0]
+    assert 0.6 < across.max() < 0.75
+    check = estimate_tilt(scenes.truth(sc), (1280, 720), _meta(sc), image=sc.image)
+    assert check.thickness_visible
 
 
 @pytest.mark.parametrize(
