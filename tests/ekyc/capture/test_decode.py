@@ -333,6 +333,14 @@ class TestJpegThroughOpenCV:
         with pytest.raises(CorruptImage):
             decode_image(whole[: len(whole) * 2 // 3])
 
+    def test_mpo_first_image_as_pillow(self):
+        first, second = Image.fromarray(scene(96, 64)), Image.fromarray(scene(96, 64, seed=3))
+        buf = io.BytesIO()
+        first.save(buf, "MPO", save_all=True, append_images=[second])
+        frame = decode_image(buf.getvalue())
+        np.testing.assert_array_equal(frame.image, _pillow_decode(buf.getvalue()))
+        assert not np.array_equal(frame.image, _pillow_decode(encode(second, "JPEG")))
+
     def test_colour_jpeg_takes_the_opencv_path(self):
         from ekyc.capture.decode import _decode_jpeg_cv2
 
