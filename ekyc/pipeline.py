@@ -39,7 +39,7 @@ from ekyc.detect import (
 )
 from ekyc.errors import ModelNotFound, StepNotAllowed
 from ekyc.liveness import Challenge, FrameSequence
-from ekyc.match import FaceMatcher, MatchConfig
+from ekyc.match import FaceMatcher, MatchConfig, assess_face
 from ekyc.methods import DocumentFindings, DocumentMethod, Evidence, ImageMethod
 from ekyc.methods.image import ShotLook
 from ekyc.read import Applicant, LineReader, default_reader
@@ -321,10 +321,11 @@ class Verifier:
         ``limits``: the caller's decoding limits (``config.decode`` when None), so that a
         caller with its own (fewer formats, say) decodes the shot once, here.
 
-        ``step``: the card step the shot was sent as (``"front"``, ``"tilt"``, ``"back"``);
-        a found card's capture quality is then judged, and on the tilted step its tilt and
-        thickness (``ShotScreening.quality``, ``.tilt``), as ``verify`` judges them, so that
-        a caller can ask for a retake before the verification would reject the shot.
+        ``step``: the step the shot was sent as (``"front"``, ``"tilt"``, ``"back"``,
+        ``"selfie"``); a found card's capture quality is then judged, on the tilted step its
+        tilt and thickness, and in the selfie its faces and face quality
+        (``ShotScreening.quality``, ``.tilt``, ``.face_gate``), as ``verify`` judges them, so
+        that a caller can ask for a retake before the verification would reject the shot.
 
         Returns the frame and its card, for the caller's retake rules
         (``ShotScreening.retake_reason``). The card is kept for a later ``verify`` of the
@@ -346,6 +347,11 @@ class Verifier:
         self._screened.put(frame, detection, held_back_checked=selfie)
         if isinstance(source, bytes):  # after the refusals: a My Number back is never kept
             self._frames.put(frame, limits)
+        if step == "selfie":  # judged as verify will: one face, and a usable one
+            faces = self.matcher.detector.detect(frame.image)
+            gate = assess_face(frame.image, faces, self.match_config)
+            return ShotScreening(frame, detection, held_back_checked=selfie, faces=len(faces),
+                                 face_gate=gate)  # fmt: skip
         quality = tilt = None
         if step in _CARD_STEPS and detection is not None:
             quality = assess_quality(frame, self.config.quality, region=detection.quad)

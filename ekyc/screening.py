@@ -21,6 +21,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from ekyc.match.quality import FaceGate
 from ekyc.types import CardDetection, DocumentType, Frame, QualityReport, Side, TiltCheck
 from ekyc.verdict import ReasonCode
 
@@ -30,6 +31,7 @@ __all__ = [
     "ShotScreening",
     "card_problems",
     "quality_problems",
+    "selfie_problems",
     "tilt_problems",
 ]
 
@@ -38,6 +40,8 @@ JUDGED = frozenset({
     ReasonCode.GLARE_ON_FIELDS,
     ReasonCode.TILT_NOT_SHOWN,
     ReasonCode.FLAT_REPRODUCTION,
+    ReasonCode.NO_FACE_IN_SELFIE,
+    ReasonCode.SELFIE_QUALITY,
 })  # fmt: skip
 """Problems a judgement finds in a found, read card (see the module): retakes are limited."""
 
@@ -66,6 +70,11 @@ class CardProblem:
                 "Tilt the card to about 45 degrees so that its edge (thickness) shows, in good "
                 "light, and shoot again (カードを45度ほど傾け、厚みが見えるように"
                 "もう一度撮影してください)"
+            )
+        if self.code in (ReasonCode.NO_FACE_IN_SELFIE, ReasonCode.SELFIE_QUALITY):
+            return (
+                "Show your face alone, facing the camera, eyes open, in good light, and take "
+                "the selfie again (お一人で正面を向き、明るい場所でもう一度撮影してください)"
             )
         return f"{self.code.message}: please shoot again (もう一度撮影してください)"
 
@@ -121,6 +130,16 @@ def tilt_problems(check: TiltCheck) -> tuple[CardProblem, ...]:
     return ()
 
 
+def selfie_problems(faces: int, gate: FaceGate) -> tuple[CardProblem, ...]:
+    """Why a selfie cannot be matched: not exactly one face, or the face gate's issues."""
+    if gate.face is None or faces != 1:
+        return (CardProblem(ReasonCode.NO_FACE_IN_SELFIE, f"{faces} faces"),)
+    if not gate.passed:
+        issues = ", ".join(issue.value for issue in gate.issues)
+        return (CardProblem(ReasonCode.SELFIE_QUALITY, issues),)
+    return ()
+
+
 @dataclass(frozen=True, slots=True)
 class ShotScreening:
     """A decoded shot and the card ``find_card`` saw in it (``None``: no card).
@@ -137,6 +156,10 @@ class ShotScreening:
     """The card's capture quality, when the screen was asked to judge a card step."""
     tilt: TiltCheck | None = None
     """The tilt and thickness check, when the screen was asked to judge the tilted step."""
+    faces: int = 0
+    """Faces found in a selfie the screen was asked to judge (``face_gate`` then set)."""
+    face_gate: FaceGate | None = None
+    """The selfie's face quality gate, when the screen was asked to judge the selfie."""
 
     def retake_reason(self, expected: DocumentType, side: Side) -> CardProblem | None:
         """The first reason to ask for this card shot again, or ``None`` to keep it.
@@ -149,4 +172,11 @@ class ShotScreening:
             problems = quality_problems(self.quality)
         if not problems and self.tilt is not None:
             problems = tilt_problems(self.tilt)
+        return problems[0] if problems else None
+
+    def selfie_retake_reason(self) -> CardProblem | None:
+        """Why to ask for this selfie again (``JUDGED``); ``None`` to keep it or unjudged."""
+        if self.face_gate is None:
+            return None
+        problems = selfie_problems(self.faces, self.face_gate)
         return problems[0] if problems else None

@@ -308,9 +308,10 @@ def add_shot(
             (``reason``: ``card_not_found``, ``card_cut_off``, ``layout_not_recognised``,
             ``document_not_accepted``, ``wrong_document_type`` or ``wrong_side``), or judged
             it blurred, glared over, not tilted or without thickness (``poor_quality``,
-            ``glare_on_fields``, ``tilt_not_shown``, ``flat_reproduction``; at most
-            ``JUDGED_RETAKES`` times per step, ``retakes_left`` in the context): nothing was
-            stored, the refusal is recorded (``EkycRefusal``).
+            ``glare_on_fields``, ``tilt_not_shown``, ``flat_reproduction``), or a selfie
+            without exactly one usable face (``no_face_in_selfie``, ``selfie_quality``); the
+            judged ones at most ``JUDGED_RETAKES`` times per step (``retakes_left`` in the
+            context): nothing was stored, the refusal is recorded (``EkycRefusal``).
         InvalidTransition: No document chosen yet.
         As ``open_session`` otherwise.
     """
@@ -344,12 +345,11 @@ def add_shot(
 
 def _require_card(db: SessionFactory, token: str, shot: Shot, document: DocumentType,
                   seen: ShotScreening, clock: Clock) -> None:  # fmt: skip
-    """Refuse a card step that does not show ``document``'s side for that step, or that the
-    screen judged unfit while the step has judged retakes left; record the refusal."""
+    """Refuse a card step that does not show ``document``'s side for that step, or a shot
+    the screen judged unfit (a card step, or a selfie without one usable face) while the
+    step has judged retakes left; record the refusal."""
     side = shot.card_side
-    if side is None:  # the selfie
-        return
-    problem = seen.retake_reason(document, side)
+    problem = seen.selfie_retake_reason() if side is None else seen.retake_reason(document, side)
     if problem is None:
         return
     reason = problem.code.value.lower()

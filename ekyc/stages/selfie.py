@@ -28,7 +28,7 @@ from ekyc.match import (
 )
 from ekyc.methods.base import DocumentFindings, Evidence, timed_into
 from ekyc.read.crosscheck import GLARE_MAX_FRACTION
-from ekyc.screening import ShotScreening
+from ekyc.screening import ShotScreening, selfie_problems
 from ekyc.types import Embedding, FaceDetection, Frame, MatchScore, RGBImage
 from ekyc.verdict import ReasonCode
 
@@ -115,12 +115,11 @@ def selfie_stage(selfie: Frame, findings: DocumentFindings, matcher: FaceMatcher
     faces, gate, mine = seen.faces, seen.gate, seen.embedding
     evidence.check("selfie", faces=len(faces), issues=[i.value for i in gate.issues],
                    checks={k: round(c.value, 4) for k, c in gate.checks.items()})  # fmt: skip
-    if gate.face is None or len(faces) != 1 or mine is None:
-        evidence.reason(ReasonCode.NO_FACE_IN_SELFIE, "selfie", f"{len(faces)} faces")
+    problems = selfie_problems(len(faces), gate)  # as on arrival
+    for problem in problems:
+        evidence.reason(problem.code, "selfie", problem.detail)
+    if mine is None:  # not exactly one face: look_at_selfie embeds only then
         return SelfieFaces(None, None)
-    if not gate.passed:
-        evidence.reason(ReasonCode.SELFIE_QUALITY, "selfie",
-                        ", ".join(i.value for i in gate.issues))  # fmt: skip
     found = _portraits(findings, matcher, evidence, portraits)
     if not found:
         return SelfieFaces(mine, None)

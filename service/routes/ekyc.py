@@ -25,7 +25,8 @@ my_number_back``); a card step whose card is not whole and
 read as the chosen document's side for that step is a 422 ``retake_needed`` (``reason``,
 ``shot``, ``observed``) and the page shoots it again. So is one judged blurred, glared
 over, not tilted to about 45 degrees or without its thickness showing (``reason``
-``poor_quality``, ``glare_on_fields``, ``tilt_not_shown``, ``flat_reproduction``), at most
+``poor_quality``, ``glare_on_fields``, ``tilt_not_shown``, ``flat_reproduction``), and a
+selfie without exactly one usable face (``no_face_in_selfie``, ``selfie_quality``), at most
 ``loanflow.ekyc_session.JUDGED_RETAKES`` times per step (``retakes_left``); the next one
 is kept and the verification decides. Neither is stored; the refusal is recorded.
 """
@@ -195,7 +196,8 @@ async def take_shot(
     card's back (any step; in the selfie also one held up below or beside the face), 422
     ``retake_needed`` for a card step without the chosen card's side whole and read
     (``reason``, ``shot``, ``observed``), or judged blurred, glared, not tilted or without
-    thickness (``retakes_left``: a limited number of times per step). Neither is stored:
+    thickness, or a selfie without one usable face (``retakes_left``: a limited number of
+    times per step). Neither is stored:
     the page shoots again.
     """
     view = await _view(runtime, state, clock)

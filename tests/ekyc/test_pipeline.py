@@ -426,3 +426,28 @@ def test_screen_shot_judges_a_tilted_step_as_verify_does():
     verdict = verifier().verify(copy.document_type, copy.shots)
     assert verdict.decision is Decision.REJECT
     assert problem.code.value in verdict.codes
+
+
+def test_screen_shot_judges_a_selfie_as_verify_does():
+    # Asked for the selfie step, the screen finds its faces and runs the face gate, with
+    # verify's rules: the applicant's selfie is kept; one without a face gets a judged
+    # retake reason, which is what verify records for it.
+    from ekyc.screening import JUDGED
+
+    person = applicant(7000, DocumentType.DRIVERS_LICENSE)
+    seen = verifier().screen_shot(person.shots["selfie"], selfie=True, step="selfie")
+    assert seen.faces == 1
+    assert seen.face_gate is not None
+    assert seen.selfie_retake_reason() is None
+    assert verifier().screen_shot(person.shots["selfie"]).selfie_retake_reason() is None
+
+    table = _jpeg(np.full((1280, 720, 3), (96, 120, 150), np.uint8))
+    empty = verifier().screen_shot(table, selfie=True, step="selfie")
+    problem = empty.selfie_retake_reason()
+    assert problem is not None
+    assert problem.code is ReasonCode.NO_FACE_IN_SELFIE
+    assert problem.code in JUDGED
+    assert "selfie again" in problem.retake_message
+    shots = {**person.shots, "selfie": table}
+    verdict = verifier().verify(person.document_type, shots)
+    assert "NO_FACE_IN_SELFIE" in verdict.codes

@@ -243,6 +243,30 @@ def test_a_tilted_step_without_thickness_is_asked_again_a_limited_number_of_time
     assert [(r.shot, r.reason) for r in seen] == [(Shot.TILT, reason) for _, reason in reasons]
 
 
+def test_a_selfie_without_a_face_is_asked_again_a_limited_number_of_times(
+    db: SessionFactory, engine: Engine, clock: FakeClock, submitted: tuple[str, str, str]
+) -> None:
+    # Judged on arrival as verify would (no face: NO_FACE_IN_SELFIE, a reject at the end):
+    # asked again JUDGED_RETAKES times, then kept; the applicant's own selfie is kept at once.
+    from tests.ekyc.test_pipeline import _jpeg, applicant, verifier
+
+    _, application_id, token = submitted
+    ekyc_session.choose_document(db, token, DocumentType.DRIVERS_LICENSE, clock=clock)
+    wall = _jpeg(np.full((1280, 720, 3), (96, 120, 150), np.uint8))
+    for left in reversed(range(ekyc_session.JUDGED_RETAKES)):
+        with pytest.raises(RetakeNeeded) as asked:
+            ekyc_session.add_shot(db, token, Shot.SELFIE, wall, clock=clock, screen=verifier())
+        assert asked.value.context["reason"] == "no_face_in_selfie"
+        assert asked.value.context["retakes_left"] == left
+        assert asked.value.context["observed"] == "0 faces"
+    ekyc_session.add_shot(db, token, Shot.SELFIE, wall, clock=clock, screen=verifier())
+    seen = staff_views.bank_refusals(db, application_id)
+    assert [(r.shot, r.reason) for r in seen] == [(Shot.SELFIE, "no_face_in_selfie")] * 2
+    selfie = applicant(7000, DocumentType.DRIVERS_LICENSE).shots["selfie"]
+    digest = ekyc_session.add_shot(db, token, Shot.SELFIE, selfie, clock=clock, screen=verifier())
+    assert digest == hashlib.sha256(selfie).hexdigest()
+
+
 def test_my_number_back_is_never_stored(
     db: SessionFactory, engine: Engine, clock: FakeClock, submitted: tuple[str, str, str]
 ) -> None:
