@@ -9,7 +9,8 @@ nonce, expired). Speed: passive check and active evaluation per 640x480 frame, o
 ``liveness_sweep.png``: BPCER and APCER per species against the threshold, per population;
 results.json holds the sweep and every cross-validated score.
 
-    ekyc bench liveness [--data DIR] [--active 20] [--close-prints 40] [--no-cv] [--out DIR]
+    ekyc bench liveness [--data DIR] [--active 20] [--close-prints 40] [--no-cv]
+                        [--features-cache FILE.npz] [--out DIR]
 """
 
 from __future__ import annotations
@@ -60,6 +61,38 @@ def held_out_thresholds(s: train_pad.Samples, folds: int = 5) -> npt.NDArray[np.
             out[test] = train_pad.operating_threshold(
                 inner, train.y == 0, train_pad.domains(train.subject)
             )
+    return out
+
+
+FOLD_SPECIES = ("nuaa_live", "nuaa_print", "synth_print", "synth_replay")
+
+
+def fold_rates(
+    s: train_pad.Samples, scores: npt.NDArray[np.float64], thresholds: npt.NDArray[np.float64]
+) -> list[dict[str, Any]]:
+    """Per held-out fold (``train_pad.subject_folds``): its threshold (``held_out_thresholds``,
+    chosen on the other folds' subjects), NUAA BPCER and APCER, synthetic BPCER (selfies and
+    challenge stills) and print / replay APCER, each as ``{"rate", "n"}``."""
+    spec = np.array(s.species)
+    live_synth = np.isin(spec, ("synth_live", "synth_live_challenge"))
+    out = []
+    for k, test in enumerate(train_pad.subject_folds(s)):
+        if not test.any():
+            continue
+        thr = float(thresholds[test][0])
+        row: dict[str, Any] = {
+            "fold": k,
+            "threshold": thr,
+            "subjects": len(set(np.array(s.subject)[test])),
+        }
+        groups = {"nuaa_bpcer": spec == "nuaa_live", "synth_bpcer": live_synth}
+        groups |= {f"{sp}_apcer": spec == sp for sp in FOLD_SPECIES[1:]}
+        for key, member in groups.items():
+            sel = scores[test & member]
+            wrong = sel < thr if key.endswith("bpcer") else sel >= thr
+            row[key] = {"rate": float(wrong.mean()) if len(sel) else float("nan"),
+                        "n": len(sel), "errors": int(wrong.sum())}  # fmt: skip
+        out.append(row)
     return out
 
 
@@ -154,7 +187,43 @@ def passive_cv(
     out["samples"] = {"score": scores.tolist(), "species": s.species, "subject": s.subject}
     if fold_thr is not None:
         out["samples"]["held_out_threshold"] = fold_thr.tolist()
+        out["folds"] = fold_rates(s, scores, fold_thr)
+        report.section(
+            "Passive liveness, per held-out fold",
+            "Each fold's subjects judged by the model fitted without them, at the threshold "
+            "chosen on the other folds' subjects alone (the 'held-out' rows above, fold by "
+            "fold): errors / n.",
+        )
+        report.table(
+            ["fold", "threshold", "NUAA BPCER", "NUAA APCER", "synth BPCER", "print APCER",
+             "replay APCER"],
+            [[f["fold"], f"{f['threshold']:.2f}",
+              *(f"{f[k]['errors']}/{f[k]['n']} ({f[k]['rate']:.2%})"
+                for k in ("nuaa_bpcer", "nuaa_print_apcer", "synth_bpcer", "synth_print_apcer",
+                          "synth_replay_apcer"))]
+             for f in out["folds"]],
+        )  # fmt: skip
     return out
+
+
+def cached_samples(
+    data: Path, cache: Path | None, workers: int = 2
+) -> tuple[train_pad.Samples, float, bool]:
+    """``train_pad.collect``'s samples, from ``cache`` (``train_pad.load_samples``) when it
+    holds today's features, else collected (and saved to ``cache``).
+
+    Returns the samples, the seconds spent, and whether they came from the cache. Why:
+    collecting renders and scores ~2,300 faces (minutes at the machine's load), and a change
+    to the training alone needs only the CV rerun.
+    """
+    t0 = time.perf_counter()
+    samples = None if cache is None else train_pad.load_samples(cache)
+    if samples is not None:
+        return samples, time.perf_counter() - t0, True
+    samples = train_pad.collect(data, workers=workers)
+    if cache is not None:
+        train_pad.save_samples(cache, samples)
+    return samples, time.perf_counter() - t0, False
 
 
 def active(n: int, faces: Path | None = None) -> dict[str, Any]:
@@ -293,18 +362,20 @@ def passive_speed(runs: int = 30) -> dict[str, Any]:
     import cv2
 
     from benchmarks.synth.selfie import astronaut_face, render_selfie
-    from ekyc.liveness.passive import PassiveChecker, largest_face_box, pad_features
+    from ekyc.liveness.passive import PassiveChecker, largest_face, pad_features
     from ekyc.registry import Registry
 
     cv2.setNumThreads(1)
     checker = PassiveChecker(Registry.from_manifest(threads=1))
     img = render_selfie(astronaut_face(), (640, 480), np.random.default_rng(0))[0]
     img = np.ascontiguousarray(cv2.resize(img, (640, 480)))
-    box = largest_face_box(checker.detector.detect(img))
-    if box is None:
+    face = largest_face(checker.detector.detect(img))
+    if face is None:
         raise SystemExit("no face in the speed-test frame")
     cases = {
-        "features+model": lambda: checker.model.probabilities(pad_features(img, box)),
+        "features+model": lambda: checker.model.probabilities(
+            pad_features(img, face.box, face.landmarks)
+        ),
         "detect+features+model": lambda: checker.check(img),
     }
     out: dict[str, Any] = {}
@@ -416,12 +487,11 @@ def run(args: argparse.Namespace, report: Report) -> None:
             ],
         )
     if not args.no_cv and (args.data / "nuaa_imposter_raw").is_dir():
-        t0 = time.perf_counter()
-        samples = train_pad.collect(args.data, workers=args.workers)
-        seconds = time.perf_counter() - t0
+        samples, seconds, cached = cached_samples(args.data, args.features_cache, args.workers)
         shipped = Registry.from_manifest().spec(PAD_MODEL_ID).extra["threshold"]
         results["passive"] = passive_cv(samples, float(shipped), report)
         results["passive"]["feature_seconds"] = seconds
+        results["passive"]["features_cached"] = cached
         if args.out:
             args.out.mkdir(parents=True, exist_ok=True)
             path = plot_sweep(args.out / "liveness_sweep.png", results["passive"])
@@ -471,6 +541,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--close-prints", type=int, default=40, help="close-up print attacks to judge (0: none)"
     )
     parser.add_argument("--workers", type=int, default=2, help="feature processes for the CV")
+    parser.add_argument(
+        "--features-cache",
+        type=Path,
+        default=None,
+        help="an .npz of the CV's features: read when it holds the same feature names, "
+        "written otherwise (delete it after changing the synthetic renderer)",
+    )
     parser.add_argument("--out", type=Path, default=None)
 
 

@@ -8,6 +8,9 @@ overfit a deep one. The features name what an attack changes:
 * colour: chroma and saturation statistics (ink gamut, screen white point);
 * spectrum: high-frequency energy and its peakiness (moire of a pixel grid);
 * specular highlights on the face (glossy paper, glass);
+* ink tone at the landmarks: how dark the eyes and nostrils get, and how red the skin is,
+  against the cheeks' skin (ink lifts black and washes out colour; a ratio in one face,
+  so the camera's exposure and the room's light cancel);
 * context: straight edges around the face and the brightness of the ring around it (a
   photo's border, a phone's bezel, a card's outline), and long straight edges anywhere in
   the frame (the border of a print or screen holding a small face).
@@ -20,6 +23,7 @@ portrait re-photographed.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
@@ -28,7 +32,7 @@ import numpy.typing as npt
 from ekyc.liveness.results import AttackType, LivenessResult, Reason
 from ekyc.match.compare import primary_similarity
 from ekyc.registry import Registry
-from ekyc.types import Embedding, ModelRef, RGBImage
+from ekyc.types import Embedding, FaceDetection, ModelRef, RGBImage
 
 __all__ = [
     "CLASSES",
@@ -36,12 +40,13 @@ __all__ = [
     "PAD_MODEL_ID",
     "PadModel",
     "PassiveChecker",
+    "largest_face",
     "largest_face_box",
     "pad_features",
     "portrait_reused",
 ]
 
-PAD_MODEL_ID = "liveness/pad-lbpchroma@2"
+PAD_MODEL_ID = "liveness/pad-lbpchroma@3"
 CLASSES = ("live", "print", "screen_replay")
 _ATTACKS = {"print": AttackType.PRINT, "screen_replay": AttackType.SCREEN_REPLAY}
 FEATURE_NAMES = (
@@ -50,6 +55,7 @@ FEATURE_NAMES = (
     "cr_mean", "cb_mean", "cr_std", "cb_std", "sat_mean", "sat_std", "val_std",
     "log_lap_face", "log_lap_context", "hf_energy", "hf_peak",
     "specular", "context_lines", "ring_minus_face_val", "ring_val_std", "frame_lines",
+    "eye_dark", "skin_cr", "nostril_dark", "eye_range", "eye_std", "eye_bright",
 )  # fmt: skip
 F32 = npt.NDArray[np.float32]
 
@@ -126,8 +132,69 @@ def _frame_lines(image: RGBImage, box: npt.NDArray[np.float32]) -> float:
     return float(np.log1p(0 if lines is None else len(lines)))
 
 
-def pad_features(image: RGBImage, box: npt.NDArray[np.float32]) -> F32:
-    """The ``FEATURE_NAMES`` vector of the face in ``box`` (x, y, w, h) of an RGB image."""
+def _window(c: npt.NDArray[np.float64], half: float, h: int, w: int) -> tuple[slice, slice]:
+    """Rows and columns of the square of half-side ``half`` around ``c`` (x, y), in the image."""
+    x, y = min(max(float(c[0]), 0.0), w - 1.0), min(max(float(c[1]), 0.0), h - 1.0)
+    return (slice(int(max(0.0, y - half)), int(min(h, y + half + 1))),
+            slice(int(max(0.0, x - half)), int(min(w, x + half + 1))))  # fmt: skip
+
+
+def _ink_tone(image: RGBImage, landmarks: npt.NDArray[np.float32]) -> tuple[float, ...]:
+    """Ink's tone at the landmarks, against the cheeks' skin (``FEATURE_NAMES`` ``eye_*``...).
+
+    In order: ``eye_dark``, the darkest eye pixels (3rd percentile) as a log ratio to the
+    cheeks' median grey; ``skin_cr``, the cheeks' redness (Cr - 128); ``nostril_dark``, as
+    ``eye_dark`` under the nose; ``eye_range``, ``eye_std``, the eyes' 98th - 3rd percentile
+    and standard deviation over the skin's grey; ``eye_bright``, the eyes' 98th percentile
+    (the catchlight) as a log ratio to it.
+
+    Why: ink can print neither black nor saturated colour (a print's pupils are paper grey,
+    its skin washed out), and within one face the ratios do not depend on the exposure or
+    the room's light. Windows scale with the eye distance ``d``: the eyes 0.44 d squares,
+    the nostrils a 0.3 d square 0.12 d under the nose tip, the cheeks 0.24 d squares halfway
+    from each eye to its mouth corner. Each value alone (AUC, benchmarks/liveness.py's
+    faces): synthetic prints against live faces 0.54-0.80, close-up prints (never trained
+    on) 0.51-0.79, NUAA's prints 0.51-0.69: they add to the print class without dragging
+    NUAA's live faces along.
+    """
+    import cv2
+
+    h, w = image.shape[:2]
+    lm = landmarks.astype(np.float64)
+    el, er, nose, ml, mr = lm
+    d = max(4.0, float(np.hypot(*(er - el))))
+    eyes = [_window(el, 0.22 * d, h, w), _window(er, 0.22 * d, h, w)]
+    nostril = _window(nose + np.array([0.0, 0.12 * d]), 0.15 * d, h, w)
+    cheeks = [_window((el + ml) / 2, 0.12 * d, h, w), _window((er + mr) / 2, 0.12 * d, h, w)]
+    wins = [*eyes, nostril, *cheeks]
+    y0, y1 = min(s[0].start for s in wins), max(s[0].stop for s in wins)
+    x0, x1 = min(s[1].start for s in wins), max(s[1].stop for s in wins)
+    patch = np.ascontiguousarray(image[y0:y1, x0:x1])
+    grey = cv2.cvtColor(patch, cv2.COLOR_RGB2GRAY).astype(np.float32)
+    cr = cv2.cvtColor(patch, cv2.COLOR_RGB2YCrCb)[..., 1].astype(np.float32)
+
+    def take(a: F32, ws: list[tuple[slice, slice]]) -> F32:
+        return np.concatenate(
+            [a[r.start - y0 : r.stop - y0, c.start - x0 : c.stop - x0].ravel() for r, c in ws]
+        )
+
+    skin = float(np.median(take(grey, cheeks))) + 2
+    eye = take(grey, eyes)
+    dark, bright = (float(v) for v in np.percentile(eye, [3, 98]))
+    nostril_dark = np.log((float(np.percentile(take(grey, [nostril]), 3)) + 2) / skin)
+    skin_cr = (float(np.median(take(cr, cheeks))) - 128) / 255
+    eye_dark, eye_bright = (float(np.log((v + 2) / skin)) for v in (dark, bright))
+    spread = ((bright - dark) / skin, float(eye.std()) / skin)
+    return eye_dark, skin_cr, float(nostril_dark), *spread, eye_bright
+
+
+def pad_features(
+    image: RGBImage, box: npt.NDArray[np.float32], landmarks: npt.NDArray[np.float32]
+) -> F32:
+    """The ``FEATURE_NAMES`` vector of the face in ``box`` (x, y, w, h) of an RGB image.
+
+    ``landmarks``: the face's five (``FaceDetection.landmarks``).
+    """
     import cv2
 
     face = _crop(image, box, 1.1, 96)
@@ -156,16 +223,22 @@ def pad_features(image: RGBImage, box: npt.NDArray[np.float32]) -> F32:
         np.log1p(lap_face), np.log1p(lap_ctx), energy, peak, specular,
         np.log1p(0 if lines is None else len(lines)),
         ring_v.mean() - hsv[:, 2].mean(), ring_v.std(), _frame_lines(image, box),
+        *_ink_tone(image, landmarks),
     ]  # fmt: skip
     return np.asarray(values, np.float32)
 
 
-def largest_face_box(faces: Any) -> npt.NDArray[np.float32] | None:
-    """The box of the largest detected face: the applicant, not a bystander behind them."""
+def largest_face(faces: Sequence[FaceDetection]) -> FaceDetection | None:
+    """The largest detected face: the applicant, not a bystander behind them (None: none)."""
     if not faces:
         return None
-    best = max(faces, key=lambda f: float(f.box[2] * f.box[3]))
-    return np.asarray(best.box, np.float32)
+    return max(faces, key=lambda f: float(f.box[2] * f.box[3]))
+
+
+def largest_face_box(faces: Sequence[FaceDetection]) -> npt.NDArray[np.float32] | None:
+    """The box of ``largest_face``."""
+    best = largest_face(faces)
+    return None if best is None else np.asarray(best.box, np.float32)
 
 
 class PadModel:
@@ -229,10 +302,10 @@ class PassiveChecker:
         """Score one frame; ``NoFaceFound`` when there is no face to judge."""
         from ekyc.errors import NoFaceFound
 
-        box = largest_face_box(self.detector.detect(image))
-        if box is None:
+        face = largest_face(self.detector.detect(image))
+        if face is None:
             raise NoFaceFound("no face was found in the image")
-        probs = self.model.probabilities(pad_features(image, box))
+        probs = self.model.probabilities(pad_features(image, face.box, face.landmarks))
         score, threshold = float(probs[0]), self.model.threshold
         live = score >= threshold
         attack = _ATTACKS[CLASSES[1 + int(np.argmax(probs[1:]))]]

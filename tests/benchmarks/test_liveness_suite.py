@@ -10,6 +10,7 @@ import pytest
 from benchmarks import liveness
 from benchmarks.bench import main as bench_main
 from benchmarks.report import Report
+from models import train_pad
 from models.train_pad import Samples
 
 SCORES = np.array([0.9, 0.8, 0.3, 0.7, 0.2, 0.6, 0.1])
@@ -156,3 +157,65 @@ def test_held_out_thresholds_come_from_the_training_subjects_only():
     x[np.isin(subj, ["nuaa-0", "synth-0"])] += 5.0
     moved = liveness.held_out_thresholds(Samples(x, s.y, s.subject, s.species))
     assert moved[subj == "nuaa-0"][0] == thr[subj == "nuaa-0"][0]
+
+
+def test_fold_rates_count_each_folds_errors_at_its_own_threshold():
+    s = _samples(np.random.default_rng(2))
+    folds = train_pad.subject_folds(s)
+    spec, subj = np.array(s.species), np.array(s.subject)
+    thresholds = np.zeros(len(s.y))
+    for k, test in enumerate(folds):
+        thresholds[test] = 0.1 + 0.2 * k  # 0.1, 0.3, ..., 0.9
+    scores = np.full(len(s.y), 0.5)
+    scores[spec == "synth_print"] = 0.95  # accepted in every fold
+    out = liveness.fold_rates(s, scores, thresholds)
+    assert [f["fold"] for f in out] == [0, 1, 2, 3, 4]
+    for f, test in zip(out, folds, strict=True):
+        assert f["threshold"] == pytest.approx(0.1 + 0.2 * f["fold"])
+        assert f["subjects"] == len(set(subj[test])) == 2
+        below = f["threshold"] > 0.5  # the live faces (0.5) are rejected in folds 3 and 4
+        for key, sp in (("nuaa_bpcer", "nuaa_live"), ("synth_bpcer", "synth_live")):
+            n = int(np.sum(test & (spec == sp)))
+            assert f[key] == {"rate": float(below), "n": n, "errors": n * below}
+        # prints and replays at 0.5 are accepted exactly where the live faces are
+        assert f["nuaa_print_apcer"]["errors"] == f["nuaa_print_apcer"]["n"] * (not below)
+        assert f["synth_replay_apcer"]["rate"] == float(not below)
+        assert f["synth_print_apcer"]["rate"] == 1.0
+
+
+def test_passive_cv_per_fold_errors_add_up_to_the_held_out_rates():
+    s = _samples(np.random.default_rng(3))
+    out = liveness.passive_cv(s, 0.5, Report("t"))
+    held = out["populations"]["NUAA (print)"]["at"]["held-out"]
+    assert sum(f["nuaa_bpcer"]["errors"] for f in out["folds"]) == round(
+        held["bpcer"] * held["n_live"]
+    )
+    n_print = held["apcer"]["nuaa_print"]["n"]
+    assert sum(f["nuaa_print_apcer"]["n"] for f in out["folds"]) == n_print
+    assert sum(f["nuaa_print_apcer"]["errors"] for f in out["folds"]) == round(
+        held["apcer"]["nuaa_print"]["rate"] * n_print
+    )
+    thr = np.array(out["samples"]["held_out_threshold"])
+    for f, test in zip(out["folds"], train_pad.subject_folds(s), strict=True):
+        assert set(thr[test]) == {f["threshold"]}
+
+
+def test_features_cache_is_read_back_only_with_the_same_feature_names(tmp_path):
+    s = _samples(np.random.default_rng(4))
+    cache = tmp_path / "sub" / "features.npz"
+    train_pad.save_samples(cache, s)
+    no_data = tmp_path / "no-data"
+    back, _, cached = liveness.cached_samples(no_data, cache)
+    assert cached
+    assert np.array_equal(back.x, s.x)
+    assert np.array_equal(back.y, s.y)
+    assert back.subject == s.subject
+    assert back.species == s.species
+    # a cache written for other features is not used: the features are collected again,
+    # which here (no data folder) fails on the missing NUAA labels
+    with np.load(cache) as z:
+        stale = dict(z)
+    stale["feature_names"] = np.array(["lbp1_0", "something_else"])
+    np.savez(cache, **stale)
+    with pytest.raises(FileNotFoundError):
+        liveness.cached_samples(no_data, cache)

@@ -36,7 +36,7 @@ def checker(registry):
 
 @pytest.fixture(scope="module")
 def synth_features(registry):
-    from ekyc.liveness.passive import largest_face_box
+    from ekyc.liveness.passive import largest_face
     from ekyc.match import MatchConfig, YuNetDetector
 
     det = YuNetDetector(registry, config=MatchConfig(detect_max_side=320))
@@ -45,9 +45,9 @@ def synth_features(registry):
         feats = []
         for seed in range(6):
             img = _synth(kind, seed)
-            box = largest_face_box(det.detect(img))
-            if box is not None:
-                feats.append(pad_features(img, box))
+            face = largest_face(det.detect(img))
+            if face is not None:
+                feats.append(pad_features(img, face.box, face.landmarks))
         out[kind] = np.array(feats)
     return out
 

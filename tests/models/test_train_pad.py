@@ -1,0 +1,57 @@
+"""``models.train_pad``: loss weights by species, the samples file."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from models import train_pad
+
+
+def _two_classes(rng, n=100):
+    """Live (0) and print (1) faces that overlap: no fit separates them."""
+    x = np.concatenate([rng.normal(0.0, 1.0, (n, 2)), rng.normal(0.5, 1.0, (n, 2))])
+    y = np.repeat([0, 1], n)
+    return x, y
+
+
+def test_species_weight_defaults_to_one():
+    w = train_pad.species_weight(("nuaa_live", "synth_print", "synth_replay"))
+    assert w.tolist() == [1.0, train_pad.SPECIES_WEIGHT.get("synth_print", 1.0), 1.0]
+
+
+def test_weighting_a_class_raises_its_probability_and_ones_change_nothing():
+    x, y = _two_classes(np.random.default_rng(0))
+    plain = train_pad.fit(x, y, steps=200, members=2)
+    ones = train_pad.fit(x, y, weight=np.ones(len(y)), steps=200, members=2)
+    assert np.allclose(plain, ones, atol=2e-4)
+    heavy = train_pad.fit(x, y, weight=np.where(y == 1, 5.0, 1.0), steps=200, members=2)
+    # P(live) (class 0) of the class-1 samples drops when they weigh 5x
+    assert train_pad.live_scores(heavy, x[y == 1]).mean() < (
+        train_pad.live_scores(plain, x[y == 1]).mean() - 0.05
+    )
+    # and the live samples pay for it
+    assert (
+        train_pad.live_scores(heavy, x[y == 0]).mean()
+        < train_pad.live_scores(plain, x[y == 0]).mean()
+    )
+
+
+def test_samples_file_round_trip_and_stale_names(tmp_path):
+    rng = np.random.default_rng(1)
+    s = train_pad.Samples(rng.normal(size=(4, 3)), np.array([0, 1, 2, 0]),
+                          ("nuaa-1", "nuaa-1", "synth-a", "synth-b"),
+                          ("nuaa_live", "nuaa_print", "synth_replay", "synth_live"))  # fmt: skip
+    path = tmp_path / "f.npz"
+    assert train_pad.load_samples(path) is None
+    train_pad.save_samples(path, s)
+    back = train_pad.load_samples(path)
+    assert back is not None
+    assert np.array_equal(back.x, s.x)
+    assert np.array_equal(back.y, s.y)
+    assert back.subject == s.subject
+    assert back.species == s.species
+    with np.load(path) as z:
+        stale = dict(z)
+    stale["per_class"] = np.array(train_pad.SYNTH_PER_CLASS + 1)
+    np.savez(path, **stale)
+    assert train_pad.load_samples(path) is None
