@@ -19,6 +19,11 @@ reuses the cards found on arrival instead of finding them again, and the decoded
 the last 8 shots screened (here always this applicant's) instead of decoding them again.
 Without it every verification starts from the bytes alone.
 
+With ``--profile N`` the first applicants are verified N more times on one thread under
+``cProfile`` with the process's CPU clock (all threads), and the CPU ms per verification of
+each piece is reported (``PROFILE_PIECES``: what a piece's function and everything it calls
+cost; the profiler adds ~25 %, so compare the shares, not the sums, with the latency runs).
+
 ``--ort-threads`` is the registry's onnxruntime intra-op threads per session: by default
 ``VERIFY_MODEL_THREADS`` (1), as ``ekyc verify`` and the daemon use; 0 is onnxruntime's own
 default (every core, which spins beside the pipeline's own threads). ``--threads`` is
@@ -31,7 +36,9 @@ stage times add up to more than the total.
 from __future__ import annotations
 
 import argparse
+import cProfile
 import os
+import pstats
 import resource
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -50,6 +57,48 @@ from ekyc.registry import Registry
 from ekyc.types import DocumentType
 
 _DOCS = (DocumentType.DRIVERS_LICENSE, DocumentType.MY_NUMBER_CARD, DocumentType.RESIDENCE_CARD)
+
+
+# Where the CPU of one verification goes (``--profile``): piece -> (module path, function).
+# Cumulative: a piece includes what its function calls, so "find_card, every call" includes
+# the selfie's held-back windows, and "verify" is the whole.
+PROFILE_PIECES: dict[str, tuple[str, str]] = {
+    "verify": ("ekyc/pipeline.py", "verify_with_frames"),
+    "decode": ("ekyc/capture/decode.py", "decode_image"),
+    "find_card, every call": ("ekyc/detect/card.py", "find_card"),
+    "selfie held-back windows": ("ekyc/detect/back.py", "find_held_my_number_back"),
+    "capture quality": ("ekyc/capture/quality.py", "assess_quality"),
+    "examination (tilt, same card)": ("ekyc/methods/image.py", "examine"),
+    "OCR of the fields": ("ekyc/read/ocr.py", "read_fields"),
+    "face detection (selfie, portraits)": ("ekyc/match/detect.py", "detect"),
+    "face embedding": ("ekyc/match/embed.py", "embed_faces"),
+    "passive liveness": ("ekyc/liveness/passive.py", "check"),
+}
+
+
+def profile_cpu(verifier: Verifier, people: list[SyntheticApplicant], runs: int
+                ) -> dict[str, float]:  # fmt: skip
+    """CPU ms per verification of each ``PROFILE_PIECES`` piece over ``runs`` verifications.
+
+    ``verifier`` should run on one thread (``PipelineConfig(threads=1)``): cProfile sees
+    only the thread that enabled it.
+    """
+    profiler = cProfile.Profile(time.process_time)
+    profiler.enable()
+    try:
+        for i in range(runs):
+            person = people[i % len(people)]
+            verifier.verify(person.document_type, person.shots, **person.verify_kwargs())
+    finally:
+        profiler.disable()
+    stats: dict[tuple[str, int, str], tuple[int, int, float, float, object]]
+    stats = pstats.Stats(profiler).stats  # type: ignore[attr-defined]
+    cpu = dict.fromkeys(PROFILE_PIECES, 0.0)
+    for (path, _, function), (_, _, _, cumulative, _) in stats.items():
+        for piece, (module, name) in PROFILE_PIECES.items():
+            if function == name and path.replace(os.sep, "/").endswith(module):
+                cpu[piece] += cumulative * 1000.0 / max(runs, 1)
+    return cpu
 
 
 def rss_mb() -> float:
@@ -154,6 +203,18 @@ def run(args: argparse.Namespace, report: Report) -> None:
         report.table(["threads", "p50 ms", "p95 ms", "CPU p50 ms"],
                      [[n, t.p50_ms, t.p95_ms, float(np.median(c))]
                       for n, (t, c) in by_threads.items()])  # fmt: skip
+    profiled: dict[str, float] = {}
+    if args.profile:
+        one = verifiers.get(1) or Verifier.from_registry(registry, PipelineConfig(threads=1))
+        profiled = profile_cpu(one, people, args.profile)
+        whole = profiled["verify"] or float("nan")
+        report.section("Where the CPU goes",
+                       f"{args.profile} verifications on one thread under cProfile (process "
+                       f"CPU, all threads; the profiler adds ~25 %); each piece includes what "
+                       f"it calls; load average {os.getloadavg()[0]:.1f}")  # fmt: skip
+        report.table(["piece", "CPU ms per verification", "share of verify"],
+                     [[piece, ms, f"{100 * ms / whole:.0f} %"]
+                      for piece, ms in profiled.items()])  # fmt: skip
     rates = {w: throughput(verifier, people, w, args.jobs) for w in args.workers}
     report.section("Throughput", f"worker threads sharing one Verifier "
                    f"({args.threads[0]} thread(s) per verification)")  # fmt: skip
@@ -191,6 +252,7 @@ def run(args: argparse.Namespace, report: Report) -> None:
         "stage_p95_ms": {k: float(np.percentile(v, 95)) for k, v in stages.items()},
         "stage_ms": stages, "total_ms_samples": totals,
         "throughput_per_s": rates, "memory": memory, "decisions": decisions,
+        "profile_cpu_ms": profiled, "profile_runs": args.profile,
     }  # fmt: skip
 
 
@@ -218,6 +280,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--screened",
         action="store_true",
         help="screen every shot first, untimed, as the daemon does on arrival",
+    )
+    parser.add_argument(
+        "--profile",
+        type=int,
+        default=0,
+        help="verifications profiled on one thread: CPU ms per verification by piece",
     )
     parser.add_argument("--data", type=Path, default=None)
     parser.add_argument("--out", type=Path, default=None)

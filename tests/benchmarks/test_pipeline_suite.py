@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 
 from benchmarks.bench import main as bench_main
+from benchmarks.pipeline import PROFILE_PIECES
 
 
 @pytest.mark.models
@@ -15,9 +16,19 @@ from benchmarks.bench import main as bench_main
 def test_pipeline_suite_stage_figures_are_consistent(tmp_path, capsys):
     out = tmp_path / "pipeline"
     argv = ["pipeline", "--applicants", "1", "--rounds", "2", "--size", "1280x960",
-            "--threads", "1,2", "--workers", "1", "--jobs", "1", "--out", str(out)]  # fmt: skip
+            "--threads", "1,2", "--workers", "1", "--jobs", "1", "--profile", "1",
+            "--out", str(out)]  # fmt: skip
     assert bench_main(argv) == 0
     result = json.loads((out / "results.json").read_text())["results"]["pipeline"]
+    # --profile: each piece's CPU is part of the verification's (cumulative, one thread).
+    profiled = result["profile_cpu_ms"]
+    assert set(profiled) == set(PROFILE_PIECES)
+    assert result["profile_runs"] == 1
+    whole = profiled["verify"]
+    for piece in ("decode", "find_card, every call", "selfie held-back windows",
+                  "capture quality", "face detection (selfie, portraits)"):  # fmt: skip
+        assert 0 < profiled[piece] < whole, piece
+    assert all(0 <= ms <= whole for ms in profiled.values()), profiled
     totals = np.array(result["total_ms_samples"])
     assert len(totals) == 2  # applicants x rounds
     assert sum(result["decisions"].values()) == 2
@@ -38,6 +49,7 @@ def test_pipeline_suite_stage_figures_are_consistent(tmp_path, capsys):
     text = (out / "report.md").read_text()
     assert "![per-stage latency histograms](pipeline_stages.png)" in text
     assert "| stage | mean ms | p50 ms | p95 ms | share |" in text
+    assert "| piece | CPU ms per verification | share of verify |" in text
 
 
 @pytest.mark.models
