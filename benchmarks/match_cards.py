@@ -33,13 +33,16 @@ import time
 import zlib
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from benchmarks.machine import header_lines
 from benchmarks.match import FMRS, PairSet, _load_rgb, _read_pairs, evaluate
 from ekyc.types import DocumentType
+
+if TYPE_CHECKING:
+    from ekyc.types import RectifiedCard
 
 EMBEDDERS = ("face-embed/sface-2021dec-ort@1", "face-embed/dlib-resnet-v1@1")
 RENDER_VERSION = "v2"
@@ -89,6 +92,12 @@ def card_portrait(face: np.ndarray, name: str) -> tuple[np.ndarray, str]:
     Scenes with the card partly out of the shot are drawn again from the same generator (up
     to 20 times): the pipeline would ask for a retake and never match their portrait.
     """
+    _, card, doc = card_shot(face, name)
+    return card.image, doc
+
+
+def card_shot(face: np.ndarray, name: str) -> tuple[np.ndarray, RectifiedCard, str]:
+    """``card_portrait``'s shot, its card rectified (``RectifiedCard``) and document type."""
     from benchmarks.synth.identity import make_identity
     from benchmarks.synth.scene import render_scene, sample_spec
     from ekyc.detect.rectify import rectify
@@ -104,7 +113,7 @@ def card_portrait(face: np.ndarray, name: str) -> tuple[np.ndarray, str]:
         spec = sample_spec("front", identity, SCENE_SIZE, rng)
     scene = render_scene(spec, rng, portrait=face)
     quad = CardQuad(np.array(scene.record["corners"], np.float32), 1.0)
-    return rectify(scene.image, quad, px_per_mm=CARD_PX_PER_MM).image, doc.value
+    return scene.image, rectify(scene.image, quad, px_per_mm=CARD_PX_PER_MM), doc.value
 
 
 def selfie_frame(face: np.ndarray, name: str) -> np.ndarray:
