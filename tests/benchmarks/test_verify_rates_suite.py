@@ -6,10 +6,11 @@ import pytest
 
 from benchmarks.synth.applicant import make_applicant
 from benchmarks.verify_rates import _DaemonScreen
+from ekyc.pipeline import Verifier
+from ekyc.registry import Registry
 from ekyc.types import DocumentType
 from ekyc.verdict import Decision
 from loanflow.ekyc_session import JUDGED_RETAKES
-from tests.ekyc.test_pipeline import verifier
 
 pytestmark = [pytest.mark.models, pytest.mark.slow]
 
@@ -18,13 +19,16 @@ def test_a_flat_copy_is_asked_again_at_most_the_daemons_judged_retakes():
     # The photocopy never shows thickness: its tilted step is asked again JUDGED_RETAKES
     # times, then kept, and the verification still rejects it. The genuine steps are kept.
     doc = DocumentType.DRIVERS_LICENSE
-    screen = _DaemonScreen(verifier(), doc)
+    # Its own verifier: the shared one keeps screened shots, which verify then reuses (an
+    # evidence test of applicant 7000 expects its own front.detect timing).
+    verifier = Verifier.from_registry(Registry.from_manifest())
+    screen = _DaemonScreen(verifier, doc)
     person = make_applicant(7000, doc, impostor="flat_copy", screen=screen)
     assert screen.judged["tilt"] == JUDGED_RETAKES
     assert screen.judged["front"] <= JUDGED_RETAKES
     assert sum(screen.retakes[c] for c in ("TILT_NOT_SHOWN", "FLAT_REPRODUCTION")) >= 1
     assert screen.gave_up(person.shots) == 0
-    verdict = verifier().verify(doc, person.shots)
+    verdict = verifier.verify(doc, person.shots)
     assert verdict.decision is Decision.REJECT
 
 
