@@ -43,7 +43,8 @@ JUDGED = frozenset({
     ReasonCode.NO_FACE_IN_SELFIE,
     ReasonCode.SELFIE_QUALITY,
 })  # fmt: skip
-"""Problems a judgement finds in a found, read card (see the module): retakes are limited."""
+"""Problems a judgement finds in a found, read card or in a selfie (see the module): a
+caller limits the retakes it asks for them."""
 
 _BLURRED_OR_DARK = frozenset(
     {"sharpness", "sharpness_in_region", "underexposure", "overexposure", "resolution"}

@@ -332,7 +332,7 @@ def add_shot(
     except InputError as error:
         raise DocumentRejected(error.message, reason=error.code) from error
     if screen is not None:
-        _require_card(db, token, shot, document, seen, clock)
+        _require_usable(db, token, shot, document, seen, clock)
     now = clock.now()
     with transaction(db) as session:
         row = _by_token(session, token, now)
@@ -343,7 +343,7 @@ def add_shot(
     return digest
 
 
-def _require_card(db: SessionFactory, token: str, shot: Shot, document: DocumentType,
+def _require_usable(db: SessionFactory, token: str, shot: Shot, document: DocumentType,
                   seen: ShotScreening, clock: Clock) -> None:  # fmt: skip
     """Refuse a card step that does not show ``document``'s side for that step, or a shot
     the screen judged unfit (a card step, or a selfie without one usable face) while the
