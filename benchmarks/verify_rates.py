@@ -10,11 +10,13 @@ go through one ``Verifier``. Reported per kind: accept / review / reject / refus
 and the most frequent reason codes. Genuine applicants should be accepted; impostors never.
 With ``--application`` each applicant also declares their name, birth date and address
 (the genuine card's values), so the OCR cross-check runs; without, only the expiry is read.
-With ``--screened`` every card shot is first looked at as the daemon looks on arrival
-(``Verifier.screen_shot(step=...)``, loanflow's rules): a shot it would refuse for a retake
-is shot again (card problems as often as it takes; a judged blur, glare, tilt or thickness
-problem at most ``loanflow.ekyc_session.JUDGED_RETAKES`` times per step, then kept), so the
-figures are the daemon's; the retakes are counted. A My Number back is refused either way.
+With ``--screened`` every shot is first looked at as the daemon looks on arrival
+(``Verifier.screen_shot(step=...)``, loanflow's rule ``asks_retake``): a shot it would
+refuse for a retake is shot again (card problems as often as it takes; a judged blur,
+glare, tilt, thickness or selfie-face problem at most
+``loanflow.ekyc_session.JUDGED_RETAKES`` times per step, then kept; a retaken selfie is a
+new challenge recording), so the figures are the daemon's; the retakes are counted. A My
+Number back is refused either way.
 """
 
 from __future__ import annotations
@@ -33,7 +35,7 @@ from ekyc.pipeline import Verifier
 from ekyc.registry import Registry
 from ekyc.screening import JUDGED
 from ekyc.types import DocumentType, Side
-from loanflow.ekyc_session import JUDGED_RETAKES
+from loanflow.ekyc_session import JUDGED_RETAKES, asks_retake
 
 _DOCS = (DocumentType.DRIVERS_LICENSE, DocumentType.MY_NUMBER_CARD, DocumentType.RESIDENCE_CARD)
 
@@ -51,7 +53,8 @@ def _seeds(start: int, n: int) -> list[tuple[int, DocumentType]]:
 
 
 class _DaemonScreen:
-    """The daemon's look at one applicant's card shots on arrival, with its retake rules."""
+    """The daemon's look at one applicant's shots on arrival, with its retake rule
+    (``loanflow.ekyc_session.asks_retake``)."""
 
     def __init__(self, verifier: Verifier, document: DocumentType) -> None:
         self.verifier = verifier
@@ -61,28 +64,30 @@ class _DaemonScreen:
         self.kept: set[str] = set()
 
     def __call__(self, step: str, data: bytes) -> bool:
+        selfie = step == "selfie"
         try:
-            seen = self.verifier.screen_shot(data, step=step)
+            seen = self.verifier.screen_shot(data, selfie=selfie, step=step)
         except StepNotAllowed:
             self.kept.add(step)
             return True  # refused outright, never stored: verify refuses it again below
-        side = Side.BACK if step == "back" else Side.FRONT
-        problem = seen.retake_reason(self.document, side)
-        if problem is not None and problem.code in JUDGED:
-            if self.judged[step] >= JUDGED_RETAKES:
-                problem = None  # kept: the verification decides
-            else:
-                self.judged[step] += 1
+        if selfie:
+            problem = seen.selfie_retake_reason()
+        else:
+            problem = seen.retake_reason(self.document, Side.BACK if step == "back" else Side.FRONT)
+        if problem is not None and asks_retake(problem, self.judged[step]) is None:
+            problem = None  # kept: the verification decides
         if problem is None:
             self.kept.add(step)
             return True
+        if problem.code in JUDGED:
+            self.judged[step] += 1
         self.retakes[problem.code.value] += 1
         return False
 
     def gave_up(self, shots: Iterable[str]) -> int:
-        """Card steps whose renders ran out before the screen kept one (the last one sent:
-        the daemon would still be asking)."""
-        return len({"front", "tilt", "back"} & set(shots) - self.kept)
+        """Steps whose renders ran out before the screen kept one (the last one sent: the
+        daemon would still be asking)."""
+        return len(set(shots) - self.kept)
 
 
 def run(args: argparse.Namespace, report: Report) -> None:
@@ -122,7 +127,7 @@ def run(args: argparse.Namespace, report: Report) -> None:
         results[kind] = {"outcomes": dict(outcomes), "codes": dict(codes),
                          "retakes": dict(retakes)}  # fmt: skip
     fields = "application cross-checked" if args.application else "expiry only"
-    flow = (f"; card shots screened as the daemon does on arrival (judged retakes at most "
+    flow = (f"; shots screened as the daemon does on arrival (judged retakes at most "
             f"{JUDGED_RETAKES} per step)" if args.screened else "")  # fmt: skip
     people = "LFW" if faces_dir else "astronaut"
     report.section("Decisions on generated applicants",

@@ -26,7 +26,7 @@ from sqlalchemy.orm import Session
 import ekyc
 from ekyc.config import DecodeLimits
 from ekyc.errors import InputError
-from ekyc.screening import JUDGED, ShotScreening
+from ekyc.screening import JUDGED, CardProblem, ShotScreening
 from ekyc.types import DocumentType, Shot
 from loanflow import audit, mail
 from loanflow.access import owned_application, record
@@ -65,6 +65,7 @@ __all__ = [
     "SessionView",
     "VerificationRecord",
     "add_shot",
+    "asks_retake",
     "choose_document",
     "finish",
     "issue_url",
@@ -88,6 +89,22 @@ SHOT_LIMITS = DecodeLimits(allowed_formats=frozenset({"JPEG", "PNG", "HEIF"}), m
 JUDGED_RETAKES = 2
 _OPEN_STATES = frozenset({ApplicationStatus.SUBMITTED, ApplicationStatus.UNDER_REVIEW})
 _DONE = {Decision.ACCEPT: EkycStatus.ACCEPTED, Decision.REVIEW: EkycStatus.REVIEW}
+
+
+def asks_retake(problem: CardProblem, judged_asked: int) -> int | None:
+    """The retake rule: whether a step whose screen found ``problem`` is asked again, after
+    ``judged_asked`` judged retakes of that step.
+
+    Returns the judged retakes the step has left after this one, or ``None`` when the shot is
+    kept (a judged problem once ``JUDGED_RETAKES`` were asked: the verification decides). A
+    card problem (not found, cut, unread, wrong side) is always asked again: returns
+    ``JUDGED_RETAKES``, its count untouched. One function, so the benchmark that replays the
+    daemon's flow (``benchmarks.verify_rates --screened``) cannot drift from it.
+    """
+    if problem.code not in JUDGED:
+        return JUDGED_RETAKES
+    left = JUDGED_RETAKES - judged_asked
+    return None if left <= 0 else left - 1
 
 
 @dataclass(frozen=True, slots=True)
@@ -364,10 +381,10 @@ def _require_usable(db: SessionFactory, token: str, shot: Shot, document: Docume
                 .where(EkycRefusal.session_id == row.id, EkycRefusal.shot == shot.value,
                        EkycRefusal.reason.in_(judged))
             )  # fmt: skip
-            left = JUDGED_RETAKES - int(asked or 0)
-            if left <= 0:
+            left = asks_retake(problem, int(asked or 0))
+            if left is None:
                 return  # kept: the verification decides
-            context["retakes_left"] = left - 1
+            context["retakes_left"] = left
         session.add(
             EkycRefusal(session_id=row.id, shot=shot.value, reason=reason, refused_at=clock.now())
         )

@@ -12,7 +12,8 @@ EXIF, as a phone would send them), or an impostor variant of it:
 Each card shot is retaken (renders with fresh pose and effects) until the whole card is in
 the frame and ``ekyc``'s capture quality gate passes on it, as the capture app makes the
 applicant do; with ``screen`` also until the daemon's look on arrival keeps it (a
-``ShotScreen`` callback: ``benchmarks.verify_rates --screened``).
+``ShotScreen`` callback: ``benchmarks.verify_rates --screened``), and so is the selfie
+(with its challenge recording, performed again).
 """
 
 from __future__ import annotations
@@ -48,7 +49,7 @@ CAPTURE_ATTEMPTS = 40
 _IN_FRAME_MARGIN = 0.01
 _JST = dt.timezone(dt.timedelta(hours=9))
 ShotScreen = Callable[[str, bytes], bool]
-"""``(step, jpeg) -> keep``: the daemon's look at a card shot on arrival (False: shoot again)."""
+"""``(step, jpeg) -> keep``: the daemon's look at a shot on arrival (False: shoot again)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -165,8 +166,9 @@ def make_applicant(seed: int, document_type: DocumentType, *, faces_dir: Path | 
     ``challenge`` the applicant also performs a random 2-3 action liveness challenge
     (``benchmarks.synth.challenge``), and the selfie is the recording's first, neutral frame,
     as a capture app takes it; without, the selfie is a separate still. ``screen``: the
-    daemon's look at each card shot on arrival; a shot it does not keep is shot again (the
-    same renders in the same order, so without retakes the shots are the same bytes).
+    daemon's look at each shot on arrival (steps ``front``, ``tilt``, ``back``,
+    ``selfie``); a shot it does not keep is shot again (the same renders in the same order,
+    so without retakes the shots are the same bytes).
     """
     if impostor is not None and impostor not in IMPOSTOR_KINDS:
         raise ValueError(f"unknown impostor kind {impostor!r}; expected one of {IMPOSTOR_KINDS}")
@@ -190,17 +192,20 @@ def make_applicant(seed: int, document_type: DocumentType, *, faces_dir: Path | 
         taken = start + dt.timedelta(seconds=20 * step)
         shots[name] = _card_shot(kind, owner, face, seed * 10 + step, data_dir, taken, size,
                                  name, screen)  # fmt: skip
-    rng = np.random.default_rng([seed, 47])
     selfie_face_image = load_face(other_face if impostor == "other_selfie" else selfie_face)
-    recorded = None
-    if challenge:
-        recorded = _challenge(selfie_face_image, rng, start + dt.timedelta(seconds=80))
-        image = recorded[1].frames[0].image
-        focal = 28.0
-    else:
-        image, info = selfie.render_selfie(selfie_face_image, size, rng)
-        focal = float(str(info["focal_35mm"]))
-    shots["selfie"] = _jpeg(image, seed, focal, start + dt.timedelta(seconds=90))
+    for attempt in range(CAPTURE_ATTEMPTS):  # the first try draws what it always drew
+        rng = np.random.default_rng([seed, 47] if attempt == 0 else [seed, 47, attempt])
+        recorded = None
+        if challenge:
+            recorded = _challenge(selfie_face_image, rng, start + dt.timedelta(seconds=80))
+            image = recorded[1].frames[0].image
+            focal = 28.0
+        else:
+            image, info = selfie.render_selfie(selfie_face_image, size, rng)
+            focal = float(str(info["focal_35mm"]))
+        shots["selfie"] = _jpeg(image, seed, focal, start + dt.timedelta(seconds=90))
+        if screen is None or screen("selfie", shots["selfie"]):
+            break  # a retaken selfie is a new recording: the challenge is performed again
     return SyntheticApplicant(
         document_type=document_type,
         identity=identity,

@@ -1,4 +1,4 @@
-"""``benchmarks.verify_rates --screened``: card shots retaken as the daemon asks on arrival."""
+"""``benchmarks.verify_rates --screened``: shots retaken as the daemon asks on arrival."""
 
 from __future__ import annotations
 
@@ -28,6 +28,7 @@ def test_a_flat_copy_is_asked_again_at_most_the_daemons_judged_retakes():
     assert screen.judged["front"] <= JUDGED_RETAKES
     assert sum(screen.retakes[c] for c in ("TILT_NOT_SHOWN", "FLAT_REPRODUCTION")) >= 1
     assert screen.gave_up(person.shots) == 0
+    assert "selfie" in screen.kept  # the selfie went through the daemon's screen too
     verdict = verifier.verify(doc, person.shots)
     assert verdict.decision is Decision.REJECT
 

@@ -13,7 +13,9 @@ from PIL import Image
 from sqlalchemy.engine import Engine
 
 from ekyc.errors import StepNotAllowed
+from ekyc.screening import CardProblem
 from ekyc.types import DocumentType, Shot
+from ekyc.verdict import ReasonCode
 from loanflow import applications, ekyc_session, staff_views
 from loanflow.application_tables import Application, EkycStatus, EkycVerification
 from loanflow.db import SessionFactory
@@ -211,6 +213,16 @@ def test_a_card_step_without_the_chosen_cards_side_is_refused_for_a_retake(
     assert wrong.value.context["observed"] == "expected the back, saw the front"
     assert "retakes_left" not in wrong.value.context  # not a judgement: asked again always
     assert _refusals_added(before, snapshot(engine)) == [("back", "wrong_side")]
+
+
+def test_the_retake_rule_caps_judgements_but_never_card_problems() -> None:
+    # Pure: what the daemon and benchmarks.verify_rates --screened both apply.
+    glare = CardProblem(ReasonCode.GLARE_ON_FIELDS)
+    lefts = [ekyc_session.asks_retake(glare, asked) for asked in range(4)]
+    assert lefts == [1, 0, None, None]
+    assert ekyc_session.JUDGED_RETAKES == 2  # the list above spells out a cap of two
+    cut = CardProblem(ReasonCode.CARD_CUT_OFF)
+    assert all(ekyc_session.asks_retake(cut, asked) is not None for asked in range(10))
 
 
 def test_a_tilted_step_without_thickness_is_asked_again_a_limited_number_of_times(
