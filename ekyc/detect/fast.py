@@ -59,6 +59,7 @@ __all__ = [
     "FastRead",
     "fast_card",
     "fast_read",
+    "verify_proposal",
 ]
 
 F32 = npt.NDArray[np.float32]
@@ -141,24 +142,39 @@ def fast_read(
 ) -> FastRead:
     """``fast_card``'s work and verdict (what it found, and why it was not kept).
 
-    The checks run cheapest first, and the first that fails ends the work.
+    The best closed outline goes through ``verify_proposal``.
+    """
+    cfg = config or DetectConfig()
+    rgb = image.image if isinstance(image, Frame) else image
+    work = _working_image(rgb, cfg)
+    ranked = ranked_candidates(work, AspectPrior.ID1, cfg)
+    if not ranked:
+        return FastRead(None, (0.0, 0.0, 0.0, 0.0), False, "no closed outline")
+    _, score, rough = ranked[0]
+    return verify_proposal(image, rough / work.scale, score, layouts, cfg, work.half)
+
+
+def verify_proposal(
+    image: Frame | RGBImage, rough: F64, score: float, layouts: CardLayouts,
+    config: DetectConfig | None = None, half: RGBImage | None = None,
+) -> FastRead:  # fmt: skip
+    """The fast path's checks on one rough quad (shot pixels) from any candidate source.
+
+    ``score`` is the candidate's boundary evidence x shape (``quad.ranked_candidates``);
+    ``half`` the shot halved by ``cv2.pyrDown`` when the caller has it. The checks run
+    cheapest first, and the first that fails ends the work (``FastRead.reason``).
     """
     cfg = config or DetectConfig()
     rgb = image.image if isinstance(image, Frame) else image
     size = (int(rgb.shape[1]), int(rgb.shape[0]))
-    work = _working_image(rgb, cfg)
-    ranked = ranked_candidates(work, AspectPrior.ID1, cfg)
     none = (0.0, 0.0, 0.0, 0.0)
-    if not ranked:
-        return FastRead(None, none, False, "no closed outline")
-    _, score, rough = ranked[0]
     # A rough read of the rough quad first (~0.6 ms): most quads the fast path cannot keep
     # show no layout, and end here before the refinement.
-    reader = CoarseReader(image, layouts, work.half)
-    coarse = reader.read(order_corners(rough / work.scale, size, cfg))
+    reader = CoarseReader(image, layouts, half)
+    coarse = reader.read(order_corners(rough, size, cfg))
     if coarse.document_type is None or coarse.score < FAST_MIN_LAYOUT - _COARSE_SLACK:
         return FastRead(None, none, False, "no layout in the first candidate")
-    refined = refine_sides(rgb, rough / work.scale, cfg)
+    refined = refine_sides(rgb, rough, cfg)
     if refined is None:
         return FastRead(None, none, False, "sides not fitted")
     fits, corners = refined
