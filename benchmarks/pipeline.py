@@ -12,12 +12,14 @@ wall time is not the machine's, the CPU time nearly is), mean time per stage, th
 with 1 and N worker threads, peak resident memory, and with ``--soak N`` the resident memory
 before and after N more verifications (``benchmarks/soak.py`` samples it along the way).
 
-With ``--screened`` every shot is first screened as the daemon does on arrival
-(``Verifier.screen_shot``: decode, find the card, refuse a My Number back, in the selfie
-also one held up; not timed), and the timed ``verify`` is the daemon's at finish, which
-reuses the cards found on arrival instead of finding them again, and the decoded pixels of
-the last 8 shots screened (here always this applicant's) instead of decoding them again.
-Without it every verification starts from the bytes alone.
+With ``--screened`` every shot is first screened as the daemon does on arrival, as its
+step (``Verifier.screen_shot(step=...)``: decode, find the card, refuse a My Number back, in
+the selfie also one held up; judge a card step's quality, the front's printed portrait, the
+tilted step's tilt and thickness, the selfie's faces; not timed), and the timed ``verify``
+is the daemon's at finish, which reuses the cards found and the judgements made on arrival
+instead of making them again, and the decoded pixels of the last 8 shots screened (here
+always this applicant's) instead of decoding them again. Without it every verification
+starts from the bytes alone.
 
 With ``--profile N`` the first applicants are verified N more times on one thread under
 ``cProfile`` with the process's CPU clock (all threads), and the CPU ms per verification of
@@ -123,7 +125,8 @@ def latency(verifier: Verifier, people: list[SyntheticApplicant], rounds: int,
             ) -> tuple[list[float], dict[str, list[float]], dict[str, int]]:  # fmt: skip
     """Wall ms per verification, ms per stage, decisions; process CPU ms into ``cpu``.
 
-    ``screened``: each shot goes through ``screen_shot`` first, untimed, as on arrival.
+    ``screened``: each shot goes through ``screen_shot`` first as its step, untimed, as the
+    daemon screens it on arrival.
     """
     totals: list[float] = []
     stages: dict[str, list[float]] = {}
@@ -133,7 +136,7 @@ def latency(verifier: Verifier, people: list[SyntheticApplicant], rounds: int,
     for _ in range(rounds):
         for person in people:
             for name, data in person.shots.items() if screened else ():
-                verifier.screen_shot(data, selfie=name == "selfie")
+                verifier.screen_shot(data, selfie=name == "selfie", step=name)
             start, start_cpu = time.perf_counter(), time.process_time()
             verdict = verifier.verify(person.document_type, person.shots, **person.verify_kwargs())
             totals.append((time.perf_counter() - start) * 1000)

@@ -24,22 +24,21 @@ import time
 from collections import OrderedDict
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass, replace
 from typing import Any
 from zoneinfo import ZoneInfo
 
 from ekyc.capture.decode import decode_image
-from ekyc.capture.quality import assess_quality
 from ekyc.config import DecodeLimits, PipelineConfig
 from ekyc.detect import (
     CardLayouts,
-    estimate_tilt,
     find_card,
     find_held_my_number_back,
     refuse_my_number_back,
 )
 from ekyc.errors import ModelNotFound, StepNotAllowed
 from ekyc.liveness import Challenge, FrameSequence
-from ekyc.match import FaceMatcher, MatchConfig, assess_face
+from ekyc.match import FaceGate, FaceMatcher, MatchConfig, assess_face
 from ekyc.methods import DocumentFindings, DocumentMethod, Evidence, ImageMethod
 from ekyc.methods.image import ShotLook
 from ekyc.read import Applicant, LineReader, default_reader
@@ -62,7 +61,16 @@ from ekyc.stages import (
     reading_stage,
     selfie_stage,
 )
-from ekyc.types import CardDetection, DocumentType, Frame, RGBImage, Shot
+from ekyc.types import (
+    CardDetection,
+    DocumentType,
+    FaceDetection,
+    Frame,
+    QualityReport,
+    RGBImage,
+    Shot,
+    TiltCheck,
+)
 from ekyc.verdict import ReasonCode, Verdict, decide
 
 __all__ = ["ImageSource", "Verifier"]
@@ -120,6 +128,11 @@ class Verifier:
         self._threads = _Threads(self.config.threads)
         self._screened = _Screened(_SCREENED_KEPT)
         self._frames = _Frames(_FRAMES_KEPT)
+        # What judges a card step on arrival: the method itself where it is the image
+        # method with the detector's default settings (its judgements are then reused by
+        # ``verify``), else an image method with this configuration (judged, not reused).
+        self._judge = (method if isinstance(method, ImageMethod) and method.detect_config is None
+                       else ImageMethod(layouts, self.config))  # fmt: skip
 
     @classmethod
     def from_registry(cls, registry: Registry, config: PipelineConfig | None = None) -> Verifier:
@@ -240,7 +253,8 @@ class Verifier:
             for group in field_groups(document_type, min(self._threads.n, readers))
         ]  # fmt: skip
         early_portrait = graph.add(
-            lambda: _on_card(front, lambda card: look_at_portrait(card, self.matcher)),
+            lambda: _on_card(front, lambda card: self._front_portrait(front, decodes["front"],
+                                                                      card)),
             after=[front], priority=_PRIORITY["portrait"])  # fmt: skip
         examined = Evidence()
         card_looks = [task for name, task in looks.items() if name != "selfie"]
@@ -322,16 +336,20 @@ class Verifier:
         caller with its own (fewer formats, say) decodes the shot once, here.
 
         ``step``: the step the shot was sent as (``"front"``, ``"tilt"``, ``"back"``,
-        ``"selfie"``); a found card's capture quality is then judged, on the tilted step its
-        tilt and thickness, and in the selfie its faces and face quality
-        (``ShotScreening.quality``, ``.tilt``, ``.face_gate``), as ``verify`` judges them, so
-        that a caller can ask for a retake before the verification would reject the shot.
+        ``"selfie"``); a found card's capture quality is then judged, on the front the glare
+        over its printed portrait, on the tilted step its tilt and thickness, and in the
+        selfie its faces and face quality (``ShotScreening.quality``, ``.portrait_glare``,
+        ``.tilt``, ``.face_gate``), as ``verify`` judges them, so that a caller can ask for
+        a retake before the verification would reject the shot.
 
         Returns the frame and its card, for the caller's retake rules
         (``ShotScreening.retake_reason``). The card is kept for a later ``verify`` of the
         same bytes, which then does not look for it again: a session screens every shot on
-        arrival and verifies them all at the end. So are the decoded pixels of the last
-        few shots (``_FRAMES_KEPT``), which ``verify`` then does not decode again.
+        arrival and verifies them all at the end; so are the step's judgements, which
+        ``verify`` of the same bytes as the same step reuses (``_Arrival``: the very figures
+        it would compute, so the verdict is the one it gives without a screen). So are the
+        decoded pixels of the last few shots (``_FRAMES_KEPT``), which ``verify`` then does
+        not decode again.
 
         Raises:
             StepNotAllowed: the shot shows a My Number card's back (``reason``
@@ -344,22 +362,51 @@ class Verifier:
         refuse_my_number_back(detection)
         if selfie:
             refuse_my_number_back(find_held_my_number_back(frame, self.layouts))
-        self._screened.put(frame, detection, held_back_checked=selfie)
         if isinstance(source, bytes):  # after the refusals: a My Number back is never kept
             self._frames.put(frame, limits)
+        arrival = _Arrival(detection, selfie, step, (self._judge, self.matcher, self.match_config))
         if step == "selfie":  # judged as verify will: one face, and a usable one
-            faces = self.matcher.detector.detect(frame.image)
-            gate = assess_face(frame.image, faces, self.match_config)
-            return ShotScreening(frame, detection, held_back_checked=selfie, faces=len(faces),
-                                 face_gate=gate)  # fmt: skip
-        quality = tilt = None
-        if step in _CARD_STEPS and detection is not None:
-            quality = assess_quality(frame, self.config.quality, region=detection.quad)
-            if step == "tilt":  # the detector's default settings, as the card was found
-                size = (frame.width, frame.height)
-                tilt = estimate_tilt(detection.quad, size, frame.metadata, image=frame.image)
-        return ShotScreening(frame, detection, held_back_checked=selfie, quality=quality,
-                             tilt=tilt)  # fmt: skip
+            faces = tuple(self.matcher.detector.detect(frame.image))
+            arrival = replace(arrival, faces=faces,
+                              gate=assess_face(frame.image, faces, self.match_config))  # fmt: skip
+        elif step in _CARD_STEPS and detection is not None:  # judged by ImageMethod's rules
+            look = self._judge.prepare(step, frame, ShotScreening(frame, detection))
+            if look is not None and look.quality is not None:
+                arrival = replace(arrival, quality=look.quality)
+                if step == "tilt":
+                    arrival = replace(arrival, tilt=self._judge.check_tilt(frame, detection))
+                if step == "front" and look.card is not None:  # its printed portrait's glare
+                    portrait = look_at_portrait(look.card.image, self.matcher)
+                    arrival = replace(arrival, portrait=replace(portrait, ms=0.0))
+        self._screened.put(frame, arrival)
+        return arrival.screening(frame)
+
+    def _stamp(self) -> tuple[Any, ...]:
+        """What ``verify`` judges with, as ``_Arrival.stamp``.
+
+        Judgements on arrival made by another method than ``self.method`` (``_judge``) are
+        not reused.
+        """
+        return (self.method, self.matcher, self.match_config)
+
+    def _front_portrait(self, front: _Task, decoded: _Task, card: RGBImage) -> PortraitLook:
+        """``look_at_portrait`` on the front's rectified ``card``, or the screen's look.
+
+        The screen's look on arrival stands when it was made on the very card: the same
+        bytes' frame, the same ``CardDetection`` it handed to this verification, and the
+        same method, so the same rectified pixels.
+        """
+        arrival = self._screened.get(decoded.value()[0], self._stamp())
+        look = front.value()
+        if (
+            arrival is not None
+            and arrival.step == "front"
+            and arrival.portrait is not None
+            and isinstance(look, ShotLook)
+            and look.detection is arrival.detection
+        ):
+            return arrival.portrait
+        return look_at_portrait(card, self.matcher)
 
     def _decode(self, source: ImageSource, limits: DecodeLimits | None = None
                 ) -> tuple[Frame, float]:  # fmt: skip
@@ -377,7 +424,8 @@ class Verifier:
         return self._prepare(name, frame)
 
     def _prepare(self, name: str, frame: Frame) -> Any:
-        screened = self._screened.get(frame)
+        arrival = self._screened.get(frame, self._stamp())
+        screened = None if arrival is None else arrival.screening(frame, name)
         if name == "selfie":
             return look_at_selfie(frame, self.matcher, self.layouts, self.match_config,
                                   screened=screened)  # fmt: skip
@@ -487,45 +535,94 @@ class _Frames:
             return len(self._frames)
 
 
+@dataclass(frozen=True, slots=True, eq=False)
+class _Arrival:
+    """What ``screen_shot`` found and judged on one shot, for ``verify`` of the same bytes.
+
+    The card (``None``: none found) and whether the held-back windows were searched; with
+    a ``step``, that step's judgements: a card step's ``quality`` (and the front's printed
+    ``portrait``, the tilted step's ``tilt``) by the image method in ``stamp``, a selfie's
+    ``faces`` and face ``gate`` by the matcher and match configuration in ``stamp``.
+    """
+
+    detection: CardDetection | None
+    held_back_checked: bool
+    step: str | None = None
+    stamp: tuple[Any, ...] = ()
+    quality: QualityReport | None = None
+    tilt: TiltCheck | None = None
+    portrait: PortraitLook | None = None
+    faces: tuple[FaceDetection, ...] = ()
+    gate: FaceGate | None = None
+
+    def screening(self, frame: Frame, step: str | None = None) -> ShotScreening:
+        """The screen's answer, with what it judged only for the step it judged.
+
+        ``step``: the step ``verify`` uses the shot as (None: the one screened); the same
+        bytes sent as another step are judged again.
+        """
+        if step is not None and step != self.step:
+            return ShotScreening(frame, self.detection, self.held_back_checked)
+        glare = self.portrait.glare if self.portrait is not None and self.portrait.faces else None
+        return ShotScreening(frame, self.detection, self.held_back_checked,
+                             quality=self.quality, tilt=self.tilt, faces=len(self.faces),
+                             face_gate=self.gate, found_faces=self.faces,
+                             portrait_glare=glare)  # fmt: skip
+
+    def judged_by(self, stamp: tuple[Any, ...]) -> bool:
+        """Whether the judgements were made with ``stamp``'s components.
+
+        The same objects, or equal configurations.
+        """
+        return len(stamp) == len(self.stamp) and all(
+            a is b or a == b for a, b in zip(self.stamp, stamp, strict=True)
+        )
+
+
 class _Screened:
-    """``find_card``'s results on shots that passed ``screen_shot``, for ``verify``.
+    """What ``screen_shot`` found and judged on shots that passed it, for ``verify``.
 
     Keyed by the bytes' sha256 and the decoded size: the same bytes decoded by the same
-    ``Verifier`` give the same frame, hence the same card. Only ``screen_shot`` adds (a
+    ``Verifier`` give the same frame, hence the same card and the same judgements, which
+    ``verify`` then does not make again (``_Arrival``; the judgements only where made with
+    the components ``verify`` uses: ``get``'s ``stamp``). Only ``screen_shot`` adds (a
     My Number back never gets here: it is refused first); ``verify`` looks up and never
     adds, so verifying shots that were not screened finds every card itself. The oldest
-    entries go beyond ``size``.
+    entries go beyond ``size``; an entry holds no pixels (a few kB: corners, figures, a
+    portrait's embedding).
     """
 
     def __init__(self, size: int) -> None:
         self._size = size
-        self._cards: OrderedDict[tuple[str, tuple[int, ...]], tuple[CardDetection | None, bool]]
-        self._cards = OrderedDict()
+        self._seen: OrderedDict[tuple[str, tuple[int, ...]], _Arrival] = OrderedDict()
         self._lock = threading.Lock()
 
-    def put(
-        self, frame: Frame, detection: CardDetection | None, *, held_back_checked: bool
-    ) -> None:
+    def put(self, frame: Frame, arrival: _Arrival) -> None:
         key = (frame.source_sha256, frame.image.shape)
         with self._lock:
-            self._cards[key] = (detection, held_back_checked)
-            self._cards.move_to_end(key)
-            while len(self._cards) > self._size:
-                self._cards.popitem(last=False)
+            self._seen[key] = arrival
+            self._seen.move_to_end(key)
+            while len(self._seen) > self._size:
+                self._seen.popitem(last=False)
 
-    def get(self, frame: Frame) -> ShotScreening | None:
-        """``frame`` with the card screened on the same bytes, None if never screened."""
+    def get(self, frame: Frame, stamp: tuple[Any, ...] | None = None) -> _Arrival | None:
+        """What was screened on ``frame``'s bytes, None if never screened.
+
+        The judgements are dropped unless made with ``stamp``'s components (None: kept).
+        """
         key = (frame.source_sha256, frame.image.shape)
         with self._lock:
-            if key not in self._cards:
+            arrival = self._seen.get(key)
+            if arrival is None:
                 return None
-            self._cards.move_to_end(key)
-            detection, held_back_checked = self._cards[key]
-            return ShotScreening(frame, detection, held_back_checked)
+            self._seen.move_to_end(key)
+        if stamp is not None and not arrival.judged_by(stamp):
+            return _Arrival(arrival.detection, arrival.held_back_checked)
+        return arrival
 
     def __len__(self) -> int:
         with self._lock:
-            return len(self._cards)
+            return len(self._seen)
 
 
 # A result or the exception that stood in its way.

@@ -8,8 +8,9 @@ the My Number back screen cannot vouch for. So the session refuses it on arrival
 for a retake (``retake_reason``), with the same rules ``ImageMethod`` records in a verdict
 (``card_problems``): one table of what a card shot must show.
 
-A card shot that is found and read can still be blurred, glared over, not tilted to about
-45 degrees, or tilted without its thickness showing (``quality_problems``,
+A card shot that is found and read can still be blurred, glared over (its fields, or on
+the front its printed portrait: ``portrait_glare_problems``), not tilted to about 45
+degrees, or tilted without its thickness showing (``quality_problems``,
 ``tilt_problems``): ``verify`` would reject or send it to a person, so when asked
 (``Verifier.screen_shot(step=...)``) the screen judges those on arrival too. These are
 *judged* problems (``JUDGED``): a caller limits how often it asks again for them, because a
@@ -22,7 +23,16 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from ekyc.match.quality import FaceGate
-from ekyc.types import CardDetection, DocumentType, Frame, QualityReport, Side, TiltCheck
+from ekyc.read.crosscheck import GLARE_MAX_FRACTION
+from ekyc.types import (
+    CardDetection,
+    DocumentType,
+    FaceDetection,
+    Frame,
+    QualityReport,
+    Side,
+    TiltCheck,
+)
 from ekyc.verdict import ReasonCode
 
 __all__ = [
@@ -30,6 +40,7 @@ __all__ = [
     "CardProblem",
     "ShotScreening",
     "card_problems",
+    "portrait_glare_problems",
     "quality_problems",
     "selfie_problems",
     "tilt_problems",
@@ -122,6 +133,19 @@ def quality_problems(report: QualityReport) -> tuple[CardProblem, ...]:
     return tuple(problems)
 
 
+def portrait_glare_problems(glare: float) -> tuple[CardProblem, ...]:
+    """Glare over the card's printed portrait: more than ``GLARE_MAX_FRACTION`` of its face.
+
+    ``glare`` is the share of the portrait's face box in highlights
+    (``ekyc.stages.look_at_portrait``). ``verify`` records it beside a face mismatch on the
+    least glared view of the portrait (the highlight that drags a genuine score down); on
+    arrival the front step is asked again for it, whatever the selfie will show.
+    """
+    if glare > GLARE_MAX_FRACTION:
+        return (CardProblem(ReasonCode.GLARE_ON_FIELDS, f"{glare:.1%} of the portrait's face"),)
+    return ()
+
+
 def tilt_problems(check: TiltCheck) -> tuple[CardProblem, ...]:
     """Why a tilted shot does not prove a physical card: out of the band, or no thickness."""
     if not check.in_band:
@@ -161,16 +185,24 @@ class ShotScreening:
     """Faces found in a selfie the screen was asked to judge (``face_gate`` then set)."""
     face_gate: FaceGate | None = None
     """The selfie's face quality gate, when the screen was asked to judge the selfie."""
+    found_faces: tuple[FaceDetection, ...] = ()
+    """The ``faces`` themselves (best first), which ``verify`` of the same bytes reuses."""
+    portrait_glare: float | None = None
+    """The glare over the printed portrait's face, when the screen was asked to judge the
+    front step and found a face on the card (``portrait_glare_problems``)."""
 
     def retake_reason(self, expected: DocumentType, side: Side) -> CardProblem | None:
         """The first reason to ask for this card shot again, or ``None`` to keep it.
 
         Card problems first (not found, cut, not read, another document or side); then,
-        where they were judged, quality and tilt (``JUDGED``: the caller limits those).
+        where they were judged, quality, the portrait's glare and tilt (``JUDGED``: the
+        caller limits those).
         """
         problems = card_problems(self.detection, expected, side)
         if not problems and self.quality is not None:
             problems = quality_problems(self.quality)
+        if not problems and self.portrait_glare is not None:
+            problems = portrait_glare_problems(self.portrait_glare)
         if not problems and self.tilt is not None:
             problems = tilt_problems(self.tilt)
         return problems[0] if problems else None

@@ -50,7 +50,8 @@ class DocumentMethod(Protocol):
         """Per-shot work for ``examine`` (None for shots the method does not examine).
 
         ``screened``: the card already found on this shot's bytes (``Verifier.screen_shot``),
-        which a method may use instead of looking again.
+        which a method may use instead of looking again; with the judgements this very
+        method made on it on arrival as this step (``quality``, ``tilt``), where it did.
         """
         ...
 

@@ -27,7 +27,16 @@ from ekyc.detect import (
 from ekyc.methods.base import DocumentFindings, Evidence, timed_into
 from ekyc.rules import rule_for
 from ekyc.screening import ShotScreening, card_problems, quality_problems, tilt_problems
-from ekyc.types import CardDetection, DocumentType, Frame, QualityReport, RectifiedCard, Shot, Side
+from ekyc.types import (
+    CardDetection,
+    DocumentType,
+    Frame,
+    QualityReport,
+    RectifiedCard,
+    Shot,
+    Side,
+    TiltCheck,
+)
 from ekyc.verdict import ReasonCode
 
 __all__ = ["ImageMethod"]
@@ -45,16 +54,22 @@ _CARD_SHOTS = ("front", "tilt", "back")
 class _Seen:
     detection: CardDetection
     card: RectifiedCard
+    tilt: TiltCheck | None = None
 
 
 @dataclass(frozen=True, slots=True, eq=False)
 class ShotLook:
-    """``ImageMethod.prepare``'s result: the card found on one shot, judged and rectified."""
+    """``ImageMethod.prepare``'s result: the card found on one shot, judged and rectified.
+
+    ``tilt``: ``ImageMethod.check_tilt`` on this card, where a screen on arrival already
+    ran it (the tilted step); ``examine`` runs it otherwise.
+    """
 
     detection: CardDetection | None
     quality: QualityReport | None = None
     card: RectifiedCard | None = None
     timings_ms: dict[str, float] = field(default_factory=dict)
+    tilt: TiltCheck | None = None
 
 
 class ImageMethod:
@@ -80,7 +95,9 @@ class ImageMethod:
         Records nothing, so shots can be prepared at once on several threads. ``screened``
         is ``find_card``'s result on this shot's bytes from an earlier look (a screen on
         arrival, default detector settings): used instead of finding the card again when
-        this method has no ``detect_config`` of its own.
+        this method has no ``detect_config`` of its own. Its ``quality`` and ``tilt``, where
+        set, are this method's own judgements of that card on arrival (the pipeline hands
+        them on only for the same bytes, step and method): not judged again.
 
         Raises:
             StepNotAllowed: the shot shows a My Number card's back (before anything of it
@@ -100,11 +117,14 @@ class ImageMethod:
         refuse_my_number_back(detection)  # before anything of this shot is kept
         if detection is None:
             return ShotLook(None, timings_ms=timings)
-        with timed_into(timings, f"{shot}.quality"):
-            quality = assess_quality(frame, self.config.quality, region=detection.quad)
+        quality = screened.quality if screened is not None else None
+        if quality is None:
+            with timed_into(timings, f"{shot}.quality"):
+                quality = assess_quality(frame, self.config.quality, region=detection.quad)
         with timed_into(timings, f"{shot}.rectify"):
             card = rectify(frame, detection.quad, px_per_mm=_CARD_PX_PER_MM)
-        return ShotLook(detection, quality, card, timings)
+        tilt = screened.tilt if screened is not None else None
+        return ShotLook(detection, quality, card, timings, tilt)
 
     def examine(
         self,
@@ -160,7 +180,7 @@ class ImageMethod:
         for problem in card_problems(detection, expected, side):  # as on arrival
             evidence.reason(problem.code, stage, problem.detail)
         self._judge_quality(seen.quality, stage, evidence)
-        return _Seen(detection, seen.card)
+        return _Seen(detection, seen.card, seen.tilt)
 
     @staticmethod
     def _judge_quality(report: QualityReport, stage: str, evidence: Evidence) -> None:
@@ -174,15 +194,18 @@ class ImageMethod:
         for problem in quality_problems(report):  # as on arrival
             evidence.reason(problem.code, stage, problem.detail)
 
+    def check_tilt(self, frame: Frame, detection: CardDetection) -> TiltCheck:
+        """The tilted shot's angle and the card's visible thickness, as ``examine`` judges."""
+        size = (frame.width, frame.height)
+        return estimate_tilt(detection.quad, size, frame.metadata, self.detect_config,
+                             image=frame.image)  # fmt: skip
+
     def _tilt(self, frame: Frame, tilt: _Seen, evidence: Evidence) -> None:
-        with evidence.timed("tilt.angle"):
-            check = estimate_tilt(
-                tilt.detection.quad,
-                (frame.width, frame.height),
-                frame.metadata,
-                self.detect_config,
-                image=frame.image,
-            )
+        if tilt.tilt is not None:  # judged on arrival, on this very card
+            check = tilt.tilt
+        else:
+            with evidence.timed("tilt.angle"):
+                check = self.check_tilt(frame, tilt.detection)
         evidence.check(
             "tilt",
             tilt_deg=round(check.tilt_deg, 2),

@@ -28,7 +28,7 @@ from ekyc.match import (
 )
 from ekyc.methods.base import DocumentFindings, Evidence, timed_into
 from ekyc.read.crosscheck import GLARE_MAX_FRACTION
-from ekyc.screening import ShotScreening, selfie_problems
+from ekyc.screening import ShotScreening, portrait_glare_problems, selfie_problems
 from ekyc.types import Embedding, FaceDetection, Frame, MatchScore, RGBImage
 from ekyc.verdict import ReasonCode
 
@@ -70,7 +70,8 @@ def look_at_selfie(selfie: Frame, matcher: FaceMatcher, layouts: CardLayouts,
     """The selfie's own work, which needs no other shot and records nothing.
 
     ``screened``: the card ``find_card`` already found on the selfie's bytes (a screen on
-    arrival, ``Verifier.screen_shot``); it is not looked for again.
+    arrival, ``Verifier.screen_shot``); it is not looked for again, nor are the faces and
+    the face gate where the screen judged them (``screened.face_gate``) with ``config``.
 
     Raises:
         StepNotAllowed: a My Number card's back is in the selfie.
@@ -84,9 +85,12 @@ def look_at_selfie(selfie: Frame, matcher: FaceMatcher, layouts: CardLayouts,
     if screened is None or not screened.held_back_checked:
         with timed_into(timings, "selfie.held_card_check"):
             refuse_my_number_back(find_held_my_number_back(selfie, layouts))
-    with timed_into(timings, "selfie.faces"):
-        faces = matcher.detector.detect(selfie.image)
-        gate = assess_face(selfie.image, faces, config)
+    if screened is not None and screened.face_gate is not None:
+        faces, gate = screened.found_faces, screened.face_gate
+    else:
+        with timed_into(timings, "selfie.faces"):
+            faces = matcher.detector.detect(selfie.image)
+            gate = assess_face(selfie.image, faces, config)
     if gate.face is None or len(faces) != 1:
         return SelfieLook(faces, gate, None, timings)
     with timed_into(timings, "selfie.embed"):
@@ -137,10 +141,9 @@ def selfie_stage(selfie: Frame, findings: DocumentFindings, matcher: FaceMatcher
                        for p, s in zip(used, scores, strict=True)])  # fmt: skip
     if not score.match:
         evidence.reason(ReasonCode.FACE_MISMATCH, "match")
-        least = min(p.glare for p in used)
-        if least > GLARE_MAX_FRACTION:  # the front end can ask for a retake
-            evidence.reason(ReasonCode.GLARE_ON_FIELDS, "portrait",
-                            f"{least:.1%} of the portrait's face")  # fmt: skip
+        # The rule the front step is judged by on arrival: there the daemon asks again.
+        for problem in portrait_glare_problems(min(p.glare for p in used)):
+            evidence.reason(problem.code, "portrait", problem.detail)
     return SelfieFaces(mine, used[0].embedding)
 
 

@@ -14,7 +14,7 @@ from benchmarks.synth.applicant import make_applicant
 from ekyc.config import PipelineConfig
 from ekyc.errors import CorruptImage, StepNotAllowed
 from ekyc.match import DEFAULT_EMBEDDER
-from ekyc.pipeline import Verifier, _Screened
+from ekyc.pipeline import Verifier, _Arrival, _Screened
 from ekyc.registry import Registry
 from ekyc.types import CaptureMetadata, DocumentType, Frame, Side
 from ekyc.verdict import Decision, ReasonCode
@@ -135,21 +135,25 @@ def _fresh(of: Verifier) -> Verifier:
                     reader=of.reader, passive=of.passive)  # fmt: skip
 
 
+# What verify does on a shot and does not do again when the daemon screened it as its step.
+_DONE_ON_ARRIVAL = {
+    "front.detect", "tilt.detect", "back.detect", "selfie.card_check", "selfie.held_card_check",
+    "front.quality", "tilt.quality", "back.quality", "tilt.angle", "selfie.faces",
+}  # fmt: skip
+
+
 def test_shots_screened_on_arrival_are_not_looked_at_again_and_give_the_same_verdict():
-    # The daemon screens each shot as it arrives (screen_shot) and verifies all at the end:
-    # the card found on arrival is reused, not found again, and nothing else changes.
+    # The daemon screens each shot as it arrives, as its step (screen_shot(step=...)), and
+    # verifies all at the end: the card found and what was judged on arrival (quality,
+    # tilt, the front's portrait, the selfie's faces) are reused, and nothing else changes.
     person = applicant(7001, DocumentType.DRIVERS_LICENSE)
     pipeline = _fresh(verifier())
     plain = pipeline.verify(person.document_type, person.shots)
-    assert {"front.detect", "tilt.detect", "back.detect", "selfie.card_check"} <= set(
-        plain.timings_ms
-    )
-    for data in person.shots.values():
-        pipeline.screen_shot(data)
+    assert set(plain.timings_ms) >= _DONE_ON_ARRIVAL
+    for name, data in person.shots.items():
+        pipeline.screen_shot(data, selfie=name == "selfie", step=name)
     screened = pipeline.verify(person.document_type, person.shots)
-    assert not {"front.detect", "tilt.detect", "back.detect", "selfie.card_check"} & set(
-        screened.timings_ms
-    )
+    assert not set(screened.timings_ms) & _DONE_ON_ARRIVAL
     verdicts = [plain.to_json(), screened.to_json()]
     for verdict in verdicts:
         verdict.pop("timings_ms")
@@ -182,15 +186,41 @@ def test_the_screened_cards_kept_are_the_most_recent_few():
     frames = [Frame(np.zeros((4, 4, 3), np.uint8), CaptureMetadata("PNG"), f"{i:064x}")
               for i in range(3)]  # fmt: skip
     for i, frame in enumerate(frames):
-        kept.put(frame, None, held_back_checked=i == 2)
+        kept.put(frame, _Arrival(None, held_back_checked=i == 2))
     assert len(kept) == 2
     assert kept.get(frames[0]) is None
     found = kept.get(frames[2])
     assert found is not None
-    assert found.frame is frames[2]
     assert found.detection is None  # screened, and no card in it
     assert found.held_back_checked  # screened as a selfie
+    assert found.screening(frames[2]).frame is frames[2]
     assert not kept.get(frames[1]).held_back_checked
+
+
+def test_judgements_on_arrival_are_reused_only_as_the_same_step_by_the_same_components():
+    from ekyc.match import MatchConfig
+
+    frame = Frame(np.zeros((4, 4, 3), np.uint8), CaptureMetadata("PNG"), "0" * 64)
+    judge, matcher, config = object(), object(), MatchConfig(budget="card")
+    kept = _Screened(2)
+    kept.put(frame, _Arrival(None, False, "front", (judge, matcher, config),
+                             portrait=_glared_portrait()))  # fmt: skip
+    same = kept.get(frame, (judge, matcher, MatchConfig(budget="card")))
+    assert same.screening(frame, "front").portrait_glare == 0.5
+    assert same.screening(frame, "tilt").portrait_glare is None  # the same bytes as another step
+    other = kept.get(frame, (object(), matcher, config))  # judged by another method
+    assert other.portrait is None
+    assert other.screening(frame, "front").portrait_glare is None
+    assert kept.get(frame, (judge, matcher, MatchConfig())).portrait is None
+
+
+def _glared_portrait():
+    """A portrait look with a face half under glare (the figures alone)."""
+    from ekyc.stages import PortraitLook
+    from ekyc.types import FaceDetection
+
+    face = FaceDetection(np.array([10, 10, 40, 50], np.float32), np.zeros((5, 2), np.float32), 0.9)
+    return PortraitLook((face,), glare=0.5)
 
 
 def test_genuine_applicant_evidence():
@@ -451,3 +481,37 @@ def test_screen_shot_judges_a_selfie_as_verify_does():
     shots = {**person.shots, "selfie": table}
     verdict = verifier().verify(person.document_type, shots)
     assert "NO_FACE_IN_SELFIE" in verdict.codes
+
+
+def test_glare_over_the_front_portrait_is_judged_on_arrival_as_verify_measures_it():
+    # A highlight over part of the printed face (seed 20002's reject: FACE_MISMATCH with
+    # GLARE_ON_FIELDS on the portrait) is asked again on arrival, as a judged retake, from
+    # the very glare figure verify records for the portrait.
+    from ekyc.detect import rectify
+    from ekyc.screening import JUDGED
+
+    person = applicant(7000, DocumentType.DRIVERS_LICENSE)
+    pipeline = _fresh(verifier())
+    clean = pipeline.screen_shot(person.shots["front"], step="front")
+    assert clean.portrait_glare == 0.0
+    assert clean.retake_reason(DocumentType.DRIVERS_LICENSE, Side.FRONT) is None
+    face = pipeline._screened.get(clean.frame).portrait.best
+    card = rectify(clean.frame, clean.detection.quad, px_per_mm=10.0)
+    x, y, w, h = face.box
+    spot = np.float32([[x + 0.35 * w, y + 0.4 * h], [x + 0.65 * w, y + 0.4 * h],
+                       [x + 0.65 * w, y + 0.6 * h], [x + 0.35 * w, y + 0.6 * h]])  # fmt: skip
+    in_shot = cv2.perspectiveTransform(spot[None], np.linalg.inv(card.homography))[0]
+    shot = np.array(clean.frame.image)
+    cv2.fillPoly(shot, [np.round(in_shot).astype(np.int32)], (255, 255, 255))
+    front = _jpeg(shot)
+
+    seen = pipeline.screen_shot(front, step="front")
+    problem = seen.retake_reason(DocumentType.DRIVERS_LICENSE, Side.FRONT)
+    assert problem is not None
+    assert problem.code is ReasonCode.GLARE_ON_FIELDS
+    assert problem.code in JUDGED
+    assert "portrait" in problem.detail
+    assert seen.quality is not None
+    assert seen.quality.passed  # the card's fields are clear: the portrait alone is glared
+    verdict = _fresh(verifier()).verify(person.document_type, {**person.shots, "front": front})
+    assert verdict.checks["portrait"]["glare_fraction"] == round(seen.portrait_glare, 4)
