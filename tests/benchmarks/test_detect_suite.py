@@ -86,6 +86,26 @@ def test_summary_known_values():
     }
 
 
+def test_seeded_ceiling_summary_known_values():
+    ceiling = [(20.0, True, 5.0, False), (30.0, False, 9.0, True), (40.0, True, 7.0, False)]
+    seeded = [
+        SCENES[0]
+        | {
+            "cpu_ms_seeded": a,
+            "seeded_confident": b,
+            "cpu_ms_seeded_fast": c,
+            "seeded_fast_kept": d,
+        }
+        for a, b, c, d in ceiling
+    ]
+    s = detect.summarise(SCENES + seeded)
+    assert s["seeded_cpu_ms_median"] == 30.0
+    assert s["seeded_confident_rate"] == pytest.approx(2 / 3)
+    assert s["seeded_fast_cpu_ms_median"] == 7.0
+    assert s["seeded_fast_kept_rate"] == pytest.approx(1 / 3)
+    assert detect.summarise(SCENES)["seeded_cpu_ms_median"] is None
+
+
 def test_confusion_counts_every_genuine_in_frame_scene_once():
     m = detect.confusion(SCENES, "predicted")
     assert m["rows"] == ["drivers_license/front", "residence_card/back"]
