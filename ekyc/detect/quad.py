@@ -34,7 +34,7 @@ from ekyc.detect.config import DetectConfig
 from ekyc.detect.edges import EdgeFit, fit_sides, intersect
 from ekyc.detect.outline import outermost_sides
 from ekyc.detect.plane import aspect_ratios, focal_px, plane_pose, shape_factors
-from ekyc.detect.rank import side_evidence, visible_area
+from ekyc.detect.rank import nested_preference, side_evidence, visible_area
 from ekyc.detect.sideface import face_edge_quad
 from ekyc.types import AspectPrior, CardQuad, Frame, QuadDetection, RGBImage
 
@@ -223,9 +223,13 @@ def ranked_candidates(
     in-frame area (``rank.visible_area``): of two nested quads that both look like
     boundaries (a coloured panel printed on the card and the card itself), the outer one
     is the card, while a quad reaching out of the frame gains nothing from its unseen part.
+    Paper documents (``A4`` / ``ANY``) take a weaker global preference and a further one
+    among nested quads only (``rank.nested_preference``, ``DetectConfig.nest_weight``).
     """
     if aspect is not AspectPrior.ID1:
-        cfg = replace(cfg, area_weight=cfg.document_area_weight)
+        cfg = replace(
+            cfg, area_weight=cfg.document_area_weight, nest_weight=cfg.document_nest_weight
+        )
     blur, gx, gy = work.blur, work.gx, work.gy
     quads = candidate_quads(work, aspect.ratio, cfg)
     if not quads:
@@ -239,6 +243,8 @@ def ranked_candidates(
     area = visible_area(stack, size)
     score = boundary * shape
     rank = score * (area / area.max()) ** cfg.area_weight
+    if cfg.nest_weight > 0:
+        rank = rank * nested_preference(stack, score, area, cfg.nest_rival) ** cfg.nest_weight
     order = np.argsort(-rank)
     return [(float(rank[i]), float(score[i]), stack[i]) for i in order if rank[i] > 0]
 

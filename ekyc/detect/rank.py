@@ -22,7 +22,7 @@ import numpy.typing as npt
 
 from ekyc.detect.config import DetectConfig
 
-__all__ = ["point_evidence", "side_evidence", "visible_area"]
+__all__ = ["nested_preference", "point_evidence", "side_evidence", "visible_area"]
 
 F32 = npt.NDArray[np.float32]
 F64 = npt.NDArray[np.float64]
@@ -82,6 +82,38 @@ def visible_area(quads: F64, size: tuple[int, int]) -> F64:
     whole = area(quads[..., 0], quads[..., 1])
     inside = area(np.clip(quads[..., 0], 0, width), np.clip(quads[..., 1], 0, height))
     return np.asarray(inside * inside / np.maximum(whole, 1e-9), dtype=np.float64)
+
+
+def nested_preference(quads: F64, score: F64, area: F64, rival: float) -> F64:
+    """Per quad, its area over the largest area of a comparable quad that contains it.
+
+    Of two nested quads that both look like boundaries (a box printed on a page and the
+    page), the outer one is the document; a quad that no other contains keeps 1, however
+    small, so large quads made of background lines (a table edge, a monitor, a cable) that
+    do not enclose it gain nothing over it. A container counts only when its score is at
+    least ``rival`` times the quad's: a weak quad around a strong one (a desk's edges around
+    the page) is no reason to doubt the strong one.
+
+    Args:
+        quads: ``(n, 4, 2)`` clockwise corners.
+        score: ``(n,)`` boundary score of each quad.
+        area: ``(n,)`` its (in-frame) area.
+        rival: Score ratio from which a container counts.
+
+    Returns:
+        ``(n,)`` values in (0, 1].
+    """
+    start, d = quads, np.roll(quads, -1, axis=1) - quads
+    length = np.maximum(np.linalg.norm(d, axis=-1), 1e-9)
+    # inside[i, j]: every corner of quad i lies on the inner side of every side of quad j
+    # (2 px of slack: a box that shares the page's sides sits on them, not inside them).
+    rel = quads[:, None, :, None, :] - start[None, :, None, :, :]  # (i, j, corner, side, 2)
+    cross = d[None, :, None, :, 0] * rel[..., 1] - d[None, :, None, :, 1] * rel[..., 0]
+    inside = np.all(cross / length[None, :, None, :] >= -2.0, axis=(2, 3))
+    np.fill_diagonal(inside, False)
+    counts = inside & (area[None, :] > area[:, None]) & (score[None, :] >= rival * score[:, None])
+    outer = np.where(counts, area[None, :], area[:, None]).max(axis=1)
+    return np.asarray(area / np.maximum(outer, 1e-9), dtype=np.float64)
 
 
 def point_evidence(

@@ -13,7 +13,7 @@ import pytest
 
 from ekyc.detect.config import DetectConfig
 from ekyc.detect.quad import find_quad, make_working_image
-from ekyc.detect.rank import side_evidence
+from ekyc.detect.rank import nested_preference, side_evidence
 from tests.ekyc.detect import scenes
 
 CFG = DetectConfig()
@@ -57,3 +57,37 @@ def test_noisy_paper_alone_shows_no_boundary(noise):
     image = _paper_with_card(0.0, noise)
     assert _evidence(image).max() < 0.05
     assert find_quad(image) is None
+
+
+# Clockwise (on screen) quads for ``nested_preference``: a page, a box printed inside it,
+# and a large quad beside it that does not enclose either.
+PAGE = np.array([[100.0, 50.0], [300.0, 50.0], [300.0, 330.0], [100.0, 330.0]])
+BOX = np.array([[120.0, 70.0], [280.0, 70.0], [280.0, 200.0], [120.0, 200.0]])
+DESK = np.array([[350.0, 0.0], [1200.0, 0.0], [1200.0, 700.0], [350.0, 700.0]])
+
+
+def _areas(quads: np.ndarray) -> np.ndarray:
+    return np.array([cv2.contourArea(q.astype(np.float32)) for q in quads])
+
+
+def test_of_two_comparable_nested_quads_the_inner_one_yields():
+    quads = np.stack([PAGE, BOX, DESK])
+    areas = _areas(quads)
+    nested = nested_preference(quads, np.array([0.95, 1.0, 0.9]), areas, 0.9)
+    assert nested[1] == pytest.approx(areas[1] / areas[0])  # the box inside the page
+    assert nested[0] == 1.0  # the page: the desk quad beside it does not enclose it
+    assert nested[2] == 1.0
+
+
+def test_a_weak_container_is_no_reason_to_doubt_the_quad_inside():
+    quads = np.stack([PAGE, BOX])
+    nested = nested_preference(quads, np.array([0.5, 1.0]), _areas(quads), 0.9)
+    assert nested.tolist() == [1.0, 1.0]
+
+
+def test_a_quad_sharing_a_side_with_its_container_is_nested():
+    # A panel printed along the page's top edge: its corners lie on the page's side.
+    panel = np.array([[100.0, 50.0], [300.0, 50.0], [300.0, 120.0], [100.0, 120.0]])
+    quads = np.stack([PAGE, panel + np.array([0.0, -1.5])])  # 1.5 px out: sampling noise
+    nested = nested_preference(quads, np.array([1.0, 1.0]), _areas(quads), 0.9)
+    assert nested[1] < 0.3
