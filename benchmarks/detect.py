@@ -11,7 +11,8 @@ are read by ``ekyc.detect.recognise`` twice per genuine in-frame scene: inside t
 quad (what the pipeline sees) and inside the true corners (the classifier alone); both
 confusion matrices go to ``confusion_type_side.png``, the IoU / corner / tilt error
 distributions to ``detect_errors.png``. With SmartDoc-15 frames under ``--data`` they are
-scored with the A4 prior (rows per frame in results.json). Every scene's figures are in
+scored with the A4 prior (rows per frame in results.json), and the MIDV-500 sample (a real
+phone shot of an ID-1 card) with the ID-1 prior: IoU and corner error. Every scene's figures are in
 results.json (``scenes``), so any summary can be recomputed.
 
 The same-card check (``ekyc.detect.compare_cards``) gets its own scenes (``--same-card N``,
@@ -27,6 +28,7 @@ from __future__ import annotations
 import argparse
 import csv
 import datetime as dt
+import json
 import os
 import platform
 import tempfile
@@ -358,6 +360,52 @@ def run_smartdoc(data: Path) -> list[dict[str, Any]]:
     return rows
 
 
+MIDV_FRAMES = ("43_tur_id/images/CA/CA43_01.tif",)
+
+
+def run_midv(data: Path) -> list[dict[str, Any]]:
+    """One row per MIDV-500 frame (a real phone shot of an ID-1 card): IoU and corner error.
+
+    The frame is decoded as an upload (``decode_image``); ``find_quad`` and ``find_card``
+    run with the ID-1 prior as the pipeline runs them. The card (a mock Turkish ID) has no
+    layout here, so ``find_card`` reads no type; its quad is what a reviewer would see.
+    """
+    from ekyc.detect import CardLayouts, find_card
+    from ekyc.registry import Registry
+
+    paths = [data / "midv500_sample" / rel for rel in MIDV_FRAMES]
+    if not any(path.exists() for path in paths):
+        return []
+    layouts = CardLayouts.from_registry(Registry.from_manifest(threads=1))
+    rows = []
+    for rel, path in zip(MIDV_FRAMES, paths, strict=True):
+        if not path.exists():
+            continue
+        truth_path = path.parent.parent.parent / "ground_truth" / path.parent.name
+        # MIDV-500 lists TL, TR, BR, BL of the template (the card upright).
+        truth = np.array(json.loads((truth_path / f"{path.stem}.json").read_text())["quad"], float)
+        frame = decode_image(path.read_bytes())
+        t0 = time.perf_counter()
+        quad = find_quad(frame)
+        ms = 1000 * (time.perf_counter() - t0)
+        card = find_card(frame, layouts)
+        row: dict[str, Any] = {
+            "frame": rel,
+            "size": [frame.image.shape[1], frame.image.shape[0]],
+            "ms_find_quad": ms,
+        }
+        for name, det in (("find_quad", quad), ("find_card", card)):
+            corners = None if det is None else det.quad.corners
+            row[name] = {
+                "detected": det is not None,
+                "iou": 0.0 if corners is None else quad_iou(corners, truth),
+                "corner_error_pct": None if corners is None else corner_error_pct(corners, truth),
+                "cut_by_border": None if det is None else bool(det.cut_by_border),
+            }
+        rows.append(row)
+    return rows
+
+
 def _mean(values: list[float]) -> float | None:
     return float(np.mean(values)) if values else None
 
@@ -609,6 +657,28 @@ def run(args: argparse.Namespace, report: Report) -> None:
         )
     else:
         report.section("SmartDoc-15 frames", f"skipped: no metadata.csv under {sd_root}")
+    midv = run_midv(args.data) if args.data else []
+    if midv:
+        report.section(
+            "MIDV-500 frame (real phone shot of an ID-1 card, ID-1 prior)",
+            f"{args.data / 'midv500_sample'}: {len(midv)} frame(s); a smoke check, no target",
+        )
+        report.table(
+            ["frame", "size", "find_quad IoU", "corner error % diag", "find_card IoU", "cut"],
+            [
+                [
+                    r["frame"],
+                    "x".join(map(str, r["size"])),
+                    f"{r['find_quad']['iou']:.3f}",
+                    _fmt(r["find_quad"]["corner_error_pct"]),
+                    f"{r['find_card']['iou']:.3f}",
+                    _fmt(r["find_quad"]["cut_by_border"]),
+                ]
+                for r in midv
+            ],
+        )
+    else:
+        report.section("MIDV-500 frame", "skipped: no midv500_sample under --data")
     report.results["detect"] = {
         "synth": {"n": args.synth, "seed": args.seed, "kinds": list(KINDS)},
         "summary": summary,
@@ -618,6 +688,7 @@ def run(args: argparse.Namespace, report: Report) -> None:
         "smartdoc": None
         if smartdoc is None
         else {"frames": smartdoc, "mean_iou": float(np.mean([r["iou"] for r in smartdoc]))},
+        "midv500": midv,
         "scenes": scenes,
     }
     if args.out and scenes:
@@ -713,7 +784,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--data",
         type=Path,
         default=default_data,
-        help="shared data folder (SmartDoc frames, when there)",
+        help="shared data folder (SmartDoc and MIDV-500 frames, when there)",
     )
     parser.add_argument(
         "--same-card",

@@ -181,10 +181,28 @@ def test_detect_suite_figures_agree_with_its_scenes(tmp_path, capsys):
         if key.endswith(("rate", "accuracy", "corners", "rejected", "passing", "iou")) and value:
             assert 0.0 <= value <= 1.0, key
     assert result["smartdoc"] is None
+    assert result["midv500"] == []
     same_card = result["same_card"]
     assert same_card["summary"] == detect.summarise_same_card(same_card["pairs"])
     text = (out / "report.md").read_text()
     assert text.startswith("# ekyc bench detect\n")
     assert "- machine: " in text
     assert "skipped: no metadata.csv" in text
+    assert "skipped: no midv500_sample" in text
     assert "![type/side confusion](confusion_type_side.png)" in text
+
+
+@pytest.mark.dataset
+@pytest.mark.models
+def test_midv500_rows_score_the_detected_quads(shared_data):
+    """The real-data part: each MIDV-500 frame's quads scored against its ground truth."""
+    if not (shared_data / "midv500_sample").is_dir():
+        pytest.skip(f"MIDV-500 sample not found at {shared_data / 'midv500_sample'}")
+    rows = detect.run_midv(shared_data)
+    assert [r["frame"] for r in rows] == list(detect.MIDV_FRAMES)
+    (row,) = rows
+    assert row["size"] == [1080, 1920]  # portrait phone frame, as decoded for an upload
+    for name in ("find_quad", "find_card"):
+        scored = row[name]
+        assert 0.0 <= scored["iou"] <= 1.0
+        assert (scored["corner_error_pct"] is None) == (not scored["detected"])
