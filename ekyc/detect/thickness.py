@@ -27,6 +27,7 @@ import numpy.typing as npt
 from ekyc.detect.config import DetectConfig
 from ekyc.detect.edges import sample_profiles
 from ekyc.detect.plane import DIAGONAL_35MM
+from ekyc.detect.rounding import corner_shapes
 from ekyc.detect.steps import blurred_step, fit_one, fit_three, fit_two, thin_line
 
 __all__ = ["EdgeBand", "expected_bands", "measure_edge_band", "side_face_widths"]
@@ -330,7 +331,29 @@ def _blur_matched(
     if not any(measured[i] > 0 for i in facing):
         return False, measured, facing
     hidden = [i for i in range(4) if across[i] < _FACING_PX]
-    return _no_margin(full, quad, facing, hidden, measured, size, f_px, config), measured, facing
+    if not _no_margin(full, quad, facing, hidden, measured, size, f_px, config):
+        return False, measured, facing
+    return not _square_corner(full, quad, hidden, size, f_px, config), measured, facing
+
+
+def _square_corner(
+    full: F32, quad: F64, hidden: list[int], size: tuple[int, int], f_px: float,
+    config: DetectConfig,
+) -> bool:  # fmt: skip
+    """A corner between two sides facing away reads square, and none reads round.
+
+    A cut-out paper copy's edge can show as a band 1-2 px wide, as a card's side face
+    does; its square corners do not show as an ID-1 card's rounded ones
+    (``ekyc.detect.rounding``). The quad's side lengths in millimetres come from its
+    plane pose.
+    """
+    read = [(k - 1) % 4 in hidden and k in hidden for k in range(4)]
+    if not any(read):
+        return False
+    _, pts, _, _ = _card_in_camera(quad, size, f_px, config)
+    size_mm = (float(np.linalg.norm(pts[1] - pts[0])), float(np.linalg.norm(pts[2] - pts[1])))
+    square, rounded = corner_shapes(full, quad, size_mm, read)
+    return square > 0 and rounded == 0
 
 
 def _no_margin(

@@ -8,6 +8,7 @@ import pytest
 
 from ekyc.detect.config import DetectConfig
 from ekyc.detect.plane import focal_px, plane_pose
+from ekyc.detect.rounding import corner_shapes
 from ekyc.detect.steps import blurred_step
 from ekyc.detect.thickness import _possible_line, measure_edge_band, side_face_widths
 from ekyc.detect.tilt import estimate_tilt
@@ -253,6 +254,23 @@ def test_a_rim_without_a_side_face_shows_no_thickness():
     assert not _rimmed_band_visible(0.0)
 
 
+def _rounded(quad: np.ndarray, radius_mm: float = 3.18) -> np.ndarray:
+    """The outline of an ID-1 card (corners of ``radius_mm``) whose corner lines are ``quad``."""
+    w, h, r = 85.6, 54.0, radius_mm
+    arcs = []
+    for (cx, cy), start in (
+        ((r, r), 180),
+        ((w - r, r), 270),
+        ((w - r, h - r), 0),
+        ((r, h - r), 90),
+    ):
+        t = np.deg2rad(start + np.linspace(0.0, 90.0, 12))
+        arcs.append(np.stack([cx + r * np.cos(t), cy + r * np.sin(t)], axis=1))
+    rect = np.array([[0, 0], [w, 0], [w, h], [0, h]], np.float32)
+    hom = cv2.getPerspectiveTransform(rect, np.asarray(quad, np.float32))
+    return cv2.perspectiveTransform(np.vstack(arcs).astype(np.float32)[None], hom)[0]
+
+
 def _drawn_band(
     ratio: float, seed: int = 4, finger: tuple[float, float, float] | None = None
 ) -> bool:
@@ -267,8 +285,9 @@ def _drawn_band(
     expected = measure_edge_band(sc.image, quad, focal, CFG).expected_px
     image = np.full((720, 1280, 3), (110, 85, 60), np.uint8)
     cv2.fillConvexPoly(
-        image, np.round((quad - 0.5) * 16).astype(np.int32), (232, 230, 224), cv2.LINE_AA, 4
-    )
+        image, np.round((_rounded(quad) - 0.5) * 16).astype(np.int32), (232, 230, 224),
+        cv2.LINE_AA, 4,
+    )  # fmt: skip
     for i in [i for i, e in enumerate(expected) if e >= CFG.min_band_px]:
         image = _strip(image, quad, i, 0.0, ratio * expected[i], (175, 175, 170))
         if finger is not None:
@@ -325,3 +344,64 @@ def test_a_blurred_band_is_no_line_of_a_possible_colour(width, grey):
 def test_a_thin_dark_line_is_a_line_of_a_possible_colour(width, grey):
     x, y = _band_profile(width, grey, 1.4)
     assert _possible_line(x, y, 1.4, outside=True)
+
+
+def _drawn_card(radius_mm: float) -> tuple[np.ndarray, np.ndarray]:
+    """A pale 85.6 x 54 mm rectangle at 6 px/mm on a dark table, corners of ``radius_mm``."""
+    ppm, origin = 6.0, np.array([100.0, 80.0])
+    image = np.full((500, 750, 3), (70, 60, 55), np.uint8)
+    w, h, r = 85.6 * ppm, 54.0 * ppm, radius_mm * ppm
+    big = np.zeros((500 * 8, 750 * 8), np.uint8)  # drawn at 8x, then area-averaged
+    x0, y0 = origin * 8
+    cv2.rectangle(
+        big, (int(x0 + r * 8), int(y0)), (int(x0 + (w - r) * 8), int(y0 + h * 8)), 255, -1
+    )
+    cv2.rectangle(
+        big, (int(x0), int(y0 + r * 8)), (int(x0 + w * 8), int(y0 + (h - r) * 8)), 255, -1
+    )
+    for cx, cy in ((r, r), (w - r, r), (w - r, h - r), (r, h - r)):
+        if r > 0:
+            cv2.circle(big, (int(x0 + cx * 8), int(y0 + cy * 8)), int(r * 8), 255, -1)
+    cover = cv2.resize(big, (750, 500), interpolation=cv2.INTER_AREA).astype(np.float32) / 255
+    face = np.array([235.0, 232.0, 225.0])
+    image = (image * (1 - cover[..., None]) + face * cover[..., None]).astype(np.uint8)
+    quad = origin + np.array([[0.0, 0.0], [w, 0.0], [w, h], [0.0, h]])
+    return image, quad
+
+
+@pytest.mark.parametrize(("radius_mm", "expected"), [(3.18, (0, 4)), (0.3, (4, 0))])
+def test_corner_shapes_tell_a_card_from_a_cut_sheet(radius_mm, expected):
+    # An ID-1 card's corners (3.18 mm radius) leave the quad's corners to the table; a sheet
+    # cut with scissors (0.3 mm) fills them.
+    image, quad = _drawn_card(radius_mm)
+    assert corner_shapes(image, quad, (85.6, 54.0), [True] * 4) == expected
+
+
+def test_a_corner_under_a_finger_is_not_read():
+    image, quad = _drawn_card(0.3)
+    finger = image.copy()
+    cv2.circle(finger, tuple(int(v) for v in quad[0]), 60, (190, 140, 120), -1)
+    assert corner_shapes(finger, quad, (85.6, 54.0), [True] * 4) == (3, 0)
+
+
+def test_a_square_corner_between_hidden_sides_vetoes_the_band():
+    # The genuine shot with the quad's corner between the two sides facing away filled with
+    # the face's colour, as a cut-out copy's square corner: no thickness any more.
+    sc = scenes.scene("tilt", 0, clean=True, background="fabric")
+    band, hidden = _hidden_sides(sc)
+    assert band.visible
+    quad = scenes.truth(sc).astype(np.float64)
+    corners = [k for k in range(4) if k in hidden and (k - 1) % 4 in hidden]
+    assert corners
+    image = sc.image.copy()
+    for k in corners:
+        to_a = quad[(k + 1) % 4] - quad[k]
+        to_b = quad[(k - 1) % 4] - quad[k]
+        inside = quad[k] + 0.08 * to_a + 0.08 * to_b
+        colour = tuple(float(c) for c in image[int(inside[1]), int(inside[0])])
+        tri = np.array(
+            [quad[k] - 0.01 * (to_a + to_b), quad[k] + 0.05 * to_a, quad[k] + 0.05 * to_b]
+        )
+        cv2.fillConvexPoly(image, np.round(tri).astype(np.int32), colour)
+    check = estimate_tilt(scenes.truth(sc), (1280, 720), _meta(sc), image=image)
+    assert not check.thickness_visible
