@@ -62,7 +62,7 @@ import numpy.typing as npt
 from benchmarks.report import Report, suite_main
 from benchmarks.timing import time_call
 from ekyc.match import TEMPLATES, YuNetDetector, align_face, load_embedder, similarities
-from ekyc.match.compare import zsum_members
+from ekyc.match.compare import quality_term, zsum_members
 from ekyc.registry import InputSpec, ModelSpec, Registry, resolve_location
 
 FMRS = (1e-2, 1e-3, 1e-4)
@@ -243,6 +243,14 @@ def similarity_matrix(a: npt.NDArray[np.floating[Any]], b: npt.NDArray[np.floati
         d2 = (a64**2).sum(1)[:, None] + (b64**2).sum(1)[None] - 2.0 * a64 @ b64.T
         dist: Scores = -np.sqrt(np.maximum(d2, 0.0))
         return dist
+    if metric.startswith("zsumq:"):  # an adapted fusion (models/adapt.py)
+        (center, beta, gamma), zsum = quality_term(metric)
+        z = similarity_matrix(a64, b64, zsum)
+        first = zsum_members(zsum)[0][1]
+        q = np.minimum(np.linalg.norm(a64[:, :first], axis=1)[:, None],
+                       np.linalg.norm(b64[:, :first], axis=1)[None]) - center  # fmt: skip
+        adapted: Scores = z - beta * q + gamma * q * z
+        return adapted
     if metric.startswith("zsum:"):
         total, start = np.zeros((len(a64), len(b64))), 0
         for name, dims, mean, std in zsum_members(metric):

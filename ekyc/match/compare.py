@@ -25,6 +25,7 @@ __all__ = [
     "calibrated_threshold",
     "compare",
     "primary_similarity",
+    "quality_term",
     "similarities",
     "similarity",
     "zsum_members",
@@ -60,12 +61,28 @@ def primary_similarity(a: Embedding, b: Embedding, metric: str) -> float:
         if a.model != b.model:
             raise ValueError(f"embeddings come from different models: {a.model.id}, {b.model.id}")
         return primary_similarity(_finished(a), _finished(b), parse_metric(metric)[3])
+    if metric.startswith("zsumq:"):
+        metric = quality_term(metric)[1]
     if not metric.startswith("zsum:"):
         return similarity(a, b, metric)
     if a.model != b.model:
         raise ValueError(f"embeddings come from different models: {a.model.id}, {b.model.id}")
     name, n, _, _ = zsum_members(metric)[0]
     return float(similarities(a.vector[None, :n], b.vector[None, :n], name)[0])
+
+
+def quality_term(metric: str) -> tuple[tuple[float, float, float], str]:
+    """``((center, beta, gamma), "zsum:...")`` of an adapted fusion's ``zsumq:`` metric.
+
+    ``zsumq:CENTER,BETA,GAMMA|zsum:...`` scores ``z - beta * q + gamma * q * z``, where ``z``
+    is the ``zsum`` and ``q`` the smaller first-member descriptor norm minus ``center``
+    (``ekyc.match.fusion``, ``models/adapt.py``).
+    """
+    head, _, zsum = metric.removeprefix("zsumq:").partition("|")
+    center, beta, gamma = (float(v) for v in head.split(","))
+    if not zsum.startswith("zsum:"):
+        raise ValueError(f"zsumq metric needs '|zsum:...', got {metric!r}")
+    return (center, beta, gamma), zsum
 
 
 def zsum_members(metric: str) -> list[tuple[str, int, float, float]]:
@@ -112,10 +129,20 @@ def similarities(
         if start != a64.shape[1]:
             raise ValueError(f"{metric!r} covers {start} of {a64.shape[1]} dimensions")
         return total
+    if metric.startswith("zsumq:"):
+        (center, beta, gamma), zsum = quality_term(metric)
+        z = similarities(a64, b64, zsum)
+        first = zsum_members(zsum)[0][1]
+        q = np.minimum(np.linalg.norm(a64[:, :first], axis=1),
+                       np.linalg.norm(b64[:, :first], axis=1)) - center  # fmt: skip
+        scored: npt.NDArray[np.float64] = z - beta * q + gamma * q * z
+        return scored
     if metric.startswith("cascade:"):
         raise ValueError("a cascade's descriptors alone cannot be scored: compare() or "
                          "similarity() its StagedEmbeddings")  # fmt: skip
-    raise ValueError(f"metric must be 'cosine', 'euclidean' or 'zsum:...', got {metric!r}")
+    raise ValueError(
+        f"metric must be 'cosine', 'euclidean', 'zsum:...' or 'zsumq:...', got {metric!r}"
+    )
 
 
 def calibrated_threshold(spec: ModelSpec, fmr: float, budget: str = "lfw") -> float:

@@ -204,7 +204,13 @@ def test_card_pairs_run_every_row_on_the_same_pairs(shared_data, tmp_path, capsy
 
 
 @pytest.mark.parametrize(
-    "metric", ["cosine", "euclidean", "zsum:cosine,2,0.1,0.5;euclidean,4,-2,0.3"]
+    "metric",
+    [
+        "cosine",
+        "euclidean",
+        "zsum:cosine,2,0.1,0.5;euclidean,4,-2,0.3",
+        "zsumq:1.5,0.6,0.05|zsum:cosine,2,0.1,0.5;cosine,4,0.2,0.3",
+    ],
 )
 def test_similarity_matrix_is_every_pairs_similarity(metric):
     from ekyc.match import similarities
