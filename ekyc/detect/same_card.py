@@ -9,13 +9,15 @@ numbers, dates. So the comparison
 
 1. registers the second rectified shot onto the first (ECC homography on the band-passed
    gray cards at 2 px/mm: the shared print anchors it, so corner errors of both quads drop
-   out),
+   out); when that does not converge to a good fit (a quad 40-120 px off the card leaves
+   the shots ~10 mm apart), ECC starts again from the homography of matched ORB
+   keypoints, and the better fit is kept,
 2. band-passes both at 4 px/mm (0.25 to 1 mm detail) and blurs the sharper one to the
    other's blur (the blur of either shot that correlates best over the personal fields),
-3. scores each 8 mm tile of the personal fields (the class's ``personal`` map) by the
-   *partial* correlation of the two shots given the class's mean layout, so the print the
-   two cards share (field frames, text baselines, the generic head-and-shoulders outline)
-   adds nothing, and
+3. scores each 8 mm tile of the personal fields (the class's ``personal`` map) that both
+   shots show (not cut off by either quad) by the *partial* correlation of the two shots
+   given the class's mean layout, so the print the two cards share (field frames, text
+   baselines, the generic head-and-shoulders outline) adds nothing, and
 4. averages the tiles after dropping the worst tenth (glare, a finger).
 """
 
@@ -44,6 +46,20 @@ _TILE_PX = 32  # 8 mm
 _MIN_PERSONAL = 0.15  # a tile's mean ``personal`` weight to count
 _DROP_WORST = 0.1
 _ECC_ITERATIONS = 50
+# ECC from the identity converging below this correlation (band-passed cards at 2 px/mm)
+# is tried again from matched keypoints: two shots of a card register at 0.9-0.97, two
+# people's cards of one type at ~0.9; a quad ~10 mm off the card's edge left 0.48 (and
+# 0.96 from the keypoints).
+_REGISTER_RETRY_BELOW = 0.8
+# A tile counts only where the second shot covers this much of it once registered (when
+# at least ``_MIN_TILES`` are).
+_MIN_COVERED = 0.9
+_MIN_TILES = 4
+_MIN_MATCHES = 8
+# ... and only when the keypoints put the shots this far apart somewhere (2 mm at 4 px/mm;
+# ECC from the identity absorbs less): otherwise that fit stands, however poor (a blurred
+# or glared shot), and the shots keep their roles.
+_FAR_OFF_PX = 8.0
 
 
 def compare_cards(
@@ -97,19 +113,23 @@ def card_similarity(
     """
     index = layouts.classes.index((document_type, side))
     size = (round(85.6 * _WORK_PX_PER_MM), round(54.0 * _WORK_PX_PER_MM))
-    gray_a, gray_b = _gray(card_a, size), _gray(card_b, size)
-    gray_b = _register(gray_a, gray_b, layouts.size_px)
     template = _gray(layouts.templates[index] * 255.0, size)
+    gray_a, gray_b, covered = _register(
+        _gray(card_a, size), _gray(card_b, size), template, layouts.size_px
+    )
     personal = np.asarray(
         cv2.resize(layouts.personal[index], size, interpolation=cv2.INTER_LINEAR), np.float32
     )
     feat_a, feat_b, feat_t = (_band(g) for g in (gray_a, gray_b, template))
-    feat_a, feat_b = _match_blur(feat_a, feat_b, personal)
+    feat_a, feat_b = _match_blur(feat_a, feat_b, personal * covered)
     rows, cols = size[1] // _TILE_PX, size[0] // _TILE_PX
-    a, b, t, w = (_tiles(x, rows, cols) for x in (feat_a, feat_b, feat_t, personal))
+    a, b, t, w, c = (_tiles(x, rows, cols) for x in (feat_a, feat_b, feat_t, personal, covered))
     keep = w.mean(axis=1) >= _MIN_PERSONAL
     if not keep.any():
         keep[:] = True
+    covered_enough = keep & (c.mean(axis=1) >= _MIN_COVERED)
+    if int(covered_enough.sum()) >= _MIN_TILES:
+        keep = covered_enough
     r_ab, r_at, r_bt = (
         _row_corr(a[keep], b[keep]),
         _row_corr(a[keep], t[keep]),
@@ -133,40 +153,102 @@ def _band(gray: F32) -> F32:
     return np.asarray(blurred - cv2.GaussianBlur(gray, (0, 0), coarse), np.float32)
 
 
-def _register(gray_a: F32, gray_b: F32, coarse_size: tuple[int, int]) -> F32:
-    """``gray_b`` warped onto ``gray_a`` by the ECC homography found at the layouts' size.
+def _register(
+    gray_a: F32, gray_b: F32, template: F32, coarse_size: tuple[int, int]
+) -> tuple[F32, F32, F32]:
+    """One shot, the other warped onto it, and where the warped one has pixels of its own.
 
-    Unchanged when ECC does not converge (two shots too different to register are then
-    left to score low).
+    ``gray_b`` is warped onto ``gray_a`` by the ECC homography found at the layouts' size
+    (``covered``: 1 where it has pixels, 0 beyond its quad). When ECC from the identity fits
+    worse than ``_REGISTER_RETRY_BELOW`` and matched keypoints put the shots
+    ``_FAR_OFF_PX`` or more apart, one quad is well off its card: the comparison is then
+    made in the frame of the shot that fits the class's mean layout better (the other
+    quad's frame would put the personal fields in the wrong place), the other shot warped
+    onto it with ECC starting from the keypoints' homography. Unwarped when ECC does not
+    converge (two shots too different to register are then left to score low).
     """
     small_a = band_pass(_resized(gray_a, coarse_size))
     small_b = band_pass(_resized(gray_b, coarse_size))
+    fit, warp = _ecc(small_a, small_b, np.eye(3, dtype=np.float32))
+    height, width = gray_a.shape
+    scale = np.diag([width / coarse_size[0], height / coarse_size[1], 1.0])
+    start = _keypoint_homography(gray_a, gray_b) if fit < _REGISTER_RETRY_BELOW else None
+    if start is not None and _largest_move(start, width, height) >= _FAR_OFF_PX:
+        layout = band_pass(_resized(template, coarse_size))
+        if _corr(small_b, layout) > _corr(small_a, layout):
+            gray_a, gray_b, small_a, small_b = gray_b, gray_a, small_b, small_a
+            fit, warp = _ecc(small_a, small_b, np.eye(3, dtype=np.float32))
+            start = np.linalg.inv(start)
+        coarse = (np.linalg.inv(scale) @ start @ scale).astype(np.float32)
+        again, moved = _ecc(small_a, small_b, coarse / coarse[2, 2])
+        if again > fit:
+            fit, warp = again, moved
+    if warp is None:
+        return gray_a, gray_b, np.ones_like(gray_b)
+    full = (scale @ warp @ np.linalg.inv(scale)).astype(np.float32)
+    flags = cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP
+    warped = cv2.warpPerspective(
+        gray_b, full, (width, height), flags=flags, borderMode=cv2.BORDER_REPLICATE
+    )
+    covered = cv2.warpPerspective(
+        np.ones_like(gray_b),
+        full,
+        (width, height),
+        flags=flags,
+        borderMode=cv2.BORDER_CONSTANT,
+        borderValue=(0.0,),
+    )
+    return gray_a, np.asarray(warped, np.float32), np.asarray(covered, np.float32)
+
+
+def _largest_move(hom: npt.NDArray[np.float64], width: int, height: int) -> float:
+    """How far (pixels) ``hom`` moves the farthest corner of a ``width`` x ``height`` frame."""
+    frame = np.array([[[0, 0], [width, 0], [width, height], [0, height]]], np.float32)
+    moved = cv2.perspectiveTransform(frame, hom.astype(np.float32))
+    return float(np.max(np.linalg.norm(moved - frame, axis=2)))
+
+
+def _ecc(small_a: F32, small_b: F32, start: F32) -> tuple[float, F32 | None]:
+    """ECC homography of ``small_b`` onto ``small_a`` from ``start``: (correlation, warp)."""
     criteria = (cv2.TERM_CRITERIA_EPS | cv2.TERM_CRITERIA_COUNT, _ECC_ITERATIONS, 1e-5)
     try:
-        _, warp = cv2.findTransformECC(
+        fit, warp = cv2.findTransformECC(
             small_a,
             small_b,
-            np.eye(3, dtype=np.float32),
+            start,
             cv2.MOTION_HOMOGRAPHY,
             criteria,
             np.full(small_a.shape, 255, np.uint8),  # everywhere: the 7-argument form needs one
             3,
         )
     except cv2.error:
-        return gray_b
-    height, width = gray_a.shape
-    scale = np.diag([width / coarse_size[0], height / coarse_size[1], 1.0])
-    full = (scale @ warp @ np.linalg.inv(scale)).astype(np.float32)
-    return np.asarray(
-        cv2.warpPerspective(
-            gray_b,
-            full,
-            (width, height),
-            flags=cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP,
-            borderMode=cv2.BORDER_REPLICATE,
-        ),
-        np.float32,
+        return -1.0, None
+    return float(fit), np.asarray(warp, np.float32)
+
+
+def _keypoint_homography(gray_a: F32, gray_b: F32) -> npt.NDArray[np.float64] | None:
+    """Homography taking ``gray_a``'s pixels to ``gray_b``'s from matched ORB keypoints.
+
+    The print both shots share gives hundreds of matches however far apart the shots
+    are; None when too few match.
+    """
+    orb = cv2.ORB_create(  # type: ignore[attr-defined]
+        nfeatures=1000, edgeThreshold=15, patchSize=15
     )
+    found = [
+        orb.detectAndCompute(np.clip(g, 0, 255).astype(np.uint8), None) for g in (gray_a, gray_b)
+    ]
+    (keys_a, desc_a), (keys_b, desc_b) = found
+    if desc_a is None or desc_b is None or len(keys_a) < _MIN_MATCHES or len(keys_b) < 2:
+        return None
+    pairs = cv2.BFMatcher(cv2.NORM_HAMMING).knnMatch(desc_a, desc_b, k=2)
+    good = [p[0] for p in pairs if len(p) == 2 and p[0].distance < 0.8 * p[1].distance]
+    if len(good) < _MIN_MATCHES:
+        return None
+    pts_a = np.array([keys_a[m.queryIdx].pt for m in good], np.float32)
+    pts_b = np.array([keys_b[m.trainIdx].pt for m in good], np.float32)
+    hom, _ = cv2.findHomography(pts_a, pts_b, cv2.RANSAC, 3.0)
+    return None if hom is None else np.asarray(hom, np.float64)
 
 
 def _resized(gray: F32, size: tuple[int, int]) -> F32:
