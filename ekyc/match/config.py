@@ -9,16 +9,21 @@ from types import MappingProxyType
 __all__ = ["CALIBRATIONS", "DEFAULT_DETECTOR", "DEFAULT_EMBEDDER", "MatchConfig"]
 
 DEFAULT_DETECTOR = "face-detect/yunet-2023mar-ort@1"
-DEFAULT_EMBEDDER = "face-embed/fusion-sface-int8-dlib@2"
-"""int8 SFace (PRelu as x + Relu(w*x)) and int8 dlib-ONNX, z-score fusion (ekyc.match.fusion).
-ekyc bench match, one run beside @1 (float dlib, PRelu expanded): card portrait vs selfie TAR
-at FAR 1e-3 95.44 % (@1 95.39 %; int8 SFace alone 91.78 %), LFW 99.44 % / TAR 98.72 % (@1
-99.53 / 98.83 %), for ~0.6x @1's CPU per face (both networks run; bench throughput).
+DEFAULT_EMBEDDER = "face-embed/fusion-sface-int8-dlib@3"
+"""Fusion @2 (int8 SFace + int8 dlib-ONNX, z-score fusion) adapted to card portraits
+(models/adapt.py): 4 nuisance directions of printed/photographed portraits and selfies
+projected out of each member, and a quality term on SFace's descriptor norm. Leave one fold
+out with everything refitted on the training folds (benchmarks/match_adapt.py): card
+portrait vs selfie TAR at FAR 1e-3 95.11 % (@2 94.06 %), LFW 99.36 % / TAR 98.89 % (@2 99.44
+/ 98.78 %); the same two networks, so the same CPU per face as @2 (bench throughput).
+``face-embed/fusion-sface-int8-dlib@2`` is the unadapted fusion (its first member's part is
+SFace's own descriptor; @3's is SFace's with the nuisance directions removed, which
+``portrait_reused``'s cosine reads: card vs selfie pairs above its 0.85 0.33 % either way).
 ``face-embed/sface-2021dec-int8@2`` alone is the faster choice. ``face-embed/cascade-dlib-fusion@2``
-(ekyc.match.cascade) decides as this fusion does except where int8 dlib alone is clear: with
+(ekyc.match.cascade) decides as fusion @2 does except where int8 dlib alone is clear: with
 its band on every pair of different people, held-out FAR 0.97e-3 on LFW and cards, TAR within
-0.06 points of this fusion, but SFace still runs for ~98 % of genuine pairs (it mostly saves
-impostors' CPU: ~0.68x this fusion's per face on 50/50 pairs, benchmarks/match_cascade.py);
+0.06 points of that fusion, but SFace still runs for ~98 % of genuine pairs (it mostly saves
+impostors' CPU: ~0.68x the fusion's per face on 50/50 pairs, benchmarks/match_cascade.py);
 not the default: the pipeline's portrait_reused reads SFace on every selfie/portrait pair."""
 CALIBRATIONS: Mapping[str, str] = MappingProxyType(
     {"lfw": "thresholds_by_fmr", "card": "thresholds_by_fmr_card"}

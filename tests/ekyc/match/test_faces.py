@@ -12,11 +12,19 @@ from ekyc.match import (
     NoFaceFound,
     calibrated_threshold,
 )
+from ekyc.match.compare import quality_term, zsum_members
 from tests.ekyc.match.conftest import DLIB
 
 
-def _identical(metric: str) -> float:
-    """The similarity of a descriptor with itself: cosine 1, distance 0, or their z-sum."""
+def _identical(metric: str, first_norm: float = 0.0) -> float:
+    """The similarity of a descriptor with itself: cosine 1, distance 0, or their z-sum.
+
+    An adapted fusion's (``zsumq:``) also needs its first member's descriptor norm.
+    """
+    if metric.startswith("zsumq:"):
+        (center, beta, gamma), zsum = quality_term(metric)
+        z, q = _identical(zsum), first_norm - center
+        return z - beta * q + gamma * q * z
     if not metric.startswith("zsum:"):
         return {"cosine": 1.0, "euclidean": 0.0}[metric]
     parts = [p.split(",") for p in metric.removeprefix("zsum:").split(";")]
@@ -33,7 +41,12 @@ class TestFaceMatcher:
     def test_same_image_matches(self, matcher, astronaut):
         score = matcher.match(astronaut, astronaut)
         assert score.match is True
-        assert score.similarity == pytest.approx(_identical(matcher.embedder.metric), abs=1e-4)
+        metric = matcher.embedder.metric
+        norm = 0.0
+        if metric.startswith("zsumq:"):
+            first = zsum_members(quality_term(metric)[1])[0][1]
+            norm = float(np.linalg.norm(matcher.embed_image(astronaut).vector[:first]))
+        assert score.similarity == pytest.approx(_identical(metric, norm), abs=1e-4)
         assert score.model.id == DEFAULT_EMBEDDER
         assert score.fmr == 1e-3
 

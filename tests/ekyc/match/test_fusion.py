@@ -16,6 +16,8 @@ from ekyc.match import (
     similarities,
     similarity,
 )
+from ekyc.match.compare import quality_term
+from ekyc.match.fusion import nap_project
 from ekyc.registry import Registry
 from tests.ekyc.match.conftest import DLIB, SFACE_INT8, two_crops
 
@@ -87,3 +89,51 @@ def test_needs_two_members_and_a_positive_std():
         FusedEmbedder(ref, [])
     with pytest.raises(ValueError, match="std > 0"):
         Member(object(), 128, 0.1, 0.0)  # type: ignore[arg-type]
+
+
+ADAPTED = "face-embed/fusion-sface-int8-dlib@3"
+
+
+def test_nap_project_removes_the_directions_and_keeps_the_length():
+    x = np.array([[3.0, 4.0, 0.0], [0.0, 0.0, 2.0]])
+    nap = np.array([[1.0, 0.0, 0.0]])
+    out = nap_project(x, nap)
+    np.testing.assert_allclose(out, [[0.0, 5.0, 0.0], [0.0, 0.0, 2.0]])
+    np.testing.assert_allclose(nap_project(x, np.zeros((0, 3))), x)
+
+
+def test_zsumq_adds_the_quality_term():
+    a = np.array([[3.0, 4.0, 1.0, 0.0]])  # first member's norm 5
+    b = np.array([[6.0, 8.0, 0.0, 1.0]])  # 10
+    zsum = "zsum:cosine,2,0.5,0.25;cosine,2,0.0,0.5"
+    z = (1.0 - 0.5) / 0.25 + (0.0 - 0.0) / 0.5  # 2
+    q = 5.0 - 11.0
+    score = similarities(a, b, f"zsumq:11.0,0.5,0.05|{zsum}")
+    np.testing.assert_allclose(score, [z - 0.5 * q + 0.05 * q * z])
+    np.testing.assert_allclose(similarities(a, b, f"zsumq:5.0,0.5,0.05|{zsum}"), [z])
+    with pytest.raises(ValueError, match="zsum"):
+        similarities(a, b, "zsumq:11.0,0.5,0.05|cosine")
+
+
+@pytest.mark.models
+def test_adapted_fusion_projects_members_and_scores_with_quality(registry, astronaut):
+    adapted = load_embedder(registry, ADAPTED)
+    assert isinstance(adapted, FusedEmbedder)
+    assert adapted.metric.startswith("zsumq:")
+    raw = json.loads(registry.path(ADAPTED).read_text())
+    crops = two_crops(registry, astronaut)
+    a, b = adapted.embed(crops)
+    base = load_embedder(registry, "face-embed/fusion-sface-int8-dlib@2")
+    ra, rb = base.embed(crops)  # the same members, not adapted
+    for m, cut in zip(raw["members"], (slice(0, 128), slice(128, 256)), strict=True):
+        nap = np.asarray(m["nap"])
+        np.testing.assert_allclose(a.vector[cut], nap_project(ra.vector[None, cut], nap)[0],
+                                   atol=1e-5)  # fmt: skip
+    (center, beta, gamma), zsum = quality_term(adapted.metric)
+    z = similarity(a, b, zsum)
+    q = min(np.linalg.norm(ra.vector[:128]), np.linalg.norm(rb.vector[:128])) - center
+    assert similarity(a, b, adapted.metric) == pytest.approx(z - beta * q + gamma * q * z,
+                                                             abs=1e-4)  # fmt: skip
+    # rules in SFace's cosine scale read the (projected) SFace part
+    sface_part = similarities(a.vector[None, :128], b.vector[None, :128], "cosine")[0]
+    assert primary_similarity(a, b, adapted.metric) == pytest.approx(sface_part, abs=1e-9)
