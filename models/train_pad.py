@@ -26,14 +26,11 @@ None, ``models.prepare`` reports the model as skipped, and loading it raises
 from __future__ import annotations
 
 import argparse
-import contextlib
 import csv
-import ctypes
 import io
 import os
 import sys
 import time
-from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -41,6 +38,7 @@ import cv2
 import numpy as np
 import numpy.typing as npt
 
+from models.blas import one_blas_thread
 from models.output import Conversion, write_output
 
 REPO = Path(__file__).resolve().parents[1]
@@ -225,32 +223,6 @@ leave-subjects-out), so one fit could neither be trusted at 1 % nor keep its thr
 the average of five moves far less (benchmarks/liveness.py)."""
 
 
-@contextlib.contextmanager
-def _one_blas_thread() -> Iterator[None]:
-    """numpy's bundled OpenBLAS on one thread for the duration (then as it was).
-
-    Why: Adam over 1500 float32 steps magnifies a sum's last bit, and OpenBLAS sums a
-    product in another order on two threads than on one: the same features gave two model
-    files (sha256 5e56d2b8... on this machine's default two threads, 6af2af02... with
-    ``OPENBLAS_NUM_THREADS=1``). Set through OpenBLAS's C API, as threadpoolctl does;
-    with another BLAS the fit runs as it is. Another CPU (OpenBLAS picks its kernels per
-    CPU) may still train other bytes: the manifest's sha256 says so.
-    """
-    lib = None
-    for path in (Path(np.__file__).parent.parent / "numpy.libs").glob("libopenblas*.so*"):
-        lib = ctypes.CDLL(str(path))
-    names = ("openblas_get_num_threads64_", "openblas_set_num_threads64_")
-    if lib is None or not all(hasattr(lib, n) for n in names):
-        yield
-        return
-    before = int(lib.openblas_get_num_threads64_())
-    lib.openblas_set_num_threads64_(1)
-    try:
-        yield
-    finally:
-        lib.openblas_set_num_threads64_(before)
-
-
 SPECIES_WEIGHT = {"synth_print": 3.0}
 """Loss weight of a sample by its species (1 when absent), on top of the class balance.
 Why: the operating threshold is NUAA's (its live faces reach 5 % rejected first), which
@@ -304,7 +276,7 @@ def fit(
     m1 = [np.zeros_like(p) for p in params]
     m2 = [np.zeros_like(p) for p in params]
     zt = np.ascontiguousarray(z.T)
-    with _one_blas_thread():
+    with one_blas_thread():
         for t in range(1, steps + 1):
             w1_, b1, w2_, b2 = params
             hidden = np.tanh(z @ w1_ + b1)  # (n, k*h)
