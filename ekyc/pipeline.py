@@ -565,8 +565,8 @@ class _Arrival:
             return ShotScreening(frame, self.detection, self.held_back_checked)
         glare = self.portrait.glare if self.portrait is not None and self.portrait.faces else None
         return ShotScreening(frame, self.detection, self.held_back_checked,
-                             quality=self.quality, tilt=self.tilt, faces=len(self.faces),
-                             face_gate=self.gate, found_faces=self.faces,
+                             quality=self.quality, tilt=self.tilt, face_gate=self.gate,
+                             found_faces=self.faces,
                              portrait_glare=glare)  # fmt: skip
 
     def judged_by(self, stamp: tuple[Any, ...]) -> bool:

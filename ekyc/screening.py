@@ -181,15 +181,19 @@ class ShotScreening:
     """The card's capture quality, when the screen was asked to judge a card step."""
     tilt: TiltCheck | None = None
     """The tilt and thickness check, when the screen was asked to judge the tilted step."""
-    faces: int = 0
-    """Faces found in a selfie the screen was asked to judge (``face_gate`` then set)."""
     face_gate: FaceGate | None = None
     """The selfie's face quality gate, when the screen was asked to judge the selfie."""
     found_faces: tuple[FaceDetection, ...] = ()
-    """The ``faces`` themselves (best first), which ``verify`` of the same bytes reuses."""
+    """Faces found in a selfie the screen was asked to judge (``face_gate`` then set), best
+    first; ``verify`` of the same bytes reuses them."""
     portrait_glare: float | None = None
     """The glare over the printed portrait's face, when the screen was asked to judge the
     front step and found a face on the card (``portrait_glare_problems``)."""
+
+    @property
+    def faces(self) -> int:
+        """How many faces the screen found in the selfie (0 where it did not judge one)."""
+        return len(self.found_faces)
 
     def retake_reason(self, expected: DocumentType, side: Side) -> CardProblem | None:
         """The first reason to ask for this card shot again, or ``None`` to keep it.
