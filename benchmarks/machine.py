@@ -53,7 +53,7 @@ def git_revision() -> str:
 
 
 def machine_info() -> dict[str, object]:
-    """CPU, cores, load, providers, package versions, git revision, date."""
+    """CPU, cores, load, providers, OpenBLAS threads, package versions, git revision, date."""
     versions = {}
     for name in PACKAGES:
         try:
@@ -61,12 +61,15 @@ def machine_info() -> dict[str, object]:
         except metadata.PackageNotFoundError:
             versions[name] = None
     load = os.getloadavg() if hasattr(os, "getloadavg") else (0.0, 0.0, 0.0)
+    from ekyc.blas import blas_threads
+
     return {
         "cpu": cpu_model(),
         "cores": cores(),
         "load_average_1m": round(load[0], 2),
         "providers": providers(),
         "python": platform.python_version(),
+        "blas_threads": blas_threads(),
         "packages": versions,
         "git_revision": git_revision(),
         "date": dt.datetime.now().isoformat(timespec="seconds"),
@@ -80,7 +83,8 @@ def header_lines(info: dict[str, object] | None = None) -> list[str]:
     return [
         f"- machine: {info['cpu']}, {info['cores']} cores, load {info['load_average_1m']} "
         f"when the run started",
-        f"- providers: {', '.join(info['providers']) or 'none'}; Python {info['python']}",  # type: ignore[arg-type]
+        f"- providers: {', '.join(info['providers']) or 'none'}; Python {info['python']}; "  # type: ignore[arg-type]
+        f"OpenBLAS threads {info.get('blas_threads')}",
         f"- packages: {packages}",
         f"- git {info['git_revision']}, {info['date']}",
     ]

@@ -12,6 +12,7 @@ import logging
 import sys
 from collections.abc import Sequence
 
+from ekyc.blas import prefer_one_blas_thread
 from ekyc.cli import bench, demo, detect, liveness, match, quality, review, serve, verify
 from ekyc.cli._common import (
     EXIT_DATAERR,
@@ -60,6 +61,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         stream=sys.stderr,
         format="%(levelname)s %(name)s: %(message)s",
     )
+    # The pipeline, ``review``'s workers and the benches run their own threads; a second
+    # OpenBLAS thread only spins (``ekyc.blas``). Benches' CPU figures are one thread's.
+    prefer_one_blas_thread()
     try:
         status: int = args.handler(args, sys.stdout)
     except EkycError as exc:

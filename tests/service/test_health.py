@@ -57,3 +57,19 @@ async def test_metrics_latency_histogram(client: httpx.AsyncClient):
     ]
     assert buckets == sorted(buckets)  # cumulative
     assert "ekyc_cpu_pool_workers 2" in text
+
+
+async def test_the_daemon_runs_numpy_on_one_blas_thread(make_settings, make_client, monkeypatch):
+    from ekyc.blas import blas_threads, set_blas_threads
+
+    before = blas_threads()
+    if before is None:
+        pytest.skip("numpy here is not linked to its bundled 64-bit OpenBLAS")
+    monkeypatch.delenv("OPENBLAS_NUM_THREADS", raising=False)
+    set_blas_threads(2)
+    try:
+        async with make_client(make_settings()) as client:
+            assert (await client.get("/health/live")).status_code == 200
+            assert blas_threads() == 1
+    finally:
+        set_blas_threads(before)
