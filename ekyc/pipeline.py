@@ -338,9 +338,9 @@ class Verifier:
         ``step``: the step the shot was sent as (``"front"``, ``"tilt"``, ``"back"``,
         ``"selfie"``); a found card's capture quality is then judged, on the front the glare
         over its printed portrait, on the tilted step its tilt and thickness, and in the
-        selfie its faces and face quality (``ShotScreening.quality``, ``.portrait_glare``,
-        ``.tilt``, ``.face_gate``), as ``verify`` judges them, so that a caller can ask for
-        a retake before the verification would reject the shot.
+        selfie its faces and face quality (``ShotScreening.quality``, ``.portrait_faces``,
+        ``.portrait_glare``, ``.tilt``, ``.face_gate``), as ``verify`` judges them, so that a
+        caller can ask for a retake before the verification would reject the shot.
 
         Returns the frame and its card, for the caller's retake rules
         (``ShotScreening.retake_reason``). The card is kept for a later ``verify`` of the
@@ -563,11 +563,13 @@ class _Arrival:
         """
         if step is not None and step != self.step:
             return ShotScreening(frame, self.detection, self.held_back_checked)
-        glare = self.portrait.glare if self.portrait is not None and self.portrait.faces else None
+        portrait = self.portrait
+        glare = portrait.glare if portrait is not None and portrait.faces else None
+        faces = None if portrait is None else len(portrait.faces)
         return ShotScreening(frame, self.detection, self.held_back_checked,
                              quality=self.quality, tilt=self.tilt, face_gate=self.gate,
-                             found_faces=self.faces,
-                             portrait_glare=glare)  # fmt: skip
+                             found_faces=self.faces, portrait_glare=glare,
+                             portrait_faces=faces)  # fmt: skip
 
     def judged_by(self, stamp: tuple[Any, ...]) -> bool:
         """Whether the judgements were made with ``stamp``'s components.

@@ -9,7 +9,8 @@ for a retake (``retake_reason``), with the same rules ``ImageMethod`` records in
 (``card_problems``): one table of what a card shot must show.
 
 A card shot that is found and read can still be blurred, glared over (its fields, or on
-the front its printed portrait: ``portrait_glare_problems``), not tilted to about 45
+the front its printed portrait: ``portrait_problems``), its portrait hidden whole (a finger,
+a highlight: no face found on it), not tilted to about 45
 degrees, or tilted without its thickness showing (``quality_problems``,
 ``tilt_problems``): ``verify`` would reject or send it to a person, so when asked
 (``Verifier.screen_shot(step=...)``) the screen judges those on arrival too. These are
@@ -41,6 +42,7 @@ __all__ = [
     "ShotScreening",
     "card_problems",
     "portrait_glare_problems",
+    "portrait_problems",
     "quality_problems",
     "selfie_problems",
     "tilt_problems",
@@ -49,6 +51,7 @@ __all__ = [
 JUDGED = frozenset({
     ReasonCode.POOR_QUALITY,
     ReasonCode.GLARE_ON_FIELDS,
+    ReasonCode.NO_FACE_ON_CARD,
     ReasonCode.TILT_NOT_SHOWN,
     ReasonCode.FLAT_REPRODUCTION,
     ReasonCode.NO_FACE_IN_SELFIE,
@@ -82,6 +85,11 @@ class CardProblem:
                 "Tilt the card to about 45 degrees so that its edge (thickness) shows, in good "
                 "light, and shoot again (カードを45度ほど傾け、厚みが見えるように"
                 "もう一度撮影してください)"
+            )
+        if self.code is ReasonCode.NO_FACE_ON_CARD:
+            return (
+                "The photo on the card could not be seen: keep fingers and reflections off it "
+                "and shoot again (顔写真に指や光が掛からないように、もう一度撮影してください)"
             )
         if self.code in (ReasonCode.NO_FACE_IN_SELFIE, ReasonCode.SELFIE_QUALITY):
             return (
@@ -146,6 +154,20 @@ def portrait_glare_problems(glare: float) -> tuple[CardProblem, ...]:
     return ()
 
 
+def portrait_problems(faces: int, glare: float | None) -> tuple[CardProblem, ...]:
+    """The front's printed portrait on arrival: hidden whole (no face found), or glared over.
+
+    ``faces``: the faces ``ekyc.stages.look_at_portrait`` found on the rectified front;
+    ``glare``: the best one's glare (``portrait_glare_problems``). ``verify`` records
+    ``NO_FACE_ON_CARD`` for the same look (a reject: there is nothing to match the selfie
+    with), so the front step is asked again for it first; a judged retake, since the face
+    detector can miss a genuine, faint portrait.
+    """
+    if faces == 0:
+        return (CardProblem(ReasonCode.NO_FACE_ON_CARD, "no face on the printed portrait"),)
+    return portrait_glare_problems(glare) if glare is not None else ()
+
+
 def tilt_problems(check: TiltCheck) -> tuple[CardProblem, ...]:
     """Why a tilted shot does not prove a physical card: out of the band, or no thickness."""
     if not check.in_band:
@@ -189,6 +211,9 @@ class ShotScreening:
     portrait_glare: float | None = None
     """The glare over the printed portrait's face, when the screen was asked to judge the
     front step and found a face on the card (``portrait_glare_problems``)."""
+    portrait_faces: int | None = None
+    """Faces found on the printed portrait, when the screen was asked to judge the front
+    step and rectified its card (``portrait_problems``); ``None`` where it did not look."""
 
     @property
     def faces(self) -> int:
@@ -199,14 +224,14 @@ class ShotScreening:
         """The first reason to ask for this card shot again, or ``None`` to keep it.
 
         Card problems first (not found, cut, not read, another document or side); then,
-        where they were judged, quality, the portrait's glare and tilt (``JUDGED``: the
-        caller limits those).
+        where they were judged, quality, the portrait (hidden, glared over) and tilt
+        (``JUDGED``: the caller limits those).
         """
         problems = card_problems(self.detection, expected, side)
         if not problems and self.quality is not None:
             problems = quality_problems(self.quality)
-        if not problems and self.portrait_glare is not None:
-            problems = portrait_glare_problems(self.portrait_glare)
+        if not problems and self.portrait_faces is not None:
+            problems = portrait_problems(self.portrait_faces, self.portrait_glare)
         if not problems and self.tilt is not None:
             problems = tilt_problems(self.tilt)
         return problems[0] if problems else None

@@ -515,3 +515,34 @@ def test_glare_over_the_front_portrait_is_judged_on_arrival_as_verify_measures_i
     assert seen.quality.passed  # the card's fields are clear: the portrait alone is glared
     verdict = _fresh(verifier()).verify(person.document_type, {**person.shots, "front": front})
     assert verdict.checks["portrait"]["glare_fraction"] == round(seen.portrait_glare, 4)
+
+
+def test_a_portrait_hidden_whole_is_judged_on_arrival_as_verify_finds_it():
+    # A thumb over the whole printed face: verify finds no face on the card (NO_FACE_ON_CARD,
+    # nothing to match the selfie with), so the front step is asked again on arrival first.
+    from ekyc.detect import rectify
+    from ekyc.screening import JUDGED
+
+    person = applicant(7000, DocumentType.DRIVERS_LICENSE)
+    pipeline = _fresh(verifier())
+    clean = pipeline.screen_shot(person.shots["front"], step="front")
+    assert clean.portrait_faces == 1
+    face = pipeline._screened.get(clean.frame).portrait.best
+    card = rectify(clean.frame, clean.detection.quad, px_per_mm=10.0)
+    x, y, w, h = face.box
+    thumb = np.float32([[x - 0.15 * w, y - 0.15 * h], [x + 1.15 * w, y - 0.15 * h],
+                        [x + 1.15 * w, y + 1.15 * h], [x - 0.15 * w, y + 1.15 * h]])  # fmt: skip
+    in_shot = cv2.perspectiveTransform(thumb[None], np.linalg.inv(card.homography))[0]
+    shot = np.array(clean.frame.image)
+    cv2.fillPoly(shot, [np.round(in_shot).astype(np.int32)], (196, 150, 128))
+    front = _jpeg(shot)
+
+    seen = pipeline.screen_shot(front, step="front")
+    assert seen.portrait_faces == 0
+    problem = seen.retake_reason(DocumentType.DRIVERS_LICENSE, Side.FRONT)
+    assert problem is not None
+    assert problem.code is ReasonCode.NO_FACE_ON_CARD
+    assert problem.code in JUDGED
+    assert "photo on the card" in problem.retake_message
+    verdict = _fresh(verifier()).verify(person.document_type, {**person.shots, "front": front})
+    assert "NO_FACE_ON_CARD" in verdict.codes
