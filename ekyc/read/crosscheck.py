@@ -8,20 +8,28 @@ Rules (each ``FieldCheck`` names the one it used):
 * name: ``name_key`` equal, or ``similarity >= NAME_MIN_SIMILARITY`` (0.9: one slip per
   ten characters, so a two-to-six-character kanji name must match exactly; a long Latin
   name may lose one letter to OCR).
-* address: ``address_key`` street numbers (``1-2-3``) equal, and the text before them
-  (prefecture, city, town) at ``similarity >= ADDRESS_MIN_SIMILARITY`` (0.85: one slip per
-  seven characters). Numbers are exact because they alone tell neighbours apart; the
-  building is not compared.
+* address: part by part (``ekyc.read.address``): street numbers (``1-2-3``) equal, the
+  prefecture the declared one within one edit (never exactly another of the 47), the
+  locality (city, ward, town) at ``similarity >= LOCALITY_MIN_SIMILARITY`` (0.85: one slip
+  per seven characters). A garbled prefecture with the rest matching is UNREADABLE, not a
+  mismatch. Numbers are exact because they alone tell neighbours apart; the building is
+  not compared.
 * licence number (only when the applicant declared one): the 12 digits are equal.
 * expiry: the document is valid through the printed day; ``today`` after it is expired.
 
 An empty or date-less read is UNREADABLE, never a mismatch; the pipeline decides what to
-ask for then.
+ask for then. So is a name or address read that does not match and that is no reading at
+all: the engine's own confidence under ``TEXT_MIN_CONFIDENCE`` (0.5), or a name in another
+script than the declared one (``tb`` for a kanji name). On 180 photographed fronts (dev
+seeds 21000+ and 23000+, ``benchmarks/ocr.py``) every exact name read had a confidence of
+0.64 or more, every exact address 0.85 or more, and the garbage reads 0.10-0.45; a
+different person's name read that clearly stays a mismatch.
 
 Second reads (``more``: the failed fields read again with their background flattened, or
-on the tilted shot of the same card) can only turn a field that did not match into a match:
-a field matches when any of its reads matches under the rule above, otherwise the first
-read's outcome stands. A missing expiry is taken from the first second read that has one.
+on the tilted shot of the same card) can only turn a field that did not match into a match,
+or an unreadable one into a mismatch: a field matches when any of its reads matches under
+the rule above, else it is a mismatch when any read is one, else unreadable. A missing
+expiry is taken from the first second read that has one.
 Every read is OCR of the applicant's own card, so a second chance does not let another
 person's name or date through unless the engine misreads it into exactly the declared one.
 
@@ -37,18 +45,26 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from ekyc.read.address import LOCALITY_MIN_SIMILARITY, PrefectureRead, compare_address_keys
 from ekyc.read.applicant import Applicant
 from ekyc.read.fields import FieldName
 from ekyc.read.normalize import ERAS, address_key, name_key, normalize_width, similarity
 from ekyc.read.ocr import FieldRead, FieldReads
 from ekyc.verdict import ReasonCode
 
-__all__ = ["ADDRESS_MIN_SIMILARITY", "NAME_MIN_SIMILARITY", "CrossCheck", "FieldCheck", "Outcome"]
+__all__ = [
+    "ADDRESS_MIN_SIMILARITY",
+    "NAME_MIN_SIMILARITY",
+    "TEXT_MIN_CONFIDENCE",
+    "CrossCheck",
+    "FieldCheck",
+    "Outcome",
+]
 
 NAME_MIN_SIMILARITY = 0.9
-ADDRESS_MIN_SIMILARITY = 0.85
+ADDRESS_MIN_SIMILARITY = LOCALITY_MIN_SIMILARITY
+TEXT_MIN_CONFIDENCE = 0.5
 GLARE_MAX_FRACTION = 0.02  # as quality's card-region limit: over 2 % of a field is covered
-_STREET = re.compile(r"\d+(?:-\d+)*$")
 
 
 class Outcome(enum.Enum):
@@ -111,13 +127,38 @@ def _compare(read: FieldRead, applicant: Applicant) -> FieldCheck:
         same = read.value == applicant.birth_date
         return FieldCheck(read.field, _outcome(same), "dates equal", None, read)
     if read.field is FieldName.NAME:
-        score = similarity(str(read.value), name_key(applicant.full_name))
+        want = name_key(applicant.full_name)
+        score = similarity(str(read.value), want)
         rule = f"name_key similarity >= {NAME_MIN_SIMILARITY}"
-        return FieldCheck(read.field, _outcome(score >= NAME_MIN_SIMILARITY), rule, score, read)
+        if score < NAME_MIN_SIMILARITY and _script(str(read.value)) != _script(want):
+            return FieldCheck(read.field, Outcome.UNREADABLE, _SCRIPT_RULE, score, read)
+        return _unless_doubted(
+            FieldCheck(read.field, _outcome(score >= NAME_MIN_SIMILARITY), rule, score, read)
+        )
     if read.field is FieldName.ADDRESS:
-        return _compare_address(read, applicant.address)
-    want = "".join(ch for ch in applicant.license_number or "" if ch.isdigit())
-    return FieldCheck(read.field, _outcome(read.value == want), "digits equal", None, read)
+        return _unless_doubted(_compare_address(read, applicant.address))
+    want_digits = "".join(ch for ch in applicant.license_number or "" if ch.isdigit())
+    return FieldCheck(read.field, _outcome(read.value == want_digits), "digits equal", None, read)
+
+
+_SCRIPT_RULE = "no name in the declared script read (kanji/kana vs Latin letters)"
+_DOUBTED_RULE = f"engine confidence < {TEXT_MIN_CONFIDENCE}: not a reading"
+
+
+def _script(key: str) -> str:
+    """``"japanese"`` with any kana or kanji, else ``"latin"`` with Latin letters, else ``""``."""
+    japanese = any(ord(ch) >= 0x3040 for ch in key)
+    if japanese:
+        return "japanese"
+    return "latin" if any("A" <= ch <= "Z" for ch in key) else ""
+
+
+def _unless_doubted(check: FieldCheck) -> FieldCheck:
+    """A mismatch read at a confidence the engine itself doubts is no reading: UNREADABLE."""
+    if check.outcome is Outcome.MISMATCH and check.read.confidence < TEXT_MIN_CONFIDENCE:
+        return FieldCheck(check.field, Outcome.UNREADABLE, _DOUBTED_RULE, check.similarity,
+                          check.read)  # fmt: skip
+    return check
 
 
 _ERA_TAIL_RULE = "era date equal, the era name's first character lost or garbled"
@@ -150,27 +191,33 @@ def _era_tail_shows(text: str, date: dt.date) -> bool:
 
 
 def _compare_address(read: FieldRead, declared: str) -> FieldCheck:
-    got, want = str(read.value), address_key(declared)
-    got_no, want_no = _STREET.search(got), _STREET.search(want)
-    got_text = got[: got_no.start()] if got_no else got
-    want_text = want[: want_no.start()] if want_no else want
-    score = similarity(got_text, want_text)
-    numbers_equal = (got_no[0] if got_no else "") == (want_no[0] if want_no else "")
-    rule = f"street numbers equal and text similarity >= {ADDRESS_MIN_SIMILARITY}"
-    same = numbers_equal and score >= ADDRESS_MIN_SIMILARITY
-    return FieldCheck(read.field, _outcome(same), rule, score, read)
+    parts = compare_address_keys(str(read.value), address_key(declared))
+    rule = (f"street numbers equal, prefecture within one edit, locality similarity >= "
+            f"{LOCALITY_MIN_SIMILARITY}")  # fmt: skip
+    if parts.differs:
+        outcome = Outcome.MISMATCH
+    elif parts.prefecture is PrefectureRead.UNREAD:
+        outcome, rule = Outcome.UNREADABLE, "prefecture unread, the rest matches"
+    else:
+        outcome = Outcome.MATCH
+    return FieldCheck(read.field, outcome, rule, parts.locality_similarity, read)
 
 
 def _best(check: FieldCheck, more: Sequence[FieldReads], applicant: Applicant) -> FieldCheck:
-    """The first matching check among ``check`` and the second reads of its field."""
+    """The first match among ``check`` and its field's second reads, else a mismatch, else it."""
     if check.outcome is Outcome.MATCH:
         return check
+    found = check
     for reads in more:
         read = reads.get(check.field)
         again = _compare(read, applicant) if read is not None else None
-        if again is not None and again.outcome is Outcome.MATCH:
+        if again is None:
+            continue
+        if again.outcome is Outcome.MATCH:
             return again
-    return check
+        if again.outcome is Outcome.MISMATCH and found.outcome is Outcome.UNREADABLE:
+            found = again
+    return found
 
 
 def _expiry_read(reads: FieldReads, more: Sequence[FieldReads]) -> FieldRead | None:

@@ -102,6 +102,56 @@ class TestCrossCheck:
         assert check.similarity == pytest.approx(15 / 16)
 
 
+def _read(field: FieldName, text: str, confidence: float) -> FieldReads:
+    """The card's reads with one field read as ``text`` at ``confidence``."""
+    reads = _reads(**{field.value: text})
+    fields = tuple(
+        FieldRead(r.field, r.raw_text, r.value, confidence, r.box, 0.0) if r.field is field
+        else r for r in reads.fields
+    )  # fmt: skip
+    return FieldReads(reads.document_type, reads.side, fields, reads.elapsed_ms)
+
+
+class TestNoReading:
+    """A read that is no reading is unreadable; a clear read of another value still differs."""
+
+    @pytest.mark.parametrize(
+        ("field", "text", "confidence", "reasons"),
+        [
+            # Seed 22030's front: "tb" at 0.27 for a kanji name.
+            (FieldName.NAME, "tb", 0.27, (R.FIELD_UNREADABLE,)),
+            (FieldName.NAME, "TB", 0.9, (R.FIELD_UNREADABLE,)),  # no kanji or kana at all
+            (FieldName.NAME, "小林 有王語語", 0.23, (R.FIELD_UNREADABLE,)),  # the engine doubts
+            # A different person's name, read clearly: a mismatch, however it is scripted.
+            (FieldName.NAME, "佐藤　健一", 0.9, (R.NAME_MISMATCH,)),
+            (FieldName.NAME, "佐藤　健一", 0.5, (R.NAME_MISMATCH,)),
+            (FieldName.NAME, "高橋　健二", 0.9, (R.NAME_MISMATCH,)),
+            (FieldName.NAME, "高橋　健一", 0.2, ()),  # a match is a match
+            (FieldName.ADDRESS, "ーー", 0.41, (R.FIELD_UNREADABLE,)),
+            (FieldName.ADDRESS, "大阪府大阪市北区梅田1丁目28番14号", 0.9, (R.ADDRESS_MISMATCH,)),
+            # The prefecture: one slip matches, garbled is unread, another one differs.
+            (FieldName.ADDRESS, "愛如県名古屋市中区栄1丁目28番14号", 0.9, ()),
+            (FieldName.ADDRESS, "調古才名古屋市中区栄1丁目28番14号", 0.9, (R.FIELD_UNREADABLE,)),
+            (FieldName.ADDRESS, "三重県名古屋市中区栄1丁目28番14号", 0.9, (R.ADDRESS_MISMATCH,)),
+            # Dates and numbers keep their exact rules at any confidence.
+            (FieldName.BIRTH_DATE, "昭和37年07月18日生", 0.2, (R.BIRTH_DATE_MISMATCH,)),
+        ],
+    )
+    def test_known_values(
+        self, field: FieldName, text: str, confidence: float, reasons: tuple[R, ...]
+    ) -> None:
+        assert cross_check(_read(field, text, confidence), APPLICANT, TODAY).reasons == reasons
+
+    def test_a_latin_name_read_as_kana_is_no_reading(self) -> None:
+        applicant = Applicant("KIM", "MINJUN", dt.date(1962, 7, 19), "愛知県名古屋市中区栄1-28-14")
+        assert cross_check(_read(FieldName.NAME, "キム", 0.9), applicant, TODAY).reasons == (
+            R.FIELD_UNREADABLE,
+        )
+        assert cross_check(_read(FieldName.NAME, "LEE MINJUN", 0.9), applicant, TODAY).reasons == (
+            R.NAME_MISMATCH,
+        )
+
+
 def _again(view: str = "front/flattened", **texts: str) -> FieldReads:
     """A second read of only the fields given."""
     return FieldReads(
@@ -126,7 +176,8 @@ class TestSecondReads:
             ({"birth_date": "昭和37年07月"}, [{"birth_date": "昭和37年07月19日生"}], ()),
             # Only a match counts: a second mismatch or nothing leaves the first outcome.
             ({"name": "本"}, [{"name": "高橋　夢"}, {"name": ""}], (R.NAME_MISMATCH,)),
-            ({"name": ""}, [{"name": "佐藤　健一"}], (R.FIELD_UNREADABLE,)),
+            # A clear read of another name outweighs no read at all.
+            ({"name": ""}, [{"name": "佐藤　健一"}], (R.NAME_MISMATCH,)),
             # Another person's card stays another person's, however often it is read.
             (
                 {"name": "佐藤　健一"},
