@@ -27,6 +27,7 @@ import numpy as np
 
 from benchmarks.synth import manifest, selfie
 from benchmarks.synth.generate import face_people, load_face
+from benchmarks.synth.geometry import BehindCamera
 from benchmarks.synth.identity import REFERENCE_DATE, Identity, make_identity
 from benchmarks.synth.manifest import field_values
 from benchmarks.synth.scene import render_scene, sample_spec
@@ -141,10 +142,14 @@ def _card_shot(kind: str, identity: Identity, face: str, seed: int, data_dir: Pa
     from ekyc.capture.quality import assess_quality
 
     photos = photo_files(data_dir) if data_dir else ()
+    scene = None
     for attempt in range(CAPTURE_ATTEMPTS):
         rng = np.random.default_rng([seed, 43, attempt])
         spec = sample_spec(kind, identity, size, rng)
-        scene = render_scene(spec, rng, portrait=load_face(face), photos=photos)
+        try:
+            scene = render_scene(spec, rng, portrait=load_face(face), photos=photos)
+        except BehindCamera:  # a pose no phone could take (seed 24010's copy, attempt 3)
+            continue
         corners = np.asarray(scene.record["corners"], np.float32)
         # The capture app retakes a shot with the card cut by the frame or refused by its
         # quality gate; so does the applicant.
@@ -153,6 +158,10 @@ def _card_shot(kind: str, identity: Identity, face: str, seed: int, data_dir: Pa
         data = _jpeg(scene.image, seed // 10, float(scene.record["focal_35mm"]), taken)
         if screen is None or screen(step, data):
             return data
+    if scene is None:
+        raise RuntimeError(
+            f"no renderable {kind} shot in {CAPTURE_ATTEMPTS} attempts (seed {seed})"
+        )
     return _jpeg(scene.image, seed // 10, float(scene.record["focal_35mm"]), taken)
 
 

@@ -114,11 +114,15 @@ def to_camera(points_mm: FloatArray, pose: Pose) -> FloatArray:
     return np.asarray(points_mm, dtype=np.float64) @ pose.rotation.T + pose.translation
 
 
+class BehindCamera(ValueError):
+    """A sampled pose put part of a surface behind the camera: no phone takes that shot."""
+
+
 def project(points_cam: FloatArray, camera: Camera) -> FloatArray:
     """Camera points ``(N, 3)`` to image pixels ``(N, 2)``; points must lie in front (z > 0)."""
     pts = np.asarray(points_cam, dtype=np.float64)
     if np.any(pts[:, 2] <= 0):
-        raise ValueError("cannot project points behind the camera (z <= 0)")
+        raise BehindCamera("cannot project points behind the camera (z <= 0)")
     f = camera.focal_px
     return np.stack(
         [
