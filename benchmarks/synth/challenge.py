@@ -94,7 +94,8 @@ def pose_face(face: U8, action: str | None, amount: float, extent: float = 1.0) 
     """``face`` performing ``action`` at ``amount`` in [0, 1] (0 = neutral) + its landmarks.
 
     ``extent`` scales the action's peak (a person's own range). The neutral face is the
-    photo itself, pixel for pixel.
+    photo itself, pixel for pixel. An open mouth may return more rows than ``face`` has
+    (the dropped chin below the crop; ``compose_selfie`` places them under the face).
     """
     if action is None or amount <= 0:
         return face, ARCFACE_112.copy()
@@ -113,7 +114,8 @@ def pose_face(face: U8, action: str | None, amount: float, extent: float = 1.0) 
         image = face_rig.render(face, rig, moved, blink_amount=min(1.0, a))
     elif action == "open_mouth":
         moved = face_rig.open_mouth(rig, a)
-        image = face_rig.render(face, rig, moved, mouth=True)
+        below = face_rig.jaw_rows(rig, moved, face.shape[0])
+        image = face_rig.render(face, rig, moved, mouth=True, below=below)
     else:
         raise ValueError(f"unknown action {action!r}; choose from {ACTIONS}")
     return image, rig.five_points(moved)

@@ -9,12 +9,17 @@
   line is drawn in the colour of the face's own upper-lid line);
 - an open mouth drops the lower lip and chin; what showed between the lips (teeth, the lip
   line) stays under the upper lip, below it the mouth's inside in the face's lip-line colour.
+  The dropped chin goes below the aligned crop, as it does in front of a camera: the render
+  grows by the rows it needs (``jaw_rows``), and ``compose_selfie`` shows them over the neck.
+  A mouth already open in the photo opens further, up to a jaw's range (``MAX_GAP``).
 
 Outside the face outline the photo (hair, ears, background) follows the outline's motion,
 fading to none at the crop's border. What it cannot do: show what the photo never saw (the
 far cheek and ear of a turned head are stretched from the near-profile pixels; a face
 already turned in its photo stretches its foreshortened side), eyeballs that move, teeth
-that were not visible. Angles are physical: a 28-degree turn reads ~20-35 degrees on
+that were not visible, a chin its crop cut off (a wide grin whose crop ends at the lower
+lip: the dropped lip goes into the crop's last row repeated, and FaceMesh may read it less
+open than it is). Angles are physical: a 28-degree turn reads ~20-35 degrees on
 FaceMesh, not the ~1/3 of the old flat cylinder.
 """
 
@@ -49,6 +54,10 @@ MOUTH_CORNERS = (61, 291)
 EARS = (234, 454)
 NOSE_TIP = 1
 DROP = 0.42
+MAX_GAP = 1.0
+"""The lips' gap at the widest a jaw opens, in mouth widths at rest (a maximal opening is
+40-55 mm between the incisors, about the width of a mouth): a photo whose mouth is already
+open drops its jaw by at most what is left of that."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -152,13 +161,29 @@ def blink(rig: FaceRig, amount: float) -> F64:
     return out
 
 
+def jaw_drop(rig: FaceRig, amount: float) -> float:
+    """Pixels the lower lip and chin drop at ``amount``: 0.42 mouth widths at 1, no more
+    than what the photo's own lip gap leaves of ``MAX_GAP``."""
+    p = rig.points
+    width = float(np.linalg.norm(p[MOUTH_CORNERS[1], :2] - p[MOUTH_CORNERS[0], :2]))
+    gap = float(p[INNER_LOWER[5], 1] - p[INNER_UPPER[5], 1])  # the inner lips' midpoints
+    return max(0.0, min(DROP * width * amount, MAX_GAP * width - gap))
+
+
+def jaw_rows(rig: FaceRig, moved: F64, height: int) -> int:
+    """Rows below a ``height``-row crop that the moved chin needs (0 when it stays inside)."""
+    below = moved[list(OVAL), 1] - np.maximum(rig.points[list(OVAL), 1], height)
+    return max(0, math.ceil(float(below.max())))
+
+
 def open_mouth(rig: FaceRig, amount: float) -> F64:
-    """A dropped jaw: lower lip and chin down by up to 0.42 mouth widths, the lip gap an
-    ellipse, the corners drawn in a little; nothing above the upper lip moves."""
+    """A dropped jaw: lower lip and chin down by ``jaw_drop``, the lip gap an ellipse, the
+    corners drawn in a little; nothing above the upper lip moves."""
     p = rig.points
     out = p.copy()
     left, right = p[MOUTH_CORNERS[0], :2], p[MOUTH_CORNERS[1], :2]
     width = float(np.linalg.norm(right - left))
+    drop = jaw_drop(rig, amount)
     mid_x = (left[0] + right[0]) / 2
     upper = p[list(INNER_UPPER), :2]
     order = np.argsort(upper[:, 0])
@@ -168,7 +193,7 @@ def open_mouth(rig: FaceRig, amount: float) -> F64:
     lip = np.sqrt(np.clip(1 - dx**2, 0, 1))
     weight[list(INNER_LOWER[1:-1])] = lip[list(INNER_LOWER[1:-1])]
     weight[list(INNER_UPPER)] = 0.0
-    out[:, 1] += DROP * width * amount * weight
+    out[:, 1] += drop * weight
     for i in (*MOUTH_CORNERS, INNER_UPPER[0], INNER_UPPER[-1]):
         out[i, 0] -= 0.06 * width * amount * np.sign(dx[i])
     return out
@@ -182,12 +207,18 @@ def render(
     turned: bool = False,
     blink_amount: float = 0.0,
     mouth: bool = False,
+    below: int = 0,
 ) -> U8:
-    """``face`` warped so that ``rig.points`` land on ``moved`` (same size as ``face``).
+    """``face`` warped so that ``rig.points`` land on ``moved`` (``face``'s size, plus
+    ``below`` rows under it).
 
     ``turned``: drop triangles that face away; ``blink_amount``: draw the eye openings
-    under the lids and the lash line; ``mouth``: paint the opened mouth.
+    under the lids and the lash line; ``mouth``: paint the opened mouth; ``below``: rows
+    the render grows by for a chin moved below the crop (``jaw_rows``), drawn from the
+    moved face (beyond it the crop's last row, as at its other borders).
     """
+    if below > 0:
+        face = cv2.copyMakeBorder(face, 0, below, 0, 0, cv2.BORDER_REPLICATE)
     h, w = face.shape[:2]
     tris = rig.triangles
     s, d = rig.points[tris][:, :, :2], moved[tris][:, :, :2]

@@ -114,7 +114,10 @@ def compose_selfie(
     """A portrait phone frame: blurred room, shoulders, the face upscaled into place.
 
     The neck takes its colour from ``skin_from`` (a face image; default ``face``) just below the
-    mouth: a recording passes its neutral face, so an opened mouth does not darken it.
+    mouth: a recording passes its neutral face, so an opened mouth does not darken it. A
+    ``face`` with more rows than columns is a square face whose chin went below it (an opened
+    mouth, ``benchmarks.synth.face_rig.jaw_rows``): the face's oval is stretched down by the
+    extra rows, over the neck.
     """
     frame = _room(width, height, rng)
     fw = int(width * rng.uniform(0.45, 0.7))
@@ -142,17 +145,22 @@ def compose_selfie(
         ]
     )
     cv2.fillConvexPoly(frame, np.round(neck).astype(np.int32), skin.tolist(), cv2.LINE_AA)
-    big = cv2.resize(face, (fw, fw), interpolation=cv2.INTER_CUBIC)
-    mask = np.zeros((fw, fw), np.float32)
+    extra = face.shape[0] - face.shape[1]  # rows of a chin below the square crop
+    fh = fw + round(extra * fw / face.shape[1]) if extra > 0 else fw
+    big = cv2.resize(face, (fw, fh), interpolation=cv2.INTER_CUBIC)
+    mask = np.zeros((fh, fw), np.float32)
     cv2.ellipse(
         mask, (fw // 2, int(fw * 0.5)), (int(fw * 0.44), int(fw * 0.52)), 0, 0, 360, 1.0, -1
     )
+    if fh > fw:  # the oval's lower half stretched down over the chin's rows
+        cv2.ellipse(mask, (fw // 2, int(fw * 0.5)), (int(fw * 0.44), int(fw * 0.52) + fh - fw),
+                    0, 0, 180, 1.0, -1)  # fmt: skip
     # a wide, smooth feather: blurred at half resolution (within 2 % of the full-size blur)
-    half = cv2.resize(mask, (fw // 2, fw // 2), interpolation=cv2.INTER_AREA)
+    half = cv2.resize(mask, (fw // 2, fh // 2), interpolation=cv2.INTER_AREA)
     half = cv2.GaussianBlur(half, (0, 0), fw * 0.015)
-    mask = cv2.resize(half, (fw, fw), interpolation=cv2.INTER_LINEAR)
+    mask = cv2.resize(half, (fw, fh), interpolation=cv2.INTER_LINEAR)
     x0, y0 = round(cx - fw / 2), round(top)
-    x1, y1 = min(width, x0 + fw), min(height, y0 + fw)
+    x1, y1 = min(width, x0 + fw), min(height, y0 + fh)
     sx0, sy0 = max(0, -x0), max(0, -y0)
     roi = frame[max(0, y0) : y1, max(0, x0) : x1]
     m = mask[sy0 : sy0 + roi.shape[0], sx0 : sx0 + roi.shape[1]]

@@ -57,6 +57,24 @@ class TestPoseFace:
         opened = _measures(tracker, pose_face(face, "open_mouth", 1.0)[0])
         assert opened[3] - neutral[3] > 0.2
 
+    def test_open_mouth_opens_a_mouth_already_open(self, tracker, face) -> None:
+        # a photo taken mid-word: the astronaut's mouth opened (reads 0.29), cut back to the
+        # crop; opened fully, its chin drawn below the crop reads +0.17 (squeezed into the
+        # crop, as the rig did before, +0.11: under ActiveConfig.mouth_delta)
+        ajar = np.ascontiguousarray(pose_face(face, "open_mouth", 0.4)[0][:112])
+        neutral = _measures(tracker, ajar)
+        opened, _ = pose_face(ajar, "open_mouth", 1.0)
+        assert opened.shape[0] > 112
+        assert _measures(tracker, opened)[3] - neutral[3] > 0.15
+
+    def test_jaw_drop_stays_in_a_jaw_range(self, face) -> None:
+        rig = face_rig.face_rig(face)
+        assert rig is not None
+        width = np.linalg.norm(rig.points[291, :2] - rig.points[61, :2])
+        gap = rig.points[14, 1] - rig.points[13, 1]
+        assert face_rig.jaw_drop(rig, 1.0) == pytest.approx(face_rig.DROP * width)
+        assert face_rig.jaw_drop(rig, 5.0) == pytest.approx(face_rig.MAX_GAP * width - gap)
+
     def test_landmarks_follow_the_turn(self, tracker, face) -> None:
         _, left = pose_face(face, "turn_left", 1.0)
         _, right = pose_face(face, "turn_right", 1.0)
