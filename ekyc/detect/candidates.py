@@ -109,7 +109,8 @@ def candidate_quads(work: WorkingImage, ratio: float | None, cfg: DetectConfig) 
                 found.append((area, quad))
     found.sort(key=lambda item: -item[0])
     outlines = _dedupe([q for _, q in found], cfg.max_candidates)
-    return _dedupe(outlines + from_lines, cfg.max_candidates + cfg.max_line_quads)
+    limit = cfg.max_candidates + cfg.max_line_quads + cfg.line_plain_quads
+    return _dedupe(outlines + from_lines, limit)
 
 
 def _dedupe(quads: list[F64], limit: int) -> list[F64]:

@@ -62,6 +62,10 @@ class DetectConfig:
     # At most this many line-built quads are ranked (best pre-rank first, ``lines``): the
     # card's outline is nearly always among them when it never closes.
     max_line_quads: int = 30
+    # ... and this many more, the best by boundary and shape alone: the pre-rank's area
+    # preference must not drop a strong card outline before the ranking weighs it (the
+    # MIDV-500 card, all four sides 1.0, was 88th of 1547 line quads on area-weighted score).
+    line_plain_quads: int = 6
     # Ranking (``ekyc.detect.rank``): colours are compared this far (working pixels)
     # inside and outside each side, beyond the 1-2 px a printed rule covers, within the
     # ~3 mm white margin of a card.
@@ -208,6 +212,17 @@ class DetectConfig:
     nest_weight: float = 0.0
     document_nest_weight: float = 0.5
     nest_rival: float = 0.9
+    # The area preference's reason (a printed panel inside the card) needs the smaller quad
+    # to lie along the larger one; a firm outline (every side's evidence >= this) that a
+    # larger, weaker quad covers turned by more than ``aligned_deg``, or cuts across, is an
+    # object on a surface made of other lines, and the larger quad claims no more area than
+    # it (``rank.claimable_area``). Real phone shot (MIDV-500, a card on a cluttered desk,
+    # every side 1.0, desk quads around it 0.64-0.76, turned 11-27 deg): IoU 0.25 -> 0.996.
+    # Seeds 4242 (120) / 5151 (60): every genuine figure unchanged for firm 0.9-0.95 and
+    # aligned 5-8 deg (the top candidate changed on 11 screen and copy shots only); firm 0.8
+    # moved a back shot's quad (IoU 0.999 -> 0.969), aligned 12 let a flat copy through.
+    firm_side_evidence: float = 0.9
+    aligned_deg: float = 8.0
     # A candidate needs this much edge support (fraction of profiles that agree with the
     # fitted line, averaged over the four edges) to be reported at all.
     min_score: float = 0.35

@@ -9,7 +9,8 @@ combination of two roughly parallel pairs is a quad. Each line's boundary eviden
 cumulatively, so a quad's four sides cost four look-ups however many quads there are;
 quads are scored like the final ranking (geometric mean of the sides, camera-model aspect,
 a preference for the larger), which keeps the card's full outline among those passed on
-when a printed panel shares two or three of its sides.
+when a printed panel shares two or three of its sides; the few strongest outlines are
+passed on whatever their size (a card among larger quads of desk lines).
 """
 
 from __future__ import annotations
@@ -68,7 +69,9 @@ def line_candidates(
         config: Line and hypothesis limits.
 
     Returns:
-        Up to ``config.max_line_quads`` ``(score, corners)`` pairs, best first.
+        Up to ``config.max_line_quads`` ``(score, corners)`` pairs, best first, then up
+        to ``config.line_plain_quads`` more: the best by boundary and shape alone that the
+        area preference left out.
     """
     height, width = gx.shape
     lines = lines[: config.max_lines]
@@ -84,9 +87,12 @@ def line_candidates(
         return []
     evidence = line_side_evidence(quads, sides, lines, colour, gx, gy, config)
     area = visible_area(quads, (width, height))
-    scores = np.prod(evidence + 0.01, axis=1) ** 0.25 * shape
-    scores *= (area / area.max()) ** config.area_weight
+    plain = np.prod(evidence + 0.01, axis=1) ** 0.25 * shape
+    scores = plain * (area / area.max()) ** config.area_weight
     order = np.argsort(-scores)[: config.max_line_quads]
+    if config.line_plain_quads > 0:  # the strongest outlines, whatever their size
+        strongest = np.argsort(-plain)[: config.line_plain_quads]
+        order = np.concatenate([order, strongest[~np.isin(strongest, order)]])
     return [(float(scores[i]), quads[i]) for i in order]
 
 

@@ -34,7 +34,7 @@ from ekyc.detect.config import DetectConfig
 from ekyc.detect.edges import EdgeFit, fit_sides, intersect
 from ekyc.detect.outline import outermost_sides
 from ekyc.detect.plane import aspect_ratios, focal_px, plane_pose, shape_factors
-from ekyc.detect.rank import nested_preference, side_evidence, visible_area
+from ekyc.detect.rank import claimable_area, nested_preference, side_evidence, visible_area
 from ekyc.detect.sideface import face_edge_quad
 from ekyc.types import AspectPrior, CardQuad, Frame, QuadDetection, RGBImage
 
@@ -222,7 +222,9 @@ def ranked_candidates(
     confidence and ``min_score`` use. The rank multiplies it by a preference for the larger
     in-frame area (``rank.visible_area``): of two nested quads that both look like
     boundaries (a coloured panel printed on the card and the card itself), the outer one
-    is the card, while a quad reaching out of the frame gains nothing from its unseen part.
+    is the card, while a quad reaching out of the frame gains nothing from its unseen part,
+    and one around a firm outline that does not lie along it (a quad of desk lines around
+    the card) gains nothing over that outline (``rank.claimable_area``).
     Paper documents (``A4`` / ``ANY``) take a weaker global preference and a further one
     among nested quads only (``rank.nested_preference``, ``DetectConfig.nest_weight``).
     """
@@ -240,9 +242,10 @@ def ranked_candidates(
     size = (blur.shape[1], blur.shape[0])
     f_px = focal_px(size, cfg.prior_focal_35mm)
     shape = shape_factors(stack, size, f_px, aspect.ratio, cfg.aspect_tolerance)
-    area = visible_area(stack, size)
     score = boundary * shape
-    rank = score * (area / area.max()) ** cfg.area_weight
+    area = visible_area(stack, size)
+    claim = claimable_area(stack, score, area, evidence, cfg.firm_side_evidence, cfg.aligned_deg)
+    rank = score * (claim / claim.max()) ** cfg.area_weight
     if cfg.nest_weight > 0:
         rank = rank * nested_preference(stack, score, area, cfg.nest_rival) ** cfg.nest_weight
     order = np.argsort(-rank)
