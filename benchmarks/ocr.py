@@ -10,7 +10,7 @@ after normalisation; ``addr sim`` is the mean ``similarity`` of address keys. ``
 gen/imp`` give the lowest genuine and highest impostor name similarity among reads that
 were not exact: the evidence for the tolerance thresholds in ``ekyc.read.crosscheck``.
 ``name+`` and ``dob+`` count a field exact when the first read or the cross-check's second
-read of a field that failed (its background flattened, ``ekyc.stages.reading``) is. With
+read of a field that failed (the other way, flattened or plain: ``ekyc.stages.reading``) is. With
 ``--retake`` every scene is rendered again until the card is whole in the frame and the
 capture gate passes, as the applicant generator (and the capture app) does.
 """
@@ -34,7 +34,7 @@ from ekyc.capture.quality import assess_quality
 from ekyc.detect.rectify import rectify
 from ekyc.read.fields import FieldName
 from ekyc.read.normalize import similarity
-from ekyc.read.ocr import normalize_value, read_fields
+from ekyc.read.ocr import FieldRead, flattened, normalize_value, read_fields
 from ekyc.read.tesseract import LineReader, TesseractCli
 from ekyc.types import CardQuad, DocumentType, Side
 
@@ -118,8 +118,7 @@ def evaluate(reader: LineReader, source: str, ppm: float, args: argparse.Namespa
             cpu_ms = (time.process_time() - cpu) * 1000.0
             impostor = other_name(doc, args.seed + i + 7919, ident.name)
             missed = {r.field for r in reads.fields if r.value != wanted(r.field, ident)}
-            again = read_fields(image, doc, Side.FRONT, reader=reader, px_per_mm=ppm,
-                                only=missed, flatten=True)  # fmt: skip
+            again = read_other_way(image, doc, reader, ppm, missed)
             for key in (source, source + "Q") if source != "clean" and passed else (source,):
                 out[key]["ms"].append(elapsed_ms)
                 out[key]["cpu"].append(cpu_ms)
@@ -130,6 +129,20 @@ def evaluate(reader: LineReader, source: str, ppm: float, args: argparse.Namespa
                     out[key][read.field.value + "+"].append(
                         float(read.field not in missed or second.value == wanted(read.field, ident))
                     )
+    return out
+
+
+def read_other_way(image, doc: DocumentType, reader: LineReader, ppm: float,
+                   fields: set[FieldName]) -> dict[FieldName, FieldRead]:  # fmt: skip
+    """``fields`` read again the other way (``ekyc.read.ocr.flattened(field, second=True)``),
+    as the cross-check's second read on the front does."""
+    out: dict[FieldName, FieldRead] = {}
+    for flat in (False, True):
+        group = {f for f in fields if flattened(f, second=True) is flat}
+        if group:
+            reads = read_fields(image, doc, Side.FRONT, reader=reader, px_per_mm=ppm,
+                                only=group, flatten=flat)  # fmt: skip
+            out.update((r.field, r) for r in reads.fields)
     return out
 
 

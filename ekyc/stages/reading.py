@@ -1,8 +1,9 @@
 """OCR of the card's key fields; the cross-check with the application, or the expiry alone.
 
 A field that does not match (or a date that does not parse) is read again before anything
-is concluded: on the front with its background flattened, then on the other views of the
-same card (the tilted shot), plain and flattened, each pass reading only the fields still
+is concluded: on the front the other way (flattened where it was read plain first, plain
+where flattened: ``ekyc.read.ocr.FLATTENED_FIRST``), then on the other views of the same
+card (the tilted shot), first way then the other, each pass reading only the fields still
 unsettled. Fingers, glare and shadows rarely cover the same field on two shots. Reads that
 settle everything cost nothing more.
 """
@@ -26,6 +27,7 @@ from ekyc.read import (
     field_regions,
     read_fields,
 )
+from ekyc.read.ocr import flattened
 from ekyc.types import DocumentType, RGBImage, Side
 from ekyc.verdict import ReasonCode
 
@@ -115,10 +117,10 @@ def reading_stage(findings: DocumentFindings, applicant: Applicant | None, today
     more: list[FieldReads] = []
     if applicant is not None:
         check = cross_check(reads, applicant, today)
-        for image, view, flatten in _second_views(findings):
+        for image, view, second in _second_views(findings):
             if not _unsettled(check):
                 break
-            more.append(_read_again(findings, image, view, flatten, _unsettled(check), reader))
+            more += _read_again(findings, image, view, second, _unsettled(check), reader)
             check = cross_check(reads, applicant, today, more)
         _record_reads(evidence, reads, more)
         evidence.check("cross_check", expired=check.expired, fields={
@@ -132,10 +134,10 @@ def reading_stage(findings: DocumentFindings, applicant: Applicant | None, today
     if expiry is None:
         _record_reads(evidence, reads, more)
         return  # this document prints no expiry
-    for image, view, flatten in _second_views(findings):
+    for image, view, second in _second_views(findings):
         if isinstance(expiry.value, dt.date):
             break
-        more.append(_read_again(findings, image, view, flatten, {expiry.field}, reader))
+        more += _read_again(findings, image, view, second, {expiry.field}, reader)
         expiry = more[-1].get(FieldName.EXPIRY_DATE) or expiry
     _record_reads(evidence, reads, more)
     if not isinstance(expiry.value, dt.date):
@@ -151,7 +153,7 @@ def _unsettled(check: CrossCheck) -> set[FieldName]:
 
 
 def _second_views(findings: DocumentFindings) -> list[tuple[RGBImage, str, bool]]:
-    """(image, view name, flatten) for each second read, in the order they are tried."""
+    """(image, view name, the other way) for each second read, in the order they are tried."""
     views: list[tuple[RGBImage, str, bool]] = []
     if findings.card_image is not None:
         views.append((findings.card_image, "front", True))
@@ -160,10 +162,23 @@ def _second_views(findings: DocumentFindings) -> list[tuple[RGBImage, str, bool]
     return views
 
 
-def _read_again(findings: DocumentFindings, image: RGBImage, view: str, flatten: bool,
-                fields: set[FieldName], reader: LineReader | None) -> FieldReads:  # fmt: skip
-    return read_fields(image, findings.document_type, Side.FRONT, reader=reader, only=fields,
-                       flatten=flatten, view=view)  # fmt: skip
+def _read_again(findings: DocumentFindings, image: RGBImage, view: str, second: bool,
+                fields: set[FieldName], reader: LineReader | None) -> list[FieldReads]:  # fmt: skip
+    """``fields`` read on ``image``, each its first way or (``second``) the other way."""
+    ways = {flat: {f for f in fields if flattened(f, second) is flat} for flat in (False, True)}
+    return [
+        read_fields(
+            image,
+            findings.document_type,
+            Side.FRONT,
+            reader=reader,
+            only=group,
+            flatten=flat,
+            view=view,
+        )
+        for flat, group in ways.items()
+        if group
+    ]
 
 
 def _record_reads(evidence: Evidence, reads: FieldReads, more: list[FieldReads]) -> None:

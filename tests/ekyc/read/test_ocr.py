@@ -8,7 +8,13 @@ import pytest
 from benchmarks.synth.cards import render_card
 from benchmarks.synth.identity import make_identity
 from ekyc.read import FieldName, LineRead, TesseractCli, read_fields
-from ekyc.read.ocr import charset_for, flatten_background, normalize_value, prepare_line
+from ekyc.read.ocr import (
+    charset_for,
+    flatten_background,
+    flattened,
+    normalize_value,
+    prepare_line,
+)
 from ekyc.read.tesseract import OcrUnavailable
 from ekyc.types import CardQuad, DocumentType, RectifiedCard, Side
 
@@ -182,3 +188,20 @@ def test_a_whitelist_does_not_stay_on_the_engine(reader) -> None:
     name = reads.get(FieldName.NAME)
     assert name is not None
     assert name.value == normalize_value(FieldName.NAME, ident.name), name.raw_text
+
+
+def test_names_are_read_flattened_first_and_plain_the_other_way() -> None:
+    image, _ = _card(DL, 3)
+    fake = FakeReader(["山田　太郎", "昭和64年01月07日生", "東京都千代田区霞が関1丁目2番3号"])
+    first = read_fields(image, DL, Side.FRONT, reader=fake, px_per_mm=PPM, only={
+        FieldName.NAME, FieldName.BIRTH_DATE, FieldName.ADDRESS})  # fmt: skip
+    assert [(r.field, r.view) for r in first.fields] == [
+        (FieldName.NAME, "front/flattened"),
+        (FieldName.BIRTH_DATE, "front"),
+        (FieldName.ADDRESS, "front"),
+    ]
+    assert [flattened(f, second=True) for f in (FieldName.NAME, FieldName.ADDRESS)] == [
+        False, True]  # fmt: skip
+    plain = read_fields(image, DL, Side.FRONT, reader=fake, px_per_mm=PPM,
+                        only={FieldName.NAME}, flatten=False)  # fmt: skip
+    assert [(r.field, r.view) for r in plain.fields] == [(FieldName.NAME, "front")]
