@@ -28,8 +28,9 @@ different person's name read that clearly stays a mismatch.
 Second reads (``more``: the failed fields read again with their background flattened, or
 on the tilted shot of the same card) can only turn a field that did not match into a match,
 or an unreadable one into a mismatch: a field matches when any of its reads matches under
-the rule above, else it is a mismatch when any read is one, else unreadable. A missing
-expiry is taken from the first second read that has one.
+the rule above (or, for a name, when clear same-length reads together show every declared
+character in its place: ``_name_in_places``), else it is a mismatch when any read is one,
+else unreadable. A missing expiry is taken from the first second read that has one.
 Every read is OCR of the applicant's own card, so a second chance does not let another
 person's name or date through unless the engine misreads it into exactly the declared one.
 
@@ -64,6 +65,7 @@ __all__ = [
 NAME_MIN_SIMILARITY = 0.9
 ADDRESS_MIN_SIMILARITY = LOCALITY_MIN_SIMILARITY
 TEXT_MIN_CONFIDENCE = 0.5
+NAME_IN_PLACES_READS = 2
 GLARE_MAX_FRACTION = 0.02  # as quality's card-region limit: over 2 % of a field is covered
 
 
@@ -207,7 +209,7 @@ def _best(check: FieldCheck, more: Sequence[FieldReads], applicant: Applicant) -
     """The first match among ``check`` and its field's second reads, else a mismatch, else it."""
     if check.outcome is Outcome.MATCH:
         return check
-    found = check
+    found, seen = check, [check]
     for reads in more:
         read = reads.get(check.field)
         again = _compare(read, applicant) if read is not None else None
@@ -217,7 +219,34 @@ def _best(check: FieldCheck, more: Sequence[FieldReads], applicant: Applicant) -
             return again
         if again.outcome is Outcome.MISMATCH and found.outcome is Outcome.UNREADABLE:
             found = again
+        seen.append(again)
+    if check.field is FieldName.NAME:
+        return _name_in_places(seen, name_key(applicant.full_name)) or found
     return found
+
+
+def _name_in_places(checks: Sequence[FieldCheck], want: str) -> FieldCheck | None:
+    """A match when clear same-length reads of the name show each declared character in place.
+
+    ``NAME_IN_PLACES_READS`` or more reads are needed, each of the declared length.
+
+    Each read of a blurred name slips on a different character (``木作美咲`` on the front,
+    ``不村美咲`` on the tilted shot, for ``木村美咲``): no single read matches, but every
+    character was read where it stands. Only clear readings count (a mismatch, not an
+    unreadable read) and only character substitutions (equal lengths), so another
+    person's name still fails unless the engine misreads each character that differs into
+    exactly the declared one.
+    """
+    readings = [c for c in checks if c.outcome is Outcome.MISMATCH
+                and len(str(c.read.value)) == len(want)]  # fmt: skip
+    if len(readings) < NAME_IN_PLACES_READS:
+        return None
+    keys = [str(c.read.value) for c in readings]
+    if not all(any(key[i] == ch for key in keys) for i, ch in enumerate(want)):
+        return None
+    best = max(readings, key=lambda c: c.similarity or 0.0)
+    rule = f"every character read in its place by one of {len(readings)} same-length reads"
+    return FieldCheck(best.field, Outcome.MATCH, rule, best.similarity, best.read)
 
 
 def _expiry_read(reads: FieldReads, more: Sequence[FieldReads]) -> FieldRead | None:

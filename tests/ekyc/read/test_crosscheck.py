@@ -210,6 +210,34 @@ class TestSecondReads:
         more = [_again(**texts) for texts in again]
         assert cross_check(_reads(**first), APPLICANT, TODAY, more).reasons == reasons
 
+    @pytest.mark.parametrize(
+        ("first", "again", "reasons"),
+        [
+            # Each read slips on another character; together every one is read in place.
+            ({"name": "高槁　健一"}, [{"name": "尚橋 健一"}], ()),
+            # Another person's name: the differing character is never read as declared.
+            ({"name": "高橋　健二"}, [{"name": "高橋 健二"}, {"name": "高槁 健二"}],
+             (R.NAME_MISMATCH,)),
+            ({"name": "高槁　健一"}, [], (R.NAME_MISMATCH,)),  # one read is not enough
+            # Lengths differ: not the same characters in the same places.
+            ({"name": "高橋　健"}, [{"name": "橋 健一"}], (R.NAME_MISMATCH,)),
+        ],
+    )  # fmt: skip
+    def test_every_character_in_its_place(
+        self, first: dict[str, str], again: list[dict[str, str]], reasons: tuple[R, ...]
+    ) -> None:
+        more = [_again(**texts) for texts in again]
+        result = cross_check(_reads(**first), APPLICANT, TODAY, more)
+        assert result.reasons == reasons
+        if not reasons:
+            name = next(c for c in result.checks if c.field is FieldName.NAME)
+            assert "in its place" in name.rule
+
+    def test_an_unclear_read_lends_no_character(self) -> None:
+        more = [_again(name="尚橋 健一")]
+        doubted = _read(FieldName.NAME, "高槁　健一", 0.3)
+        assert cross_check(doubted, APPLICANT, TODAY, more).reasons == (R.NAME_MISMATCH,)
+
     def test_the_matching_read_is_the_evidence(self) -> None:
         more = [_again("front/flattened", name="高橋 健二"), _again("tilt", name="高橋 健一")]
         check = cross_check(_reads(name="本"), APPLICANT, TODAY, more)
