@@ -20,10 +20,11 @@ Rules (each ``FieldCheck`` names the one it used):
 An empty or date-less read is UNREADABLE, never a mismatch; the pipeline decides what to
 ask for then. So is a name or address read that does not match and that is no reading at
 all: the engine's own confidence under ``TEXT_MIN_CONFIDENCE`` (0.5), or a name in another
-script than the declared one (``tb`` for a kanji name). On 180 photographed fronts (dev
-seeds 21000+ and 23000+, ``benchmarks/ocr.py``) every exact name read had a confidence of
-0.64 or more, every exact address 0.85 or more, and the garbage reads 0.10-0.45; a
-different person's name read that clearly stays a mismatch.
+script than the declared one (``tb`` for a kanji name). On 90 photographed fronts (dev
+seeds 21000-21029 per type, ``benchmarks/ocr.py --retake``, plain first reads) every exact
+name read had a confidence of 0.64 or more, every exact address 0.85 or more, and the
+garbage reads (``宇土 玉生`` for 中村太郎, ``ーー`` for an address) 0.12-0.45; a different
+person's name read that clearly stays a mismatch.
 
 Second reads (``more``: the failed fields read again with their background flattened, or
 on the tilted shot of the same card) can only turn a field that did not match into a match,
