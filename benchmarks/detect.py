@@ -90,12 +90,17 @@ def _label(doc: DocumentType | str | None, side: object) -> str:
     return f"{value}/{getattr(side, 'value', side)}"
 
 
-def score_scene(rec: dict[str, Any], folder: Path, layouts: Any) -> dict[str, Any]:
+def score_scene(
+    rec: dict[str, Any], folder: Path, layouts: Any, learned: bool = True
+) -> dict[str, Any]:
     """The figures of one rendered scene (``rec`` is its manifest line).
 
-    The detected quad is ``find_card``'s (what the pipeline uses: ``find_quad``'s choice,
-    or a runner-up whose layout matches clearly better); ``ms_find_quad`` times
-    ``find_quad`` alone and ``ms_find_card`` the whole of ``find_card``.
+    The detected quad is ``find_card``'s (what the pipeline uses: the learned proposal
+    when it reads confidently, else ``find_quad``'s choice or a runner-up whose layout
+    matches clearly better; ``learned=False``: the classical search alone);
+    ``ms_find_quad`` times ``find_quad`` alone and ``ms_find_card`` the whole of
+    ``find_card``. Paired on the same frame: the classical search alone, and the learned
+    proposal's own figures (``learned_figures``).
     """
     from ekyc.detect.card import find_card, recognise
     from ekyc.detect.fast import fast_card
@@ -107,17 +112,21 @@ def score_scene(rec: dict[str, Any], folder: Path, layouts: Any) -> dict[str, An
     find_quad(frame)
     t1 = time.perf_counter()
     c1 = time.process_time()
-    det = find_card(frame, layouts)
+    det = find_card(frame, layouts, learned=learned)
     c2 = time.process_time()
     t2 = time.perf_counter()
+    classical = find_card(frame, layouts, learned=False) if learned else det
+    c2b = time.process_time()
+    classical_ms = 1000 * (c2b - c2) if learned else 1000 * (c2 - c1)
     # Paired: the fast path (``DetectConfig.fast_path``) on the same frame. find_card with
     # it on runs ``fast_card`` and, when that keeps nothing, the search just timed.
     kept = fast_card(frame, layouts)
     c3 = time.process_time()
-    fast_ms = 1000 * (c3 - c2) + (0.0 if kept is not None else 1000 * (c2 - c1))
+    fast_ms = 1000 * (c3 - c2b) + (0.0 if kept is not None else 1000 * (c2 - c1))
     seeded = seeded_card(frame, truth, layouts, int(rec["index"]))
     out: dict[str, Any] = {
         **seeded,
+        **learned_figures(frame, truth, layouts),
         "path": rec["path"],
         "kind": kind,
         "genuine": genuine,
@@ -128,6 +137,8 @@ def score_scene(rec: dict[str, Any], folder: Path, layouts: Any) -> dict[str, An
         "ms_find_card": 1000 * (t2 - t1),
         "cpu_ms_find_card": 1000 * (c2 - c1),
         "cpu_ms_find_card_fast": fast_ms,
+        "cpu_ms_find_card_classical": classical_ms,
+        "classical_same": _same_detection(det, classical),
         "fast_kept": kept is not None,
         "detected": det is not None,
     }
@@ -163,6 +174,48 @@ def score_scene(rec: dict[str, Any], folder: Path, layouts: Any) -> dict[str, An
         out.setdefault("predicted_fast", out["predicted"])
         true_match = recognise(frame, CardQuad(truth, 1.0), layouts)
         out["predicted_true_corners"] = _label(true_match.document_type, true_match.side)
+    return out
+
+
+def _same_detection(a: Any, b: Any) -> bool:
+    """Both None, or the same corners (within 0.01 px), type and side."""
+    if a is None or b is None:
+        return a is b
+    close = np.allclose(np.asarray(a.quad.corners), np.asarray(b.quad.corners), atol=0.01)
+    return bool(close and (a.document_type, a.side) == (b.document_type, b.side))
+
+
+def _set_corner_error_pct(found: np.ndarray, truth: np.ndarray) -> float:
+    """Corner error of an unordered quad: the best of its 8 cyclic orders, % of the diagonal."""
+    quads = [np.roll(q, r, axis=0) for q in (found, found[::-1]) for r in range(4)]
+    worst = min(float(np.linalg.norm(q - truth, axis=1).max()) for q in quads)
+    return 100.0 * worst / float(np.linalg.norm(truth[2] - truth[0]))
+
+
+def learned_figures(frame: Any, truth: np.ndarray, layouts: Any) -> dict[str, Any]:
+    """The learned proposer on one scene (``ekyc.detect.learned``): its rough quad's
+    corner error (corners unordered: the detector orders them), whether its evidence is
+    clear, whether ``find_card`` would keep it (``card.learned_card``), and CPU ms of the
+    proposal alone and of the whole learned attempt."""
+    from ekyc.detect.card import learned_card
+    from ekyc.detect.learned import default_proposer
+
+    proposer = default_proposer()
+    if proposer is None:
+        return {}
+    c0 = time.process_time()
+    proposal = proposer.propose(frame)
+    c1 = time.process_time()
+    kept = learned_card(frame, layouts)
+    c2 = time.process_time()
+    out: dict[str, Any] = {
+        "cpu_ms_proposal": 1000 * (c1 - c0),
+        "cpu_ms_learned_card": 1000 * (c2 - c1),
+        "learned_clear": proposal is not None and proposal.clear,
+        "learned_kept": kept is not None,
+    }
+    if proposal is not None:
+        out["proposal_err_pct"] = _set_corner_error_pct(proposal.corners, truth.astype(np.float64))
     return out
 
 
@@ -206,7 +259,7 @@ def seeded_card(
     }
 
 
-def run_synth(n: int, seed: int, workers: int) -> list[dict[str, Any]]:
+def run_synth(n: int, seed: int, workers: int, learned: bool = True) -> list[dict[str, Any]]:
     from ekyc.detect import CardLayouts
     from ekyc.registry import Registry
     from models.blas import one_blas_thread
@@ -217,10 +270,12 @@ def run_synth(n: int, seed: int, workers: int) -> list[dict[str, Any]]:
         # One core, as the target says: a second OpenBLAS thread would only spin on the
         # idle core after each product, and process_time would count it (~2x when quiet).
         with one_blas_thread():
-            return [score_scene(rec, Path(tmp), layouts) for rec in records]
+            return [score_scene(rec, Path(tmp), layouts, learned) for rec in records]
 
 
-def run_same_card(n: int, seed: int, workers: int, faces_dir: Path | None) -> list[dict[str, Any]]:
+def run_same_card(
+    n: int, seed: int, workers: int, faces_dir: Path | None, learned: bool = True
+) -> list[dict[str, Any]]:
     """One row per (front, other shot) pair in a session, both cards fully in frame.
 
     Card portraits come from ``faces_dir`` (LFW people); without it every card carries
@@ -256,7 +311,7 @@ def run_same_card(n: int, seed: int, workers: int, faces_dir: Path | None) -> li
             for rec in shots:
                 frame = decode_image((Path(tmp) / str(rec["path"])).read_bytes())
                 truth = CardQuad(np.array(rec["corners"], np.float32), 1.0)
-                det = find_card(frame, layouts)
+                det = find_card(frame, layouts, learned=learned)
                 true_key = (DocumentType(str(rec["doc_type"])), Side(str(rec["side"])))
                 det_key = None
                 det_card = None
@@ -432,6 +487,12 @@ def summarise(scenes: list[dict[str, Any]]) -> dict[str, Any]:
     card_times = [s["ms_find_card"] for s in scenes if "ms_find_card" in s][3:]
     cpu = [s["cpu_ms_find_card"] for s in scenes if "cpu_ms_find_card" in s][3:]
     cpu_fast = [s["cpu_ms_find_card_fast"] for s in scenes if "cpu_ms_find_card_fast" in s][3:]
+    classical = [
+        s["cpu_ms_find_card_classical"] for s in scenes if "cpu_ms_find_card_classical" in s
+    ][3:]
+    learned_ms = [s["cpu_ms_learned_card"] for s in scenes if "cpu_ms_learned_card" in s][3:]
+    proposal_ms = [s["cpu_ms_proposal"] for s in scenes if "cpu_ms_proposal" in s][3:]
+    proposal_err = _pick(infr, "proposal_err_pct")
     seeded = [s["cpu_ms_seeded"] for s in scenes if "cpu_ms_seeded" in s]
     seeded_fast = [s["cpu_ms_seeded_fast"] for s in scenes if "cpu_ms_seeded_fast" in s]
     kept = [s for s in scenes if s.get("fast_kept")]
@@ -478,6 +539,15 @@ def summarise(scenes: list[dict[str, Any]]) -> dict[str, Any]:
         "find_card_fast_cpu_ms_median": pct(cpu_fast, 50),
         "find_card_fast_cpu_ms_p90": pct(cpu_fast, 90),
         "fast_kept_rate": _mean([float(s.get("fast_kept", False)) for s in scenes]),
+        "find_card_classical_cpu_ms_median": pct(classical, 50),
+        "find_card_classical_cpu_ms_p90": pct(classical, 90),
+        "classical_same_rate": _mean(_pick(scenes, "classical_same")),
+        "proposal_cpu_ms_median": pct(proposal_ms, 50),
+        "learned_card_cpu_ms_median": pct(learned_ms, 50),
+        "proposal_err_pct_median": pct(proposal_err, 50),
+        "proposal_err_pct_p90": pct(proposal_err, 90),
+        "learned_clear_rate": _mean(_pick(scenes, "learned_clear")),
+        "learned_kept_rate": _mean(_pick(scenes, "learned_kept")),
         "seeded_cpu_ms_median": pct(seeded, 50),
         "seeded_confident_rate": _mean(_pick(scenes, "seeded_confident")),
         "seeded_fast_cpu_ms_median": pct(seeded_fast, 50),
@@ -559,7 +629,8 @@ def _ms(value: float | None) -> str:
 
 def run(args: argparse.Namespace, report: Report) -> None:
     cv2.setNumThreads(1)
-    scenes = run_synth(args.synth, args.seed, args.workers) if args.synth > 0 else []
+    learned = not args.classical
+    scenes = run_synth(args.synth, args.seed, args.workers, learned) if args.synth > 0 else []
     summary = summarise(scenes)
     report.section(
         "Synthetic scenes",
@@ -581,11 +652,36 @@ def run(args: argparse.Namespace, report: Report) -> None:
     card_ms = summary["find_card_ms_mean"]
     card = "n/a" if card_ms is None else f"{card_ms:.1f}"
     rows.append(["find_card ms (quad + layouts)", card, "-"])
-    for label, key in (("find_card", "find_card"), ("find_card, fast path on", "find_card_fast")):
+    for label, key in (
+        ("find_card", "find_card"),
+        ("find_card, classical search alone (learned=False)", "find_card_classical"),
+        ("find_card, fast path on", "find_card_fast"),
+    ):
         med, p90 = summary[f"{key}_cpu_ms_median"], summary[f"{key}_cpu_ms_p90"]
         value = "n/a" if med is None else f"{med:.1f} / {p90:.1f}"
         rows.append([f"{label}: CPU ms median / p90, one thread", value, "<= 15"])
     rows += [
+        [
+            "learned proposal: corner error % diag median / p90 (in-frame scenes, rough)",
+            f"{_fmt(summary['proposal_err_pct_median'])} / {_fmt(summary['proposal_err_pct_p90'])}",
+            "-",
+        ],
+        [
+            "learned proposal: share clear / share kept by find_card",
+            f"{_fmt(summary['learned_clear_rate'])} / {_fmt(summary['learned_kept_rate'])}",
+            "-",
+        ],
+        [
+            "learned proposal: CPU ms median, proposal / whole attempt",
+            f"{_ms(summary['proposal_cpu_ms_median'])} / "
+            f"{_ms(summary['learned_card_cpu_ms_median'])}",
+            "-",
+        ],
+        [
+            "find_card answer identical to the classical search's (corners, type, side)",
+            _fmt(summary["classical_same_rate"]),
+            "-",
+        ],
         ["fast path: share of scenes kept", _fmt(summary["fast_kept_rate"]), "-"],
         [
             "true corners (2 px off) refined, finished, read: CPU ms median / share read "
@@ -623,7 +719,9 @@ def run(args: argparse.Namespace, report: Report) -> None:
     lfw = args.data / "lfw_pairs_aligned112" if args.data else None
     faces = lfw if lfw is not None and lfw.is_dir() else None
     pairs = (
-        run_same_card(args.same_card, args.seed + 1, args.workers, faces) if args.same_card else []
+        run_same_card(args.same_card, args.seed + 1, args.workers, faces, learned)
+        if args.same_card
+        else []
     )
     same_card = summarise_same_card(pairs)
     if pairs:
@@ -798,6 +896,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="scenes (front/tilt/other person) for the same-card pairs; 0 skips them",
     )
     parser.add_argument("--workers", type=int, default=2, help="processes rendering scenes")
+    parser.add_argument(
+        "--classical",
+        action="store_true",
+        help="find_card without the learned corner proposal (the classical search alone), "
+        "in the synthetic and same-card parts: a paired baseline for every figure",
+    )
     parser.add_argument("--out", type=Path, default=None)
 
 

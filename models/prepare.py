@@ -1,5 +1,8 @@
 """Build every ``build:`` model of the manifest and check it against its sha256.
 
+Files committed beside the manifest (a plain path: the fitted fusion files, the trained
+card-corner model) are only checked; ``models/train_corners.py`` retrains the latter.
+
 Run by ``scripts/setup.sh``. A model whose file already matches is left alone; one that is
 missing or differs is rebuilt by the conversion module its entry names (``convert = ...``,
 a module with a ``convert(src, out, **options)`` function), and setup fails loudly if the
@@ -35,6 +38,10 @@ def prepare(registry: Registry, manifest_dir: Path | None = None) -> list[str]:
     manifest_dir = manifest_dir or default_manifest_path().parent
     lines = []
     for spec in registry.specs:
+        if ":" not in spec.file:  # committed beside the manifest: checked, never rebuilt
+            registry.path(spec.id)  # raises ChecksumMismatch / ModelNotFound
+            lines.append(f"checked  {spec.id} ({spec.sha256[:12]})")
+            continue
         if not spec.file.startswith("build:"):
             continue
         try:
