@@ -15,6 +15,11 @@ scored with the A4 prior (rows per frame in results.json), and the MIDV-500 samp
 phone shot of an ID-1 card) with the ID-1 prior: IoU and corner error. Every scene's figures are in
 results.json (``scenes``), so any summary can be recomputed.
 
+``find_card`` tries the learned corner proposal first (``ekyc.detect.learned``); the
+classical search alone is timed on the same frame, and ``--classical`` runs every figure
+without the proposal (a paired baseline). The proposal's own rows: its rough corner error
+(corners unordered), how often its evidence is clear and ``find_card`` keeps it, its CPU.
+
 The same-card check (``ekyc.detect.compare_cards``) gets its own scenes (``--same-card N``,
 kinds front/tilt/other_person, seed + 1): within each synthetic session, every front shot
 is compared with every tilted shot of the same card (should be the same card) and with
