@@ -214,15 +214,21 @@ class DetectConfig:
     nest_rival: float = 0.9
     # The area preference's reason (a printed panel inside the card) needs the smaller quad
     # to lie along the larger one; a firm outline (every side's evidence >= this) that a
-    # larger, weaker quad covers turned by more than ``aligned_deg``, or cuts across, is an
-    # object on a surface made of other lines, and the larger quad claims no more area than
-    # it (``rank.claimable_area``). Real phone shot (MIDV-500, a card on a cluttered desk,
-    # every side 1.0, desk quads around it 0.64-0.76, turned 11-27 deg): IoU 0.25 -> 0.996.
-    # Seeds 4242 (120) / 5151 (60): every genuine figure unchanged for firm 0.9-0.95 and
-    # aligned 5-8 deg (the top candidate changed on 11 screen and copy shots only); firm 0.8
-    # moved a back shot's quad (IoU 0.999 -> 0.969), aligned 12 let a flat copy through.
+    # weaker quad ``surface_area`` times its area or more covers with two sides turned by
+    # more than ``aligned_deg``, or cuts across, is an object on a surface made of other
+    # lines, and the larger quad claims no more area than it (``rank.claimable_area``).
+    # Real phone shot (MIDV-500, a card on a cluttered desk, every side 1.0, desk quads of
+    # 0.64-0.76 around it at 2.5x its area and more, turned 11-27 deg): IoU 0.25 -> 0.996.
+    # Seeds 4242 (120), 5151 (60), 8123 (60): every genuine and flats figure unchanged; the
+    # top candidate changed on 4 screen / copy shots and one tilt shot (0.55 -> 0.98 IoU).
+    # Firm 0.9-0.95 and aligned 5-8 deg gave the same figures; firm 0.8 moved a back shot
+    # (IoU 0.999 -> 0.969) and aligned 12 let a flat copy through. Without the area ratio an
+    # offset copy of a back shot's outline lost its area (seed 8123: 0.02 -> 0.17 % diag);
+    # with one turned side counting as turned, a portrait box whose top took a slanted line
+    # took the card's area away (seed 8123, rescued only by the layout read).
     firm_side_evidence: float = 0.9
     aligned_deg: float = 8.0
+    surface_area: float = 1.5
     # A candidate needs this much edge support (fraction of profiles that agree with the
     # fitted line, averaged over the four edges) to be reported at all.
     min_score: float = 0.35

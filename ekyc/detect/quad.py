@@ -244,7 +244,9 @@ def ranked_candidates(
     shape = shape_factors(stack, size, f_px, aspect.ratio, cfg.aspect_tolerance)
     score = boundary * shape
     area = visible_area(stack, size)
-    claim = claimable_area(stack, score, area, evidence, cfg.firm_side_evidence, cfg.aligned_deg)
+    claim = claimable_area(
+        stack, score, area, evidence, cfg.firm_side_evidence, cfg.aligned_deg, cfg.surface_area
+    )
     rank = score * (claim / claim.max()) ** cfg.area_weight
     if cfg.nest_weight > 0:
         rank = rank * nested_preference(stack, score, area, cfg.nest_rival) ** cfg.nest_weight

@@ -26,10 +26,10 @@ from ekyc.detect.config import DetectConfig
 __all__ = [
     "claimable_area",
     "containment",
-    "misalignment_deg",
     "nested_preference",
     "point_evidence",
     "side_evidence",
+    "side_turns_deg",
     "visible_area",
 ]
 
@@ -132,16 +132,16 @@ def containment(inner: F64, outer: F64, slack: float = 2.0) -> npt.NDArray[np.bo
     return np.asarray(np.all(cross / length[None, :, None, :] >= -slack, axis=(2, 3)))
 
 
-def misalignment_deg(inner: F64, outer: F64) -> F64:
-    """``[i, j]``: how far (degrees) ``inner[i]``'s sides turn from ``outer[j]``'s axes.
+def side_turns_deg(inner: F64, outer: F64) -> F64:
+    """``[i, j, k]``: how far (degrees) side ``k`` of ``inner[i]`` turns from ``outer[j]``'s axes.
 
     Quad ``j`` is mapped by the homography that takes it to an upright rectangle of its
     mean side lengths, which undoes its perspective; quad ``i``'s sides, mapped the same
-    way, are compared with the nearest axis and the largest deviation is kept (the
-    rectangle's aspect is the quad's, not the true one, so a turn reads within a few
-    degrees; a quad lying along the other reads ~0 however it is seen). A panel
-    printed on the card, or the card's face inside its face plus side face, lies in the
-    card's plane with its sides along the card's: a few degrees, the rough corners' noise.
+    way, are compared with the nearest axis (the rectangle's aspect is the quad's, not the
+    true one, so a turn reads within a few degrees; a side lying along the other quad's
+    reads ~0 however it is seen). A panel printed on the card, or the card's face inside
+    its face plus side face, lies in the card's plane with its sides along the card's: a
+    few degrees, the rough corners' noise.
     """
     side = np.linalg.norm(np.roll(outer, -1, axis=1) - outer, axis=2)
     w, h = (side[:, 0] + side[:, 2]) / 2, (side[:, 1] + side[:, 3]) / 2
@@ -154,13 +154,14 @@ def misalignment_deg(inner: F64, outer: F64) -> F64:
     z = mapped[..., 2:]
     xy = mapped[..., :2] / np.where(np.abs(z) < 1e-12, 1e-12, z)
     d = np.abs(np.roll(xy, -1, axis=2) - xy)
-    dev = np.arctan2(np.minimum(d[..., 0], d[..., 1]), np.maximum(d[..., 0], d[..., 1]))
-    return np.asarray(np.degrees(dev.max(axis=2)), dtype=np.float64)
+    turn = np.arctan2(np.minimum(d[..., 0], d[..., 1]), np.maximum(d[..., 0], d[..., 1]))
+    return np.asarray(np.degrees(turn), dtype=np.float64)
 
 
 def claimable_area(
-    quads: F64, score: F64, area: F64, evidence: F64, firm: float, aligned_deg: float
-) -> F64:
+    quads: F64, score: F64, area: F64, evidence: F64, firm: float, aligned_deg: float,
+    larger: float,
+) -> F64:  # fmt: skip
     """Per quad, the area it may claim in the area preference (``quad.ranked_candidates``).
 
     The preference is there because a panel printed on the card fits its lines as well as
@@ -168,11 +169,15 @@ def claimable_area(
     when the smaller quad lies in the larger one's plane with its sides along the larger
     one's axes (a printed panel; the card's face inside face plus side face). A *firm*
     outline (every side's evidence >= ``firm``: a closed boundary with a clear colour step
-    all round, as a card on a desk shows) that a larger, weaker quad covers turned by more
-    than ``aligned_deg``, or cuts across, is an object lying on a surface, and the larger
-    quad is made of the surface's lines (desk edges, cables, a mat): it claims no more
-    area than the outline. Without it, a real phone shot's card (MIDV-500, every side 1.0)
-    lost to a quad of desk lines scoring 0.74 around it.
+    all round, as a card on a desk shows) that a weaker quad ``larger`` times its area or
+    more covers turned (two or more of its sides turned by more than ``aligned_deg``:
+    a rough panel quad often takes one wrong line, while a quad of desk lines that shares
+    two of the card's sides has the other two turned), or cuts across, is an object lying
+    on a surface, and the larger quad is made of the surface's lines (desk edges, cables, a
+    mat): it claims no more area than the outline. A quad about the outline's size (its
+    shadow's or side face's outline, an offset line) is no surface and keeps its area.
+    Without the cap, a real phone shot's card (MIDV-500, every side 1.0) lost to a quad of desk
+    lines scoring 0.74 around it.
 
     Args:
         quads: ``(n, 4, 2)`` clockwise corners.
@@ -180,8 +185,9 @@ def claimable_area(
         area: ``(n,)`` in-frame area (``visible_area``).
         evidence: ``(n, 4)`` per-side boundary evidence (``side_evidence``).
         firm: Side evidence every side of a firm outline reaches.
-        aligned_deg: Turn (``misalignment_deg``) up to which a quad inside another is
-            taken as lying along it.
+        aligned_deg: Turn (``side_turns_deg``) up to which a side of a quad inside
+            another is taken as lying along it.
+        larger: Area ratio from which a quad covering a firm outline counts as a surface.
 
     Returns:
         ``(n,)`` areas, each at most ``area``.
@@ -196,13 +202,14 @@ def claimable_area(
     rel = centre[:, None, None, :] - quads[None]  # (k, n, side, 2)
     covers = np.all(d[None, ..., 0] * rel[..., 1] - d[None, ..., 1] * rel[..., 0] >= 0, axis=2)
     covers &= (score[firm_idx][:, None] > score[None, :]) & (
-        area[firm_idx][:, None] < area[None, :]
+        larger * area[firm_idx][:, None] <= area[None, :]
     )
     cols = np.flatnonzero(covers.any(axis=0))
     if len(cols) == 0:
         return area
     inner, outer = quads[firm_idx], quads[cols]
-    along = containment(inner, outer) & (misalignment_deg(inner, outer) <= aligned_deg)
+    turned = (side_turns_deg(inner, outer) > aligned_deg).sum(axis=2)
+    along = containment(inner, outer) & (turned <= 1)
     caps = np.where(covers[:, cols] & ~along, area[firm_idx][:, None], np.inf).min(axis=0)
     capped = area.copy()
     capped[cols] = np.minimum(area[cols], caps)

@@ -17,7 +17,7 @@ import pytest
 from ekyc.detect.config import DetectConfig
 from ekyc.detect.lines import line_candidates
 from ekyc.detect.quad import find_quad, make_working_image
-from ekyc.detect.rank import claimable_area, misalignment_deg, nested_preference, side_evidence
+from ekyc.detect.rank import claimable_area, nested_preference, side_evidence, side_turns_deg
 from tests.ekyc.detect import scenes
 
 CFG = DetectConfig()
@@ -153,7 +153,7 @@ ACROSS = np.array([[550.0, 100.0], [1200.0, 100.0], [1200.0, 700.0], [550.0, 700
 def _claims(quads: list[np.ndarray], score: list[float], evidence: list[float]) -> np.ndarray:
     stack = np.stack(quads)
     sides = np.repeat(np.array(evidence)[:, None], 4, axis=1)
-    return claimable_area(stack, np.array(score), _areas(stack), sides, 0.9, 8.0)
+    return claimable_area(stack, np.array(score), _areas(stack), sides, 0.9, 8.0, 1.5)
 
 
 def test_a_quad_around_a_firm_turned_outline_claims_only_its_area():
@@ -172,6 +172,21 @@ def test_a_card_keeps_its_area_over_a_firm_panel_printed_along_it():
     assert claims.tolist() == pytest.approx(_areas(np.stack(quads)).tolist())
 
 
+def test_a_firm_panel_quad_with_one_wrong_side_still_lies_along_the_card():
+    # A portrait box whose top was taken on a slanted line: one side turned, three along.
+    panel = PANEL_Q + np.array([[0.0, 40.0], [0.0, 0.0], [0.0, 0.0], [0.0, 0.0]])
+    quads = [CARD_Q, panel]
+    claims = _claims(quads, [0.8, 1.0], [0.8, 1.0])
+    assert claims.tolist() == pytest.approx(_areas(np.stack(quads)).tolist())
+
+
+def test_a_quad_about_the_outlines_size_keeps_its_area():
+    # An offset copy of the card's outline (a shadow's, the side face's): no surface.
+    offset = CARD_Q + np.array([[-10.0, -8.0], [30.0, -8.0], [30.0, 20.0], [-10.0, 20.0]])
+    claims = _claims([CARD_Q, offset], [1.0, 0.9], [1.0, 0.9])
+    assert claims.tolist() == pytest.approx(_areas(np.stack([CARD_Q, offset])).tolist())
+
+
 def test_an_outline_that_is_not_firm_or_is_weaker_caps_nothing():
     areas = _areas(np.stack([CARD_Q, TURNED]))
     assert _claims([CARD_Q, TURNED], [0.8, 0.75], [0.8, 0.75]).tolist() == pytest.approx(
@@ -182,7 +197,7 @@ def test_an_outline_that_is_not_firm_or_is_weaker_caps_nothing():
     )  # the larger quad is the stronger
 
 
-def test_misalignment_undoes_perspective():
+def test_side_turns_undo_perspective():
     # A card seen in perspective and a panel drawn in its plane through the same homography.
     card = np.array([[0.0, 0.0], [86.0, 0.0], [86.0, 54.0], [0.0, 54.0]], np.float32)
     seen = np.array([[300.0, 200.0], [900.0, 240.0], [860.0, 600.0], [240.0, 520.0]], np.float32)
@@ -191,7 +206,7 @@ def test_misalignment_undoes_perspective():
     drawn = cv2.perspectiveTransform(panel, to_image)[0].astype(np.float64)
     turned = (panel[0] - 20.0) @ np.array([[0.96, 0.28], [-0.28, 0.96]], np.float32) + 20.0
     drawn_turned = cv2.perspectiveTransform(turned[None], to_image)[0].astype(np.float64)
-    dev = misalignment_deg(np.stack([drawn, drawn_turned]), seen.astype(np.float64)[None])
+    dev = side_turns_deg(np.stack([drawn, drawn_turned]), seen.astype(np.float64)[None]).max(2)
     assert dev[0, 0] < 0.5
     # Turned 16.3 degrees in the card's plane; the rectangle's sides are the quad's mean
     # side lengths, not the card's true aspect, which bends the angle by a few degrees.
