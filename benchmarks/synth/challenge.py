@@ -3,9 +3,13 @@
 The face photo is moved by ``benchmarks.synth.face_rig``: FaceMesh's 3-D points of the
 aligned face drive a piecewise-affine mesh warp. Turns and looking up are 3-D rotations
 (nominal 28 and 20 degrees, each performance 0.8-1.15 of that), a blink lowers the upper
-lids, an open mouth drops the jaw and shows the mouth's inside. Timing is realistic
-(15 fps, ~0.6 s per action). What it cannot show: the far cheek and ear beyond what the
-photo saw (stretched), moving eyeballs, teeth the photo did not show; see face_rig.
+lids, an open mouth drops the jaw (the chin below the photo's crop, over the neck) and
+shows the mouth's inside. Timing is realistic (15 fps, ~0.6 s per action). What it cannot
+show: the far cheek and ear beyond what the photo saw (stretched), moving eyeballs, teeth
+the photo did not show, a chin the crop cut off; see face_rig. Where FaceMesh falls short
+on these renders: a mouth already wide open in the photo (FaceMesh >= ~0.5) opened to a
+gap near its width is read collapsing (a large dark opening), and lids lowered on a face
+bowed or turned 20+ degrees may read above ``ActiveConfig.blink_ratio``.
 
 A face FaceMesh cannot read falls back to the flat texture (``flat_pose_face``): turns on a
 vertical cylinder, looking up on a horizontal one, painted lids and mouth; FaceMesh reads
