@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import cv2
 import numpy as np
+import numpy.typing as npt
 
 from ekyc.detect.align import align_to_layout
 from ekyc.detect.classify import MIN_LAYOUT_SCORE, LayoutMatch, classify_layout
@@ -159,23 +160,26 @@ def learned_card(
     proposal = proposer.propose(rgb, half)
     if proposal is None or not proposal.clear:
         return None
+    # A tilted view is left to the classical search (as the fast path leaves it): its side
+    # face and the band check depend on which of several nested quads is chosen, and a
+    # flat copy's card, found precisely, showed a band there (seed 4242 #66). Asked of the
+    # rough quad first (no refinement spent on it), then of the refined one.
+    size = (int(rgb.shape[1]), int(rgb.shape[0]))
+    exif = image.metadata.focal_length_35mm if isinstance(image, Frame) else None
+    f_px = focal_px(size, exif if exif is not None else cfg.prior_focal_35mm)
+
+    def tilted(quad: npt.NDArray[np.float64]) -> bool:
+        ordered = order_corners(quad, size, cfg)
+        return bool(side_face_widths(ordered, size, f_px, cfg).max() >= cfg.min_band_px)
+
+    if tilted(proposal.corners):
+        return None
     refined = refine_sides(rgb, proposal.corners, cfg)
     if refined is None:
         return None
     fits, corners = refined
     support = sum(f.support for f in fits if f is not None) / 4.0
-    if support < cfg.min_score:
-        return None
-    # A tilted view is left to the classical search (as the fast path leaves it): its side
-    # face and the band check depend on which of several nested quads is chosen, and a
-    # flat copy's card, found precisely, showed a band there (seed 4242 #66).
-    size = (int(rgb.shape[1]), int(rgb.shape[0]))
-    exif = image.metadata.focal_length_35mm if isinstance(image, Frame) else None
-    f_px = focal_px(size, exif if exif is not None else cfg.prior_focal_35mm)
-    if (
-        side_face_widths(order_corners(corners, size, cfg), size, f_px, cfg).max()
-        >= cfg.min_band_px
-    ):
+    if support < cfg.min_score or tilted(corners):
         return None
     # A rough read first (``coarse``, ~0.6 ms, within ~0.1 of the full read): one far
     # from ``layout_confident`` cannot be kept, and the finish and full read are skipped.
