@@ -56,3 +56,17 @@ def test_no_weights_or_data_are_tracked():
         check=False,
     )
     assert out.returncode == 0, out.stderr
+
+
+def test_only_the_models_the_project_trained_itself_may_be_committed(tmp_path):
+    import subprocess
+    import sys
+
+    stray = tmp_path / "stray.onnx"
+    stray.write_bytes(b"\0" * 100)
+    check = [sys.executable, "scripts/check_large_files.py"]
+    refused = subprocess.run([*check, str(stray)], cwd=REPO, capture_output=True, text=True)
+    assert refused.returncode == 1
+    assert "belong in models/build/" in refused.stderr
+    trained = "models/corners/cornernet_s_v1.onnx"  # listed, trained by models/train_corners.py
+    assert subprocess.run([*check, trained], cwd=REPO, capture_output=True).returncode == 0
