@@ -52,3 +52,25 @@ def test_a_pose_behind_the_camera_is_a_failed_capture_not_a_crash(monkeypatch):
                                 (1280, 720), "tilt")  # fmt: skip
     assert tried == ["rendered"] * 3 + ["behind the camera", "rendered"]
     assert data[:2] == b"\xff\xd8"  # the last render, as when no try passes the gate
+
+
+def test_a_live_selfie_is_never_drawn_from_a_black_and_white_photo(tmp_path):
+    # A phone's front camera takes colour: LFW's old black-and-white press photos (seed 22003
+    # drew one as its selfie) are used only as a card portrait.
+    import cv2
+    import numpy as np
+
+    from benchmarks.synth.applicant import _people
+
+    rng = np.random.default_rng(5)
+    for person in ("Ann_A", "Bob_B"):
+        (tmp_path / person).mkdir()
+        for i, colour in enumerate((False, False, True), start=1):
+            face = rng.integers(60, 200, (112, 112, 3), dtype=np.uint8)
+            if not colour:
+                face[...] = face[..., :1]
+            cv2.imwrite(str(tmp_path / person / f"{person}_{i:04d}.jpg"), face)
+    for seed in range(4):
+        portrait, selfie, _ = _people(tmp_path, seed)
+        assert selfie.endswith("_0003.jpg")
+        assert portrait.endswith("_0001.jpg")
