@@ -19,6 +19,7 @@ import sys
 from pathlib import Path
 
 from benchmarks.report import Report
+from ekyc.blas import prefer_one_blas_thread
 
 # Each suite module has add_arguments(parser) and run(args, report).
 SUITES = (
@@ -44,6 +45,7 @@ def main(argv: list[str] | None = None) -> int:
     module.add_arguments(parser)
     args = parser.parse_args(rest)
     args.out = args.out or Path(f"bench-out/{suite}")
+    prefer_one_blas_thread()  # as the ekyc command and the daemon run (ekyc.blas)
     report = Report(f"ekyc bench {suite}")
     module.run(args, report)
     md, js = report.write(args.out)

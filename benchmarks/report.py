@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from benchmarks.machine import header_lines, machine_info
+from ekyc.blas import prefer_one_blas_thread
 
 
 @dataclass
@@ -64,6 +65,7 @@ def suite_main(prog: str, doc: str | None,
     parser = argparse.ArgumentParser(prog=prog, description=doc)
     add_arguments(parser)
     args = parser.parse_args(argv)
+    prefer_one_blas_thread()  # as the ekyc command and the daemon run (ekyc.blas)
     report = Report(title)
     run(args, report)
     if args.out:
