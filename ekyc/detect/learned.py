@@ -28,7 +28,7 @@ import numpy.typing as npt
 from ekyc.detect.candidates import clockwise
 from ekyc.errors import ModelError
 from ekyc.registry import Registry
-from ekyc.types import Frame, RGBImage
+from ekyc.types import Frame, ModelRef, RGBImage
 
 __all__ = [
     "CORNER_MODEL",
@@ -80,11 +80,14 @@ class Proposal:
 class CornerProposer:
     """Runs the corner model on a shot and decodes its maps (``propose``)."""
 
-    def __init__(self, session: Any, input_name: str, size: tuple[int, int], stride: int) -> None:
+    def __init__(self, session: Any, input_name: str, size: tuple[int, int], stride: int,
+                 model: ModelRef | None = None) -> None:  # fmt: skip
         self._session = session
         self._input = input_name
         self._size = size  # (width, height) of the model's input
         self._stride = stride
+        self.model = model
+        """The model's id and sha256, for a verdict's list of the models it may have used."""
 
     @classmethod
     def from_registry(cls, registry: Registry, model_id: str = CORNER_MODEL) -> CornerProposer:
@@ -95,7 +98,7 @@ class CornerProposer:
         _, height, width, _ = spec.input.shape
         stride = int(spec.extra.get("stride", 4))
         session = registry.session(model_id)
-        return cls(session, spec.input.name, (int(width), int(height)), stride)
+        return cls(session, spec.input.name, (int(width), int(height)), stride, spec.ref)
 
     def maps(self, image: Frame | RGBImage, half: RGBImage | None = None) -> F32 | None:
         """The model's (4, H/stride, W/stride) maps, or None for a shot it does not take.

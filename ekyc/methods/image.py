@@ -24,6 +24,7 @@ from ekyc.detect import (
     rectify,
     refuse_my_number_back,
 )
+from ekyc.detect.learned import default_proposer
 from ekyc.methods.base import DocumentFindings, Evidence, timed_into
 from ekyc.rules import rule_for
 from ekyc.screening import ShotScreening, card_problems, quality_problems, tilt_problems
@@ -135,6 +136,9 @@ class ImageMethod:
     ) -> DocumentFindings:
         """Run the card stages on ``front``, ``tilt`` and, when the rule has one, ``back``."""
         evidence.model(self.layouts.model)
+        proposer = default_proposer()  # find_card tries its corner proposal first
+        if proposer is not None and proposer.model is not None:
+            evidence.model(proposer.model)
         ready = prepared or {}
         front = self._card(shots["front"], ready.get("front"), Shot.FRONT, document_type,
                            evidence)  # fmt: skip

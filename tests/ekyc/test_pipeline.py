@@ -232,6 +232,7 @@ def test_genuine_applicant_evidence():
     ids = {m.id for m in verdict.models}
     assert {
         "card-layout/synth-mean@1",
+        "card-corners/cornernet-s@1",  # find_card tries its corner proposal first
         "face-detect/yunet-2023mar-ort@1",
         DEFAULT_EMBEDDER,
     } <= ids
