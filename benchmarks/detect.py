@@ -265,9 +265,9 @@ def seeded_card(
 
 
 def run_synth(n: int, seed: int, workers: int, learned: bool = True) -> list[dict[str, Any]]:
+    from ekyc.blas import one_blas_thread
     from ekyc.detect import CardLayouts
     from ekyc.registry import Registry
-    from models.blas import one_blas_thread
 
     layouts = CardLayouts.from_registry(Registry.from_manifest(threads=1))
     with tempfile.TemporaryDirectory(prefix="ekyc-detect-") as tmp:
@@ -642,7 +642,8 @@ def run(args: argparse.Namespace, report: Report) -> None:
         f"{len(scenes)} scenes, seed {args.seed}, kinds {','.join(KINDS)}, ID-1 documents "
         f"(no passport); counts {summary['counts']}. find_quad timed with OpenCV on one "
         f"thread, first 3 calls dropped. find_card CPU time (process_time, OpenCV and numpy's "
-        f"OpenBLAS on one thread; the detector uses no ONNX model) per 1280x720 frame, and "
+        f"OpenBLAS on one thread; the learned corner proposal's onnxruntime session too) per "
+        f"1280x720 frame, and "
         f"paired on the same "
         f"frame with the fast path on (DetectConfig.fast_path: ekyc.detect.fast, then the "
         f"full search when it keeps nothing). The 'true corners' rows are the floor of any "

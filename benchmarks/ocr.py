@@ -201,12 +201,12 @@ def crosscheck(args: argparse.Namespace) -> None:
 
     from benchmarks.synth.applicant import make_applicant
     from benchmarks.verify_rates import _DaemonScreen
+    from ekyc.blas import one_blas_thread
     from ekyc.capture.decode import decode_image
     from ekyc.methods.base import Evidence
     from ekyc.pipeline import Verifier
     from ekyc.registry import Registry
     from ekyc.stages.reading import reading_stage
-    from models.blas import one_blas_thread
 
     verifier = Verifier.from_registry(Registry.from_manifest())
     faces = args.data / "lfw_pairs_aligned112" if args.data else None

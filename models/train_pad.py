@@ -38,7 +38,7 @@ import cv2
 import numpy as np
 import numpy.typing as npt
 
-from models.blas import one_blas_thread
+from ekyc.blas import one_blas_thread
 from models.output import Conversion, write_output
 
 REPO = Path(__file__).resolve().parents[1]

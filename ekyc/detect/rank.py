@@ -198,9 +198,7 @@ def claimable_area(
         return area
     # Quads that cover a firm outline's centre and are larger and weaker than it.
     centre = quads[firm_idx].mean(axis=1)
-    d = np.roll(quads, -1, axis=1) - quads
-    rel = centre[:, None, None, :] - quads[None]  # (k, n, side, 2)
-    covers = np.all(d[None, ..., 0] * rel[..., 1] - d[None, ..., 1] * rel[..., 0] >= 0, axis=2)
+    covers = containment(centre[:, None, :], quads, slack=0.0)  # (k, n)
     covers &= (score[firm_idx][:, None] > score[None, :]) & (
         larger * area[firm_idx][:, None] <= area[None, :]
     )

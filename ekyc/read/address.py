@@ -26,7 +26,7 @@ import enum
 import re
 from dataclasses import dataclass
 
-from ekyc.read.normalize import similarity
+from ekyc.read.normalize import edit_distance, similarity
 
 __all__ = [
     "LOCALITY_MIN_SIMILARITY",
@@ -99,20 +99,16 @@ def declared_prefecture(key: str) -> str:
     return next((p for p in PREFECTURES if key.startswith(p)), "")
 
 
-def _levenshtein(a: str, b: str) -> int:
-    return round((1.0 - similarity(a, b)) * max(len(a), len(b)))
-
-
 def _prefecture_slot(read: str, prefecture: str) -> tuple[PrefectureRead, int]:
     """How ``read`` starts against the declared ``prefecture``, and the slot's length."""
     if read.startswith(prefecture):
         return PrefectureRead.SAME, len(prefecture)
-    other = next((p for p in PREFECTURES if read.startswith(p)), None)
-    if other is not None:
+    other = declared_prefecture(read)
+    if other:
         return PrefectureRead.OTHER, len(other)
     n = len(prefecture)
     for k in (n, n - 1, n + 1):
-        if k > 0 and _levenshtein(read[:k], prefecture) <= 1:
+        if k > 0 and edit_distance(read[:k], prefecture) <= 1:
             return PrefectureRead.SAME, k
     return PrefectureRead.UNREAD, n
 

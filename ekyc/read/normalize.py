@@ -20,6 +20,7 @@ import unicodedata
 __all__ = [
     "ERAS",
     "address_key",
+    "edit_distance",
     "name_key",
     "normalize_width",
     "parse_date",
@@ -185,10 +186,15 @@ def similarity(a: str, b: str) -> float:
     """
     if not a and not b:
         return 1.0
+    return 1.0 - edit_distance(a, b) / max(len(a), len(b))
+
+
+def edit_distance(a: str, b: str) -> int:
+    """Levenshtein distance: insertions, deletions and substitutions, one each."""
     previous = list(range(len(b) + 1))
     for i, ca in enumerate(a, start=1):
         current = [i]
         for j, cb in enumerate(b, start=1):
             current.append(min(previous[j] + 1, current[j - 1] + 1, previous[j - 1] + (ca != cb)))
         previous = current
-    return 1.0 - previous[-1] / max(len(a), len(b))
+    return previous[-1]
