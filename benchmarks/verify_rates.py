@@ -95,6 +95,7 @@ def run(args: argparse.Namespace, report: Report) -> None:
     faces_dir = faces if faces is not None and faces.is_dir() else None
     verifier = Verifier.from_registry(Registry.from_manifest())
     rows, results = [], {}
+    unexpected: list[list[object]] = []
     for kind in args.kinds:
         outcomes: Counter[str] = Counter()
         codes: Counter[str] = Counter()
@@ -118,6 +119,9 @@ def run(args: argparse.Namespace, report: Report) -> None:
                 continue
             outcomes[verdict.decision.value] += 1
             codes.update(verdict.codes)
+            if (verdict.decision.value == "accept") != (kind == "genuine"):
+                unexpected.append([kind, seed, doc.value, verdict.decision.value,
+                                   ", ".join(verdict.codes) or "-"])  # fmt: skip
         n = sum(outcomes.values())
         top = ", ".join(f"{c} {k}" for c, k in ((c, f"{v}/{n}") for c, v in codes.most_common(4)))
         asked = ", ".join(f"{code} {count}" for code, count in retakes.most_common() if count)
@@ -136,6 +140,15 @@ def run(args: argparse.Namespace, report: Report) -> None:
     header = ["kind", "n", "accept", "review", "reject", "refused", "top reasons"]
     report.table([*header, *(["retakes asked"] if args.screened else [])], rows)
     report.results["verify_rates"] = results
+    if unexpected:
+        report.section("Cases to look at",
+                       "genuine applicants not accepted and attacks accepted, by seed, to "
+                       "render again with `make_applicant(seed, document, ...)`")  # fmt: skip
+        report.table(["kind", "seed", "document", "decision", "reasons"], unexpected)
+        report.results["verify_rates_cases"] = [
+            dict(zip(("kind", "seed", "document", "decision", "reasons"), row, strict=True))
+            for row in unexpected
+        ]
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
