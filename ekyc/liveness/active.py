@@ -5,9 +5,10 @@ The steps are pure functions: ``measure_frames`` (frames -> per-frame ``FrameSig
 ``LivenessResult``). Models are passed in: a ``FaceMeshTracker`` for landmarks and,
 optionally, a ``FaceMatcher`` for "same face throughout" and the still selfie.
 
-Measures are read relative to the face's own neutral state, the per-measure median over the
-recording (each action fills a minority of the frames: the app asks for a neutral pause
-between actions), so per-person offsets such as a habitual head tilt cancel.
+Measures are read relative to the face's own neutral state (each action fills a minority of
+the frames: the app asks for a neutral pause between actions), so per-person offsets such as
+a habitual head tilt cancel: the median head pose over the recording, and the median eye and
+mouth measures of the frames at that pose (``_neutral``).
 """
 
 from __future__ import annotations
@@ -147,12 +148,32 @@ def _active_flags(s: FrameSignals, neutral: FrameSignals, cfg: ActiveConfig) -> 
     return flags
 
 
-def _neutral(signals: Sequence[FrameSignals]) -> FrameSignals | None:
+def _neutral(
+    signals: Sequence[FrameSignals], cfg: ActiveConfig | None = None
+) -> FrameSignals | None:
+    """The face at rest: every frame's median head pose, eye and mouth at that pose.
+
+    The eye and mouth measures are the medians of the frames whose head is within
+    ``turn_deg`` and ``up_deg`` of the median pose. Why not the medians of every frame:
+    FaceMesh reads eyes narrower on a turned or raised head (seed 23032: 0.29 at rest,
+    0.23-0.25 through a turn and a look-up), and with two pose actions half the frames are
+    posed, so the all-frame median (0.26) made a full blink (0.163: 0.56 of the eyes at
+    rest) read as 0.63 of it, no blink.
+    """
+    cfg = cfg or ActiveConfig()
     found = [s for s in signals if s.found]
     if not found:
         return None
-    med = np.median([[s.yaw_deg, s.pitch_deg, s.eye_ratio, s.mouth_ratio] for s in found], 0)
-    return FrameSignals(found[0].t_ms, *(float(v) for v in med))
+    yaw, pitch = (float(v) for v in np.median([[s.yaw_deg, s.pitch_deg] for s in found], 0))
+    rest = [
+        s
+        for s in found
+        if abs(s.yaw_deg - yaw) < cfg.turn_deg and abs(s.pitch_deg - pitch) < cfg.up_deg
+    ]
+    if len(rest) < cfg.min_frames:
+        rest = found
+    eye, mouth = (float(v) for v in np.median([[s.eye_ratio, s.mouth_ratio] for s in rest], 0))
+    return FrameSignals(found[0].t_ms, yaw, pitch, eye, mouth)
 
 
 def detect_events(
@@ -163,7 +184,7 @@ def detect_events(
     A head-pose run shorter than ``min_pose_frames`` frames is dropped as landmark noise.
     """
     cfg = config or ActiveConfig()
-    neutral = _neutral(signals)
+    neutral = _neutral(signals, cfg)
     if neutral is None:
         return ()
     runs: list[tuple[Event, int]] = []

@@ -241,3 +241,17 @@ class TestDetectEvents:
         turn = [(-15.0, 0.0, 0.3, 0.05)] * 3
         events = detect_events(self._signals(still + up + still + turn + still))
         assert [e.action for e in events] == [Action.LOOK_UP, Action.TURN_LEFT]
+
+    def test_eyes_at_rest_are_read_from_the_frames_at_rest(self):
+        # verify_rates seed 23032: FaceMesh reads the eyes narrower through a turn and a
+        # look-up (0.23-0.25 against 0.29 at rest); the median of every frame (0.26) hid a
+        # blink whose deepest frame is 0.56 of the eyes at rest
+        still = [(0.0, 0.0, 0.29, 0.0)] * 4
+        turn = (
+            [(-15.0, 2.6, 0.246, 0.0)] + [(-30.0, 0.0, 0.235, 0.0)] * 5 + [(-16.0, 0.6, 0.246, 0.0)]
+        )
+        up = [(0.0, 7.4, 0.28, 0.0)] + [(2.0, 18.0, 0.255, 0.0)] * 5 + [(0.3, 8.0, 0.288, 0.0)]
+        blink = [(0.0, 0.0, e, 0.0) for e in (0.265, 0.24, 0.175, 0.163, 0.192, 0.233, 0.261)]
+        rows = still + turn + still[:2] + up + still[:2] + blink + still[:2]
+        events = detect_events(self._signals(rows))
+        assert [e.action for e in events] == [Action.TURN_LEFT, Action.LOOK_UP, Action.BLINK]
