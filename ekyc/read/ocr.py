@@ -49,6 +49,14 @@ at another (``高橋　健一`` at 32 px: nothing; at 26 or 36 px: exact). Lines
 than this confidence are read again at ``RETRY_GLYPH_PX`` and the surer read is kept: +2 to
 +4 points of exact names on photographed scenes, for 10-20 % more OCR time
 (``benchmarks/ocr.py``)."""
+EMPTY_GLYPH_PX = 20
+"""Lines still read as nothing at all after the retry are read once more at this height.
+``渡辺　誠`` (a wide gap, a one-glyph given name) reads as nothing at 24-48 px on clean
+crops and exactly at 20 px (confidence 0.83-0.90). 20 px is only a last resort: there the
+engine makes sure substitutions that larger glyphs do not (蓮 read as 夢 at 0.45-0.82 on 6
+of 180 names that 32 px read exactly). On 180 dev fronts (21000-21029 and 23000-23029 per
+type, ``_DATE``'s capture set-up) exact first-read names 166 -> 168 with it, read at 20 px
+whenever still unsure instead: 167; dates of birth 168 either way."""
 
 _PAD_PX = 6
 FLATTEN_KERNEL_PX = 15
@@ -219,7 +227,9 @@ def _read_with_retry(
     document_type: DocumentType,
     flatten: list[bool],
 ) -> list[LineRead]:
-    """Read every crop at ``TARGET_GLYPH_PX``; unsure ones again at ``RETRY_GLYPH_PX``.
+    """Read every crop at ``TARGET_GLYPH_PX``, unsure ones again, still empty ones once more.
+
+    Again: at ``RETRY_GLYPH_PX``; once more, lines still read as nothing, at ``EMPTY_GLYPH_PX``.
 
     Unsure: a confidence under ``RETRY_BELOW_CONFIDENCE``, or a date field with no valid
     date in it. Of the two reads the one with a valid date wins, else the surer one: on the
@@ -232,17 +242,23 @@ def _read_with_retry(
         prepare_line(c, px, flatten=f) for c, px, f in zip(crops, text_px, flatten, strict=True)
     ]
     reads = list(engine.read_lines(lines, charsets))
-    again = [
-        i for i, read in enumerate(reads) if _rank(fields[i], read) < (1, RETRY_BELOW_CONFIDENCE)
-    ]
-    if again:
-        retry_lines = [
-            prepare_line(crops[i], text_px[i], RETRY_GLYPH_PX, flatten=flatten[i]) for i in again
-        ]
-        retried = engine.read_lines(retry_lines, [charsets[i] for i in again])
-        for i, read in zip(again, retried, strict=True):
+
+    def read_again(redo: list[int], glyph_px: int) -> None:
+        """Read lines ``redo`` at ``glyph_px``; a better-ranked read replaces the one held."""
+        if not redo:
+            return
+        redo_lines = [prepare_line(crops[i], text_px[i], glyph_px, flatten=flatten[i])
+                      for i in redo]  # fmt: skip
+        retried = engine.read_lines(redo_lines, [charsets[i] for i in redo])
+        for i, read in zip(redo, retried, strict=True):
             if _rank(fields[i], read) > _rank(fields[i], reads[i]):
                 reads[i] = read
+
+    unsure = [
+        i for i, read in enumerate(reads) if _rank(fields[i], read) < (1, RETRY_BELOW_CONFIDENCE)
+    ]
+    read_again(unsure, RETRY_GLYPH_PX)
+    read_again([i for i, read in enumerate(reads) if not read.text], EMPTY_GLYPH_PX)
     return reads
 
 

@@ -63,12 +63,33 @@ class TestReadFieldsSmoke:
         assert all(0 <= f.box[0] < f.box[2] <= image.shape[1] for f in reads.fields)
         assert fake.calls == 1  # confident reads are not retried
 
-    def test_unsure_reads_are_retried_once(self) -> None:
+    def test_unsure_reads_are_retried_and_empty_ones_once_more(self) -> None:
         image, _ = _card(MN, 1)
         fake = FakeReader(["", "", "", ""], confidence=0.0)
         reads = read_fields(image, MN, Side.FRONT, reader=fake, px_per_mm=PPM)
-        assert fake.calls == 2
+        assert fake.calls == 3
         assert all(f.value is None and f.confidence == 0.0 for f in reads.fields)
+
+    def test_only_lines_still_empty_are_read_at_the_last_resort_scale(self) -> None:
+        """After the retry the name is sure, the address unsure but read, the date empty:
+        only the date is read at ``EMPTY_GLYPH_PX`` (small glyphs misread confidently)."""
+        image, _ = _card(MN, 1)
+        heights: list[list[int]] = []
+
+        class Scales(FakeReader):
+            def read_lines(self, lines, charsets=()):
+                heights.append([line.shape[0] for line in lines])
+                if len(heights) == 2:  # name, address, birth date at RETRY_GLYPH_PX
+                    return (LineRead("山田太郎", 0.9), LineRead("東京", 0.3), LineRead("", 0.0))
+                return (LineRead("", 0.0),) * len(lines)
+
+        only = {FieldName.NAME, FieldName.ADDRESS, FieldName.BIRTH_DATE}
+        reads = read_fields(image, MN, Side.FRONT, reader=Scales([]), px_per_mm=PPM, only=only)
+        assert [len(h) for h in heights] == [3, 3, 1]
+        assert reads.get(FieldName.NAME).value == "山田太郎"
+        assert reads.get(FieldName.ADDRESS).value == "東京"
+        # the birth date's line, smaller at each scale
+        assert heights[0][2] > heights[1][2] > heights[2][0]
 
     def test_rectified_card_carries_its_resolution(self) -> None:
         image, _ = _card(RC, 2)
