@@ -59,6 +59,13 @@ class ActiveConfig:
             21-degree turn became an extra look-up, ACTIONS_OUT_OF_ORDER). At 15 frames/s
             2 frames are 130 ms, far shorter than any deliberate head movement. Blinks and
             mouth openings count from one frame (a quick blink can be that short).
+        max_rest_yaw_deg: A face resting more turned than this cannot show a turn further
+            that way: FaceMesh lost seed 23030's face (42 degrees at rest) in every frame of
+            its turn (~70 degrees). Only explains a failure (``FACE_TURNED_AT_REST``).
+        min_open_eye: Eyes at rest under this ratio cannot show a blink: it must read under
+            ``blink_ratio`` x rest, and FaceMesh reads shut eyes at 0.02-0.16 (median 0.065
+            over the 38 dev-seed blinks' deepest frames). Seed 23036 (0.10 at rest, a
+            squint) read 0.067 shut. Only explains a failure (``EYES_NOT_OPEN``).
         min_frames: Fewer frames cannot show 2-3 actions and a neutral start.
         min_face_fraction: The face must be found in this share of frames.
         static_grey_levels: Largest mean absolute grey change from the first frame below
@@ -75,6 +82,8 @@ class ActiveConfig:
     blink_ratio: float = 0.6
     mouth_delta: float = 0.15
     min_pose_frames: int = 2
+    max_rest_yaw_deg: float = 35.0
+    min_open_eye: float = 0.11
     min_frames: int = 4
     min_face_fraction: float = 0.8
     static_grey_levels: float = 0.75
@@ -252,6 +261,30 @@ def _match_actions(
     return ()
 
 
+def _unjudged(
+    actions: Sequence[Action],
+    events: Sequence[Event],
+    neutral: FrameSignals | None,
+    cfg: ActiveConfig,
+) -> list[Reason]:
+    """Why requested actions could not be seen, where the face at rest explains it.
+
+    Never clears a failure: these reasons go beside ``ACTION_MISSING`` or ``NO_FACE`` so
+    that the applicant is told what to change (face the camera, open the eyes: glasses
+    off) when asked to retake, instead of only "not live".
+    """
+    if neutral is None:
+        return []
+    seen = {e.action for e in events}
+    out = []
+    unseen = [a for a in actions if a not in seen]
+    if abs(neutral.yaw_deg) > cfg.max_rest_yaw_deg and any(a.is_pose for a in unseen):
+        out.append(Reason.FACE_TURNED_AT_REST)
+    if Action.BLINK in unseen and neutral.eye_ratio < cfg.min_open_eye:
+        out.append(Reason.EYES_NOT_OPEN)
+    return out
+
+
 def _window_reasons(
     challenge: Challenge, seq: FrameSequence, now: datetime, cfg: ActiveConfig
 ) -> list[Reason]:
@@ -363,6 +396,8 @@ def evaluate(
         t0 = signals[0].t_ms
         order = _match_actions(challenge.actions, events, challenge.action_timeout_ms, t0)
         reasons += order
+        if Reason.ACTION_MISSING in order or Reason.NO_FACE in reasons:
+            reasons += _unjudged(challenge.actions, events, _neutral(signals, cfg), cfg)
         done = [a for a in challenge.actions if any(e.action is a for e in events)]
         score = 1.0 if not order else len(done) / len(challenge.actions) * 0.99
         if matcher is not None and not _same_face(images, matcher, cfg):

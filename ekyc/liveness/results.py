@@ -55,6 +55,10 @@ class Reason(enum.Enum):
     CARD_PORTRAIT_REUSED = "CARD_PORTRAIT_REUSED"  # the selfie is the ID card's photo
     METADATA_INCONSISTENT = "METADATA_INCONSISTENT"  # capture time/device jumps
     IMAGE_SEEN_BEFORE = "IMAGE_SEEN_BEFORE"  # near-duplicate of another session's image
+    # Why a requested action could not be seen, beside ACTION_MISSING / NO_FACE: the app
+    # should ask for a new challenge with the advice, not judge the person not live.
+    FACE_TURNED_AT_REST = "FACE_TURNED_AT_REST"  # too turned at rest to judge head poses
+    EYES_NOT_OPEN = "EYES_NOT_OPEN"  # eyes barely open at rest: a blink cannot show
 
 
 class AttackType(enum.Enum):

@@ -255,3 +255,29 @@ class TestDetectEvents:
         rows = still + turn + still[:2] + up + still[:2] + blink + still[:2]
         events = detect_events(self._signals(rows))
         assert [e.action for e in events] == [Action.TURN_LEFT, Action.LOOK_UP, Action.BLINK]
+
+
+class TestUnjudged:
+    """A failed challenge says when the face at rest explains the missing action."""
+
+    @staticmethod
+    def _why(actions, seen, yaw=0.0, eye=0.3):
+        from ekyc.liveness.active import ActiveConfig, Event, FrameSignals, _unjudged
+
+        events = [Event(a, 100.0 * i, 100.0 * i + 50) for i, a in enumerate(seen)]
+        rest = FrameSignals(0.0, yaw, 0.0, eye, 0.0)
+        return _unjudged(actions, events, rest, ActiveConfig())
+
+    def test_a_squint_cannot_show_a_blink(self):
+        # seed 23036: eyes 0.10 at rest, the rendered shut eye read 0.067 (0.67 of it)
+        asked = (Action.TURN_RIGHT, Action.BLINK)
+        assert self._why(asked, [Action.TURN_RIGHT], eye=0.10) == [Reason.EYES_NOT_OPEN]
+        assert self._why(asked, [Action.TURN_RIGHT], eye=0.25) == []
+        assert self._why(asked, asked, eye=0.10) == []  # seen: nothing to explain
+
+    def test_a_face_turned_at_rest_cannot_show_a_turn(self):
+        # seed 23030: 42 degrees turned at rest, FaceMesh lost the face through the turn
+        asked = (Action.TURN_LEFT, Action.OPEN_MOUTH)
+        assert self._why(asked, [], yaw=-42.0) == [Reason.FACE_TURNED_AT_REST]
+        assert self._why(asked, [], yaw=-20.0) == []
+        assert self._why(asked, [Action.TURN_LEFT], yaw=-42.0) == []
