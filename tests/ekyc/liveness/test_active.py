@@ -256,6 +256,21 @@ class TestDetectEvents:
         events = detect_events(self._signals(rows))
         assert [e.action for e in events] == [Action.TURN_LEFT, Action.LOOK_UP, Action.BLINK]
 
+    def test_a_long_blink_does_not_lower_the_eyes_at_rest(self):
+        # bench liveness LFW seed 8: a 9-frame blink is half of the frames at the rest pose;
+        # their median (0.156) fell into it and its deepest frame (0.095) read 0.61 of it
+        still = [(0.0, 0.0, 0.163, 0.27)] * 4
+        turn = (
+            [(-7.0, 0.0, 0.15, 0.27)] + [(-20.0, -3.0, 0.17, 0.28)] * 7 + [(-7.5, 0.0, 0.15, 0.28)]
+        )
+        blink = [
+            (0.0, 0.0, e, 0.27)
+            for e in (0.156, 0.124, 0.102, 0.096, 0.095, 0.096, 0.104, 0.12, 0.153)
+        ]
+        rows = still + turn + still[:2] + blink + still[:2]
+        events = detect_events(self._signals(rows))
+        assert [e.action for e in events] == [Action.TURN_LEFT, Action.BLINK]
+
 
 class TestUnjudged:
     """A failed challenge says when the face at rest explains the missing action."""
