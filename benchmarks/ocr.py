@@ -20,7 +20,8 @@ card shots retaken as the daemon asks on arrival), their front and tilted shots 
 the image method, ``ekyc.stages.reading_stage`` against the applicant's own application and
 against applications that differ from it in one field (another identity's name, address or
 date of birth): genuine outcomes per field, and how often another person's field matched
-(it must not); OCR CPU per genuine reading (one OpenBLAS thread).
+(it must not); how often the name and date of birth were read exactly by the front's first
+read and by some read of either shot; OCR CPU per genuine reading (one OpenBLAS thread).
 """
 
 from __future__ import annotations
@@ -235,6 +236,9 @@ def crosscheck(args: argparse.Namespace) -> None:
         counts["genuine all matched"] += all(f["outcome"] == "match" for f in fields.values())
         for name, check in fields.items():
             counts[f"{name} {check['outcome']}"] += 1
+        for name, (first, any_view) in exact_reads(evidence, mine).items():
+            counts[f"{name} read exact first"] += first
+            counts[f"{name} read exact any view"] += any_view
         if args.verbose and not all(f["outcome"] == "match" for f in fields.values()):
             print(f"  {seed} {doc.value}: {codes} {evidence.checks.get('ocr')}")
         other = make_identity(seed + 7919, doc)
@@ -262,6 +266,23 @@ def crosscheck(args: argparse.Namespace) -> None:
         print(f"{key:28} {counts[key]:5d}")
     print(f"OCR CPU ms per genuine reading (one OpenBLAS thread): p50 {np.median(cpu):.1f} "
           f"mean {np.mean(cpu):.1f} p90 {np.percentile(cpu, 90):.1f}")  # fmt: skip
+
+
+def exact_reads(evidence, mine) -> dict[str, tuple[bool, bool]]:
+    """Per name and date of birth: the front's first read exact, and some read exact.
+
+    Some read: the first, or any second read the cross-check made (the front the other
+    way, the tilted shot both ways); those are made only for a field that did not match.
+    """
+    ocr = evidence.checks.get("ocr", {})
+    want = {"name": str(normalize_value(FieldName.NAME, mine.full_name)),
+            "birth_date": mine.birth_date.isoformat()}  # fmt: skip
+    out: dict[str, tuple[bool, bool]] = {}
+    for name, value in want.items():
+        first = ocr.get("fields", {}).get(name, {}).get("value") == value
+        again = any(r["field"] == name and r["value"] == value for r in ocr.get("again", []))
+        out[name] = (first, first or again)
+    return out
 
 
 def wanted_equal(field: str, mine, theirs) -> bool:

@@ -15,3 +15,18 @@ def test_a_retaken_scene_passes_the_capture_gate() -> None:
     assert image.shape[:2] == (round(53.98 * 10), round(85.60 * 10))
     assert wanted(FieldName.BIRTH_DATE, ident) == ident.birth
     assert wanted(FieldName.NAME, ident) == ident.name.replace(" ", "").replace("　", "")
+
+
+def test_exact_reads_count_the_first_read_and_any_second_read() -> None:
+    import datetime as dt
+
+    from benchmarks.ocr import exact_reads
+    from ekyc.methods.base import Evidence
+    from ekyc.read.applicant import Applicant
+
+    mine = Applicant("山田", "太郎", dt.date(1980, 1, 2), "東京都千代田区霞が関1-2-3")
+    evidence = Evidence()
+    first = {"name": {"value": "山田大郎"}, "birth_date": {"value": "1980-01-02"}}
+    again = [{"field": "name", "value": "山田太郎"}, {"field": "birth_date", "value": "1980-01-03"}]
+    evidence.check("ocr", fields=first, again=again)
+    assert exact_reads(evidence, mine) == {"name": (False, True), "birth_date": (True, True)}
