@@ -127,6 +127,13 @@ class TestNoReading:
             (FieldName.NAME, "佐藤　健一", 0.5, (R.NAME_MISMATCH,)),
             (FieldName.NAME, "高橋　健二", 0.9, (R.NAME_MISMATCH,)),
             (FieldName.NAME, "高橋　健一", 0.2, ()),  # a match is a match
+            # What no kanji name prints (the box's rule read as "|", noise) is not compared ...
+            (FieldName.NAME, "高橋 健一 |", 0.8, ()),
+            (FieldName.NAME, "高橋 健一 ea", 0.8, ()),
+            (FieldName.NAME, "|", 0.9, (R.FIELD_UNREADABLE,)),
+            # ... and another person's kanji still differ.
+            (FieldName.NAME, "高橋 健二 |", 0.8, (R.NAME_MISMATCH,)),
+            (FieldName.NAME, "高橋、健", 0.8, (R.NAME_MISMATCH,)),
             (FieldName.ADDRESS, "ーー", 0.41, (R.FIELD_UNREADABLE,)),
             (FieldName.ADDRESS, "大阪府大阪市北区梅田1丁目28番14号", 0.9, (R.ADDRESS_MISMATCH,)),
             # The prefecture: one slip matches, garbled is unread, another one differs.
@@ -219,6 +226,8 @@ class TestSecondReads:
             ({"name": "高橋　健二"}, [{"name": "高橋 健二"}, {"name": "高槁 健二"}],
              (R.NAME_MISMATCH,)),
             ({"name": "高槁　健一"}, [], (R.NAME_MISMATCH,)),  # one read is not enough
+            # Noise around a read does not change its length (seed 21078's tilted shot).
+            ({"name": "高槁　健一 |"}, [{"name": "尚橋 健一"}], ()),
             # Lengths differ: not the same characters in the same places.
             ({"name": "高橋　健"}, [{"name": "橋 健一"}], (R.NAME_MISMATCH,)),
         ],
