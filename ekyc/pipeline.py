@@ -36,6 +36,8 @@ from ekyc.detect import (
     find_held_my_number_back,
     refuse_my_number_back,
 )
+from ekyc.detect.back import SELFIE_LEARNED
+from ekyc.detect.learned import CornerProposer
 from ekyc.errors import ModelNotFound, StepNotAllowed
 from ekyc.liveness import Challenge, FrameSequence
 from ekyc.match import FaceGate, FaceMatcher, MatchConfig, assess_face
@@ -114,7 +116,8 @@ class Verifier:
     def __init__(self, matcher: FaceMatcher, method: DocumentMethod, layouts: CardLayouts,
                  config: PipelineConfig | None = None, match_config: MatchConfig | None = None,
                  reader: LineReader | None = None, passive: Any = None,
-                 registry: Registry | None = None) -> None:  # fmt: skip
+                 registry: Registry | None = None,
+                 proposer: CornerProposer | None = None) -> None:  # fmt: skip
         self.matcher = matcher
         self.method = method
         self.layouts = layouts
@@ -123,6 +126,9 @@ class Verifier:
         self.reader = reader
         self.passive = passive
         self._registry = registry
+        # find_card's corner proposer (``from_registry`` loads it from its registry; None:
+        # the default manifest's, ``ekyc.detect.learned.default_proposer``).
+        self.proposer = proposer
         self._tracker: Any = None
         self._tracker_lock = threading.Lock()
         self._threads = _Threads(self.config.threads)
@@ -132,11 +138,11 @@ class Verifier:
         # method with the detector's default settings (its judgements are then reused by
         # ``verify``), else an image method with this configuration (judged, not reused).
         self._judge = (method if isinstance(method, ImageMethod) and method.detect_config is None
-                       else ImageMethod(layouts, self.config))  # fmt: skip
+                       else ImageMethod(layouts, self.config, proposer=proposer))  # fmt: skip
 
     @classmethod
     def from_registry(cls, registry: Registry, config: PipelineConfig | None = None) -> Verifier:
-        """Load every model the image method needs (checksums checked).
+        """Load every model the image method needs, corner proposer included (checksummed).
 
         The passive liveness model is trained at setup from the evaluation data; where that
         data was absent the model is missing and the passive check is recorded as skipped.
@@ -145,6 +151,7 @@ class Verifier:
 
         cfg = config or PipelineConfig()
         layouts = CardLayouts.from_registry(registry)
+        proposer = CornerProposer.from_registry(registry)
         # Thresholds calibrated on card portraits vs selfies (benchmarks/match_cards.py):
         # the LFW budget let 0.17 % impostor card pairs through at its "1e-3".
         match_config = MatchConfig(budget="card")
@@ -154,9 +161,9 @@ class Verifier:
         except ModelNotFound as exc:
             _log.warning("passive liveness unavailable: %s", exc.message)
             passive = None
-        return cls(matcher, ImageMethod(layouts, cfg), layouts, cfg, match_config,
-                   reader=default_reader(),
-                   passive=passive, registry=registry)  # fmt: skip
+        return cls(matcher, ImageMethod(layouts, cfg, proposer=proposer), layouts, cfg,
+                   match_config, reader=default_reader(), passive=passive, registry=registry,
+                   proposer=proposer)  # fmt: skip
 
     def tracker(self) -> Any:
         """The FaceMesh tracker for challenges, loaded on first use."""
@@ -358,7 +365,10 @@ class Verifier:
         """
         limits = limits or self.config.decode
         frame, _ = self._decode(source, limits)
-        detection = find_card(frame, self.layouts)
+        # A selfie is searched without the corner proposal (``back.SELFIE_LEARNED``), a
+        # tilted shot too (``ImageMethod.learned``).
+        learned = SELFIE_LEARNED if selfie else self._judge.learned(step)
+        detection = find_card(frame, self.layouts, learned=learned)
         refuse_my_number_back(detection)
         if selfie:
             refuse_my_number_back(find_held_my_number_back(frame, self.layouts))

@@ -20,6 +20,12 @@ Needs torch (``requirements-train.txt``); the runtime only needs onnxruntime.
     python -m models.train_corners render --n 3200 --seed 910000 --out DIR/corners.npz
     python -m models.train_corners train --data DIR/corners.npz --steps 6000 \
         --out models/corners/cornernet_s_v1.onnx [--log FILE] [--device cuda]
+
+``anysize``: the exported graph rewritten to take any input size (``dynamic_graph``; the
+runtime runs it on every shot at its own aspect, 320 px wide), on CPU, with onnx only:
+
+    python -m models.train_corners anysize [--src models/corners/cornernet_s_v1.onnx] \
+        [--out models/corners/cornernet_s_v1_anysize.onnx]
 """
 
 from __future__ import annotations
@@ -36,8 +42,11 @@ import cv2
 import numpy as np
 import numpy.typing as npt
 
+from ekyc.detect.learned import cells_to_pixels, corner_peaks, shrink
+
 REPO = Path(__file__).resolve().parents[1]
 DEFAULT_OUT = REPO / "models" / "corners" / "cornernet_s_v1.onnx"
+ANYSIZE_OUT = REPO / "models" / "corners" / "cornernet_s_v1_anysize.onnx"
 INPUT_SIZE = (320, 180)  # width, height: 1280x720 halved twice
 STRIDE = 4
 RENDER_KINDS = ("front", "tilt", "back", "screen", "photocopy", "other_person")
@@ -47,16 +56,6 @@ U8 = npt.NDArray[np.uint8]
 
 
 # --------------------------------------------------------------------------- render
-
-
-def _shrink(rgb: U8) -> U8:
-    """The shot at ``INPUT_SIZE``: halvings by pyrDown, as ``ekyc.detect.learned`` does."""
-    small = rgb
-    while small.shape[1] > INPUT_SIZE[0]:
-        small = np.asarray(cv2.pyrDown(small), dtype=np.uint8)
-    if (small.shape[1], small.shape[0]) != INPUT_SIZE:
-        small = np.asarray(cv2.resize(small, INPUT_SIZE, interpolation=cv2.INTER_AREA), np.uint8)
-    return small
 
 
 def _render_range(seed: int, start: int, stop: int) -> list[tuple[bytes, list[list[float]], str]]:
@@ -82,7 +81,10 @@ def _render_range(seed: int, start: int, stop: int) -> list[tuple[bytes, list[li
         exif = manifest.exif_bytes(make, model, float(str(rec["focal_35mm"])), taken)
         raw = np.frombuffer(manifest.encode(img, "jpg", quality, exif), np.uint8)
         bgr = cv2.imdecode(raw, cv2.IMREAD_COLOR)
-        small = _shrink(bgr)
+        shrunk = shrink(bgr, INPUT_SIZE[0])  # what the detector's runtime does
+        if shrunk is None or (shrunk[0].shape[1], shrunk[0].shape[0]) != INPUT_SIZE:
+            raise ValueError(f"scene {seed}/{index}: not a 16:9 shot")
+        small = shrunk[0]
         scale = small.shape[1] / bgr.shape[1]
         ok, enc = cv2.imencode(".jpg", small, [cv2.IMWRITE_JPEG_QUALITY, JPEG_QUALITY])
         if not ok:
@@ -421,18 +423,12 @@ def _watch(model: Any, x_all: Any, c_all: Any, idx: Any, batch_of: Any, dev: Any
 def decode_peaks(
     out: npt.NDArray[np.float32], floor: float = 0.3
 ) -> npt.NDArray[np.float32] | None:
-    """The four strongest corner peaks (px at the input size), or None (the training watch;
-    the runtime's decoding is ``ekyc.detect.learned``)."""
-    heat = out[0]
-    peaks = (heat == cv2.dilate(heat, np.ones((3, 3), np.float32))) & (heat >= floor)
-    ys, xs = np.nonzero(peaks)
-    if len(xs) < 4:
+    """The four strongest corner peaks (px at the input size), or None: the training watch,
+    with the runtime's peak finding and cell mapping (``ekyc.detect.learned``)."""
+    cells, _ = corner_peaks(out, floor, 4)
+    if len(cells) < 4:
         return None
-    order = np.argsort(-heat[ys, xs])[:4]
-    ys, xs = ys[order], xs[order]
-    px = (xs + out[1, ys, xs] + 0.5) * STRIDE - 0.5
-    py = (ys + out[2, ys, xs] + 0.5) * STRIDE - 0.5
-    return np.stack([px, py], axis=1).astype(np.float32)
+    return cells_to_pixels(cells, STRIDE).astype(np.float32)
 
 
 def export(model: Any, out: Path) -> None:
@@ -445,6 +441,79 @@ def export(model: Any, out: Path) -> None:
         wrapped, (dummy,), str(out), input_names=["image"], output_names=["maps"],
         opset_version=17, dynamo=False,
     )  # fmt: skip
+
+
+def dynamic_graph(src: Path, out: Path) -> str:
+    """Rewrite the exported graph so that it takes any input size; returns the sha256.
+
+    The legacy exporter baked the top-down path's upsampling sizes in as constants (the
+    sizes of the stride-16, 8 and 4 maps of a 320x180 input): each ``Resize`` now takes
+    its size from the lateral map it is added to (``Shape`` -> ``Slice`` [2:4]), and the
+    input and output dimensions H and W are symbolic. The weights and every other node are
+    unchanged, so at 320x180 the maps are the same (``ekyc.detect.learned`` then runs it on
+    the shot at its own aspect, 320 px wide). Deterministic: the same ``src`` gives the
+    same bytes.
+    """
+    import hashlib
+
+    import onnx
+    from onnx import helper, numpy_helper
+
+    model = onnx.load(str(src))
+    graph = model.graph
+    producer = {o: n for n in graph.node for o in n.output}
+    consumers: dict[str, list[Any]] = {}
+    for node in graph.node:
+        for name in node.input:
+            consumers.setdefault(name, []).append(node)
+    added = []
+    for k, node in enumerate(n for n in list(graph.node) if n.op_type == "Resize"):
+        concat = producer[node.input[3]]  # Concat(Slice(Shape(x))[0:2], const [h, w])
+        (add,) = [c for c in consumers[node.output[0]] if c.op_type == "Add"]
+        (target,) = [i for i in add.input if i != node.output[0]]
+        shape, hw = f"/dyn/Shape_{k}", f"/dyn/Slice_{k}"
+        starts, ends = f"/dyn/starts_{k}", f"/dyn/ends_{k}"
+        for name, value in ((starts, 2), (ends, 4)):
+            graph.initializer.append(numpy_helper.from_array(np.array([value]), name))
+        added += [
+            helper.make_node("Shape", [target], [shape + "_output_0"], name=shape),
+            helper.make_node("Slice", [shape + "_output_0", starts, ends],
+                             [hw + "_output_0"], name=hw),
+        ]  # fmt: skip
+        concat.input[1] = hw + "_output_0"
+    # Topological order again: the new nodes read maps computed after the Concat's inputs.
+    nodes = list(graph.node) + added
+    known = {i.name for i in graph.input} | {i.name for i in graph.initializer} | {""}
+    ordered: list[Any] = []
+    while nodes:
+        ready = [n for n in nodes if all(i in known for i in n.input)]
+        if not ready:
+            raise ValueError("the graph has a cycle or a missing input")
+        for node in ready:
+            ordered.append(node)
+            known.update(node.output)
+        nodes = [n for n in nodes if n not in ready]
+    del graph.node[:]
+    graph.node.extend(ordered)
+    unused = {n.output[0] for n in ordered if n.op_type == "Constant"} - {
+        i for n in ordered for i in n.input
+    }
+    kept = [n for n in graph.node if not (n.op_type == "Constant" and n.output[0] in unused)]
+    del graph.node[:]
+    graph.node.extend(kept)
+    for value, names in ((graph.input[0], ("batch", "height", "width")),
+                         (graph.output[0], ("batch", "cells_y", "cells_x"))):  # fmt: skip
+        dims = value.type.tensor_type.shape.dim
+        spatial = (1, 2) if value is graph.input[0] else (2, 3)
+        for index, name in zip(spatial, names[1:], strict=True):
+            dims[index].Clear()
+            dims[index].dim_param = name
+    del graph.value_info[:]
+    onnx.checker.check_model(model)
+    data = model.SerializeToString(deterministic=True)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_bytes(data)
+    return hashlib.sha256(data).hexdigest()
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -464,8 +533,13 @@ def main(argv: list[str] | None = None) -> int:
     t.add_argument("--log", type=Path)
     t.add_argument("--device", default="cuda")
     t.add_argument("--minutes", type=float, help="train for this long instead of --steps")
+    a = sub.add_parser("anysize", help="rewrite an exported graph to take any input size")
+    a.add_argument("--src", type=Path, default=DEFAULT_OUT)
+    a.add_argument("--out", type=Path, default=ANYSIZE_OUT)
     args = parser.parse_args(argv)
-    if args.cmd == "render":
+    if args.cmd == "anysize":
+        print(f"wrote {args.out} (sha256 {dynamic_graph(args.src, args.out)})")
+    elif args.cmd == "render":
         render(args.n, args.seed, args.out, args.workers)
     else:
         train(

@@ -1,9 +1,10 @@
 """Refuse files over 1 MB, and model weights: they and evaluation data never enter git.
 
 One exception: a small model the project trained itself on hardware that setup does not have
-(``card-corners/cornernet-s@1``: 4 minutes on a GPU), which ``models/manifest.toml`` lists
-with a plain path beside it, its training script as ``source`` and its sha256 (``models.prepare``
-checks it and never rebuilds it). It is still refused over 1 MB.
+(``card-corners/cornernet-s@1``: 4 minutes on a GPU, and its any-size graph), which
+``models/manifest.toml`` lists with a plain path beside it, its training script as ``source``
+and its sha256 (``models.prepare`` checks it and never rebuilds it). It is still refused over
+1 MB.
 
 Usage: python scripts/check_large_files.py FILE...   (no FILE: every file git tracks)
 """

@@ -3,8 +3,9 @@
 Start: create the data directory, apply migrations, open the engine, start the CPU pool
 (numpy's OpenBLAS on one thread, unless ``OPENBLAS_NUM_THREADS`` is set),
 preload and checksum the models (``ekyc.pipeline.Verifier``: face detector, face
-embedder, card layouts), start the mail retry timer. Stop (after uvicorn has let the
-in-flight requests finish): stop the timer, drain the pool, dispose of the engine.
+embedder, card layouts, card-corner proposer), start the mail retry timer. Stop (after
+uvicorn has let the in-flight requests finish): stop the timer, drain the pool, dispose
+of the engine.
 
 A model that cannot be loaded does not stop the daemon: ``/health/ready`` answers 503
 with the error's code, so an orchestrator keeps traffic away and an operator sees why,
@@ -97,7 +98,12 @@ def _load_models(settings: Settings) -> Models:
     except EkycError as error:
         _log.error("models not loaded: %s: %s", error.code, error.message)
         return Models(error=error, preloaded=True)
-    refs = (verifier.matcher.detector.model, verifier.matcher.model, verifier.layouts.model)
+    refs = (
+        verifier.matcher.detector.model,
+        verifier.matcher.model,
+        verifier.layouts.model,
+        *((verifier.proposer.model,) if verifier.proposer and verifier.proposer.model else ()),
+    )
     loaded = tuple(LoadedModel(r.id, registry.spec(r.id).task, r.sha256) for r in refs)
     for model in loaded:
         _log.info("model loaded: %s sha256=%s", model.id, model.sha256)

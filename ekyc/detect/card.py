@@ -12,7 +12,7 @@ from ekyc.detect.coarse import CoarseReader
 from ekyc.detect.config import DetectConfig
 from ekyc.detect.fast import fast_card
 from ekyc.detect.layouts import CardLayouts
-from ekyc.detect.learned import default_proposer
+from ekyc.detect.learned import CornerProposer, default_proposer
 from ekyc.detect.plane import focal_px
 from ekyc.detect.quad import (
     QuadSearch,
@@ -92,7 +92,7 @@ def find_card(
     aspect: AspectPrior = AspectPrior.ID1,
     config: DetectConfig | None = None,
     *,
-    learned: bool = True,
+    learned: bool | CornerProposer = True,
 ) -> CardDetection | None:
     """Find the card, say which document and side it is, with corners TL, TR, BR, BL upright.
 
@@ -102,8 +102,13 @@ def find_card(
         aspect: Shape prior; with anything but ID-1 no layout is recognised (A4 documents).
         config: Detector parameters.
         learned: Try the learned corner proposal first (``ekyc.detect.learned``; kept only
-            when its refined quad reads ``layout_confident``); False runs the classical
-            search alone.
+            when its refined quad reads ``layout_confident``): the given proposer (loaded
+            from the caller's registry: ``Verifier.from_registry``), or with True the
+            default manifest's (``default_proposer``); False runs the classical search alone.
+
+    Raises:
+        ModelError: ``learned=True`` and the default manifest's corner model is missing
+            or differs from its sha256 (``ModelNotFound``, ``ChecksumMismatch``).
 
     Returns:
         The detection, or None when no card-shaped outline was found. An outline whose
@@ -119,11 +124,15 @@ def find_card(
         quick = fast_card(image, layouts, cfg)
         if quick is not None:
             return quick
-    if learned:
-        proposed = learned_card(image, layouts, cfg)
+    half = None  # the halved shot: the proposal's and the search's first step alike
+    if learned is not False:
+        proposer = learned if isinstance(learned, CornerProposer) else None
+        rgb = image.image if isinstance(image, Frame) else image
+        half = np.asarray(cv2.pyrDown(rgb), dtype=np.uint8)
+        proposed = learned_card(image, layouts, cfg, proposer, half)
         if proposed is not None:
             return proposed
-    search = search_quads(image, aspect, cfg, alternatives=cfg.layout_alternatives)
+    search = search_quads(image, aspect, cfg, alternatives=cfg.layout_alternatives, half=half)
     # The halved shot that the working image came through, or halved on a first read.
     coarse = CoarseReader(image, layouts, search.working.half)
     if search.best is None:
@@ -142,7 +151,11 @@ def find_card(
 
 
 def learned_card(
-    image: Frame | RGBImage, layouts: CardLayouts, config: DetectConfig | None = None
+    image: Frame | RGBImage,
+    layouts: CardLayouts,
+    config: DetectConfig | None = None,
+    proposer: CornerProposer | None = None,
+    half: RGBImage | None = None,
 ) -> CardDetection | None:
     """The learned proposal, refined, finished and read as the search's choice, or None.
 
@@ -150,13 +163,14 @@ def learned_card(
     predicted), in frame, and reads a layout
     ``layout_confident`` or better: the reading at which ``_best_layout`` keeps a first
     choice without looking at runners-up. Its confidence is the refined sides' support.
+    ``proposer``: the corner model (``default_proposer()`` when None); ``half``: the shot
+    halved by ``cv2.pyrDown`` when the caller has it.
     """
     cfg = config or DetectConfig()
-    proposer = default_proposer()
-    if proposer is None:
-        return None
+    proposer = proposer or default_proposer()
     rgb = image.image if isinstance(image, Frame) else image
-    half = np.asarray(cv2.pyrDown(rgb), dtype=np.uint8)  # shared with the layout read
+    if half is None:  # shared with the layout read
+        half = np.asarray(cv2.pyrDown(rgb), dtype=np.uint8)
     proposal = proposer.propose(rgb, half)
     if proposal is None or not proposal.clear:
         return None

@@ -18,6 +18,7 @@ from ekyc.detect import (
     find_held_my_number_back,
     refuse_my_number_back,
 )
+from ekyc.detect.back import SELFIE_LEARNED
 from ekyc.match import (
     FaceGate,
     FaceMatcher,
@@ -81,7 +82,8 @@ def look_at_selfie(selfie: Frame, matcher: FaceMatcher, layouts: CardLayouts,
         refuse_my_number_back(screened.detection)
     else:
         with timed_into(timings, "selfie.card_check"):
-            refuse_my_number_back(find_card(selfie, layouts, config=_CARD_CHECK))
+            refuse_my_number_back(find_card(selfie, layouts, config=_CARD_CHECK,
+                                            learned=SELFIE_LEARNED))  # fmt: skip
     if screened is None or not screened.held_back_checked:
         with timed_into(timings, "selfie.held_card_check"):
             refuse_my_number_back(find_held_my_number_back(selfie, layouts))

@@ -230,9 +230,12 @@ def test_genuine_applicant_evidence():
         name: hashlib.sha256(data).hexdigest() for name, data in person.shots.items()
     }
     ids = {m.id for m in verdict.models}
+    # The corner proposer came from the verifier's registry, with the other models.
+    assert verifier().proposer is not None
+    assert verifier().method.proposer is verifier().proposer  # type: ignore[attr-defined]
     assert {
         "card-layout/synth-mean@1",
-        "card-corners/cornernet-s@1",  # find_card tries its corner proposal first
+        "card-corners/cornernet-s-anysize@1",  # find_card tries its corner proposal first
         "face-detect/yunet-2023mar-ort@1",
         DEFAULT_EMBEDDER,
     } <= ids

@@ -61,7 +61,7 @@ def _verifier() -> Verifier:
 def _fresh() -> Verifier:
     of = _verifier()
     return Verifier(of.matcher, of.method, of.layouts, of.config, of.match_config,
-                    reader=of.reader, passive=of.passive)  # fmt: skip
+                    reader=of.reader, passive=of.passive, proposer=of.proposer)  # fmt: skip
 
 
 @pytest.mark.models

@@ -28,7 +28,8 @@ async def test_ready_lists_the_preloaded_models(make_settings, make_client):
         response = await client.get("/health/ready")
     assert response.status_code == 200, response.text
     models = response.json()["models"]
-    assert {m["task"] for m in models} == {"face-detect", "face-embed", "card-layout"}
+    tasks = {"face-detect", "face-embed", "card-layout", "card-corners"}
+    assert {m["task"] for m in models} == tasks
     assert all(re.fullmatch(r"[0-9a-f]{64}", m["sha256"]) for m in models)
     assert all("@" in m["id"] for m in models)
 

@@ -31,10 +31,11 @@ def other_face(seed: int) -> np.ndarray:
 
 @functools.cache
 def card_scene(kind: str, doc: DocumentType, seed: int, *, clean: bool = True,
-               person: int | None = None) -> Scene:  # fmt: skip
+               person: int | None = None,
+               size: tuple[int, int] = (1280, 720)) -> Scene:  # fmt: skip
     """A scene of ``doc``; ``person`` picks another applicant (identity and face) than seed's."""
     identity = make_identity(seed if person is None else person, doc)
-    spec = sample_spec(kind, identity, (1280, 720), np.random.default_rng([seed, 1]),
+    spec = sample_spec(kind, identity, size, np.random.default_rng([seed, 1]),
                        background_kind="table", clean=clean)  # fmt: skip
     face = astronaut_face() if person is None else other_face(person)
     return render_scene(spec, np.random.default_rng([seed, 2]), portrait=face)

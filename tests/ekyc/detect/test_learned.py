@@ -5,12 +5,22 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from ekyc.detect.back import find_held_my_number_back
 from ekyc.detect.card import find_card, learned_card
 from ekyc.detect.config import DetectConfig
-from ekyc.detect.learned import CORNER_MODEL, default_proposer
-from ekyc.registry import Registry
+from ekyc.detect.learned import (
+    CORNER_MODEL,
+    CornerProposer,
+    cells_to_pixels,
+    corner_peaks,
+    default_proposer,
+    shrink,
+)
+from ekyc.errors import ChecksumMismatch, ModelNotFound
+from ekyc.pipeline import Verifier
+from ekyc.registry import Registry, default_manifest_path
 from ekyc.types import DocumentType, Side
-from tests.ekyc.detect.cards import card_scene, corners, layouts, rgb
+from tests.ekyc.detect.cards import card_scene, corners, held_back_selfie, layouts, rgb
 
 
 def _unordered_error_px(found: np.ndarray, truth: np.ndarray) -> float:
@@ -61,19 +71,138 @@ def test_no_card_no_proposal_and_no_detection():
     assert find_card(blank, layouts()) is None
 
 
-def test_a_shot_that_is_not_16_by_9_gets_no_proposal():
+@pytest.mark.parametrize("size", [(960, 720), (720, 1280)], ids=["4:3", "portrait"])
+def test_a_4_3_or_portrait_shot_is_proposed_and_kept(size):
+    # The graph takes any size: the shot is shrunk to 320 px wide at its own aspect.
+    sc = card_scene("front", DocumentType.RESIDENCE_CARD, 3, size=size)
     proposer = default_proposer()
-    assert proposer is not None
-    square = np.asarray(rgb(card_scene("front", DocumentType.MY_NUMBER_CARD, 3)))[:, :720]
-    assert proposer.propose(square) is None
+    proposal = proposer.propose(rgb(sc))
+    assert proposal is not None
+    assert proposal.clear
+    reach = DetectConfig().search_fraction * max(size)
+    assert _unordered_error_px(proposal.corners, corners(sc).astype(np.float64)) < reach
+    kept = learned_card(rgb(sc), layouts())
+    assert kept is not None
+    assert (kept.document_type, kept.side) == (DocumentType.RESIDENCE_CARD, Side.FRONT)
 
 
-def test_without_the_model_find_card_runs_the_classical_search(monkeypatch):
+def test_shrink_keeps_the_aspect_at_the_trained_width():
+    small, scale = shrink(np.zeros((720, 1280, 3), np.uint8), 320)
+    assert small.shape == (180, 320, 3)  # the training shots' size: two halvings
+    np.testing.assert_array_equal(scale, [4.0, 4.0])
+    small, scale = shrink(np.zeros((3024, 4032, 3), np.uint8), 320)
+    assert small.shape == (180, 240, 3)  # narrower than 16:9: 3/4 of the width
+    np.testing.assert_allclose(scale, [16.8, 16.8])
+    small, scale = shrink(np.zeros((1280, 720, 3), np.uint8), 320)
+    assert small.shape == (427, 240, 3)
+    np.testing.assert_allclose(scale, [3.0, 1280 / 427])
+    assert shrink(np.zeros((200, 200, 3), np.uint8), 320) is None  # it would have to grow
+    assert shrink(np.zeros((60, 1280, 3), np.uint8), 320) is None  # under 16 cells high
+
+
+def test_the_any_size_graph_is_the_trained_one():
+    # At the trained 320x180 its maps are the trained graph's; other sizes run.
+    registry = Registry.from_manifest(threads=1)
+    trained = registry.session("card-corners/cornernet-s@1")
+    anysize = registry.session(CORNER_MODEL)
+    x = np.random.default_rng(0).uniform(0, 255, (1, 180, 320, 3)).astype(np.float32)
+    np.testing.assert_allclose(
+        anysize.run(None, {"image": x})[0], trained.run(None, {"image": x})[0], atol=1e-5
+    )
+    out = anysize.run(None, {"image": np.zeros((1, 569, 320, 3), np.float32)})[0]
+    assert out.shape == (1, 4, 143, 80)
+
+
+def test_the_any_size_graph_is_rebuilt_byte_for_byte(tmp_path):
+    pytest.importorskip("onnx")
+    from models.train_corners import dynamic_graph
+
+    registry = Registry.from_manifest()
+    sha = dynamic_graph(registry.path("card-corners/cornernet-s@1"), tmp_path / "g.onnx")
+    assert sha == registry.spec(CORNER_MODEL).sha256
+
+
+def _registry_beside(tmp_path, corner_bytes: bytes | None) -> Registry:
+    """The shipped manifest copied into ``tmp_path`` (build outputs from the checkout): the
+    corner model's file is missing there, or ``corner_bytes``."""
+    shipped = Registry.from_manifest()
+    tmp_path.mkdir()
+    manifest = tmp_path / "manifest.toml"
+    manifest.write_text(default_manifest_path().read_text(encoding="utf-8"), encoding="utf-8")
+    if corner_bytes is not None:
+        path = tmp_path / shipped.spec(CORNER_MODEL).file
+        path.parent.mkdir(parents=True)
+        path.write_bytes(corner_bytes)
+    return Registry.from_manifest(
+        manifest, build_dir=shipped.locate("card-layout/synth-mean@1").parent
+    )
+
+
+def test_a_missing_or_altered_corner_model_is_a_typed_error_as_for_every_model(tmp_path):
+    missing = _registry_beside(tmp_path / "a", None)
+    with pytest.raises(ModelNotFound):
+        CornerProposer.from_registry(missing)
+    with pytest.raises(ModelNotFound):  # before loading the face models
+        Verifier.from_registry(missing)
+    good = Registry.from_manifest().path(CORNER_MODEL).read_bytes()
+    altered = _registry_beside(tmp_path / "b", good[:-1] + bytes([good[-1] ^ 1]))
+    with pytest.raises(ChecksumMismatch):
+        CornerProposer.from_registry(altered)
+    with pytest.raises(ChecksumMismatch):
+        Verifier.from_registry(altered)
+
+
+class _Session:
+    """An onnxruntime stand-in: no corner anywhere; counts its runs."""
+
+    def __init__(self) -> None:
+        self.runs = 0
+
+    def run(self, _names, feeds):
+        self.runs += 1
+        _, h, w, _ = feeds["image"].shape
+        return [np.zeros((1, 4, -(-h // 4), -(-w // 4)), np.float32)]
+
+
+def test_find_card_runs_the_proposer_it_is_given(monkeypatch):
+    def not_this_one():
+        raise AssertionError("the default manifest's proposer was loaded")
+
+    monkeypatch.setattr("ekyc.detect.card.default_proposer", not_this_one)
+    session = _Session()
+    given = CornerProposer(session, "image", 320, 4)
     sc = card_scene("front", DocumentType.MY_NUMBER_CARD, 8)
-    monkeypatch.setattr("ekyc.detect.card.default_proposer", lambda: None)
-    assert learned_card(rgb(sc), layouts()) is None
-    found = find_card(rgb(sc), layouts())
+    found = find_card(rgb(sc), layouts(), learned=given)
+    assert session.runs == 1
     classical = find_card(rgb(sc), layouts(), learned=False)
+    assert session.runs == 1
     assert found is not None
-    assert classical is not None
+    assert classical is not None  # no proposal: the classical search's answer
     np.testing.assert_array_equal(found.quad.corners, classical.quad.corners)
+
+
+def test_training_decodes_peaks_as_the_runtime_does():
+    from models.train_corners import decode_peaks
+
+    maps = np.zeros((4, 45, 80), np.float32)
+    for k, (x, y) in enumerate([(10, 8), (70, 9), (68, 38), (12, 36)]):
+        maps[0, y, x] = 0.9 - 0.1 * k
+        maps[1, y, x], maps[2, y, x] = 0.25, -0.5
+    cells, heat = corner_peaks(maps, 0.3, 4)
+    np.testing.assert_allclose(heat, [0.9, 0.8, 0.7, 0.6], atol=1e-6)
+    expected = [[(10.25 + 0.5) * 4 - 0.5, (7.5 + 0.5) * 4 - 0.5]]  # the strongest first
+    np.testing.assert_allclose(decode_peaks(maps)[:1], expected)
+    np.testing.assert_allclose(decode_peaks(maps), cells_to_pixels(cells, 4))
+    maps[0, 36, 12] = 0.2  # under the watch's floor: three peaks
+    assert decode_peaks(maps) is None
+
+
+def test_a_selfie_is_searched_without_the_proposal(monkeypatch):
+    # Its windows rarely show a card the proposal is clear about (back.SELFIE_LEARNED).
+    def not_loaded():
+        raise AssertionError("the corner proposer was asked")
+
+    monkeypatch.setattr("ekyc.detect.card.default_proposer", not_loaded)
+    found = find_held_my_number_back(held_back_selfie(1), layouts())
+    assert found is not None
+    assert (found.document_type, found.side) == (DocumentType.MY_NUMBER_CARD, Side.BACK)
