@@ -173,12 +173,36 @@ def score_scene(
     check = estimate_tilt(det.quad, size, md, image=frame.image) if det is not None else None
     if check is not None:
         out |= {"tilt_deg": check.tilt_deg, "thick": check.thickness_visible}
+        if check.in_band and det is not None:
+            out |= thickness_flips(
+                frame, det.quad.corners, check.thickness_visible, int(rec["index"])
+            )
     out["tilt_passed"] = check is not None and check.passed
     if genuine:
         out["predicted"] = NOT_FOUND if det is None else _label(det.document_type, det.side)
         out.setdefault("predicted_fast", out["predicted"])
         true_match = recognise(frame, CardQuad(truth, 1.0), layouts)
         out["predicted_true_corners"] = _label(true_match.document_type, true_match.side)
+    return out
+
+
+JITTER_PX = (0.05, 0.3)
+JITTER_TRIES = 4
+
+
+def thickness_flips(frame: Any, corners: np.ndarray, verdict: bool, index: int) -> dict[str, int]:
+    """How many of ``JITTER_TRIES`` quads, each corner moved up to +-``JITTER_PX`` (uniform,
+    fixed per scene), get another thickness verdict than ``corners``: a detector places a
+    quad to within a few tenths of a pixel, and the verdict should not hang on where."""
+    rng = np.random.default_rng([20261127, index, 4])
+    size, md = (frame.width, frame.height), frame.metadata
+    out = {}
+    for amp in JITTER_PX:
+        flips = 0
+        for _ in range(JITTER_TRIES):
+            moved = corners + rng.uniform(-amp, amp, (4, 2)).astype(np.float32)
+            flips += estimate_tilt(moved, size, md, image=frame.image).thickness_visible != verdict
+        out[f"thick_flips_{amp}"] = flips
     return out
 
 
@@ -528,6 +552,18 @@ def summarise(scenes: list[dict[str, Any]]) -> dict[str, Any]:
         "genuine_tilt_passing": _mean([float(s["tilt_passed"]) for s in tilt]),
         "flat_rejected": _mean([float(not s["tilt_passed"]) for s in att]),
         "flat_rejected_tilt_ge_25": _mean([float(not s["tilt_passed"]) for s in tilted_att]),
+        "screen_rejected": _mean(
+            [float(not s["tilt_passed"]) for s in att if s["kind"] == "screen"]
+        ),
+        "photocopy_rejected": _mean(
+            [float(not s["tilt_passed"]) for s in att if s["kind"] == "photocopy"]
+        ),
+        **{
+            f"thickness_flip_scenes_{amp}": _mean(
+                [float(s[f"thick_flips_{amp}"] > 0) for s in infr if f"thick_flips_{amp}" in s]
+            )
+            for amp in JITTER_PX
+        },
         # What the pipeline would judge on thickness: a shot whose layout is not read is
         # refused before (retake_needed / LAYOUT_NOT_RECOGNISED).
         "flat_passing_read_tilt_ge_25": _mean(
@@ -611,6 +647,20 @@ ROWS = (  # (label, summary key, target)
     ("genuine tilt shots passing the check", "genuine_tilt_passing", "-"),
     ("flat reproductions rejected (all)", "flat_rejected", ">= 0.95"),
     ("flat reproductions rejected (tilt >= 25)", "flat_rejected_tilt_ge_25", ">= 0.95"),
+    ("screens rejected (all)", "screen_rejected", "-"),
+    ("photocopies rejected (all)", "photocopy_rejected", "-"),
+    (
+        f"in-band shots whose thickness verdict flips on a quad moved +-0.05 px "
+        f"({JITTER_TRIES} tries)",
+        "thickness_flip_scenes_0.05",
+        "-",
+    ),
+    (
+        f"in-band shots whose thickness verdict flips on a quad moved +-0.3 px "
+        f"({JITTER_TRIES} tries)",
+        "thickness_flip_scenes_0.3",
+        "-",
+    ),
     (
         "flat reproductions passing with a layout read (tilt >= 25)",
         "flat_passing_read_tilt_ge_25",

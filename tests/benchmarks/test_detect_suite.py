@@ -210,3 +210,28 @@ def test_midv500_rows_score_the_detected_quads(shared_data):
         # rank.claimable_area; 0.996 with it).
         assert scored["iou"] >= 0.95
         assert not scored["cut_by_border"]
+
+
+def test_flats_by_kind_and_verdict_flips():
+    read = {
+        "predicted": "drivers_license/front",
+        "predicted_true_corners": "drivers_license/front",
+        "tilt_deg_true_corners": 40.0,
+        "thick_true_corners": True,
+    }
+    scenes = [
+        _scene(kind="screen", genuine=False, tilt_passed=False),
+        _scene(kind="photocopy", genuine=False, tilt_passed=True),
+        _scene(kind="photocopy", genuine=False, tilt_passed=False),
+        _scene(
+            kind="tilt", tilt_passed=True, **read, **{"thick_flips_0.05": 1, "thick_flips_0.3": 2}
+        ),
+        _scene(
+            kind="tilt", tilt_passed=True, **read, **{"thick_flips_0.05": 0, "thick_flips_0.3": 0}
+        ),
+    ]
+    s = detect.summarise(scenes)
+    assert s["screen_rejected"] == 1.0
+    assert s["photocopy_rejected"] == 0.5
+    assert s["thickness_flip_scenes_0.05"] == 0.5
+    assert s["thickness_flip_scenes_0.3"] == 0.5

@@ -6,6 +6,7 @@ import cv2
 import numpy as np
 import pytest
 
+from ekyc.detect import thickness
 from ekyc.detect.config import DetectConfig
 from ekyc.detect.plane import focal_px, plane_pose
 from ekyc.detect.rounding import corner_shapes
@@ -272,13 +273,14 @@ def _rounded(quad: np.ndarray, radius_mm: float = 3.18) -> np.ndarray:
 
 
 def _drawn_band(
-    ratio: float, seed: int = 4, finger: tuple[float, float, float] | None = None
-) -> bool:
+    ratio: float, seed: int = 4, finger: tuple[float, float, float] | None = None,
+    sides: list[int] | None = None,
+) -> bool:  # fmt: skip
     """A clean drawing of tilt scene ``seed``'s card (pale face, brown table, blur 0.7 px)
     with a grey strip ``ratio`` times the predicted side-face width outside each side that
-    faces the camera; is thickness seen? ``finger``: ``(start, end, opacity)``, a stretch
-    of each such side (fractions along it) under a skin-coloured finger from 12 px inside
-    the card to 14 px out."""
+    faces the camera (or only ``sides``); is thickness seen? ``finger``: ``(start, end,
+    opacity)``, a stretch of each such side (fractions along it) under a skin-coloured
+    finger from 12 px inside the card to 14 px out."""
     sc = scenes.scene("tilt", seed, clean=True, background="fabric")
     quad = scenes.truth(sc)
     focal = float(sc.record["focal_35mm"])
@@ -289,6 +291,8 @@ def _drawn_band(
         cv2.LINE_AA, 4,
     )  # fmt: skip
     for i in [i for i, e in enumerate(expected) if e >= CFG.min_band_px]:
+        if sides is not None and i not in sides:
+            continue
         image = _strip(image, quad, i, 0.0, ratio * expected[i], (175, 175, 170))
         if finger is not None:
             over = _strip(image, quad, i, -12.0, 14.0, (200, 140, 110), along=finger[:2])
@@ -320,6 +324,70 @@ def test_a_band_dimmed_by_a_finger_over_part_of_the_side_shows(seed):
 def test_a_finger_across_most_of_the_side_hides_the_band():
     # An opaque finger over 10-90 % of the side: too little band is left in sight to count.
     assert not _drawn_band(1.0, 0, finger=(0.1, 0.9, 1.0))
+
+
+def test_a_band_only_where_the_pose_predicts_it_narrow_is_no_side_face(monkeypatch):
+    # Tilt scene 1 faces the camera with side 0 (predicted 1.79 px across) and side 1
+    # (3.10 px). A strip about as wide as side 0's prediction on side 0 alone, none on
+    # side 1, is what a copy's sheet edge shows (as wide on every side, seen only where a
+    # side face would be thin); the rule is what refuses it.
+    assert not _drawn_band(0.5, 1, sides=[0])
+    monkeypatch.setattr(thickness, "_WIDEST_SHARE", 0.0)
+    assert _drawn_band(0.5, 1, sides=[0])
+
+
+def test_a_band_where_the_pose_predicts_it_widest_shows():
+    assert _drawn_band(1.0, 1, sides=[1])
+
+
+def test_nudged_quads_move_every_corner_by_the_nudge():
+    quad = np.array([[100, 100], [500, 120], [480, 380], [90, 360]], np.float64)
+    moved = thickness._nudged(quad)
+    assert len(moved) == thickness._NUDGES
+    assert np.array_equal(moved[0], quad)
+    for m in moved[1:]:
+        assert np.allclose(np.linalg.norm(m - quad, axis=1), thickness._NUDGE_PX)
+    assert len({m.tobytes() for m in moved}) == len(moved)
+
+
+@pytest.mark.parametrize(
+    ("votes", "visible", "counted"),
+    [
+        ((False, True, True, False, True), True, (3, 5)),
+        ((True, False, False, True, False), False, (2, 5)),
+        ((True, True, True, False, False), True, (3, 3)),  # decided after three
+        ((False, False, False, True, True), False, (0, 3)),
+    ],
+)
+def test_the_verdict_is_the_majority_over_the_nudged_quads(monkeypatch, votes, visible, counted):
+    sc = scenes.scene("tilt", 0, clean=True, background="fabric")
+    script = iter(votes)
+    calls = []
+
+    def judged(full, quad, size, f_px, config):
+        calls.append(quad)
+        seen = next(script)
+        return seen, [2.5 if seen else 0.0, 0.0, 0.0, 0.0], [0]
+
+    monkeypatch.setattr(thickness, "_blur_matched", judged)
+    band = measure_edge_band(sc.image, scenes.truth(sc), float(sc.record["focal_35mm"]), CFG)
+    assert band.visible is visible
+    assert band.votes == counted
+    assert len(calls) == counted[1]
+    assert band.width_px == (2.5 if visible else 0.0)
+
+
+@pytest.mark.parametrize(("kind", "seed"), [("tilt", 0), ("tilt", 4), ("photocopy", 0)])
+def test_the_verdict_holds_under_a_twentieth_of_a_pixel(kind, seed):
+    sc = scenes.scene(kind, seed, clean=kind == "tilt", background="fabric")
+    quad = scenes.truth(sc)
+    focal = float(sc.record["focal_35mm"])
+    first = measure_edge_band(sc.image, quad, focal, CFG).visible
+    assert first is (kind == "tilt")
+    rng = np.random.default_rng(seed)
+    for _ in range(3):
+        moved = quad + rng.uniform(-0.05, 0.05, quad.shape).astype(np.float32)
+        assert measure_edge_band(sc.image, moved, focal, CFG).visible is first
 
 
 def _band_profile(width: float, grey: float, sigma: float) -> tuple[np.ndarray, np.ndarray]:
