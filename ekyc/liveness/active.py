@@ -66,6 +66,11 @@ class ActiveConfig:
             ``blink_ratio`` x rest, and FaceMesh reads shut eyes at 0.02-0.16 (median 0.065
             over the 38 dev-seed blinks' deepest frames). Seed 23036 (0.10 at rest, a
             squint) read 0.067 shut. Only explains a failure (``EYES_NOT_OPEN``).
+        max_rest_mouth: A mouth already clearly open at rest (``mouth_opening``: > 0.35)
+            has to open to a near-maximal gap to show ``mouth_delta`` more, and there
+            FaceMesh can put the chin on the dropped lower lip and read the mouth closing
+            (seed 23041, a laugh at 0.42: +0.14 at most; bench liveness LFW seed 38, 0.49:
+            +0.14). Only explains a failure (``MOUTH_OPEN_AT_REST``).
         min_frames: Fewer frames cannot show 2-3 actions and a neutral start.
         min_face_fraction: The face must be found in this share of frames.
         static_grey_levels: Largest mean absolute grey change from the first frame below
@@ -84,6 +89,7 @@ class ActiveConfig:
     min_pose_frames: int = 2
     max_rest_yaw_deg: float = 35.0
     min_open_eye: float = 0.11
+    max_rest_mouth: float = 0.35
     min_frames: int = 4
     min_face_fraction: float = 0.8
     static_grey_levels: float = 0.75
@@ -275,7 +281,8 @@ def _unjudged(
 
     Never clears a failure: these reasons go beside ``ACTION_MISSING`` or ``NO_FACE`` so
     that the applicant is told what to change (face the camera, open the eyes: glasses
-    off) when asked to retake, instead of only "not live".
+    off, close the mouth before starting) when asked to retake, instead of only "not
+    live".
     """
     if neutral is None:
         return []
@@ -286,6 +293,8 @@ def _unjudged(
         out.append(Reason.FACE_TURNED_AT_REST)
     if Action.BLINK in unseen and neutral.eye_ratio < cfg.min_open_eye:
         out.append(Reason.EYES_NOT_OPEN)
+    if Action.OPEN_MOUTH in unseen and neutral.mouth_ratio > cfg.max_rest_mouth:
+        out.append(Reason.MOUTH_OPEN_AT_REST)
     return out
 
 

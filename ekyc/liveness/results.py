@@ -59,6 +59,7 @@ class Reason(enum.Enum):
     # should ask for a new challenge with the advice, not judge the person not live.
     FACE_TURNED_AT_REST = "FACE_TURNED_AT_REST"  # too turned at rest to judge head poses
     EYES_NOT_OPEN = "EYES_NOT_OPEN"  # eyes barely open at rest: a blink cannot show
+    MOUTH_OPEN_AT_REST = "MOUTH_OPEN_AT_REST"  # already open at rest: opening unreadable
 
 
 class AttackType(enum.Enum):

@@ -276,11 +276,11 @@ class TestUnjudged:
     """A failed challenge says when the face at rest explains the missing action."""
 
     @staticmethod
-    def _why(actions, seen, yaw=0.0, eye=0.3):
+    def _why(actions, seen, yaw=0.0, eye=0.3, mouth=0.0):
         from ekyc.liveness.active import ActiveConfig, Event, FrameSignals, _unjudged
 
         events = [Event(a, 100.0 * i, 100.0 * i + 50) for i, a in enumerate(seen)]
-        rest = FrameSignals(0.0, yaw, 0.0, eye, 0.0)
+        rest = FrameSignals(0.0, yaw, 0.0, eye, mouth)
         return _unjudged(actions, events, rest, ActiveConfig())
 
     def test_a_squint_cannot_show_a_blink(self):
@@ -289,6 +289,12 @@ class TestUnjudged:
         assert self._why(asked, [Action.TURN_RIGHT], eye=0.10) == [Reason.EYES_NOT_OPEN]
         assert self._why(asked, [Action.TURN_RIGHT], eye=0.25) == []
         assert self._why(asked, asked, eye=0.10) == []  # seen: nothing to explain
+
+    def test_a_mouth_open_at_rest_is_named(self):
+        # seed 23041: a laugh at 0.42 at rest; the opened mouth read +0.14 at most
+        asked = (Action.OPEN_MOUTH, Action.LOOK_UP)
+        assert self._why(asked, [Action.LOOK_UP], mouth=0.42) == [Reason.MOUTH_OPEN_AT_REST]
+        assert self._why(asked, [Action.LOOK_UP], mouth=0.1) == []
 
     def test_a_face_turned_at_rest_cannot_show_a_turn(self):
         # seed 23030: 42 degrees turned at rest, FaceMesh lost the face through the turn
