@@ -206,3 +206,15 @@ def test_a_selfie_is_searched_without_the_proposal(monkeypatch):
     found = find_held_my_number_back(held_back_selfie(1), layouts())
     assert found is not None
     assert (found.document_type, found.side) == (DocumentType.MY_NUMBER_CARD, Side.BACK)
+
+
+def test_the_tilted_step_is_searched_without_the_proposal():
+    # learned_card leaves a card whose side face shows to the classical search anyway.
+    from ekyc.methods import ImageMethod
+
+    given = CornerProposer(_Session(), "image", 320, 4)
+    method = ImageMethod(layouts(), proposer=given)
+    assert method.learned("tilt") is False
+    assert method.learned("front") is given
+    assert method.learned("back") is given
+    assert ImageMethod(layouts()).learned("front") is True  # the default manifest's
