@@ -326,16 +326,6 @@ def test_a_finger_across_most_of_the_side_hides_the_band():
     assert not _drawn_band(1.0, 0, finger=(0.1, 0.9, 1.0))
 
 
-def test_a_band_only_where_the_pose_predicts_it_narrow_is_no_side_face(monkeypatch):
-    # Tilt scene 1 faces the camera with side 0 (predicted 1.79 px across) and side 1
-    # (3.10 px). A strip about as wide as side 0's prediction on side 0 alone, none on
-    # side 1, is what a copy's sheet edge shows (as wide on every side, seen only where a
-    # side face would be thin); the rule is what refuses it.
-    assert not _drawn_band(0.5, 1, sides=[0])
-    monkeypatch.setattr(thickness, "_WIDEST_SHARE", 0.0)
-    assert _drawn_band(0.5, 1, sides=[0])
-
-
 def test_a_band_where_the_pose_predicts_it_widest_shows():
     assert _drawn_band(1.0, 1, sides=[1])
 
