@@ -14,9 +14,6 @@ predicted width apart, are. The quad may lie on either edge of the band. The ban
 edge may carry a thin line of its own (``steps.thin_line``: a contact shadow or a lit rim
 on a real card, a darker anti-aliased seam in the synthetic renderer), fitted as a
 nuisance term so that it does not count against the band.
-
-The verdict is the majority over the quad and four fixed moves of it by a quarter pixel
-(``_nudged``), so that it turns less on a fraction of a pixel of the quad's placement.
 """
 
 from __future__ import annotations
@@ -42,10 +39,6 @@ _UNIT_SQUARE = np.array([[0, 0], [1, 0], [1, 1], [0, 1]], dtype=np.float32)
 # within this many pixels (or 30 %) of the whole side's.
 _PIECES = 4
 _PIECE_AGREE_PX = 1.5
-# The verdict is the majority over this many quads: the quad and its corners moved by
-# this much (``_nudged``).
-_NUDGES = 5
-_NUDGE_PX = 0.25
 
 # --- the band under the blur of the opposite side (``_blur_matched_band``) ----------------
 # A side facing the camera counts when its side face is at least this wide across it (the
@@ -125,15 +118,12 @@ class EdgeBand:
         width_px: Widest band measured on a side facing the camera (0 when none).
         expected_px: Per side, the band width the camera model predicts (0: side hidden).
         measured_px: Per side, the band width found (0: none).
-        votes: Quads (the quad and small fixed moves of it, ``_nudged``) on which the band
-            showed, of those judged before the majority was decided.
     """
 
     visible: bool
     width_px: float
     expected_px: tuple[float, ...]
     measured_px: tuple[float, ...]
-    votes: tuple[int, int] = (0, 0)
 
 
 def expected_bands(
@@ -247,39 +237,13 @@ def measure_edge_band(
         return EdgeBand(False, 0.0, tuple(expected), (0.0,) * 4)
     full = image.astype(np.float32)
     quad = np.asarray(corners, dtype=np.float64)
-    votes: list[tuple[bool, list[float], list[int]]] = []
-    for moved in _nudged(quad):
-        votes.append(_blur_matched(full, moved, size, f_px, config))
-        seen = sum(v[0] for v in votes)
-        if max(seen, len(votes) - seen) > _NUDGES // 2:  # the majority is decided
-            break
-    visible = 2 * sum(v[0] for v in votes) > len(votes)
-    # The evidence reported is the first quad's that agrees with the verdict.
-    measured = next(m for v, m, _ in votes if v == visible)
-    widths = [max((m[i] for i in f), default=0.0) for v, m, f in votes if v]
+    visible, measured, facing = _blur_matched(full, quad, size, f_px, config)
     return EdgeBand(
         visible=visible,
-        width_px=float(np.median(widths)) if visible else 0.0,
+        width_px=float(max((measured[i] for i in facing), default=0.0)) if visible else 0.0,
         expected_px=tuple(round(e, 3) for e in expected),
         measured_px=tuple(round(m, 3) for m in measured),
-        votes=(sum(v[0] for v in votes), len(votes)),
     )
-
-
-def _nudged(quad: F64) -> list[F64]:
-    """The quad, then ``_NUDGES - 1`` copies with each corner moved ``_NUDGE_PX``.
-
-    The verdict is a chain of thresholds on fits across sides that a detector places to
-    within a few tenths of a pixel; its majority over these fixed moves (out, in, and
-    turned both ways: each side's ends moved in opposite directions) does not hang on
-    where within that the quad fell.
-    """
-    centre = quad.mean(axis=0)
-    out = quad - centre
-    out /= np.maximum(np.linalg.norm(out, axis=1, keepdims=True), 1e-9)
-    turn = np.stack([-out[:, 1], out[:, 0]], axis=1)
-    moves = (out, -out, turn, -turn)
-    return [quad] + [quad + _NUDGE_PX * m for m in moves[: _NUDGES - 1]]
 
 
 def _band_at(

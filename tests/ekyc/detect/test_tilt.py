@@ -6,7 +6,6 @@ import cv2
 import numpy as np
 import pytest
 
-from ekyc.detect import thickness
 from ekyc.detect.config import DetectConfig
 from ekyc.detect.plane import focal_px, plane_pose
 from ekyc.detect.rounding import corner_shapes
@@ -328,43 +327,6 @@ def test_a_finger_across_most_of_the_side_hides_the_band():
 
 def test_a_band_where_the_pose_predicts_it_widest_shows():
     assert _drawn_band(1.0, 1, sides=[1])
-
-
-def test_nudged_quads_move_every_corner_by_the_nudge():
-    quad = np.array([[100, 100], [500, 120], [480, 380], [90, 360]], np.float64)
-    moved = thickness._nudged(quad)
-    assert len(moved) == thickness._NUDGES
-    assert np.array_equal(moved[0], quad)
-    for m in moved[1:]:
-        assert np.allclose(np.linalg.norm(m - quad, axis=1), thickness._NUDGE_PX)
-    assert len({m.tobytes() for m in moved}) == len(moved)
-
-
-@pytest.mark.parametrize(
-    ("votes", "visible", "counted"),
-    [
-        ((False, True, True, False, True), True, (3, 5)),
-        ((True, False, False, True, False), False, (2, 5)),
-        ((True, True, True, False, False), True, (3, 3)),  # decided after three
-        ((False, False, False, True, True), False, (0, 3)),
-    ],
-)
-def test_the_verdict_is_the_majority_over_the_nudged_quads(monkeypatch, votes, visible, counted):
-    sc = scenes.scene("tilt", 0, clean=True, background="fabric")
-    script = iter(votes)
-    calls = []
-
-    def judged(full, quad, size, f_px, config):
-        calls.append(quad)
-        seen = next(script)
-        return seen, [2.5 if seen else 0.0, 0.0, 0.0, 0.0], [0]
-
-    monkeypatch.setattr(thickness, "_blur_matched", judged)
-    band = measure_edge_band(sc.image, scenes.truth(sc), float(sc.record["focal_35mm"]), CFG)
-    assert band.visible is visible
-    assert band.votes == counted
-    assert len(calls) == counted[1]
-    assert band.width_px == (2.5 if visible else 0.0)
 
 
 @pytest.mark.parametrize(("kind", "seed"), [("tilt", 0), ("tilt", 4), ("photocopy", 0)])
