@@ -649,17 +649,14 @@ ROWS = (  # (label, summary key, target)
     ("flat reproductions rejected (tilt >= 25)", "flat_rejected_tilt_ge_25", ">= 0.95"),
     ("screens rejected (all)", "screen_rejected", "-"),
     ("photocopies rejected (all)", "photocopy_rejected", "-"),
-    (
-        f"in-band shots whose thickness verdict flips on a quad moved +-0.05 px "
-        f"({JITTER_TRIES} tries)",
-        "thickness_flip_scenes_0.05",
-        "-",
-    ),
-    (
-        f"in-band shots whose thickness verdict flips on a quad moved +-0.3 px "
-        f"({JITTER_TRIES} tries)",
-        "thickness_flip_scenes_0.3",
-        "-",
+    *(
+        (
+            f"in-band shots whose thickness verdict flips on a quad moved +-{amp} px "
+            f"({JITTER_TRIES} tries)",
+            f"thickness_flip_scenes_{amp}",
+            "-",
+        )
+        for amp in JITTER_PX
     ),
     (
         "flat reproductions passing with a layout read (tilt >= 25)",

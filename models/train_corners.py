@@ -493,14 +493,11 @@ def dynamic_graph(src: Path, out: Path) -> str:
             ordered.append(node)
             known.update(node.output)
         nodes = [n for n in nodes if n not in ready]
-    del graph.node[:]
-    graph.node.extend(ordered)
     unused = {n.output[0] for n in ordered if n.op_type == "Constant"} - {
         i for n in ordered for i in n.input
     }
-    kept = [n for n in graph.node if not (n.op_type == "Constant" and n.output[0] in unused)]
     del graph.node[:]
-    graph.node.extend(kept)
+    graph.node.extend(n for n in ordered if not (n.op_type == "Constant" and n.output[0] in unused))
     for value, names in ((graph.input[0], ("batch", "height", "width")),
                          (graph.output[0], ("batch", "cells_y", "cells_x"))):  # fmt: skip
         dims = value.type.tensor_type.shape.dim

@@ -268,10 +268,11 @@ def _name_in_places(checks: Sequence[FieldCheck], want: str) -> FieldCheck | Non
     script = _script(want)
     keyed = [(c, _name_chars(str(c.read.value), script)) for c in checks
              if c.outcome is Outcome.MISMATCH]  # fmt: skip
-    readings = [c for c, key in keyed if len(key) == len(want)]
-    if len(readings) < NAME_IN_PLACES_READS:
+    same_length = [(c, key) for c, key in keyed if len(key) == len(want)]
+    if len(same_length) < NAME_IN_PLACES_READS:
         return None
-    keys = [key for _, key in keyed if len(key) == len(want)]
+    readings = [c for c, _ in same_length]
+    keys = [key for _, key in same_length]
     if not all(any(key[i] == ch for key in keys) for i, ch in enumerate(want)):
         return None
     best = max(readings, key=lambda c: c.similarity or 0.0)
