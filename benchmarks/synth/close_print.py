@@ -21,7 +21,7 @@ import cv2
 import numpy as np
 import numpy.typing as npt
 
-from benchmarks.synth import selfie
+from benchmarks.synth import ink, selfie
 
 U8 = npt.NDArray[np.uint8]
 
@@ -68,6 +68,74 @@ def render_close_print(
         "fibre_sigma": round(fibre_sigma, 4),
         "gloss": gloss,
         "print_corners": np.round(dst, 3).tolist(),
+        "noise_sigma": noise,
+        "defocus_sigma_px": defocus,
+    }
+    return frame, info
+
+
+CLOSE_SHARE = 0.6
+"""Share of ``render_ink_print``'s prints held close (the rest at arm's length)."""
+PRINT_WIDTHS_MM = (89.0, 102.0, 127.0)
+"""Photo print widths: L (89 x 127 mm), KG (4 x 6 in), 2L (127 x 178 mm)."""
+
+
+def render_ink_print(
+    face: U8, size: tuple[int, int], rng: np.random.Generator
+) -> tuple[U8, dict[str, object]]:
+    """A print attack made of ink on paper (``benchmarks.synth.ink``), held close to the
+    camera (``CLOSE_SHARE``: framed like ``render_close_print``, so the face is at selfie size
+    and its surroundings run past the frame as a live selfie's do) or at arm's length
+    (``selfie.render_face_attack("print_ink")``: the whole sheet in view).
+
+    Why both: a print differs from a live face by its ink and paper, not by how far it is
+    held; the arm's-length prints alone taught the PAD model that a face whose surroundings
+    leave the frame is live.
+    """
+    if rng.random() >= CLOSE_SHARE:
+        frame, info = selfie.render_face_attack("print_ink", face, size, rng)
+        return frame, {**info, "held": "arm's length"}
+    width, height = size
+    content, composed = selfie.compose_selfie(face, width, height, rng)
+    medium = ink.sample_medium(rng)
+    print_w = float(rng.choice(PRINT_WIDTHS_MM))
+    print_h = print_w * height / width
+    scale, angle = float(rng.uniform(1.0, 1.3)), float(np.deg2rad(rng.uniform(-8.0, 8.0)))
+    # the camera's pixels per mm of paper, sampled 1.5x finer: the warp then only resamples
+    out_ppm = 1.5 * width * scale / print_w
+    tex = ink.ink_texture(content, (print_w, print_h), out_ppm, medium, rng)
+    th, tw = tex.shape[:2]
+    src = np.array([[0, 0], [tw, 0], [tw, th], [0, th]], np.float64)
+    frame_rect = np.array([[0, 0], [width, 0], [width, height], [0, height]], np.float64)
+    centre = np.array([width / 2, height / 2])
+    rot = np.array([[np.cos(angle), -np.sin(angle)], [np.sin(angle), np.cos(angle)]])
+    jitter = rng.uniform(-0.06, 0.06, (4, 2)) * [width, height]
+    dst = (frame_rect - centre) @ rot.T * scale + centre + jitter
+    warp = cv2.getPerspectiveTransform(src.astype(np.float32), dst.astype(np.float32))
+    frame = selfie._room(width, height, rng)
+    cv2.warpPerspective(tex, warp, (width, height), dst=frame, flags=cv2.INTER_LINEAR,
+                        borderMode=cv2.BORDER_TRANSPARENT)  # fmt: skip
+    sheen = bool(rng.random() < medium.gloss)
+    if sheen:  # a light's reflection on the paper: glossy prints mirror it, matte ones spread it
+        yy, xx = np.mgrid[:height, :width].astype(np.float32)
+        cx, cy = rng.uniform(0, width), rng.uniform(0, height)
+        radius = float(rng.uniform(40, 160) / max(medium.gloss, 0.3))
+        strength = float(rng.uniform(30, 90) * medium.gloss)
+        blob = np.exp(-((xx - cx) ** 2 + (yy - cy) ** 2) / (2 * radius**2)) * strength
+        frame = np.clip(frame + blob[..., None], 0, 255).astype(np.uint8)
+    noise, defocus = float(rng.uniform(1.0, 5.0)), float(rng.uniform(0.0, 1.2))
+    frame = selfie._finish(np.ascontiguousarray(frame), rng, noise, defocus)
+    lm = np.asarray(composed["landmarks"], np.float64) * [tw / width, th / height]
+    seen = cv2.perspectiveTransform(lm[None].astype(np.float64), warp)[0]
+    info: dict[str, object] = {
+        "attack": "print_ink",
+        "liveness": "spoof",
+        "held": "close",
+        "carrier": {**medium.params(), "print_mm": [round(print_w, 1), round(print_h, 1)]},
+        "scale": round(scale, 4),
+        "sheen": sheen,
+        "print_corners": np.round(dst, 3).tolist(),
+        "landmarks": np.round(seen, 3).tolist(),
         "noise_sigma": noise,
         "defocus_sigma_px": defocus,
     }

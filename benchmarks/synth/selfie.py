@@ -22,6 +22,7 @@ from benchmarks.synth.attacks import photo_print, screen_carrier
 from benchmarks.synth.backgrounds import background
 from benchmarks.synth.compose import add_glare, place_surface
 from benchmarks.synth.geometry import Camera, project, rect_corners_mm, tilt_deg, to_camera
+from benchmarks.synth.ink import ink_print
 from benchmarks.synth.poses import sample_pose
 
 U8 = npt.NDArray[np.uint8]
@@ -213,12 +214,15 @@ def render_selfie(
 def render_face_attack(
     kind: str, face: U8, size: tuple[int, int], rng: np.random.Generator
 ) -> tuple[U8, dict[str, object]]:
-    """``print_face`` (photo print held up) or ``replay_face`` (shown on a screen)."""
+    """``print_face`` (photo print held up), ``print_ink`` (the same, printed as ink on paper:
+    ``benchmarks.synth.ink``) or ``replay_face`` (shown on a screen)."""
     cam = _selfie_camera(size, rng)
     content, info = compose_selfie(face, 600, 800, rng)
     natural = (60.0, 80.0)
     if kind == "print_face":
         atk = photo_print(content, natural, rng)
+    elif kind == "print_ink":
+        atk = ink_print(content, natural, rng)
     elif kind == "replay_face":
         atk = screen_carrier(content, None, natural, rng)
     else:
