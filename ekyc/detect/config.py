@@ -211,6 +211,18 @@ class DetectConfig:
     # genuine IoU 0.993 -> 0.958 and type+side 1.000 -> 0.943.
     nest_weight: float = 0.0
     document_nest_weight: float = 0.5
+    # Paper documents (``A4`` / ``ANY``): the working copy is grey-closed (dilated, then
+    # eroded) with a disc this many working pixels wide before anything reads it. A page
+    # is light, so a thin dark thing on or across it (print, a cable, a pen's outline)
+    # vanishes while the page's own outline, a straight edge of a large region, stays
+    # where it is (closing keeps convex light regions as they are). Without it, a
+    # cable's two long dark edges crossing a faint page made the strongest lines and the
+    # best-scoring quads (SmartDoc background05, a white page on a near-white desk: IoU
+    # 0.53 / 0.25 on datasheet001 / letter001). 9 to 21 all gave 0.89-0.95 on those two
+    # and left the other eight frames at 0.989-0.993; 7 and 8 left the cable (~5-7
+    # working px with its shadow) in and failed. ID-1 keeps the working copy as it is
+    # (cards are not light all over, and the card path's figures were set on it).
+    document_close_px: int = 11
     nest_rival: float = 0.9
     # The area preference's reason (a printed panel inside the card) needs the smaller quad
     # to lie along the larger one; a firm outline (every side's evidence >= this) that a
@@ -274,3 +286,5 @@ class DetectConfig:
             raise ValueError(f"prior_focal_35mm must be > 0, got {self.prior_focal_35mm}")
         if not 0 <= self.min_score <= 1:
             raise ValueError(f"min_score must be in [0, 1], got {self.min_score}")
+        if self.document_close_px < 0:
+            raise ValueError(f"document_close_px must be >= 0, got {self.document_close_px}")

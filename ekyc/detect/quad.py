@@ -3,7 +3,9 @@
 1. On a copy whose longer side is ``DetectConfig.working_side_px``, colour-gradient edges
    give candidate quads (``ekyc.detect.candidates``): hulls of closed outlines, and quads
    of four straight lines found on a low-threshold edge map, pre-ranked per line
-   (``ekyc.detect.lines``).
+   (``ekyc.detect.lines``). For paper documents the copy is first grey-closed
+   (``DetectConfig.document_close_px``): print and thin dark occluders (a cable across
+   the page) vanish, the light page's outline stays.
 2. Every candidate is ranked on the small copy by the boundary evidence of its four sides
    (``ekyc.detect.rank``: an aligned edge with a colour *step* across it, which printed
    rules and frames inside the card lack), by the aspect that the camera model recovers
@@ -128,7 +130,8 @@ def search_quads(
     cfg = config or DetectConfig()
     rgb = _rgb(image)
     height, width = rgb.shape[:2]
-    work = make_working_image(rgb, cfg, half)
+    close = cfg.document_close_px if aspect is not AspectPrior.ID1 else 0
+    work = make_working_image(rgb, cfg, half, close)
     scale = work.scale
     ranked = ranked_candidates(work, aspect, cfg)
     best: tuple[float, float, F64] | None = None
@@ -203,11 +206,13 @@ def finish_quad(
 
 
 def make_working_image(
-    rgb: RGBImage, cfg: DetectConfig, half: RGBImage | None = None
+    rgb: RGBImage, cfg: DetectConfig, half: RGBImage | None = None, close_px: int = 0
 ) -> WorkingImage:
     """The shot shrunk to ``working_side_px``, blurred, its gradient and lines.
 
     ``half``: ``cv2.pyrDown`` of ``rgb`` when the caller has it (else made here if used).
+    ``close_px``: a grey closing of the shrunk copy with a disc this wide (0: none), which
+    removes dark structures narrower than it (``DetectConfig.document_close_px``).
     """
     height, width = rgb.shape[:2]
     scale = min(1.0, cfg.working_side_px / max(height, width))
@@ -218,6 +223,9 @@ def make_working_image(
     else:
         half = None
         small = rgb if scale >= 1.0 else shrink(rgb, scale)
+    if close_px > 1:
+        kernel = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (close_px, close_px))
+        small = np.asarray(cv2.morphologyEx(small, cv2.MORPH_CLOSE, kernel), dtype=np.uint8)
     blur = cv2.GaussianBlur(small, (0, 0), cfg.blur_sigma_px).astype(np.float32)
     gx, gy, mag = colour_gradient(blur)
     return working_image(blur, gx, gy, mag, scale, cfg, half)

@@ -60,3 +60,52 @@ def iou(a: np.ndarray, b: np.ndarray) -> float:
 def corner_error(found: np.ndarray, gt: np.ndarray) -> float:
     """Largest corner distance in pixels, best of the 0/180-degree orders."""
     return min(float(np.linalg.norm(np.roll(found, k, 0) - gt, axis=1).max()) for k in (0, 2))
+
+
+def page_on_pale_desk(seed: int, *, cable: bool = True) -> tuple[np.ndarray, np.ndarray]:
+    """A white A4 page with printed lines on a near-white desk, a dark cable across it.
+
+    The SmartDoc background05 failure in a generated scene (issue #4: "a white card on a
+    white table"): the page differs from the desk by ~20 grey levels, mostly in hue, and a
+    cable with a soft shadow runs across the page and out over two of its sides. Returns
+    the 1280x720 RGB image and the page's corners (clockwise from the top left).
+    """
+    rng = np.random.default_rng([seed, 7])
+    h, w = 720, 1280
+    yy, xx = np.mgrid[0:h, 0:w].astype(np.float32)
+    desk = np.array([222, 208, 216], np.float32)  # pale pink
+    img = desk + (8 * (xx / w - 0.5) - 6 * (yy / h - 0.5))[..., None]
+    cx, cy = w * rng.uniform(0.4, 0.6), h * rng.uniform(0.45, 0.55)
+    ph = h * rng.uniform(0.55, 0.7)
+    pw = ph / 1.414 * rng.uniform(0.95, 1.02)
+    ang = np.radians(rng.uniform(-8, 8))
+    base = np.array([[-pw / 2, -ph / 2], [pw / 2, -ph / 2], [pw / 2, ph / 2], [-pw / 2, ph / 2]])
+    rot = np.array([[np.cos(ang), -np.sin(ang)], [np.sin(ang), np.cos(ang)]])
+    quad = base @ rot.T + [cx, cy]
+    quad[:2, 0] += np.array([1, -1]) * pw * 0.04  # the far side a little narrower
+    mask = np.zeros((h, w), np.uint8)
+    cv2.fillConvexPoly(mask, np.round(quad * 16).astype(np.int32), 255, cv2.LINE_AA, 4)
+    m = mask.astype(np.float32)[..., None] / 255
+    img = img * (1 - m) + np.array([232, 226, 240], np.float32) * m  # pale blue-white
+    for k in range(14):  # printed lines
+        t = 0.15 + 0.05 * k
+        a = quad[0] + t * (quad[3] - quad[0])
+        b = quad[1] + t * (quad[2] - quad[1])
+        p0, p1 = a + 0.15 * (b - a), a + rng.uniform(0.5, 0.85) * (b - a)
+        ends = (tuple(np.round(p).astype(int)) for p in (p0, p1))
+        cv2.line(img, *ends, (90, 90, 100), 3, cv2.LINE_AA)
+    if cable:
+        x = np.linspace(-50, w + 50, 60)
+        y = cy + rng.uniform(-0.1, 0.1) * h
+        y = y + 0.12 * h * np.sin(x / w * np.pi * 1.3 + rng.uniform(0, 1))
+        y = y + (x - w / 2) * rng.uniform(0.2, 0.4)
+        pts = np.stack([x, y], 1)
+        shadow = np.zeros((h, w), np.float32)
+        line = np.round((pts + np.array([0.0, 10.0])) * 16).astype(np.int32)
+        cv2.polylines(shadow, [line], False, 1.0, 24, cv2.LINE_AA, 4)
+        img = img * (1 - 0.25 * cv2.GaussianBlur(shadow, (0, 0), 6)[..., None])
+        line = np.round(pts * 16).astype(np.int32)
+        cv2.polylines(img, [line], False, (30, 30, 35), 12, cv2.LINE_AA, 4)
+    img += rng.normal(0, 2.0, img.shape)
+    img = cv2.GaussianBlur(np.clip(img, 0, 255).astype(np.uint8), (0, 0), 0.8)
+    return np.asarray(img, np.uint8), quad.astype(np.float32)

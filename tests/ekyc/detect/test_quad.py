@@ -120,14 +120,23 @@ def test_order_is_clockwise_long_side_first_facing_up(angle, start, reverse, dx)
 
 @pytest.mark.dataset
 def test_smartdoc_a4(shared_data):
+    """The 12 SmartDoc-15 frames with the A4 prior (``ekyc bench detect`` reports them).
+
+    Backgrounds 01 and 03 (a page on a plain desk) read 0.989-0.993 and must stay >= 0.98.
+    Background05 (a white page stack on a near-white desk, a cable across it) is split by
+    document: datasheet001 and letter001 were developed on (0.53 / 0.25 before the closed
+    document working copy, 0.914 / 0.904 with it), magazine001 and paper001 are held out
+    (0.17 / 0.12 before, 0.890 / 0.118 with it). Floors sit below today's figures: the
+    issue's target (mean >= 0.97; today 0.896) is the benchmark's to track.
+    """
     root = shared_data / "smartdoc15_ch1_frames"
     if not root.is_dir():
         pytest.skip(f"SmartDoc frames not found at {root}")
     import cv2
 
-    ious = []
+    ious = {}
     with (root / "metadata.csv").open() as fh:
-        for row in list(csv.DictReader(fh))[:4]:
+        for row in csv.DictReader(fh):
             img = cv2.cvtColor(
                 cv2.imread(str(root / "frames" / row["image_path"])), cv2.COLOR_BGR2RGB
             )
@@ -135,8 +144,27 @@ def test_smartdoc_a4(shared_data):
                 [[float(row[f"{c}_x"]), float(row[f"{c}_y"])] for c in ("tl", "tr", "br", "bl")]
             )
             det = find_quad(img, aspect=AspectPrior.A4)
-            ious.append(0.0 if det is None else scenes.iou(det.quad.corners, gt))
-    assert np.mean(ious) >= 0.5  # smoke level: the benchmark reports the real figure
+            ious[row["image_path"]] = 0.0 if det is None else scenes.iou(det.quad.corners, gt)
+    assert len(ious) == 12
+    plain = {k: v for k, v in ious.items() if not k.startswith("background05/")}
+    assert min(plain.values()) >= 0.98, plain
+    for doc in ("datasheet001", "letter001"):
+        assert ious[next(k for k in ious if k.startswith(f"background05/{doc}/"))] >= 0.85
+    assert np.mean(list(ious.values())) >= 0.85
+
+
+def test_page_on_a_pale_desk_with_a_cable_across_it():
+    """A white page on a near-white desk, a dark cable across it (SmartDoc background05).
+
+    Seeds 30000-30007. Before the document working copy was grey-closed
+    (``DetectConfig.document_close_px``) the cable's edges made the best quads on three of
+    the eight (IoU 0.49, 0.58, 0.48); the same pages without the cable were found at 0.99.
+    """
+    for seed in range(30000, 30008):
+        image, truth = scenes.page_on_pale_desk(seed)
+        det = find_quad(image, aspect=AspectPrior.A4)
+        assert det is not None, seed
+        assert scenes.iou(det.quad.corners, truth) >= 0.98, seed
 
 
 GENUINE_KINDS = ("front", "tilt", "back")
