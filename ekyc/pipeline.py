@@ -39,7 +39,7 @@ from ekyc.detect import (
 from ekyc.detect.back import SELFIE_LEARNED
 from ekyc.detect.learned import CornerProposer
 from ekyc.errors import ModelNotFound, StepNotAllowed
-from ekyc.liveness import Challenge, FrameSequence
+from ekyc.liveness import Challenge, FrameSequence, LivenessResult, evaluate
 from ekyc.match import FaceGate, FaceMatcher, MatchConfig, assess_face
 from ekyc.methods import DocumentFindings, DocumentMethod, Evidence, ImageMethod
 from ekyc.methods.image import ShotLook
@@ -50,6 +50,7 @@ from ekyc.screening import ShotScreening
 from ekyc.stages import (
     CardReading,
     LivenessInputs,
+    LivenessLook,
     PortraitLook,
     field_groups,
     join_readings,
@@ -177,7 +178,8 @@ class Verifier:
     def verify(self, document: DocumentType | str, shots: Mapping[str, ImageSource], *,
                applicant: Applicant | None = None, today: dt.date | None = None,
                challenge: Challenge | None = None, frames: FrameSequence | None = None,
-               now: dt.datetime | None = None) -> Verdict:  # fmt: skip
+               now: dt.datetime | None = None,
+               active: LivenessResult | None = None) -> Verdict:  # fmt: skip
         """Verify one applicant's shots (``front``, ``tilt``, ``back``, ``selfie``).
 
         Args:
@@ -190,6 +192,12 @@ class Verifier:
             frames: ... and the frames they recorded for it. Without them the verdict can
                 at most reach review (``LIVENESS_NOT_PROVEN``).
             now: Server time of the evaluation (timezone-aware); now when omitted.
+            active: ``evaluate_challenge``'s result for this very ``challenge``, ``frames``,
+                ``now`` and selfie (a daemon judges a recording on arrival): recorded as
+                the challenge's evaluation instead of evaluating it again. Needs
+                ``challenge`` and ``frames``; the caller vouches that the inputs are the
+                same (a result for another selfie would skip its "selfie among the frames"
+                check).
 
         Raises:
             StepNotAllowed: a shot the rules forbid (a My Number card's back) or a missing
@@ -204,17 +212,46 @@ class Verifier:
             challenge=challenge,
             frames=frames,
             now=now,
+            active=active,
         )[0]
+
+    def evaluate_challenge(self, challenge: Challenge, frames: FrameSequence, *,
+                           now: dt.datetime, selfie: ImageSource | None = None
+                           ) -> LivenessResult:  # fmt: skip
+        """The active challenge judged as ``verify`` judges it, before the other shots.
+
+        The same tracker, matcher and selfie decoding (``config.decode``) as ``verify``'s,
+        so that with the same ``challenge``, ``frames``, ``now`` and ``selfie`` the result
+        is the one ``verify`` records, and may be handed to it (``active``) instead of
+        evaluating the recording twice. Without ``selfie`` the "selfie among the frames"
+        check is skipped: such a result says nothing about a selfie and must not be
+        handed to ``verify``.
+
+        Raises:
+            InputError: ``selfie`` cannot be decoded.
+        """
+        tracker = self.tracker()
+        if selfie is None:
+            return evaluate(challenge, frames, now, tracker=tracker, matcher=self.matcher)
+        inputs = LivenessInputs(challenge, frames, now)
+        look = look_active(self._decode(selfie)[0], inputs, tracker=tracker, matcher=self.matcher)
+        result: LivenessResult = look.result
+        return result
 
     def verify_with_frames(self, document: DocumentType | str,
                            shots: Mapping[str, ImageSource], *,
                            applicant: Applicant | None = None, today: dt.date | None = None,
                            challenge: Challenge | None = None,
-                           frames: FrameSequence | None = None, now: dt.datetime | None = None
+                           frames: FrameSequence | None = None, now: dt.datetime | None = None,
+                           active: LivenessResult | None = None
                            ) -> tuple[Verdict, dict[str, Frame]]:  # fmt: skip
         """``verify``, also returning the decoded shots (for evidence images)."""
         document_type = DocumentType(document)
         liveness = LivenessInputs(challenge, frames, now)
+        if active is not None and challenge is None:
+            raise ValueError("an active result comes with its challenge and frames")
+        # Judged before (on the recording's arrival): recorded as such, no time spent here.
+        arrived = LivenessLook(active, 0.0) if active is not None else None
         evidence = Evidence()
         rule = rule_for(document_type)
         if not rule.accepted:
@@ -244,10 +281,11 @@ class Verifier:
         passive = (graph.add(lambda: look_passive(selfie.value()[0], self.passive), after=[selfie],
                              priority=_PRIORITY["passive"])
                    if self.passive is not None else None)  # fmt: skip
-        active = (graph.add(lambda: look_active(selfie.value()[0], liveness, tracker=self.tracker(),
-                                                matcher=self.matcher),
-                            after=[selfie], priority=_PRIORITY["active"])
-                  if challenge is not None else None)  # fmt: skip
+        active_task = (graph.add(lambda: look_active(selfie.value()[0], liveness,
+                                                     tracker=self.tracker(),
+                                                     matcher=self.matcher),
+                                 after=[selfie], priority=_PRIORITY["active"])
+                       if challenge is not None and arrived is None else None)  # fmt: skip
         front = looks["front"]  # every accepted document has one (_check_shots)
         # The OCR in groups of fields, one per thread: each group on a reader handle of
         # its own (``TesseractLib.handles``), read exactly as all fields at once. A reader
@@ -321,7 +359,8 @@ class Verifier:
                        tracker=self.tracker() if challenge is not None else None,
                        matcher=self.matcher, evidence=tail,
                        passive_look=passive.value() if passive is not None else None,
-                       active_look=active.value() if active is not None else None)  # fmt: skip
+                       active_look=(active_task.value() if active_task is not None
+                                    else arrived))  # fmt: skip
         reading_stage(findings, applicant, today or dt.datetime.now(_JST).date(), self.reader,
                       evidence, reading=reading)  # fmt: skip
         evidence.merge(tail)

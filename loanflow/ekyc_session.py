@@ -9,6 +9,10 @@ application. Its steps: ``choose_document`` -> ``add_shot`` for each of
 
 A My Number card's back carries the individual number: it is refused before its bytes
 are even decoded, so it is never stored.
+
+The liveness challenge's recording lives with the daemon; its retake rule lives here
+(``challenge_retake``, ``asks_challenge_retake``), as do the refusals it records
+(``refuse_challenge``: ``EkycRefusal`` rows with the step ``"challenge"``).
 """
 
 from __future__ import annotations
@@ -26,6 +30,7 @@ from sqlalchemy.orm import Session
 import ekyc
 from ekyc.config import DecodeLimits
 from ekyc.errors import InputError
+from ekyc.liveness import LivenessResult, Reason
 from ekyc.screening import JUDGED, CardProblem, ShotScreening
 from ekyc.types import DocumentType, Shot
 from loanflow import audit, mail
@@ -57,19 +62,27 @@ from loanflow.tables import Applicant
 from loanflow.verifier import Decision, ShotScreen, Verifier, VerifierOutcome, required_shots
 
 __all__ = [
+    "CHALLENGE_RETAKES",
+    "CHALLENGE_STEP",
     "DEFAULT_EKYC_BASE_URL",
     "EKYC_URL_TTL",
     "JUDGED_RETAKES",
     "RETENTION_YEARS",
+    "ChallengeAdvice",
     "IssuedUrl",
     "SessionView",
     "VerificationRecord",
     "add_shot",
+    "asks_challenge_retake",
     "asks_retake",
+    "challenge_retake",
+    "challenge_retakes_asked",
     "choose_document",
     "finish",
     "issue_url",
+    "latest_selfie",
     "open_session",
+    "refuse_challenge",
     "reissue_url",
     "url_available",
 ]
@@ -87,6 +100,13 @@ SHOT_LIMITS = DecodeLimits(allowed_formats=frozenset({"JPEG", "PNG", "HEIF"}), m
 # shot (bench verify_rates --screened: the thickness check misses ~1 genuine tilted shot in
 # 10), and a flat copy gets no endless tries to find one that passes.
 JUDGED_RETAKES = 2
+# Challenge recordings a session may be asked to record again, on arrival, for a failure
+# the applicant can fix (``challenge_retake``); the one after is kept and judged at
+# ``finish``. Two, as for a judged shot: a genuine applicant told to face the screen gets
+# another try if the first advice was not enough, a fake no endless supply of judged tries.
+CHALLENGE_RETAKES = 2
+# ``EkycRefusal.shot`` of a refused challenge recording (the shots' rows carry a Shot value).
+CHALLENGE_STEP = "challenge"
 _OPEN_STATES = frozenset({ApplicationStatus.SUBMITTED, ApplicationStatus.UNDER_REVIEW})
 _DONE = {Decision.ACCEPT: EkycStatus.ACCEPTED, Decision.REVIEW: EkycStatus.REVIEW}
 
@@ -104,6 +124,86 @@ def asks_retake(problem: CardProblem, judged_asked: int) -> int | None:
     if problem.code not in JUDGED:
         return JUDGED_RETAKES
     left = JUDGED_RETAKES - judged_asked
+    return None if left <= 0 else left - 1
+
+
+@dataclass(frozen=True, slots=True)
+class ChallengeAdvice:
+    """Why a challenge recording is asked again, and what the applicant should change.
+
+    Attributes:
+        reason: The liveness reason that explains the failure (``FACE_TURNED_AT_REST``,
+            ``EYES_NOT_OPEN`` or ``MOUTH_OPEN_AT_REST``; the first where several do).
+        message_ja: The advice in Japanese (every explaining reason's, in order).
+        message_en: The same in English.
+    """
+
+    reason: Reason
+    message_ja: str
+    message_en: str
+
+    @property
+    def code(self) -> str:
+        """The lower-case reason code the API and the refusal record carry."""
+        return self.reason.value.lower()
+
+
+# The advice per posture reason (``ekyc.liveness.active._unjudged`` says when each is given).
+_ADVICE: Mapping[Reason, tuple[str, str]] = {
+    Reason.FACE_TURNED_AT_REST: (
+        "顔を画面の正面に向けた状態から始め、動作のあいだも正面に戻してください。",
+        "Start facing the screen straight on, and face it again between the actions.",
+    ),
+    Reason.EYES_NOT_OPEN: (
+        "目をしっかり開けた状態から始めてください（色の付いた眼鏡は外し、前髪が目に"
+        "かからないようにしてください）。",
+        "Start with your eyes fully open (take off tinted glasses; keep hair off your eyes).",
+    ),
+    Reason.MOUTH_OPEN_AT_REST: (
+        "口を閉じた状態から始め、動作のあいだも口を閉じてください。",
+        "Start with your mouth closed, and close it again between the actions.",
+    ),
+}
+# What a posture reason stands beside when it explains a failure: a requested action not
+# seen, or the face lost (turned too far). Anything else is not about the posture.
+_EXPLAINED = frozenset({Reason.ACTION_MISSING, Reason.NO_FACE})
+
+
+def challenge_retake(result: LivenessResult) -> ChallengeAdvice | None:
+    """The advice for a challenge recording that failed for a reason the applicant can fix,
+    or ``None`` (it passed, or failed otherwise: kept, and judged at ``finish``).
+
+    Fixable: the evaluator explained the failure by the face at rest (turned more than it
+    can turn further, eyes too narrow to show a blink, mouth too open to show opening it)
+    and found nothing else wrong: every reason is one of those or what they explain
+    (``ACTION_MISSING``, ``NO_FACE``), and no attack type. A bare ``ACTION_MISSING`` or
+    ``NO_FACE`` is not asked again: it is also what a recording made for another challenge
+    or a face that is not there gives, and a retake would hand its maker a fresh challenge
+    with the news that the last one failed. Attack-type reasons (another nonce, actions out
+    of order, a still image, another face, the selfie not among the frames, timestamps
+    outside the challenge's window, expired) never are.
+    """
+    if result.live or result.attack_type is not None:
+        return None
+    fixable = [reason for reason in result.reasons if reason in _ADVICE]
+    if not fixable or not set(result.reasons) <= {*_ADVICE, *_EXPLAINED}:
+        return None
+    return ChallengeAdvice(
+        reason=fixable[0],
+        message_ja="".join(_ADVICE[reason][0] for reason in fixable),
+        message_en=" ".join(_ADVICE[reason][1] for reason in fixable),
+    )
+
+
+def asks_challenge_retake(asked: int, limit: int = CHALLENGE_RETAKES) -> int | None:
+    """The challenge retake rule: after ``asked`` retakes of a session's challenge, whether
+    a fixable failure (``challenge_retake``) is asked again.
+
+    Returns the retakes left after this one, or ``None`` when the recording is kept (``limit``
+    asked already: ``finish`` judges it). One function, so a benchmark that replays the
+    daemon's flow cannot drift from it.
+    """
+    left = limit - asked
     return None if left <= 0 else left - 1
 
 
@@ -394,6 +494,71 @@ def _require_usable(db: SessionFactory, token: str, shot: Shot, document: Docume
         problem.retake_message, reason=reason, shot=shot.value, observed=problem.detail,
         **context,
     )  # fmt: skip
+
+
+def _challenge_refusals(session: Session, session_id: str) -> int:
+    asked = session.scalar(
+        sa.select(sa.func.count())
+        .select_from(EkycRefusal)
+        .where(EkycRefusal.session_id == session_id, EkycRefusal.shot == CHALLENGE_STEP)
+    )
+    return int(asked or 0)
+
+
+def challenge_retakes_asked(db: SessionFactory, token: str, *, clock: Clock) -> int:
+    """How many times the session's challenge recording was asked again (``refuse_challenge``).
+
+    Raises:
+        As ``open_session``.
+    """
+    with transaction(db) as session:
+        return _challenge_refusals(session, _by_token(session, token, clock.now()).id)
+
+
+def refuse_challenge(
+    db: SessionFactory,
+    token: str,
+    advice: ChallengeAdvice,
+    *,
+    clock: Clock,
+    limit: int = CHALLENGE_RETAKES,
+) -> int | None:
+    """Record that the session's challenge recording is asked again for ``advice``, while
+    fewer than ``limit`` were (``asks_challenge_retake``); the count and the record are one
+    transaction, so two recordings at once cannot both take the last retake.
+
+    Returns the retakes left after this one, or ``None``: none left, nothing recorded, the
+    recording is kept and ``finish`` judges it.
+
+    Raises:
+        As ``open_session``.
+    """
+    with transaction(db) as session:
+        row = _by_token(session, token, clock.now())
+        left = asks_challenge_retake(_challenge_refusals(session, row.id), limit)
+        if left is not None:
+            session.add(
+                EkycRefusal(
+                    session_id=row.id,
+                    shot=CHALLENGE_STEP,
+                    reason=advice.code,
+                    refused_at=clock.now(),
+                )
+            )
+        return left
+
+
+def latest_selfie(db: SessionFactory, token: str, *, clock: Clock) -> bytes | None:
+    """The bytes of the session's current selfie, if one was taken (what ``finish`` hands
+    the verifier).
+
+    Raises:
+        As ``open_session``.
+    """
+    with transaction(db) as session:
+        row = _by_token(session, token, clock.now())
+        sha = _latest_shots(session, row.id).get(Shot.SELFIE)
+        return session.get_one(Blob, sha).data if sha is not None else None
 
 
 def finish(

@@ -20,6 +20,7 @@ import hashlib
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Literal
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
@@ -39,6 +40,7 @@ from loanflow.application_tables import (
 from loanflow.clock import Clock
 from loanflow.db import SessionFactory, transaction
 from loanflow.documents import StoredFile, list_files, stored_file
+from loanflow.ekyc_session import CHALLENGE_STEP
 from loanflow.errors import NotFound
 from loanflow.messages import MessageView, message_view
 from loanflow.verifier import VerifierOutcome
@@ -74,10 +76,14 @@ class ShotView:
 @dataclass(frozen=True, slots=True)
 class RefusalView:
     """A shot refused on arrival for a retake: which step, why (a lower-case ``ekyc``
-    reason code such as ``flat_reproduction``), when. Its bytes were never stored."""
+    reason code such as ``flat_reproduction``), when. Its bytes were never stored.
+
+    ``shot`` is ``"challenge"`` (``ekyc_session.CHALLENGE_STEP``) for a liveness challenge
+    recording asked again (``face_turned_at_rest`` and the like): a new challenge replaced
+    it, and its frames were dropped."""
 
     session_id: str
-    shot: Shot
+    shot: Shot | Literal["challenge"]
     reason: str
     refused_at: datetime
 
@@ -192,8 +198,12 @@ def bank_refusals(db: SessionFactory, application_id: str) -> tuple[RefusalView,
             .order_by(EkycRefusal.refused_at, EkycRefusal.id)
         )
         return tuple(
-            RefusalView(row.session_id, Shot(row.shot), row.reason, row.refused_at) for row in rows
+            RefusalView(row.session_id, _step(row.shot), row.reason, row.refused_at) for row in rows
         )
+
+
+def _step(value: str) -> Shot | Literal["challenge"]:
+    return "challenge" if value == CHALLENGE_STEP else Shot(value)
 
 
 def bank_read_shot(

@@ -12,8 +12,9 @@ Two stores:
   the recent preview-frame guidance for the hold rule). A restart loses only these
   tokens; the page opens a new one with the same URL.
 * ``LivenessFiles`` (disk, under ``state_dir``): the issued challenge and the recorded
-  frames per eKYC session, so a restart loses nothing submitted; deleted once the
-  verdict is recorded (the record keeps hashes, not faces).
+  frames per eKYC session, with the recording's evaluation on arrival and how many were
+  evaluated, so a restart loses nothing submitted; deleted once the verdict is recorded
+  (the record keeps hashes, not faces).
 
 A header, not a cookie: a cross-site page cannot set it without a CORS preflight, so no
 CSRF token is needed, and the eKYC page works without an applicant login.
@@ -105,7 +106,11 @@ class LivenessFiles:
     """The challenge and the recorded frames of each eKYC session, as JSON files.
 
     ``root/<session id>/challenge.json`` and ``frames.json`` (the request as received, the
-    frames still JPEG in base64, plus the server's arrival time).
+    frames still JPEG in base64, plus the server's arrival time); ``arrival.json``: the
+    recording's evaluation on arrival (the challenge's nonce, the sha256 of the selfie it
+    was judged with, the ``LivenessResult``), which ``finish`` reuses; ``judged.json``:
+    how many recordings of the session were evaluated on arrival (never reset: it bounds
+    that work per session).
     """
 
     def __init__(self, root: Path) -> None:
@@ -131,9 +136,11 @@ class LivenessFiles:
         return value
 
     def save_challenge(self, session_id: str, challenge: Challenge) -> None:
-        """Keep the issued challenge; a new one replaces it and drops older frames."""
+        """Keep the issued challenge; a new one replaces it and drops older frames (and
+        their evaluation)."""
         self._write(session_id, "challenge.json", challenge.to_dict())
-        (self._dir(session_id) / "frames.json").unlink(missing_ok=True)
+        for name in ("frames.json", "arrival.json"):
+            (self._dir(session_id) / name).unlink(missing_ok=True)
 
     def challenge(self, session_id: str) -> Challenge | None:
         """The challenge issued to the session, if any."""
@@ -141,12 +148,34 @@ class LivenessFiles:
         return Challenge.from_dict(raw) if raw is not None else None
 
     def save_frames(self, session_id: str, recording: dict[str, Any]) -> None:
-        """Keep the recording (``nonce``, ``started_at``, ``received_at``, ``frames``)."""
+        """Keep the recording (``nonce``, ``started_at``, ``received_at``, ``frames``); an
+        earlier recording's evaluation goes with it."""
+        (self._dir(session_id) / "arrival.json").unlink(missing_ok=True)
         self._write(session_id, "frames.json", recording)
 
     def frames(self, session_id: str) -> dict[str, Any] | None:
         """The stored recording, if any."""
         return self._read(session_id, "frames.json")
+
+    def save_arrival(self, session_id: str, arrival: dict[str, Any]) -> None:
+        """Keep the stored recording's evaluation on arrival (``service.verification.Arrival``);
+        after ``save_frames``, and dropped with the frames by a new challenge."""
+        self._write(session_id, "arrival.json", arrival)
+
+    def arrival(self, session_id: str) -> dict[str, Any] | None:
+        """The stored recording's evaluation on arrival, if it had one."""
+        return self._read(session_id, "arrival.json")
+
+    def judged(self, session_id: str) -> int:
+        """How many recordings of the session were evaluated on arrival."""
+        raw = self._read(session_id, "judged.json")
+        return int(raw["count"]) if raw is not None else 0
+
+    def add_judged(self, session_id: str) -> int:
+        """Count one more recording evaluated on arrival; returns the new count."""
+        count = self.judged(session_id) + 1
+        self._write(session_id, "judged.json", {"count": count})
+        return count
 
     def delete(self, session_id: str) -> None:
         """Forget the session's challenge and frames."""

@@ -214,7 +214,11 @@ class RerunOut(BaseModel):
 
 
 class RefusalOut(BaseModel):
-    """A shot refused on arrival for a retake (never stored): step, reason, time."""
+    """A shot refused on arrival for a retake (never stored): step, reason, time.
+
+    ``shot`` is ``challenge`` for a liveness challenge recording asked again (its frames
+    dropped, a new challenge issued), ``reason`` e.g. ``face_turned_at_rest``.
+    """
 
     session_id: str
     shot: str
@@ -225,7 +229,7 @@ class RefusalOut(BaseModel):
     def of(cls, view: RefusalView) -> RefusalOut:
         return cls(
             session_id=view.session_id,
-            shot=view.shot.value,
+            shot=view.shot if isinstance(view.shot, str) else view.shot.value,
             reason=view.reason,
             refused_at=view.refused_at,
         )

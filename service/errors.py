@@ -162,6 +162,9 @@ _PUBLIC_CONTEXT = frozenset(
         "shot",
         "observed",
         "retakes_left",
+        "message_ja",  # a challenge retake's advice
+        "message_en",
+        "challenge",  # the new challenge that replaced the one asked again
     }
 )
 

@@ -21,6 +21,7 @@ from pydantic import BaseModel, Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from ekyc.config import VERIFY_MODEL_THREADS
+from loanflow.ekyc_session import CHALLENGE_RETAKES
 from loanflow.mail import DEFAULT_SENDER
 
 __all__ = ["DEV_SECRET", "RateLimit", "Settings", "get_settings"]
@@ -91,6 +92,9 @@ class Settings(BaseSettings):
     rate_frames: RateLimit = RateLimit(per_minute=600, burst=30)  # ~10 preview frames/s
     capture_window_s: int = Field(default=15 * 60, ge=60)  # a capture token's lifetime
     max_frames_bytes: int = Field(default=8 * 1024 * 1024, ge=1024)  # challenge recording
+    # Challenge recordings asked again on arrival for a failure the applicant can fix
+    # (loanflow.ekyc_session.challenge_retake); 0: none, every recording judged at finish
+    challenge_retakes: int = Field(default=CHALLENGE_RETAKES, ge=0, le=10)
 
     # Models
     preload_models: bool = True

@@ -175,3 +175,27 @@ class LivenessResult:
             "models": [{"id": m.id, "sha256": m.sha256} for m in self.models],
             "details": {k: round(v, 6) for k, v in self.details.items()},
         }
+
+    @classmethod
+    def from_dict(cls, raw: dict[str, object]) -> LivenessResult:
+        """Inverse of ``to_dict``; ``ValueError`` on anything malformed.
+
+        For a result kept as JSON between two requests: its ``to_dict`` is the kept one.
+        """
+        try:
+            models = tuple(
+                ModelRef(str(m["id"]), str(m["sha256"]))
+                for m in raw["models"]  # type: ignore[attr-defined]
+            )
+            attack = raw.get("attack_type")
+            return cls(
+                live=bool(raw["live"]),
+                score=float(raw["score"]),  # type: ignore[arg-type]
+                threshold=float(raw["threshold"]),  # type: ignore[arg-type]
+                reasons=tuple(Reason(str(r)) for r in raw["reasons"]),  # type: ignore[attr-defined]
+                attack_type=AttackType(str(attack)) if attack is not None else None,
+                models=models,
+                details={str(k): float(v) for k, v in raw["details"].items()},  # type: ignore[attr-defined]
+            )
+        except (KeyError, TypeError) as exc:
+            raise ValueError(f"malformed liveness result: {exc!r}") from exc

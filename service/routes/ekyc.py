@@ -7,6 +7,7 @@
     POST /v1/ekyc/shot/{shot}       front, tilt, back, selfie: in the rule's order
     POST /v1/ekyc/challenge         a random liveness challenge, kept server-side
     POST /v1/ekyc/challenge/frames  {nonce, started_at, frames: [{t_ms, image (base64)}]}
+                                    -> 201, or 422 retake_needed with a new challenge
     POST /v1/ekyc/finish            -> the verdict, recorded through loanflow
 
 Everything after ``sessions`` needs the capture token: it binds an image to the session
@@ -30,11 +31,19 @@ showing (``reason`` ``poor_quality``, ``glare_on_fields``, ``no_face_on_card``,
 selfie without exactly one usable face (``no_face_in_selfie``, ``selfie_quality``), at most
 ``loanflow.ekyc_session.JUDGED_RETAKES`` times per step (``retakes_left``); the next one
 is kept and the verification decides. Neither is stored; the refusal is recorded.
+
+A challenge recording is evaluated when it arrives (``challenge_frames``): one that failed
+for a reason the applicant can fix (face turned at rest, eyes not open, mouth open at
+rest: ``loanflow.ekyc_session.challenge_retake``) is a 422 ``retake_needed`` (``shot:
+challenge``, ``reason``, ``message_ja``/``message_en``, ``retakes_left``) carrying a new
+challenge that replaced the old one, at most ``challenge_retakes`` times per session; any
+other recording is a 201 whatever its outcome, and ``finish`` reuses its evaluation.
 """
 
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import time
 from datetime import datetime
 from typing import Annotated
@@ -44,12 +53,12 @@ from fastapi import APIRouter, Depends, Request
 from ekyc.capture import Guide, assess_frame, decode_image, hold_guidance
 from ekyc.config import DecodeLimits
 from ekyc.errors import StepNotAllowed
-from ekyc.liveness import new_challenge, secure_rng
+from ekyc.liveness import Challenge, FrameSequence, new_challenge, secure_rng
 from ekyc.rules import DOCUMENT_RULES, rule_for
 from ekyc.types import DocumentType, Shot
 from loanflow import ekyc_session
 from loanflow.clock import Clock
-from loanflow.errors import InvalidTransition
+from loanflow.errors import InvalidTransition, RetakeNeeded
 from loanflow.verifier import Verifier as FlowVerifier
 from service.capture_sessions import CAPTURE_HEADER, CaptureState
 from service.deps import ClockDep, RuntimeDep, rate_limit
@@ -70,7 +79,13 @@ from service.routes.capture import IMAGE_BODY
 from service.runtime import Runtime
 from service.settings import Settings
 from service.uploads import body_cap, read_image_upload
-from service.verification import PipelineVerifier, decode_recording, fallback_verifier
+from service.verification import (
+    Arrival,
+    PipelineVerifier,
+    decode_recording,
+    fallback_verifier,
+    recording_digest,
+)
 
 __all__ = ["body_limits", "router"]
 
@@ -236,15 +251,90 @@ async def challenge(state: Capture, runtime: RuntimeDep, clock: ClockDep) -> dic
 async def challenge_frames(
     body: FramesIn, state: Capture, runtime: RuntimeDep, clock: ClockDep
 ) -> RecordingOut:
-    """The frames recorded while the challenge was shown, bound to it by its nonce."""
+    """The frames recorded while the challenge was shown, bound to it by its nonce.
+
+    Frames for another nonce than the session's current challenge are a 409
+    ``step_not_allowed`` (``reason: nonce``): a challenge replaced by a retake's new one
+    is refused like any other replay. The recording is evaluated on arrival (the loaded
+    pipeline, in the CPU pool): a failure the applicant can fix is a 422 ``retake_needed``
+    with ``shot: challenge``, ``reason`` (``face_turned_at_rest``, ``eyes_not_open``,
+    ``mouth_open_at_rest``), the advice (``message_ja``, ``message_en``), ``retakes_left``
+    and the new ``challenge`` (actions, nonce, expiry) that replaced the old one; the
+    frames are dropped and the refusal recorded. Everything else is a 201 with the same
+    body whether the recording passed or not: a failure that is not about the applicant's
+    posture (actions out of order or missing with no posture to explain it, another
+    nonce, expired, a still image, another face) is told nothing here, since a hint would
+    tell whoever made the recording what to change; ``finish`` judges it (its evaluation
+    reused). See ``_judge_on_arrival`` for when a recording is not evaluated on arrival.
+    """
     issued = await asyncio.to_thread(runtime.liveness.challenge, state.session_id)
     if issued is None or issued.nonce != body.nonce:
         raise StepNotAllowed("these frames answer no challenge of this session", reason="nonce")
     received_at = clock.now()
     recording = body.model_dump(mode="json") | {"received_at": received_at.isoformat()}
-    await runtime.pool.run(decode_recording, recording, runtime.limits)  # refuse bad frames now
-    await asyncio.to_thread(runtime.liveness.save_frames, state.session_id, recording)
+    # refuse bad frames now
+    frames = await runtime.pool.run(decode_recording, recording, runtime.limits)
+    await runtime.pool.run(
+        _judge_on_arrival, runtime, state, issued, recording, frames, received_at, clock
+    )
     return RecordingOut(frames=len(body.frames), received_at=received_at)
+
+
+def _judge_on_arrival(runtime: Runtime, state: CaptureState, issued: Challenge,
+                      recording: dict[str, object], frames: FrameSequence, received_at: datetime,
+                      clock: Clock) -> None:  # fmt: skip
+    """Evaluate a recording, keep it (and its evaluation), or ask for it again.
+
+    Not evaluated here (kept, judged at ``finish`` as before): without loaded models,
+    once the session's ``challenge_retakes`` were asked (the last recording is the one
+    judged), or once ``challenge_retakes + 1`` recordings were evaluated on arrival (a
+    client asking for new challenges itself gets no endless judged tries, nor costs the
+    CPU pool one evaluation per try). The evaluation is the pipeline's own
+    (``evaluate_challenge``, as of the recording's arrival, with the selfie stored now),
+    so ``finish`` reuses it when the selfie is unchanged.
+
+    Raises:
+        RetakeNeeded: A failure the applicant can fix, while retakes are left: a new
+            challenge replaced the old one (in the error's context).
+    """
+    files, session_id = runtime.liveness, state.session_id
+    limit = runtime.settings.challenge_retakes
+    pipeline = runtime.models.verifier
+    evaluate = (
+        pipeline is not None
+        and files.judged(session_id) <= limit
+        and ekyc_session.challenge_retakes_asked(runtime.db, state.url_token, clock=clock) < limit
+    )
+    if pipeline is None or not evaluate:
+        files.save_frames(session_id, recording)
+        return
+    selfie = ekyc_session.latest_selfie(runtime.db, state.url_token, clock=clock)
+    result = pipeline.evaluate_challenge(issued, frames, now=received_at, selfie=selfie)
+    files.add_judged(session_id)
+    advice = ekyc_session.challenge_retake(result)
+    left = (
+        ekyc_session.refuse_challenge(runtime.db, state.url_token, advice, clock=clock,
+                                      limit=limit)
+        if advice is not None else None
+    )  # fmt: skip
+    if advice is None or left is None:
+        digest = hashlib.sha256(selfie).hexdigest() if selfie is not None else None
+        files.save_frames(session_id, recording)
+        arrival = Arrival(recording_digest(recording), issued.nonce, digest, result)
+        files.save_arrival(session_id, arrival.to_dict())
+        return
+    renewed = new_challenge(secure_rng(), clock.now())
+    files.save_challenge(session_id, renewed)  # the old nonce's frames are refused from now
+    raise RetakeNeeded(
+        f"{advice.message_en} A new challenge was issued: record it again "
+        f"({advice.message_ja}新しい動作で、もう一度撮影してください)",
+        reason=advice.code,
+        shot=ekyc_session.CHALLENGE_STEP,
+        retakes_left=left,
+        message_ja=advice.message_ja,
+        message_en=advice.message_en,
+        challenge=renewed.to_dict(),
+    )
 
 
 @router.post("/finish")
@@ -276,9 +366,13 @@ def _verifier(runtime: Runtime, state: CaptureState, now: datetime) -> FlowVerif
     challenge = runtime.liveness.challenge(state.session_id)
     recording = runtime.liveness.frames(state.session_id)
     frames = decode_recording(recording, runtime.limits) if recording else None
+    arrival = None
     if recording:  # liveness is judged as of the recording's arrival, not of the finish
         now = datetime.fromisoformat(str(recording["received_at"]))
-    return PipelineVerifier(pipeline, challenge=challenge, frames=frames, now=now)
+        kept = runtime.liveness.arrival(state.session_id)
+        arrival = Arrival.from_dict(kept) if kept is not None else None
+    return PipelineVerifier(pipeline, challenge=challenge, frames=frames, now=now,
+                            arrival=arrival, recording=recording)  # fmt: skip
 
 
 async def _view(runtime: Runtime, state: CaptureState, clock: Clock) -> ekyc_session.SessionView:

@@ -301,15 +301,44 @@ def test_applicant_data_is_cross_checked_with_the_card():
     assert "match" not in outcomes
 
 
-def test_a_performed_challenge_proves_liveness():
-    person = applicant(7000, DocumentType.DRIVERS_LICENSE)
+@functools.cache
+def performed(seed: int, doc: DocumentType):
+    """The verdict on applicant ``seed``'s shots with their performed challenge."""
+    person = applicant(seed, doc)
     assert person.challenge is not None
-    verdict = verifier().verify(person.document_type, person.shots, **person.verify_kwargs())
+    return verifier().verify(person.document_type, person.shots, **person.verify_kwargs())
+
+
+def test_a_performed_challenge_proves_liveness():
+    verdict = performed(7000, DocumentType.DRIVERS_LICENSE)
     assert verdict.checks["liveness"]["active"]["live"] is True
     assert "LIVENESS_NOT_PROVEN" not in verdict.codes
     assert "NOT_LIVE" not in verdict.codes
     assert "INJECTION_SUSPECTED" not in verdict.codes  # one phone, one session
     assert "face-landmarks/mediapipe-facemesh-attention@0.10.21" in {m.id for m in verdict.models}
+
+
+def test_a_challenge_judged_beforehand_is_not_evaluated_again_and_gives_the_same_verdict():
+    # The daemon evaluates a recording on arrival (evaluate_challenge) and hands the result
+    # to verify at the finish: the verdict is the one verify gives evaluating it itself.
+    person = applicant(7000, DocumentType.DRIVERS_LICENSE)
+    assert person.challenge is not None
+    assert person.frames is not None
+    assert person.now is not None
+    kwargs = person.verify_kwargs()
+    plain = performed(7000, DocumentType.DRIVERS_LICENSE)
+    judged = verifier().evaluate_challenge(person.challenge, person.frames, now=person.now,
+                                           selfie=person.shots["selfie"])  # fmt: skip
+    assert judged.live
+    assert judged.to_dict() == plain.checks["liveness"]["active"]
+    reused = verifier().verify(person.document_type, person.shots, **kwargs, active=judged)
+    assert reused.timings_ms["liveness.active"] == 0.0  # not evaluated again
+    verdicts = [plain.to_json(), reused.to_json()]
+    for verdict in verdicts:
+        verdict.pop("timings_ms")
+    assert verdicts[0] == verdicts[1]
+    with pytest.raises(ValueError, match="challenge"):
+        verifier().verify(person.document_type, person.shots, active=judged)
 
 
 def test_frames_of_another_challenge_are_not_live():

@@ -13,6 +13,7 @@ from PIL import Image
 from sqlalchemy.engine import Engine
 
 from ekyc.errors import StepNotAllowed
+from ekyc.liveness import AttackType, LivenessResult, Reason
 from ekyc.screening import CardProblem
 from ekyc.types import DocumentType, Shot
 from ekyc.verdict import ReasonCode
@@ -223,6 +224,77 @@ def test_the_retake_rule_caps_judgements_but_never_card_problems() -> None:
     assert ekyc_session.JUDGED_RETAKES == 2  # the list above spells out a cap of two
     cut = CardProblem(ReasonCode.CARD_CUT_OFF)
     assert all(ekyc_session.asks_retake(cut, asked) is not None for asked in range(10))
+
+
+def _failed(*reasons: Reason, attack: AttackType | None = None) -> LivenessResult:
+    return LivenessResult(False, 0.5, 1.0, reasons, attack_type=attack)
+
+
+@pytest.mark.parametrize(
+    ("result", "code"),
+    [
+        (_failed(Reason.ACTION_MISSING, Reason.FACE_TURNED_AT_REST), "face_turned_at_rest"),
+        (_failed(Reason.NO_FACE, Reason.ACTION_MISSING, Reason.FACE_TURNED_AT_REST),
+         "face_turned_at_rest"),
+        (_failed(Reason.ACTION_MISSING, Reason.EYES_NOT_OPEN), "eyes_not_open"),
+        (_failed(Reason.ACTION_MISSING, Reason.MOUTH_OPEN_AT_REST), "mouth_open_at_rest"),
+        # not about the posture, or not only: no retake, the finish judges it
+        (LivenessResult(True, 1.0, 1.0), None),
+        (_failed(Reason.ACTION_MISSING), None),
+        (_failed(Reason.NO_FACE), None),
+        (_failed(Reason.ACTIONS_OUT_OF_ORDER, Reason.FACE_TURNED_AT_REST,
+                 attack=AttackType.REPLAYED_SEQUENCE), None),
+        (_failed(Reason.ACTION_MISSING, Reason.FACE_CHANGED, Reason.FACE_TURNED_AT_REST), None),
+        (_failed(Reason.CHALLENGE_EXPIRED, Reason.ACTION_MISSING, Reason.EYES_NOT_OPEN), None),
+        (_failed(Reason.ACTION_MISSING, Reason.SELFIE_NOT_IN_SEQUENCE,
+                 Reason.MOUTH_OPEN_AT_REST), None),
+        (_failed(Reason.STATIC_SEQUENCE, attack=AttackType.STATIC_IMAGE), None),
+    ],
+)  # fmt: skip
+def test_a_challenge_is_asked_again_only_for_what_the_applicant_can_fix(
+    result: LivenessResult, code: str | None
+) -> None:
+    advice = ekyc_session.challenge_retake(result)
+    assert (advice.code if advice is not None else None) == code
+    if advice is not None:
+        assert advice.message_ja
+        assert advice.message_en
+
+
+def test_a_challenge_retake_advises_on_every_posture_reason_and_is_capped() -> None:
+    advice = ekyc_session.challenge_retake(
+        _failed(Reason.ACTION_MISSING, Reason.EYES_NOT_OPEN, Reason.MOUTH_OPEN_AT_REST)
+    )
+    assert advice is not None
+    assert advice.reason is Reason.EYES_NOT_OPEN  # the first the evaluator gave
+    assert "eyes" in advice.message_en
+    assert "mouth" in advice.message_en
+    lefts = [ekyc_session.asks_challenge_retake(asked) for asked in range(4)]
+    assert lefts == [1, 0, None, None]
+    assert ekyc_session.CHALLENGE_RETAKES == 2
+    assert ekyc_session.asks_challenge_retake(0, limit=0) is None
+
+
+def test_challenge_refusals_are_counted_capped_and_shown_to_the_reviewer(
+    db: SessionFactory, clock: FakeClock, submitted: tuple[str, str, str]
+) -> None:
+    _, application_id, token = submitted
+    advice = ekyc_session.challenge_retake(
+        _failed(Reason.ACTION_MISSING, Reason.FACE_TURNED_AT_REST)
+    )
+    assert advice is not None
+    assert ekyc_session.challenge_retakes_asked(db, token, clock=clock) == 0
+    lefts = [ekyc_session.refuse_challenge(db, token, advice, clock=clock, limit=2)
+             for _ in range(3)]  # fmt: skip
+    assert lefts == [1, 0, None]
+    assert ekyc_session.challenge_retakes_asked(db, token, clock=clock) == 2
+    seen = staff_views.bank_refusals(db, application_id)
+    assert [(r.shot, r.reason) for r in seen] == [("challenge", "face_turned_at_rest")] * 2
+    assert ekyc_session.latest_selfie(db, token, clock=clock) is None
+    ekyc_session.choose_document(db, token, DocumentType.DRIVERS_LICENSE, clock=clock)
+    selfie = image_bytes("JPEG", (320, 200), 5)
+    ekyc_session.add_shot(db, token, Shot.SELFIE, selfie, clock=clock)
+    assert ekyc_session.latest_selfie(db, token, clock=clock) == selfie
 
 
 def test_a_tilted_step_without_thickness_is_asked_again_a_limited_number_of_times(

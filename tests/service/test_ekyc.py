@@ -385,7 +385,8 @@ class TestFinishWithModels:
             body = {"nonce": challenge["nonce"], "started_at": challenge["issued_at"],
                     "frames": frames}  # fmt: skip
             response = await client.post("/v1/ekyc/challenge/frames", json=body, headers=capture)
-            assert response.status_code == 201, response.text
+            assert response.status_code == 201, response.text  # passed: no retake
+            assert response.json().keys() == {"frames", "received_at"}
             response = await client.post("/v1/ekyc/finish", headers=capture)
             application_id = the_application_id(db_url)
             rerun = await client.post(
@@ -399,6 +400,11 @@ class TestFinishWithModels:
         assert [r["code"] for r in verdict["reasons"]] == result["reasons"]
         assert verdict["models"]
         assert "LIVENESS_NOT_PROVEN" not in result["reasons"]  # the recording was used
+        # Judged on arrival with the stored selfie, and that evaluation stood at the finish
+        # (ekyc's test_a_challenge_judged_beforehand_...: the verdict is the same).
+        assert verdict["checks"]["liveness"]["active"]["live"] is True
+        assert verdict["timings_ms"]["liveness.active"] == 0.0
+        assert count_rows(db_url, "ekyc_refusals") == 0
 
         # A reviewer's re-run: the same models on the same stored bytes, judged as of the
         # record's time. The challenge recording is gone after finish, so liveness is not

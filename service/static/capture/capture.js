@@ -12,6 +12,8 @@
 //      action is prompted                                  POST /v1/ekyc/challenge,
 //                                                          POST /v1/ekyc/shot/selfie,
 //                                                          POST /v1/ekyc/challenge/frames
+//      (a 422 retake_needed with shot "challenge" carries advice and a new challenge:
+//      record again)
 //   6. finish and show the result                          POST /v1/ekyc/finish
 //
 // Every call after step 1 carries the capture token in the X-Capture-Token header; the
@@ -282,17 +284,45 @@ async function sent(step, shot, prompt) {
 }
 
 // The selfie and the liveness challenge: prompt each action while recording frames.
+// The daemon evaluates the recording on arrival: a failure the applicant can fix (face
+// turned away, eyes not open, mouth open at rest) is a 422 retake_needed with shot
+// "challenge", the advice (message_ja, message_en) and a new challenge that replaced the
+// old one: show the advice and record the new one, with a new selfie (the recording's first
+// frame). Any other answer is a 201 and the finish says the rest.
 async function selfieStep() {
   setStep("selfie", window.allSteps);
   $("camera").querySelector(".viewport").classList.add("mirrored");
   const video = await startCamera("user");
   clearOverlay();
-  const challenge = await api("/challenge");
-  say("顔を画面の中央に映し、正面を向いてください", "");
-  await sleep(1000);
+  let challenge = await api("/challenge");
+  let advice = "";
+  for (;;) {
+    say("顔を画面の中央に映し、正面を向いてください", advice);
+    await sleep(advice ? RETAKE_PAUSE_MS * 2 : 1000);
+    const recorded = await recordChallenge(video, challenge);
+    say("送信しています…", "");
+    try {
+      await api("/challenge/frames", {
+        json: { nonce: challenge.nonce, started_at: recorded.started.toISOString(),
+                frames: recorded.frames },
+      });
+      break;
+    } catch (error) {
+      const problem = error instanceof ProblemError ? error.problem : null;
+      if (!problem || problem.code !== "retake_needed" || problem.shot !== "challenge") throw error;
+      console.info(`retake challenge: ${problem.reason}`);
+      advice = problem.message_ja || problem.detail;
+      challenge = problem.challenge;
+    }
+  }
+  video.srcObject.getTracks().forEach((t) => t.stop());
+}
+
+// The selfie (the recording's neutral first frame), then each action prompted in turn.
+async function recordChallenge(video, challenge) {
   const selfiePrompt = "顔だけを映してください（カードは持たないでください）";
   let started, t0, frames, record;
-  for (;;) {  // the neutral first frame is the selfie; a retake starts the recording again
+  for (;;) {  // a retaken selfie starts the recording again
     started = new Date();
     t0 = performance.now();
     frames = [];
@@ -313,11 +343,7 @@ async function selfieStep() {
       await sleep(RECORD_INTERVAL_MS);
     }
   }
-  say("送信しています…", "");
-  await api("/challenge/frames", {
-    json: { nonce: challenge.nonce, started_at: started.toISOString(), frames },
-  });
-  video.srcObject.getTracks().forEach((t) => t.stop());
+  return { started, frames };
 }
 
 function showResult(verdict) {

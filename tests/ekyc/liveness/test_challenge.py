@@ -76,3 +76,31 @@ class TestChallengeType:
             Challenge.from_dict({"nonce": "ab" * 16})
         with pytest.raises(ValueError, match="fly"):
             Challenge.from_dict({"actions": ["fly"], "nonce": "ab" * 16, "issued_at": "x"})
+
+
+class TestLivenessResultJson:
+    def test_round_trip(self):
+        from ekyc.liveness import AttackType, LivenessResult, Reason
+        from ekyc.types import ModelRef
+
+        result = LivenessResult(
+            live=False,
+            score=2 / 3 * 0.99,
+            threshold=1.0,
+            reasons=(Reason.ACTIONS_OUT_OF_ORDER, Reason.FACE_TURNED_AT_REST),
+            attack_type=AttackType.REPLAYED_SEQUENCE,
+            models=(ModelRef("face-landmarks/x@1", "ab" * 32),),
+            details={"rest_yaw_deg": 41.5},
+        )
+        again = LivenessResult.from_dict(result.to_dict())
+        assert again.to_dict() == result.to_dict()
+        assert again.reasons == result.reasons
+        assert again.attack_type is AttackType.REPLAYED_SEQUENCE
+        live = LivenessResult(True, 1.0, 1.0)
+        assert LivenessResult.from_dict(live.to_dict()) == live
+
+    def test_exception(self):
+        from ekyc.liveness import LivenessResult
+
+        with pytest.raises(ValueError, match="malformed"):
+            LivenessResult.from_dict({"live": True})
