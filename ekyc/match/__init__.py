@@ -20,7 +20,7 @@ from ekyc.match.compare import (
 )
 from ekyc.match.config import DEFAULT_DETECTOR, DEFAULT_EMBEDDER, MatchConfig
 from ekyc.match.detect import FaceDetector, YuNetDetector, decode_yunet
-from ekyc.match.embed import Embedder, OnnxEmbedder, embed_faces
+from ekyc.match.embed import Embedder, OnnxEmbedder, embed_each, embed_faces
 from ekyc.match.faces import FaceMatcher, NoFaceFound
 from ekyc.match.fusion import FusedEmbedder, Member, load_embedder
 from ekyc.match.quality import FaceGate, FaceIssue, assess_face
@@ -47,6 +47,7 @@ __all__ = [
     "calibrated_threshold",
     "compare",
     "decode_yunet",
+    "embed_each",
     "embed_faces",
     "load_embedder",
     "primary_similarity",

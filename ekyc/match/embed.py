@@ -18,7 +18,7 @@ from ekyc.match.align import TEMPLATES, align_face
 from ekyc.registry import InputSpec, ModelSpec, Registry
 from ekyc.types import Embedding, FaceDetection, ModelRef, RGBImage
 
-__all__ = ["Embedder", "OnnxEmbedder", "embed_faces"]
+__all__ = ["Embedder", "OnnxEmbedder", "embed_each", "embed_faces"]
 
 
 class Embedder(Protocol):
@@ -126,4 +126,18 @@ def embed_faces(
 ) -> tuple[Embedding, ...]:
     """Align each detected face to the embedder's template and embed them in one batch."""
     crops = [align_face(image, face.landmarks, embedder.template) for face in faces]
+    return embedder.embed(crops)
+
+
+def embed_each(
+    shots: Sequence[tuple[RGBImage, FaceDetection]], embedder: Embedder
+) -> tuple[Embedding, ...]:
+    """One face per image, each aligned to the embedder's template, all embedded in one batch.
+
+    Why: one batch costs less CPU per face than one call per face (``bench throughput``,
+    default fusion, one thread: 17.5 ms per face at batch 8, 24.2 at batch 1), and gives the
+    descriptors that one call per face gives (the int8 kernels are exact per row; float
+    layers agree to rounding: tests/ekyc/match/test_embed.py).
+    """
+    crops = [align_face(image, face.landmarks, embedder.template) for image, face in shots]
     return embedder.embed(crops)

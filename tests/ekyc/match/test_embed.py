@@ -5,7 +5,15 @@ import csv
 import numpy as np
 import pytest
 
-from ekyc.match import OnnxEmbedder, YuNetDetector, align_face, embed_faces
+from ekyc.match import (
+    DEFAULT_EMBEDDER,
+    OnnxEmbedder,
+    YuNetDetector,
+    align_face,
+    embed_each,
+    embed_faces,
+    load_embedder,
+)
 from tests.ekyc.match.conftest import DLIB, SFACE_CV, SFACE_INT8, SFACE_ORT
 
 
@@ -37,6 +45,24 @@ class TestOnnxEmbedder:
             for a, b in zip(batch, single, strict=True):
                 np.testing.assert_allclose(a.vector, b.vector, atol=1e-5)
             assert embedder.embed([]) == ()
+
+    def test_embed_each_equals_one_call_per_face(self, registry, astronaut):
+        """One batch over several images (the active check's frames) = one call per image.
+
+        Measured on the default fusion: identical bits (max difference 0.0); the tolerance
+        only allows a float layer's or BLAS's rounding on another CPU.
+        """
+        moved = np.clip(np.roll(astronaut, (6, -4), axis=(0, 1)) * 0.8, 0, 255).astype(np.uint8)
+        detector = YuNetDetector(registry)
+        shots = [(img, detector.detect(img)[0]) for img in (astronaut, moved, astronaut)]
+        for embedder in (load_embedder(registry, DEFAULT_EMBEDDER), OnnxEmbedder(registry, DLIB)):
+            batch = embed_each(shots, embedder)
+            single = [embed_faces(img, (face,), embedder)[0] for img, face in shots]
+            assert len(batch) == 3
+            assert embed_each([], embedder) == ()
+            for a, b in zip(batch, single, strict=True):
+                assert a.model == b.model
+                np.testing.assert_allclose(a.vector, b.vector, atol=1e-5, rtol=0)
 
     def test_wrong_crop_size(self, registry):
         embedder = OnnxEmbedder(registry, SFACE_INT8)
