@@ -126,11 +126,31 @@ def search_quads(
 
     ``half``: the shot halved by ``cv2.pyrDown`` when the caller has it (``find_card``'s
     learned attempt made it: ~30 ms CPU at 12 MP not spent twice).
+
+    A paper document is searched on the closed working copy
+    (``DetectConfig.document_close_px``) and, only when that finds nothing, on the copy as
+    it is: a page whose sole outline is a thin dark line (its shadow on a table of the
+    same white) loses that line to the closing.
     """
     cfg = config or DetectConfig()
+    close = cfg.document_close_px if aspect is not AspectPrior.ID1 else 0
+    search = _search(image, aspect, cfg, alternatives, half, close)
+    if search.best is None and close > 1:
+        search = _search(image, aspect, cfg, alternatives, half, 0)
+    return search
+
+
+def _search(
+    image: Frame | RGBImage,
+    aspect: AspectPrior,
+    cfg: DetectConfig,
+    alternatives: int,
+    half: RGBImage | None,
+    close: int,
+) -> QuadSearch:
+    """``search_quads`` on one working copy (closed by ``close`` px, 0: as it is)."""
     rgb = _rgb(image)
     height, width = rgb.shape[:2]
-    close = cfg.document_close_px if aspect is not AspectPrior.ID1 else 0
     work = make_working_image(rgb, cfg, half, close)
     scale = work.scale
     ranked = ranked_candidates(work, aspect, cfg)

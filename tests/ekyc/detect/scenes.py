@@ -62,13 +62,17 @@ def corner_error(found: np.ndarray, gt: np.ndarray) -> float:
     return min(float(np.linalg.norm(np.roll(found, k, 0) - gt, axis=1).max()) for k in (0, 2))
 
 
-def page_on_pale_desk(seed: int, *, cable: bool = True) -> tuple[np.ndarray, np.ndarray]:
+def page_on_pale_desk(
+    seed: int, *, cable: bool = True, shadow_only: bool = False
+) -> tuple[np.ndarray, np.ndarray]:
     """A white A4 page with printed lines on a near-white desk, a dark cable across it.
 
     The SmartDoc background05 failure in a generated scene (issue #4: "a white card on a
     white table"): the page differs from the desk by ~20 grey levels, mostly in hue, and a
-    cable with a soft shadow runs across the page and out over two of its sides. Returns
-    the 1280x720 RGB image and the page's corners (clockwise from the top left).
+    cable with a soft shadow runs across the page and out over two of its sides.
+    ``shadow_only``: the page is the desk's colour and shows only as a 3 px shadow line
+    along its sides. Returns the 1280x720 RGB image and the page's corners (clockwise from
+    the top left).
     """
     rng = np.random.default_rng([seed, 7])
     h, w = 720, 1280
@@ -83,10 +87,17 @@ def page_on_pale_desk(seed: int, *, cable: bool = True) -> tuple[np.ndarray, np.
     rot = np.array([[np.cos(ang), -np.sin(ang)], [np.sin(ang), np.cos(ang)]])
     quad = base @ rot.T + [cx, cy]
     quad[:2, 0] += np.array([1, -1]) * pw * 0.04  # the far side a little narrower
+    paper = np.array([232, 226, 240], np.float32)  # pale blue-white
+    if shadow_only:
+        paper = desk + 4.0
+        edge = np.zeros((h, w), np.float32)
+        cv2.polylines(edge, [np.round((quad + 1.5) * 16).astype(np.int32)], True, 1.0, 3,
+                      cv2.LINE_AA, 4)  # fmt: skip
+        img = img * (1 - 0.35 * edge[..., None])
     mask = np.zeros((h, w), np.uint8)
     cv2.fillConvexPoly(mask, np.round(quad * 16).astype(np.int32), 255, cv2.LINE_AA, 4)
     m = mask.astype(np.float32)[..., None] / 255
-    img = img * (1 - m) + np.array([232, 226, 240], np.float32) * m  # pale blue-white
+    img = img * (1 - m) + paper * m
     for k in range(14):  # printed lines
         t = 0.15 + 0.05 * k
         a = quad[0] + t * (quad[3] - quad[0])

@@ -15,7 +15,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from ekyc.detect.quad import find_quad, order_corners
+from ekyc.detect.config import DetectConfig
+from ekyc.detect.quad import find_quad, order_corners, search_quads
 from ekyc.types import AspectPrior
 from tests.ekyc.detect import scenes
 
@@ -165,6 +166,22 @@ def test_page_on_a_pale_desk_with_a_cable_across_it():
         det = find_quad(image, aspect=AspectPrior.A4)
         assert det is not None, seed
         assert scenes.iou(det.quad.corners, truth) >= 0.98, seed
+
+
+def test_page_seen_only_by_its_shadow_line_falls_back_to_the_unclosed_copy():
+    """A page of the desk's white outlined only by a thin shadow: the closing erases it.
+
+    The closed document copy then finds nothing (seeds 30100-30103), and the search runs
+    again on the copy as it is, so the answer is the one the unclosed search gives.
+    """
+    unclosed = DetectConfig(document_close_px=0)
+    for seed in range(30100, 30104):
+        image, _ = scenes.page_on_pale_desk(seed, cable=False, shadow_only=True)
+        closed = search_quads(image, AspectPrior.A4)
+        plain = search_quads(image, AspectPrior.A4, unclosed)
+        assert closed.best is not None, seed
+        assert plain.best is not None, seed
+        np.testing.assert_array_equal(closed.best.quad.corners, plain.best.quad.corners)
 
 
 GENUINE_KINDS = ("front", "tilt", "back")
