@@ -32,6 +32,8 @@ POPULATIONS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
     "NUAA (print)": (("nuaa_live",), ("nuaa_print",)),
     "synthetic": (("synth_live", "synth_live_challenge"), ("synth_print", "synth_replay")),
     "synthetic, challenge stills": (("synth_live_challenge",), ("synth_print", "synth_replay")),
+    # prints made of ink on paper (train_pad.EVAL_ONLY): judged, never trained on
+    "synthetic, ink prints": (("synth_live", "synth_live_challenge"), ("synth_print_ink",)),
     "all": (
         ("nuaa_live", "synth_live", "synth_live_challenge"),
         ("nuaa_print", "synth_print", "synth_replay"),
@@ -64,7 +66,7 @@ def held_out_thresholds(s: train_pad.Samples, folds: int = 5) -> npt.NDArray[np.
     return out
 
 
-FOLD_SPECIES = ("nuaa_live", "nuaa_print", "synth_print", "synth_replay")
+FOLD_SPECIES = ("nuaa_live", "nuaa_print", "synth_print", "synth_replay", "synth_print_ink")
 
 
 def fold_rates(
@@ -181,7 +183,9 @@ def passive_cv(
         f"(models/manifest.toml), chosen on these same scores; 'held-out': each fold's "
         f"threshold chosen by the same rule on its training subjects only (an inner "
         f"leave-subjects-out run), the mean of the fold thresholds shown; 'BPCER 5 %' is the "
-        f"population's own 5 % quantile of the live scores (an oracle).",
+        f"population's own 5 % quantile of the live scores (an oracle). 'synthetic, ink "
+        f"prints': prints made of ink on paper (benchmarks.synth.ink), judged by the fold "
+        f"models but never trained on (train_pad.EVAL_ONLY).",
     )
     report.table(["population", "threshold", "BPCER", "APCER per species", "APCER max"], table)
     out["samples"] = {"score": scores.tolist(), "species": s.species, "subject": s.subject}
@@ -196,11 +200,11 @@ def passive_cv(
         )
         report.table(
             ["fold", "threshold", "NUAA BPCER", "NUAA APCER", "synth BPCER", "print APCER",
-             "replay APCER"],
+             "replay APCER", "ink print APCER (never trained on)"],
             [[f["fold"], f"{f['threshold']:.2f}",
               *(f"{f[k]['errors']}/{f[k]['n']} ({f[k]['rate']:.2%})"
                 for k in ("nuaa_bpcer", "nuaa_print_apcer", "synth_bpcer", "synth_print_apcer",
-                          "synth_replay_apcer"))]
+                          "synth_replay_apcer", "synth_print_ink_apcer"))]
              for f in out["folds"]],
         )  # fmt: skip
     return out
@@ -220,7 +224,7 @@ def cached_samples(
     samples = None if cache is None else train_pad.load_samples(cache)
     if samples is not None:
         return samples, time.perf_counter() - t0, True
-    samples = train_pad.collect(data, workers=workers)
+    samples = train_pad.collect(data, workers=workers, eval_only=True)
     if cache is not None:
         train_pad.save_samples(cache, samples)
     return samples, time.perf_counter() - t0, False
@@ -299,12 +303,14 @@ def close_prints(n: int, faces: Path | None) -> dict[str, Any]:
 
     The PAD model never trains on this species, and the people are LFW's ``face_people``
     ``[1::3]`` (training draws from ``[::3]``): held out by subject and by species. Live
-    selfies of the same people are judged beside them for the BPCER at the same threshold.
-    Faces YuNet does not find are counted apart (no decision).
+    selfies of the same people are judged beside them for the BPCER at the same threshold,
+    and ink prints of the same people (``render_ink_print``: ink on paper, held close or at
+    arm's length; never trained on either). Faces YuNet does not find are counted apart (no
+    decision).
     """
     import cv2
 
-    from benchmarks.synth.close_print import render_close_print
+    from benchmarks.synth.close_print import render_close_print, render_ink_print
     from benchmarks.synth.generate import face_people, load_face
     from benchmarks.synth.selfie import astronaut_face, render_selfie
     from ekyc.errors import NoFaceFound
@@ -313,13 +319,15 @@ def close_prints(n: int, faces: Path | None) -> dict[str, Any]:
 
     checker = PassiveChecker(Registry.from_manifest(threads=1))
     people = face_people(faces)[1::3][:n] if faces is not None else ()
-    scores: dict[str, list[float]] = {"print_close": [], "live": []}
-    no_face = {"print_close": 0, "live": 0}
+    renders = {"print_close": render_close_print, "print_ink": render_ink_print,
+               "live": render_selfie}  # fmt: skip
+    scores: dict[str, list[float]] = {kind: [] for kind in renders}
+    no_face = dict.fromkeys(renders, 0)
     for i in range(n):
         face = load_face(str(people[i % len(people)][0])) if people else astronaut_face()
-        for kind in scores:
-            rng = np.random.default_rng([i, 77, kind == "live"])
-            render = render_close_print if kind == "print_close" else render_selfie
+        for kind, render in renders.items():
+            seed = [i, 78] if kind == "print_ink" else [i, 77, kind == "live"]
+            rng = np.random.default_rng(seed)
             image = render(face, (480, 640), rng)[0]
             ok, buf = cv2.imencode(
                 ".jpg",
@@ -334,15 +342,21 @@ def close_prints(n: int, faces: Path | None) -> dict[str, Any]:
             except NoFaceFound:
                 no_face[kind] += 1
     thr = checker.model.threshold
-    attack, live = np.array(scores["print_close"]), np.array(scores["live"])
+    got = {kind: np.array(v) for kind, v in scores.items()}
+    live = got["live"]
     return {
         "n": n,
         "faces": "LFW [1::3]" if people else "astronaut",
         "threshold": thr,
         "apcer": {
-            "rate": float(np.mean(attack >= thr)),
-            "n": len(attack),
-            "accepted": int(np.sum(attack >= thr)),
+            "rate": float(np.mean(got["print_close"] >= thr)),
+            "n": len(got["print_close"]),
+            "accepted": int(np.sum(got["print_close"] >= thr)),
+        },
+        "apcer_ink": {
+            "rate": float(np.mean(got["print_ink"] >= thr)),
+            "n": len(got["print_ink"]),
+            "accepted": int(np.sum(got["print_ink"] >= thr)),
         },
         "bpcer": {
             "rate": float(np.mean(live < thr)),
@@ -350,10 +364,7 @@ def close_prints(n: int, faces: Path | None) -> dict[str, Any]:
             "rejected": int(np.sum(live < thr)),
         },
         "no_face": no_face,
-        "median_score": {
-            "print_close": float(np.median(attack)) if len(attack) else None,
-            "live": float(np.median(live)) if len(live) else None,
-        },
+        "median_score": {k: float(np.median(v)) if len(v) else None for k, v in got.items()},
     }
 
 
@@ -462,30 +473,23 @@ def run(args: argparse.Namespace, report: Report) -> None:
             "print's edges mostly out of frame (benchmarks.synth.close_print), and live "
             f"selfies of the same people ({close['faces']}, never in training), at the "
             f"shipped threshold {close['threshold']:.3f}. The trained synthetic prints are "
-            "held at arm's length with the whole print in view; this one is not.",
+            "held at arm's length with the whole print in view; this one is not. 'ink on "
+            "paper': the same people's prints made of ink (benchmarks.synth.ink: ink gamut, "
+            "paper white, inkjet or laser dots), held close or at arm's length.",
         )
-        a, b = close["apcer"], close["bpcer"]
+        a, k, b = close["apcer"], close["apcer_ink"], close["bpcer"]
+        med, nf = close["median_score"], close["no_face"]
         report.table(
             ["presentation", "judged", "errors", "rate", "median P(live)", "no face"],
             [
-                [
-                    "print, close-up",
-                    a["n"],
-                    f"{a['accepted']} accepted",
-                    f"APCER {a['rate']:.2%}",
-                    f"{close['median_score']['print_close']:.3f}",
-                    close["no_face"]["print_close"],
-                ],
-                [
-                    "live selfie",
-                    b["n"],
-                    f"{b['rejected']} rejected",
-                    f"BPCER {b['rate']:.2%}",
-                    f"{close['median_score']['live']:.3f}",
-                    close["no_face"]["live"],
-                ],
+                ["print, close-up (never trained on)", a["n"], f"{a['accepted']} accepted",
+                 f"APCER {a['rate']:.2%}", f"{med['print_close']:.3f}", nf["print_close"]],
+                ["print, ink on paper (never trained on)", k["n"], f"{k['accepted']} accepted",
+                 f"APCER {k['rate']:.2%}", f"{med['print_ink']:.3f}", nf["print_ink"]],
+                ["live selfie", b["n"], f"{b['rejected']} rejected", f"BPCER {b['rate']:.2%}",
+                 f"{med['live']:.3f}", nf["live"]],
             ],
-        )
+        )  # fmt: skip
     if not args.no_cv and (args.data / "nuaa_imposter_raw").is_dir():
         samples, seconds, cached = cached_samples(args.data, args.features_cache, args.workers)
         shipped = Registry.from_manifest().spec(PAD_MODEL_ID).extra["threshold"]

@@ -95,7 +95,7 @@ def test_liveness_suite_without_the_cv(tmp_path, capsys):
     assert "passive" not in result
     close = result["close_prints"]
     assert close["n"] == 2
-    for key, kind in (("apcer", "print_close"), ("bpcer", "live")):
+    for key, kind in (("apcer", "print_close"), ("apcer_ink", "print_ink"), ("bpcer", "live")):
         assert close[key]["n"] + close["no_face"][kind] == 2
         assert 0.0 <= close[key]["rate"] <= 1.0
     assert 0 < close["threshold"] < 1

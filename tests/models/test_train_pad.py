@@ -55,3 +55,24 @@ def test_samples_file_round_trip_and_stale_names(tmp_path):
     stale["per_class"] = np.array(train_pad.SYNTH_PER_CLASS + 1)
     np.savez(path, **stale)
     assert train_pad.load_samples(path) is None
+
+
+def test_eval_only_species_are_judged_but_never_trained_on(monkeypatch):
+    real_fit = train_pad.fit
+    monkeypatch.setattr(train_pad, "fit", lambda *a, **k: real_fit(*a, **k, steps=100, members=2))
+    rng = np.random.default_rng(2)
+    x, y = _two_classes(rng, 40)
+    subjects = tuple(f"synth-{i % 10}" for i in range(len(y)))
+    species = tuple("synth_live" if c == 0 else "synth_print" for c in y)
+    s = train_pad.Samples(x, y, subjects, species)
+    extra = train_pad.Samples(rng.normal(3.0, 1.0, (10, 2)), np.ones(10, np.int64),
+                              tuple(f"synth-{i}" for i in range(10)),
+                              ("synth_print_ink",) * 10)  # fmt: skip
+    both = train_pad.Samples(np.concatenate([s.x, extra.x]), np.concatenate([s.y, extra.y]),
+                             s.subject + extra.subject, s.species + extra.species)  # fmt: skip
+    assert train_pad.trained(both).sum() == len(y)
+    assert train_pad.model_bytes(both) == train_pad.model_bytes(s)
+    scores = train_pad.cross_validate(both)
+    assert np.all(np.isfinite(scores))  # the eval-only rows are scored by their fold's model
+    # and the other rows score as without them: the fold models are the same
+    assert np.allclose(scores[: len(y)], train_pad.cross_validate(s))
