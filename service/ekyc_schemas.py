@@ -177,6 +177,14 @@ class FramesIn(_In):
 
 
 class RecordingOut(BaseModel):
+    """A challenge recording kept (201): the same body whether it passed or not.
+
+    A recording the applicant must make again (face turned, eyes not open, mouth open at
+    rest) is a 422 ``retake_needed`` problem instead, with a new ``challenge``; any other
+    outcome is told by the finish's verdict only, so that this answer gives whoever made a
+    fake recording nothing to adjust it by.
+    """
+
     frames: int
     received_at: datetime
 
