@@ -16,7 +16,14 @@ refuse for a retake is shot again (card problems as often as it takes; a judged 
 glare, tilt, thickness or selfie-face problem at most
 ``loanflow.ekyc_session.JUDGED_RETAKES`` times per step, then kept; a retaken selfie is a
 new challenge recording), so the figures are the daemon's; the retakes are counted. A My
-Number back is refused either way.
+Number back is refused either way. The challenge recording is judged on arrival too
+(``Verifier.evaluate_challenge``, loanflow's ``challenge_retake`` and
+``asks_challenge_retake``): one that failed for a reason the applicant can fix is recorded
+again for a new challenge (``benchmarks.synth.applicant.retake_challenge``: the same face
+photo, so the same rest pose; nothing models the applicant following the advice), at most
+``CHALLENGE_RETAKES`` times, and the finish reuses the evaluation as the daemon's does. The
+decisions without that retake (the first recording judged at the finish, as before the
+daemon asked for it) are reported beside them.
 """
 
 from __future__ import annotations
@@ -28,14 +35,26 @@ from collections.abc import Iterable
 from pathlib import Path
 
 from benchmarks.report import Report, suite_main
-from benchmarks.synth.applicant import IMPOSTOR_KINDS, make_applicant
+from benchmarks.synth.applicant import (
+    IMPOSTOR_KINDS,
+    SyntheticApplicant,
+    make_applicant,
+    retake_challenge,
+)
 from benchmarks.synth.identity import make_identity
 from ekyc.errors import StepNotAllowed
+from ekyc.liveness import LivenessResult
 from ekyc.pipeline import Verifier
 from ekyc.registry import Registry
 from ekyc.screening import JUDGED
 from ekyc.types import DocumentType, Side
-from loanflow.ekyc_session import JUDGED_RETAKES, asks_retake
+from loanflow.ekyc_session import (
+    CHALLENGE_RETAKES,
+    JUDGED_RETAKES,
+    asks_challenge_retake,
+    asks_retake,
+    challenge_retake,
+)
 
 _DOCS = (DocumentType.DRIVERS_LICENSE, DocumentType.MY_NUMBER_CARD, DocumentType.RESIDENCE_CARD)
 
@@ -90,6 +109,24 @@ class _DaemonScreen:
         return len(set(shots) - self.kept)
 
 
+def _judge_challenge(verifier: Verifier, person: SyntheticApplicant, seed: int,
+                     faces_dir: Path | None, screen: _DaemonScreen, asked: Counter[str]
+                     ) -> tuple[SyntheticApplicant, LivenessResult | None]:  # fmt: skip
+    """The daemon's look at the challenge recording on arrival, and its retakes: the person
+    as finally recorded, and the evaluation the finish reuses (None: no challenge)."""
+    retakes = 0
+    while person.challenge is not None and person.frames is not None and person.now:
+        result = verifier.evaluate_challenge(person.challenge, person.frames, now=person.now,
+                                             selfie=person.shots["selfie"])  # fmt: skip
+        advice = challenge_retake(result)
+        if advice is None or asks_challenge_retake(retakes) is None:
+            return person, result
+        retakes += 1
+        asked[advice.reason.value] += 1
+        person = retake_challenge(person, seed, retakes, faces_dir=faces_dir, screen=screen)
+    return person, None
+
+
 def run(args: argparse.Namespace, report: Report) -> None:
     faces = args.data / "lfw_pairs_aligned112" if args.data else None
     faces_dir = faces if faces is not None and faces.is_dir() else None
@@ -100,23 +137,37 @@ def run(args: argparse.Namespace, report: Report) -> None:
         outcomes: Counter[str] = Counter()
         codes: Counter[str] = Counter()
         retakes: Counter[str] = Counter()
+        challenge_asked: Counter[str] = Counter()
+        without: Counter[str] = Counter()  # decisions on the first recording
         for seed, doc in _seeds(args.seed, args.n):
             if kind == "my_number_back":
                 doc = DocumentType.DRIVERS_LICENSE  # the back shot is a My Number card's
             screen = _DaemonScreen(verifier, doc) if args.screened else None
             person = make_applicant(seed, doc, faces_dir=faces_dir, screen=screen,
                                     impostor=None if kind == "genuine" else kind)  # fmt: skip
+            first = person
+            active = None
             if screen is not None:
+                person, active = _judge_challenge(verifier, person, seed, faces_dir, screen,
+                                                  challenge_asked)  # fmt: skip
                 retakes.update(screen.retakes)
                 retakes["gave up (renders ran out)"] += screen.gave_up(person.shots)
             kwargs = person.verify_kwargs()
             if args.application:
                 kwargs["applicant"] = person.application()
             try:
+                if person is not first:  # judged at the finish as before the retakes
+                    old = verifier.verify(doc, first.shots, **(kwargs | first.verify_kwargs()))  # type: ignore[arg-type]
+                    without[old.decision.value] += 1
+                if active is not None:
+                    kwargs["active"] = active
                 verdict = verifier.verify(doc, person.shots, **kwargs)  # type: ignore[arg-type]
             except StepNotAllowed:
                 outcomes["refused"] += 1
+                without["refused"] += 1
                 continue
+            if person is first:
+                without[verdict.decision.value] += 1
             outcomes[verdict.decision.value] += 1
             codes.update(verdict.codes)
             if (verdict.decision.value == "accept") != (kind == "genuine"):
@@ -125,20 +176,28 @@ def run(args: argparse.Namespace, report: Report) -> None:
         n = sum(outcomes.values())
         top = ", ".join(f"{c} {k}" for c, k in ((c, f"{v}/{n}") for c, v in codes.most_common(4)))
         asked = ", ".join(f"{code} {count}" for code, count in retakes.most_common() if count)
-        extra = [asked or "-"] if args.screened else []
+        live_asked = ", ".join(f"{c} {k}" for c, k in challenge_asked.most_common())
+        before = "/".join(str(without[d]) for d in ("accept", "review", "reject", "refused"))
+        extra = [asked or "-", live_asked or "-", before] if args.screened else []
         rows.append([kind, n, outcomes["accept"], outcomes["review"], outcomes["reject"],
                      outcomes["refused"], top, *extra])  # fmt: skip
         results[kind] = {"outcomes": dict(outcomes), "codes": dict(codes),
                          "retakes": dict(retakes)}  # fmt: skip
+        if args.screened:
+            results[kind] |= {"challenge_retakes": dict(challenge_asked),
+                              "outcomes_without_challenge_retakes": dict(without)}  # fmt: skip
     fields = "application cross-checked" if args.application else "expiry only"
     flow = (f"; shots screened as the daemon does on arrival (judged retakes at most "
-            f"{JUDGED_RETAKES} per step)" if args.screened else "")  # fmt: skip
+            f"{JUDGED_RETAKES} per step), the challenge recording too (retakes at most "
+            f"{CHALLENGE_RETAKES}; the decisions without them in the last column, "
+            f"accept/review/reject/refused)" if args.screened else "")  # fmt: skip
     people = "LFW" if faces_dir else "astronaut"
     report.section("Decisions on generated applicants",
                    f"{args.n} applicants per kind from seed {args.seed}; faces {people}; "
                    f"1280x720 shots; {fields}{flow}")  # fmt: skip
     header = ["kind", "n", "accept", "review", "reject", "refused", "top reasons"]
-    report.table([*header, *(["retakes asked"] if args.screened else [])], rows)
+    screened = ["retakes asked", "challenge retakes asked", "without challenge retakes"]
+    report.table([*header, *(screened if args.screened else [])], rows)
     report.results["verify_rates"] = results
     if unexpected:
         report.section("Cases to look at",

@@ -13,14 +13,15 @@ Each card shot is retaken (renders with fresh pose and effects) until the whole 
 the frame and ``ekyc``'s capture quality gate passes on it, as the capture app makes the
 applicant do; with ``screen`` also until the daemon's look on arrival keeps it (a
 ``ShotScreen`` callback: ``benchmarks.verify_rates --screened``), and so is the selfie
-(with its challenge recording, performed again).
+(with its challenge recording, performed again). ``retake_challenge``: the same person
+asked by the daemon to record the challenge again (a new challenge, the same face photo).
 """
 
 from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import cv2
@@ -36,7 +37,14 @@ from ekyc.liveness import Challenge, FrameSequence
 from ekyc.read import Applicant
 from ekyc.types import DocumentType, Side
 
-__all__ = ["CAPTURE_ATTEMPTS", "IMPOSTOR_KINDS", "SyntheticApplicant", "in_frame", "make_applicant"]
+__all__ = [
+    "CAPTURE_ATTEMPTS",
+    "IMPOSTOR_KINDS",
+    "SyntheticApplicant",
+    "in_frame",
+    "make_applicant",
+    "retake_challenge",
+]
 
 IMPOSTOR_KINDS = ("other_selfie", "other_card", "flat_copy", "screen", "my_number_back")
 _SIZE = (1280, 720)
@@ -246,3 +254,37 @@ def make_applicant(seed: int, document_type: DocumentType, *, faces_dir: Path | 
         impostor=impostor,
         fields=field_values(identity, document_type, Side.FRONT),
     )
+
+
+def retake_challenge(applicant: SyntheticApplicant, seed: int, retake: int, *,
+                     faces_dir: Path | None = None,
+                     screen: ShotScreen | None = None) -> SyntheticApplicant:  # fmt: skip
+    """Applicant ``seed`` recording the challenge again, the ``retake``-th time (from 1), as
+    the daemon asks on arrival for a failure the applicant can fix.
+
+    A new challenge (its own draws: ``[seed, 59, retake, attempt]``), performed by the same
+    face photo as the first recording, so from the same rest pose: nothing models the
+    applicant following the advice (a face turned in its photo stays turned; only a
+    challenge without the action it cannot show can pass). The selfie is the new
+    recording's first frame, screened like ``make_applicant``'s (``screen``'s ``selfie``
+    step; a refused one is a new recording). Card shots are unchanged.
+    """
+    if applicant.challenge is None:
+        raise ValueError("the applicant recorded no challenge")
+    _, selfie_face, other_face = _people(faces_dir, seed)
+    face = load_face(other_face if applicant.impostor == "other_selfie" else selfie_face)
+    start = dt.datetime(2026, 11, 26, 10, 0, 0) + dt.timedelta(minutes=seed % 600)
+    later = dt.timedelta(seconds=60 * retake)  # each retake a minute after the last
+    shot = b""
+    recorded = None
+    for attempt in range(CAPTURE_ATTEMPTS):
+        rng = np.random.default_rng([seed, 59, retake, attempt])
+        recorded = _challenge(face, rng, start + dt.timedelta(seconds=80) + later)
+        shot = _jpeg(recorded[1].frames[0].image, seed, 28.0,
+                     start + dt.timedelta(seconds=90) + later)  # fmt: skip
+        if screen is None or screen("selfie", shot):
+            break
+    if recorded is None:
+        raise RuntimeError("no capture attempt")
+    return replace(applicant, shots={**applicant.shots, "selfie": shot},
+                   challenge=recorded[0], frames=recorded[1], now=recorded[2])  # fmt: skip

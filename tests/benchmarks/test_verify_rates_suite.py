@@ -39,3 +39,26 @@ def test_without_a_screen_the_shots_are_the_same_bytes():
     plain = make_applicant(7001, doc, challenge=False)
     keep_all = make_applicant(7001, doc, challenge=False, screen=lambda step, data: True)
     assert plain.shots == keep_all.shots
+
+
+def test_a_challenge_retake_is_a_new_challenge_performed_by_the_same_face():
+    # What verify_rates --screened renders when the daemon asks for the challenge again: a
+    # new challenge and recording (the same face photo: nothing models compliance), its
+    # first frame the new selfie; the card shots are the same bytes.
+    from benchmarks.synth.applicant import retake_challenge
+    from tests.ekyc.test_pipeline import applicant
+
+    person = applicant(7000, DocumentType.DRIVERS_LICENSE)
+    again = retake_challenge(person, 7000, 1)
+    assert person.challenge is not None
+    assert again.challenge is not None
+    assert again.frames is not None
+    assert again.challenge.nonce != person.challenge.nonce
+    assert again.frames.nonce == again.challenge.nonce
+    assert again.now is not None
+    assert person.now is not None
+    assert again.now > person.now
+    assert again.shots["selfie"] != person.shots["selfie"]
+    assert {k: v for k, v in again.shots.items() if k != "selfie"} == {
+        k: v for k, v in person.shots.items() if k != "selfie"
+    }
