@@ -405,9 +405,10 @@ class Verifier:
         limits = limits or self.config.decode
         frame, _ = self._decode(source, limits)
         # A selfie is searched without the corner proposal (``back.SELFIE_LEARNED``), a
-        # tilted shot too (``ImageMethod.learned``).
+        # tilted shot with it as the last resort only (``ImageMethod.propose_first``).
         learned = SELFIE_LEARNED if selfie else self._judge.learned(step)
-        detection = find_card(frame, self.layouts, learned=learned)
+        first = self._judge.propose_first(step)
+        detection = find_card(frame, self.layouts, learned=learned, propose_first=first)
         refuse_my_number_back(detection)
         if selfie:
             refuse_my_number_back(find_held_my_number_back(frame, self.layouts))

@@ -132,6 +132,10 @@ class DetectConfig:
     # Triples are made of the longest this many lines (the cost grows with its cube; 24
     # lost a card in 20 failures of seeds 7777/31337).
     three_side_lines: int = 32
+    # A shot where none of the above reads a layout gets the learned corner proposal read
+    # once more, tilted views included (``find_card``'s last resort; ``learned_card`` keeps
+    # only front views). Only with a proposer (``find_card(learned=...)``).
+    proposal_last_resort: bool = True
     # ``find_card`` first tries ``ekyc.detect.fast`` (one closed outline at 320 px, refined
     # and read once, kept only on strong evidence) and runs the full search when it is not
     # kept. Off by default: it keeps few shots, most show a white card on pale paper (no

@@ -95,15 +95,19 @@ class ImageMethod:
         self.proposer = proposer
 
     def learned(self, shot: str | None) -> bool | CornerProposer:
-        """``find_card``'s ``learned`` for a shot sent as ``shot``: the proposer, not on a tilt.
-
-        ``learned_card`` leaves a tilted card to the classical search anyway (its side face
-        shows): on 9 applicants' 12 MP tilted shots (seeds 9100+) it kept none and cost
-        ~9 ms CPU each.
-        """
-        if shot == "tilt":
-            return False
+        """``find_card``'s ``learned`` for a shot sent as ``shot``: the proposer, any step."""
         return self.proposer or True
+
+    def propose_first(self, shot: str | None) -> bool:
+        """``find_card``'s ``propose_first``: not on a tilt, where it is the last resort only.
+
+        ``learned_card`` leaves a tilted card to the classical search (its side face
+        shows): on 9 applicants' 12 MP tilted shots (seeds 9100+) it kept none and cost
+        ~9 ms CPU each. When the search reads no layout, the proposal is read then
+        (``DetectConfig.proposal_last_resort``: 4 of 44 genuine tilted shots of seed
+        40000's bench scenes read only so).
+        """
+        return shot != "tilt"
 
     def prepare(
         self, shot: str, frame: Frame, screened: ShotScreening | None = None
@@ -132,7 +136,8 @@ class ImageMethod:
         else:
             with timed_into(timings, f"{shot}.detect"):
                 detection = find_card(frame, self.layouts, config=self.detect_config,
-                                      learned=self.learned(shot))  # fmt: skip
+                                      learned=self.learned(shot),
+                                      propose_first=self.propose_first(shot))  # fmt: skip
         refuse_my_number_back(detection)  # before anything of this shot is kept
         if detection is None:
             return ShotLook(None, timings_ms=timings)
