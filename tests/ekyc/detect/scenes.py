@@ -120,3 +120,73 @@ def page_on_pale_desk(
     img += rng.normal(0, 2.0, img.shape)
     img = cv2.GaussianBlur(np.clip(img, 0, 255).astype(np.uint8), (0, 0), 0.8)
     return np.asarray(img, np.uint8), quad.astype(np.float32)
+
+
+def page_on_cluttered_desk(seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """``page_on_pale_desk`` among clutter: a monitor's dark corner, a mug, a mouse, a pen.
+
+    A white pen with a dark cap lies across one side of the page (its long edges make
+    strong straight lines beside the page's own side) and a cable runs across the page.
+    Returns the 1280x720 RGB image and the page's corners.
+    """
+    rng = np.random.default_rng([seed, 9])
+    h, w = 720, 1280
+    yy, xx = np.mgrid[0:h, 0:w].astype(np.float32)
+    img = (
+        np.array([222, 208, 216], np.float32)
+        + (10 * (xx / w - 0.5) - 8 * (yy / h - 0.5))[..., None]
+    )
+    a = rng.uniform(0.3, 0.6)
+    monitor = np.array([[w * 0.75, 0], [w, 0], [w, h * a], [w * 0.95, h * a * 0.9]])
+    cv2.fillConvexPoly(img, np.round(monitor).astype(np.int32), (20, 20, 25))
+    mug = (int(w * rng.uniform(0.78, 0.9)), int(h * rng.uniform(0.5, 0.7)))
+    cv2.circle(img, mug, 70, (235, 235, 235), -1, cv2.LINE_AA)
+    mouse = (int(w * rng.uniform(0.08, 0.2)), int(h * rng.uniform(0.4, 0.6)))
+    cv2.ellipse(img, mouse, (40, 65), 15, 0, 360, (25, 25, 30), -1, cv2.LINE_AA)
+    cx, cy = w * rng.uniform(0.42, 0.55), h * rng.uniform(0.45, 0.55)
+    ph = h * rng.uniform(0.55, 0.7)
+    pw = ph / 1.414 * rng.uniform(0.95, 1.02)
+    ang = np.radians(rng.uniform(-8, 8))
+    base = np.array([[-pw / 2, -ph / 2], [pw / 2, -ph / 2], [pw / 2, ph / 2], [-pw / 2, ph / 2]])
+    rot = np.array([[np.cos(ang), -np.sin(ang)], [np.sin(ang), np.cos(ang)]])
+    quad = base @ rot.T + [cx, cy]
+    quad[:2, 0] += np.array([1, -1]) * pw * 0.04
+    shade = np.zeros((h, w), np.float32)
+    cv2.fillConvexPoly(
+        shade, np.round((quad + np.array([2.0, 3.0])) * 16).astype(np.int32), 1.0, cv2.LINE_AA, 4
+    )
+    img = img * (1 - 0.08 * cv2.GaussianBlur(shade, (0, 0), 2)[..., None])
+    mask = np.zeros((h, w), np.uint8)
+    cv2.fillConvexPoly(mask, np.round(quad * 16).astype(np.int32), 255, cv2.LINE_AA, 4)
+    m = mask.astype(np.float32)[..., None] / 255
+    img = img * (1 - m) + np.array([232, 226, 240], np.float32) * m
+    for k in range(14):
+        t = 0.15 + 0.05 * k
+        a0 = quad[0] + t * (quad[3] - quad[0])
+        b0 = quad[1] + t * (quad[2] - quad[1])
+        p0, p1 = a0 + 0.15 * (b0 - a0), a0 + rng.uniform(0.5, 0.85) * (b0 - a0)
+        ends = (tuple(np.round(p).astype(int)) for p in (p0, p1))
+        cv2.line(img, *ends, (90, 90, 100), 3, cv2.LINE_AA)
+    s = int(rng.integers(4))
+    a0, b0 = quad[s], quad[(s + 1) % 4]
+    mid = a0 + rng.uniform(0.3, 0.7) * (b0 - a0)
+    d = (b0 - a0) / np.linalg.norm(b0 - a0)
+    turn = rng.uniform(0.5, 1.2)
+    u = np.cos(turn) * d + np.sin(turn) * np.array([-d[1], d[0]])
+    p0, p1 = mid - 90 * u, mid + 90 * u
+    ends = (tuple(np.round(p).astype(int)) for p in (p0, p1))
+    cv2.line(img, *ends, (245, 245, 240), 26, cv2.LINE_AA)
+    ends = (tuple(np.round(p).astype(int)) for p in (p1 - 40 * u, p1))
+    cv2.line(img, *ends, (25, 25, 25), 28, cv2.LINE_AA)
+    x = np.linspace(-50, w + 50, 60)
+    y = cy + rng.uniform(-0.1, 0.1) * h
+    y = (
+        y
+        + 0.12 * h * np.sin(x / w * np.pi * 1.3 + rng.uniform(0, 1))
+        + (x - w / 2) * rng.uniform(0.2, 0.4)
+    )
+    cable = np.round(np.stack([x, y], 1) * 16).astype(np.int32)
+    cv2.polylines(img, [cable], False, (30, 30, 35), 12, cv2.LINE_AA, 4)
+    img += rng.normal(0, 2.0, img.shape)
+    img = cv2.GaussianBlur(np.clip(img, 0, 255).astype(np.uint8), (0, 0), 0.8)
+    return np.asarray(img, np.uint8), quad.astype(np.float32)

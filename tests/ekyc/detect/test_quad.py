@@ -154,34 +154,47 @@ def test_smartdoc_a4(shared_data):
     assert np.mean(list(ious.values())) >= 0.85
 
 
-def test_page_on_a_pale_desk_with_a_cable_across_it():
+@pytest.mark.parametrize("seed", range(30000, 30008))
+def test_page_on_a_pale_desk_with_a_cable_across_it(seed):
     """A white page on a near-white desk, a dark cable across it (SmartDoc background05).
 
     Seeds 30000-30007. Before the document working copy was grey-closed
     (``DetectConfig.document_close_px``) the cable's edges made the best quads on three of
     the eight (IoU 0.49, 0.58, 0.48); the same pages without the cable were found at 0.99.
     """
-    for seed in range(30000, 30008):
-        image, truth = scenes.page_on_pale_desk(seed)
-        det = find_quad(image, aspect=AspectPrior.A4)
-        assert det is not None, seed
-        assert scenes.iou(det.quad.corners, truth) >= 0.98, seed
+    image, truth = scenes.page_on_pale_desk(seed)
+    det = find_quad(image, aspect=AspectPrior.A4)
+    assert det is not None
+    assert scenes.iou(det.quad.corners, truth) >= 0.98
 
 
-def test_page_seen_only_by_its_shadow_line_falls_back_to_the_unclosed_copy():
+@pytest.mark.parametrize("seed", range(30100, 30104))
+def test_page_seen_only_by_its_shadow_line_falls_back_to_the_unclosed_copy(seed):
     """A page of the desk's white outlined only by a thin shadow: the closing erases it.
 
     The closed document copy then finds nothing (seeds 30100-30103), and the search runs
     again on the copy as it is, so the answer is the one the unclosed search gives.
     """
-    unclosed = DetectConfig(document_close_px=0)
-    for seed in range(30100, 30104):
-        image, _ = scenes.page_on_pale_desk(seed, cable=False, shadow_only=True)
-        closed = search_quads(image, AspectPrior.A4)
-        plain = search_quads(image, AspectPrior.A4, unclosed)
-        assert closed.best is not None, seed
-        assert plain.best is not None, seed
-        np.testing.assert_array_equal(closed.best.quad.corners, plain.best.quad.corners)
+    image, _ = scenes.page_on_pale_desk(seed, cable=False, shadow_only=True)
+    closed = search_quads(image, AspectPrior.A4)
+    plain = search_quads(image, AspectPrior.A4, DetectConfig(document_close_px=0))
+    assert closed.best is not None
+    assert plain.best is not None
+    np.testing.assert_array_equal(closed.best.quad.corners, plain.best.quad.corners)
+
+
+@pytest.mark.parametrize("seed", [30235, 30247, 30257])
+def test_page_among_clutter_with_a_pen_across_a_side(seed):
+    """The page's line quad survives beside the rougher hull of the same outline.
+
+    Generated clutter scenes, seeds 30220-30259: 37 of 40 at IoU >= 0.98 while the hull
+    and line quads were deduplicated together (these three: 0.87, 0.39, 0.87, a quad on
+    the pen's edge or the monitor's winning), 40 of 40 with each source on its own.
+    """
+    image, truth = scenes.page_on_cluttered_desk(seed)
+    det = find_quad(image, aspect=AspectPrior.A4)
+    assert det is not None
+    assert scenes.iou(det.quad.corners, truth) >= 0.98
 
 
 GENUINE_KINDS = ("front", "tilt", "back")
