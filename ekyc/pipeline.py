@@ -76,7 +76,7 @@ from ekyc.types import (
 )
 from ekyc.verdict import ReasonCode, Verdict, decide
 
-__all__ = ["ImageSource", "Verifier"]
+__all__ = ["VERIFY_MATCH", "ImageSource", "Verifier"]
 
 _JST = ZoneInfo("Asia/Tokyo")
 _log = logging.getLogger(__name__)
@@ -99,6 +99,14 @@ _PRIORITY = {
 # Cards found by ``screen_shot`` kept for ``verify`` (corners and type only, a few hundred
 # bytes each): the most recent this many shots, about 64 sessions of 4 shots.
 _SCREENED_KEPT = 256
+
+VERIFY_MATCH = MatchConfig(budget="card", review_fmr=1e-2)
+"""The face match of a verification: thresholds calibrated on card portraits vs selfies
+(benchmarks/match_cards.py; the LFW budget let 0.17 % impostor card pairs through at its
+"1e-3"), accepted at FMR 1e-3; a score between the FMR 1e-2 and 1e-3 thresholds goes to a
+person (``FACE_MATCH_UNCERTAIN``, ``MatchConfig.review_fmr``) instead of being rejected. The
+same band judges any method's reference face (an IC chip's portrait included): the selfie
+stage is shared."""
 
 ImageSource = bytes | str | os.PathLike[str] | Frame
 """A shot as bytes, a path, or an already decoded ``Frame``."""
@@ -142,20 +150,21 @@ class Verifier:
                        else ImageMethod(layouts, self.config, proposer=proposer))  # fmt: skip
 
     @classmethod
-    def from_registry(cls, registry: Registry, config: PipelineConfig | None = None) -> Verifier:
+    def from_registry(cls, registry: Registry, config: PipelineConfig | None = None,
+                      match_config: MatchConfig | None = None) -> Verifier:  # fmt: skip
         """Load every model the image method needs, corner proposer included (checksummed).
 
         The passive liveness model is trained at setup from the evaluation data; where that
         data was absent the model is missing and the passive check is recorded as skipped.
+        ``match_config``: ``VERIFY_MATCH`` when None (``review_fmr=None`` turns the face
+        match's review band off).
         """
         from ekyc.liveness import PassiveChecker
 
         cfg = config or PipelineConfig()
         layouts = CardLayouts.from_registry(registry)
         proposer = CornerProposer.from_registry(registry)
-        # Thresholds calibrated on card portraits vs selfies (benchmarks/match_cards.py):
-        # the LFW budget let 0.17 % impostor card pairs through at its "1e-3".
-        match_config = MatchConfig(budget="card")
+        match_config = match_config or VERIFY_MATCH
         matcher = FaceMatcher.from_registry(registry, config=match_config)
         try:
             passive = PassiveChecker(registry)

@@ -46,6 +46,7 @@ class ReasonCode(enum.Enum):
     NO_FACE_IN_SELFIE = "NO_FACE_IN_SELFIE"
     SELFIE_QUALITY = "SELFIE_QUALITY"
     FACE_MISMATCH = "FACE_MISMATCH"
+    FACE_MATCH_UNCERTAIN = "FACE_MATCH_UNCERTAIN"
     NOT_LIVE = "NOT_LIVE"
     LIVENESS_NOT_PROVEN = "LIVENESS_NOT_PROVEN"
     PASSIVE_ATTACK_SUSPECTED = "PASSIVE_ATTACK_SUSPECTED"
@@ -71,6 +72,7 @@ class ReasonCode(enum.Enum):
 _REVIEW = frozenset({
     ReasonCode.LAYOUT_NOT_RECOGNISED,
     ReasonCode.GLARE_ON_FIELDS,
+    ReasonCode.FACE_MATCH_UNCERTAIN,
     ReasonCode.LIVENESS_NOT_PROVEN,
     ReasonCode.PASSIVE_ATTACK_SUSPECTED,
     ReasonCode.INJECTION_SUSPECTED,
@@ -104,6 +106,8 @@ _MESSAGES: dict[ReasonCode, str] = {
     ReasonCode.SELFIE_QUALITY: "The selfie is too small, turned or blurred (顔写真が不鮮明です)",
     ReasonCode.FACE_MISMATCH: "The selfie does not match the card's portrait "
     "(顔写真が一致しません)",
+    ReasonCode.FACE_MATCH_UNCERTAIN: "The selfie is close to the card's portrait but not close "
+    "enough to accept: a person should look (顔写真の一致を確認できません)",
     ReasonCode.NOT_LIVE: "The selfie is not of a live person (生体確認に失敗しました)",
     ReasonCode.LIVENESS_NOT_PROVEN: "Liveness was not shown by a challenge "
     "(生体確認が完了していません)",

@@ -7,6 +7,9 @@ result carries the threshold, the rate and the model, so a reviewer can re-run i
 A second budget, ``thresholds_by_fmr_card`` (``benchmarks/match_cards.py``: a synthetic
 card's printed LFW portrait, photographed and rectified, vs a selfie of another LFW image),
 holds the thresholds for the pairs the pipeline compares; ``MatchConfig.budget`` chooses.
+A looser rate's threshold in the same table (``MatchConfig.review_fmr``, FMR 1e-2 in the
+verify path) is the lower edge of a review band: a score between it and the decision
+threshold goes to a person (``FaceMatcher.in_review_band``).
 """
 
 from __future__ import annotations

@@ -51,6 +51,14 @@ class MatchConfig:
             YuNet misses faces that touch the border.
         fmr: the false-match rate the decision threshold stands for; the manifest holds one
             calibrated threshold per model and rate (1e-3 default, 1e-4 strict).
+        review_fmr: the looser rate of a review band below ``fmr``'s threshold, or None for
+            none (a score below ``fmr``'s threshold is a mismatch). With a band, a score at
+            or above ``review_fmr``'s threshold (same budget) but below ``fmr``'s goes to a
+            person (``FACE_MATCH_UNCERTAIN``) instead of being rejected. Why: at FMR 1e-3
+            ~1 genuine applicant in 20-36 scores under the card threshold and was rejected
+            outright for a face they own; a reviewer sees the card and the selfie. An
+            impostor in the band is only ever reviewed, never accepted. Only the pipeline's
+            selfie stage reads it; ``ekyc match`` decides at ``fmr`` alone.
         budget: which calibration the threshold comes from (a key of ``CALIBRATIONS``):
             ``"lfw"`` (photo vs photo) or ``"card"`` (printed card portrait vs selfie, the
             pairs the pipeline compares). The same FMR needs a different threshold on each.
@@ -67,6 +75,7 @@ class MatchConfig:
     detect_max_side: int = 640
     detect_margin: float = 0.25
     fmr: float = 1e-3
+    review_fmr: float | None = None
     budget: str = "lfw"
     min_face_px: float = 80.0
     max_yaw_ratio: float = 0.35
@@ -78,6 +87,10 @@ class MatchConfig:
             raise ValueError(f"detect_score must be in (0, 1), got {self.detect_score}")
         if not 0.0 < self.fmr < 1.0:
             raise ValueError(f"fmr must be in (0, 1), got {self.fmr}")
+        if self.review_fmr is not None and not self.fmr < self.review_fmr < 1.0:
+            raise ValueError(
+                f"review_fmr must be in (fmr, 1) = ({self.fmr:g}, 1), got {self.review_fmr:g}"
+            )
         if self.budget not in CALIBRATIONS:
             raise ValueError(f"budget must be one of {list(CALIBRATIONS)}, got {self.budget!r}")
         if self.detect_max_side < 32:

@@ -34,11 +34,21 @@ class FaceMatcher:
         *,
         threshold: float,
         fmr: float,
+        review_threshold: float | None = None,
+        review_fmr: float | None = None,
     ) -> None:
+        if (review_threshold is None) != (review_fmr is None):
+            raise ValueError("review_threshold and review_fmr come together, or neither")
+        if review_threshold is not None and review_threshold > threshold:
+            raise ValueError(
+                f"review_threshold {review_threshold} is above the threshold {threshold}"
+            )
         self.detector = detector
         self.embedder = embedder
         self.threshold = threshold
         self.fmr = fmr
+        self.review_threshold = review_threshold
+        self.review_fmr = review_fmr
 
     @classmethod
     def from_registry(
@@ -50,14 +60,19 @@ class FaceMatcher:
     ) -> FaceMatcher:
         """Load the detector, the embedder (checksums checked) and the calibrated threshold.
 
-        The threshold is the manifest's for ``config.fmr`` in ``config.budget``'s table.
+        The threshold is the manifest's for ``config.fmr`` in ``config.budget``'s table; with
+        ``config.review_fmr``, the review band's lower threshold is that rate's in the same
+        table (a model without one, e.g. a cascade, raises ``ValueError``).
         """
         cfg = config or MatchConfig()
         spec = registry.spec(model_id)
         threshold = calibrated_threshold(spec, cfg.fmr, cfg.budget)
+        review = (None if cfg.review_fmr is None
+                  else calibrated_threshold(spec, cfg.review_fmr, cfg.budget))  # fmt: skip
         embedder = load_embedder(registry, model_id)
         detector = YuNetDetector(registry, detector_id, cfg)
-        return cls(detector, embedder, threshold=threshold, fmr=cfg.fmr)
+        return cls(detector, embedder, threshold=threshold, fmr=cfg.fmr,
+                   review_threshold=review, review_fmr=cfg.review_fmr)  # fmt: skip
 
     @property
     def model(self) -> ModelRef:
@@ -78,3 +93,14 @@ class FaceMatcher:
     def compare(self, a: Embedding, b: Embedding) -> MatchScore:
         """Judge two embeddings of this matcher's model against its threshold."""
         return compare(a, b, metric=self.embedder.metric, threshold=self.threshold, fmr=self.fmr)
+
+    def in_review_band(self, score: MatchScore) -> bool:
+        """Whether ``score`` misses the threshold but reaches the review band's (if any).
+
+        ``MatchConfig.review_fmr`` says why the band exists. A score judged against another
+        threshold than this matcher's (a cascade's early decision, in its screen's scale)
+        is never in the band.
+        """
+        return (self.review_threshold is not None and not score.match
+                and score.threshold == self.threshold
+                and score.similarity >= self.review_threshold)  # fmt: skip

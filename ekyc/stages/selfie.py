@@ -141,12 +141,27 @@ def selfie_stage(selfie: Frame, findings: DocumentFindings, matcher: FaceMatcher
                        {"view": p.view, "similarity": round(s.similarity, 4),
                         "glare_fraction": round(p.glare, 4)}
                        for p, s in zip(used, scores, strict=True)])  # fmt: skip
-    if not score.match:
+    uncertain = matcher.in_review_band(score)
+    if matcher.review_threshold is not None:  # the band is on (MatchConfig.review_fmr)
+        band = "match" if score.match else "review" if uncertain else "mismatch"
+        evidence.check("match", review_threshold=round(matcher.review_threshold, 4),
+                       review_fmr=matcher.review_fmr, band=band)  # fmt: skip
+    if uncertain:  # neither accepted nor rejected: a person looks (MatchConfig.review_fmr)
+        evidence.reason(ReasonCode.FACE_MATCH_UNCERTAIN, "match", _band_detail(score, matcher))
+    elif not score.match:
         evidence.reason(ReasonCode.FACE_MISMATCH, "match")
+    if not score.match:
         # The rule the front step is judged by on arrival: there the daemon asks again.
         for problem in portrait_glare_problems(min(p.glare for p in used)):
             evidence.reason(problem.code, "portrait", problem.detail)
     return SelfieFaces(mine, used[0].embedding)
+
+
+def _band_detail(score: MatchScore, matcher: FaceMatcher) -> str:
+    """The review band's evidence for a person: the score, both thresholds and their rates."""
+    return (f"similarity {score.similarity:.4f} under {score.threshold:.4f} (FMR "
+            f"{score.fmr:g}) but not under {matcher.review_threshold:.4f} (FMR "
+            f"{matcher.review_fmr:g}), {score.model.id}")  # fmt: skip
 
 
 @dataclass(frozen=True, slots=True, eq=False)

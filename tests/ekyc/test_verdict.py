@@ -14,6 +14,8 @@ from ekyc.verdict import Decision, Reason, ReasonCode, Verdict, decide
         ((ReasonCode.LIVENESS_NOT_PROVEN,), Decision.REVIEW),
         ((ReasonCode.NAME_MISMATCH, ReasonCode.GLARE_ON_FIELDS), Decision.REVIEW),
         ((ReasonCode.LIVENESS_NOT_PROVEN, ReasonCode.FACE_MISMATCH), Decision.REJECT),
+        ((ReasonCode.FACE_MATCH_UNCERTAIN,), Decision.REVIEW),
+        ((ReasonCode.FACE_MATCH_UNCERTAIN, ReasonCode.NOT_LIVE), Decision.REJECT),
         ((ReasonCode.DOCUMENT_EXPIRED,), Decision.REJECT),
     ],
 )

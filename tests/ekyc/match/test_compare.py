@@ -117,6 +117,26 @@ class TestBudget:
             assert MatchConfig(budget=budget).budget == budget
 
 
+class TestReviewBandConfig:
+    def test_off_by_default(self):
+        assert MatchConfig().review_fmr is None
+        assert MatchConfig(budget="card").review_fmr is None
+
+    @pytest.mark.parametrize(
+        ("fmr", "review_fmr", "expected"),
+        [
+            (1e-3, 1e-2, nullcontext()),
+            (1e-4, 1e-3, nullcontext()),
+            (1e-3, 1e-3, pytest.raises(ValueError, match="review_fmr must be")),
+            (1e-3, 1e-4, pytest.raises(ValueError, match="review_fmr must be")),
+            (1e-3, 1.0, pytest.raises(ValueError, match="review_fmr must be")),
+        ],
+    )
+    def test_the_band_is_looser_than_the_decision(self, fmr, review_fmr, expected):
+        with expected:
+            assert MatchConfig(fmr=fmr, review_fmr=review_fmr).review_fmr == review_fmr
+
+
 class TestEmbeddingType:
     @pytest.mark.parametrize(
         "vector", [np.zeros(0, np.float32), np.zeros((2, 2), np.float32), np.zeros(3), [1.0]]

@@ -79,6 +79,30 @@ class TestFaceMatcher:
         assert card.threshold != calibrated_threshold(spec, fmr, "lfw")
         assert "match_cards" in spec.extra["calibrated_on_card"]
 
+    def test_review_band_thresholds(self, registry):
+        spec = registry.spec(DEFAULT_EMBEDDER)
+        off = FaceMatcher.from_registry(registry, config=MatchConfig(budget="card"))
+        assert (off.review_threshold, off.review_fmr) == (None, None)
+        config = MatchConfig(budget="card", review_fmr=1e-2)
+        band = FaceMatcher.from_registry(registry, config=config)
+        assert band.threshold == off.threshold
+        assert band.review_threshold == calibrated_threshold(spec, 1e-2, "card")
+        assert band.review_fmr == 1e-2
+        assert band.review_threshold < band.threshold
+        assert "1e-2" in spec.extra["thresholds_by_fmr"]  # the LFW budget has one too
+
+    def test_review_band_needs_its_threshold(self, registry):
+        with pytest.raises(ValueError, match=r"no threshold calibrated for FMR 0\.01"):
+            FaceMatcher.from_registry(registry, DLIB, MatchConfig(review_fmr=1e-2))
+
+    def test_review_threshold_must_be_below_the_threshold(self, matcher):
+        with pytest.raises(ValueError, match="above the threshold"):
+            FaceMatcher(matcher.detector, matcher.embedder, threshold=0.3, fmr=1e-3,
+                        review_threshold=0.4, review_fmr=1e-2)  # fmt: skip
+        with pytest.raises(ValueError, match="come together"):
+            FaceMatcher(matcher.detector, matcher.embedder, threshold=0.3, fmr=1e-3,
+                        review_threshold=0.2)  # fmt: skip
+
 
 @pytest.mark.models
 @pytest.mark.dataset

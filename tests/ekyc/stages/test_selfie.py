@@ -19,6 +19,7 @@ from ekyc.methods.base import DocumentFindings, Evidence
 from ekyc.registry import Registry
 from ekyc.stages import selfie_stage
 from ekyc.types import DocumentType, Side
+from ekyc.verdict import Decision, ReasonCode, decide
 from tests.conftest import data_dir
 from tests.factories import encode
 
@@ -131,3 +132,76 @@ class TestPortraitViews:
         assert [r["view"] for r in evidence.checks["match"]["references"]] == ["front"]
         assert evidence.checks["portrait"]["other_views"][0]["used"] is False
         assert [r.code.value for r in evidence.reasons] == ["FACE_MISMATCH"]
+
+
+_BAND = MatchConfig(budget="card", review_fmr=1e-2)
+# A genuine LFW pair of this module's setup (card _card(..., glare=False), selfie rng 5)
+# whose real similarity falls between the card budget's FMR 1e-2 and 1e-3 thresholds
+# (4.30 between 3.84 and 4.98 when chosen: the one of the first 80 people's 128 genuine
+# pairs scored once; another scored 3.19, below the band).
+_IN_BAND = ("Andy_Roddick/Andy_Roddick_0008.jpg", "Andy_Roddick/Andy_Roddick_0010.jpg")
+
+
+@functools.cache
+def _band_matcher() -> FaceMatcher:
+    return FaceMatcher.from_registry(Registry.from_manifest(), config=_BAND)
+
+
+def _run_band(card_face: str, selfie_face: str, *, band: bool = True) -> Evidence:
+    matcher, layouts = (_band_matcher() if band else _models()[0]), _models()[1]
+    selfie, _ = render_selfie(load_face(selfie_face), (720, 960), np.random.default_rng(5))
+    frame = decode_image(encode(selfie, "PNG"))
+    evidence = Evidence()
+    card = _card(card_face, glare=False)
+    findings = DocumentFindings(reference_face=card, card_image=card, document_type=_DOC)
+    selfie_stage(frame, findings, matcher, layouts, _BAND if band else _CONFIG, evidence)
+    return evidence
+
+
+def _in_band() -> tuple[str, str]:
+    root = data_dir() / "lfw_pairs_aligned112" / "images"
+    if not root.is_dir():
+        pytest.skip(f"needs {root}")
+    return tuple(str(root / name) for name in _IN_BAND)  # type: ignore[return-value]
+
+
+class TestReviewBand:
+    """Between the FMR 1e-2 and 1e-3 thresholds a person decides (MatchConfig.review_fmr)."""
+
+    def test_a_score_in_the_band_goes_to_review_with_its_evidence(self):
+        evidence = _run_band(*_in_band())
+        match = evidence.checks["match"]
+        assert match["review_threshold"] <= match["similarity"] < match["threshold"]
+        assert (match["fmr"], match["review_fmr"], match["band"]) == (1e-3, 1e-2, "review")
+        assert match["match"] is False
+        assert match["model"] == _band_matcher().model.id
+        assert [(r.code, r.stage) for r in evidence.reasons] == [
+            (ReasonCode.FACE_MATCH_UNCERTAIN, "match")
+        ]
+        detail = evidence.reasons[0].detail
+        for value in (f"{match['similarity']:.4f}", f"{match['threshold']:.4f}",
+                      f"{match['review_threshold']:.4f}", "FMR 0.001", "FMR 0.01",
+                      match["model"]):  # fmt: skip
+            assert value in detail
+        assert decide(evidence.reasons) is Decision.REVIEW
+
+    def test_without_the_band_the_same_pair_is_rejected(self):
+        evidence = _run_band(*_in_band(), band=False)
+        assert [r.code for r in evidence.reasons] == [ReasonCode.FACE_MISMATCH]
+        assert decide(evidence.reasons) is Decision.REJECT
+        assert not {"review_threshold", "review_fmr", "band"} & set(evidence.checks["match"])
+
+    def test_above_the_band_is_a_match(self):
+        me, _ = _people()
+        same = _run_band(me[0], me[1])
+        assert same.reasons == []
+        assert same.checks["match"]["band"] == "match"
+        assert same.checks["match"]["similarity"] >= same.checks["match"]["threshold"]
+
+    def test_below_the_band_is_a_mismatch(self):
+        me, other = _people()
+        different = _run_band(me[0], other[0])
+        match = different.checks["match"]
+        assert match["similarity"] < match["review_threshold"]
+        assert match["band"] == "mismatch"
+        assert [r.code for r in different.reasons] == [ReasonCode.FACE_MISMATCH]
