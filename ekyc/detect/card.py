@@ -51,6 +51,9 @@ _ROUGH_OVERSAMPLE = 2
 # runners-up reading >= 0.3 (seed 555) the rough read was 0.089 below the 2x one at worst,
 # 0.066 at the 1st percentile.
 _COARSE_SLACK = 0.1
+# A search's unread quad at least this much larger than the proposal's, all around it,
+# is a frame around the card (``_frames``).
+_FRAME_AREA = 1.2
 _UNREAD = LayoutMatch(None, Side.UNKNOWN, 0.0, False, 0.0)
 
 
@@ -161,7 +164,7 @@ def find_card(
         if not propose_first:  # a tilted step: proposed only now
             proposal = proposer.propose(coarse.image, coarse.half)
         last = _proposal_read(image, proposal, coarse, layouts, cfg)
-        if last is not None:
+        if last is not None and not (found is not None and _frames(found.quad, last[0].quad)):
             found, match = last
             if match.score < cfg.layout_realign_below:
                 found, match = _realign(image, found, match, search, coarse, layouts, cfg)
@@ -390,6 +393,23 @@ def _realign(
     if known:
         return found, match
     return QuadDetection(CardQuad(corners, found.quad.score), found.cut_by_border), moved
+
+
+def _frames(outer: CardQuad, inner: CardQuad) -> bool:
+    """``outer`` holds all of ``inner`` with room to spare: a frame around the card.
+
+    How a screen's or a photocopy's card looks: the search settles on the bezel or the
+    sheet, unread. The last resort then keeps the search's (unread) answer rather than
+    read the card inside: a card found precisely on a flat screen can show a band at its
+    blurred edge (seed 31500 #50, a tablet at 34 degrees, passed the tilt check so).
+    """
+    box = np.asarray(outer.corners, np.float32).reshape(-1, 1, 2)
+    inside = all(
+        cv2.pointPolygonTest(box, (float(x), float(y)), False) >= 0 for x, y in inner.corners
+    )
+    area_out = abs(cv2.contourArea(np.asarray(outer.corners, np.float32)))
+    area_in = abs(cv2.contourArea(np.asarray(inner.corners, np.float32)))
+    return inside and area_out >= _FRAME_AREA * area_in
 
 
 def _size(image: Frame | RGBImage) -> tuple[int, int]:
