@@ -13,6 +13,7 @@ from ekyc.match import (
     calibrated_threshold,
 )
 from ekyc.match.compare import quality_term, zsum_members
+from ekyc.types import MatchScore
 from tests.ekyc.match.conftest import DLIB
 
 
@@ -94,6 +95,15 @@ class TestFaceMatcher:
     def test_review_band_needs_its_threshold(self, registry):
         with pytest.raises(ValueError, match=r"no threshold calibrated for FMR 0\.01"):
             FaceMatcher.from_registry(registry, DLIB, MatchConfig(review_fmr=1e-2))
+
+    def test_a_score_judged_against_another_threshold_is_never_in_the_band(self, registry):
+        """A cascade's early reject is in its screen's scale (dlib's minus the distance)."""
+        config = MatchConfig(budget="card", review_fmr=1e-2)
+        band = FaceMatcher.from_registry(registry, config=config)
+        fused = (band.threshold + band.review_threshold) / 2
+        assert band.in_review_band(MatchScore(fused, band.threshold, 1e-3, band.model))
+        assert not band.in_review_band(MatchScore(fused, -0.62, 1e-3, band.model))
+        assert not band.in_review_band(MatchScore(band.threshold, band.threshold, 1e-3, band.model))
 
     def test_review_threshold_must_be_below_the_threshold(self, matcher):
         with pytest.raises(ValueError, match="above the threshold"):
