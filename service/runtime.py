@@ -149,6 +149,7 @@ def _build(settings: Settings, metrics: Metrics) -> Runtime:
             "codes": TokenBuckets(settings.rate_codes),
             "login": TokenBuckets(settings.rate_login),
             "frames": TokenBuckets(settings.rate_frames),
+            "challenge": TokenBuckets(settings.rate_challenge),
         },
         captures=CaptureStore(timedelta(seconds=settings.capture_window_s)),
         liveness=LivenessFiles(settings.state_dir / "liveness"),

@@ -90,6 +90,10 @@ class Settings(BaseSettings):
     rate_codes: RateLimit = RateLimit(per_minute=10, burst=5)
     rate_login: RateLimit = RateLimit(per_minute=10, burst=10)
     rate_frames: RateLimit = RateLimit(per_minute=600, burst=30)  # ~10 preview frames/s
+    # A liveness challenge and its recording (~1 s of CPU each, judged on arrival): an
+    # applicant needs a few (retakes come with their own new challenge); more is fishing
+    # for challenges or loading the CPU pool. Per client address and route.
+    rate_challenge: RateLimit = RateLimit(per_minute=6, burst=6)
     capture_window_s: int = Field(default=15 * 60, ge=60)  # a capture token's lifetime
     max_frames_bytes: int = Field(default=8 * 1024 * 1024, ge=1024)  # challenge recording
     # Challenge recordings asked again on arrival for a failure the applicant can fix

@@ -239,7 +239,12 @@ async def take_shot(
     )
 
 
-@router.post("/challenge", status_code=201)
+# Per client and route (``Settings.rate_challenge``): a few challenges and recordings
+# a minute; a retake's new challenge comes in the 422 and spends nothing.
+_challenge_limit = [Depends(rate_limit("challenge"))]
+
+
+@router.post("/challenge", status_code=201, dependencies=_challenge_limit)
 async def challenge(state: Capture, runtime: RuntimeDep, clock: ClockDep) -> dict[str, object]:
     """A new random liveness challenge; it replaces any earlier one and its frames."""
     issued = new_challenge(secure_rng(), clock.now())
@@ -247,7 +252,7 @@ async def challenge(state: Capture, runtime: RuntimeDep, clock: ClockDep) -> dic
     return issued.to_dict()
 
 
-@router.post("/challenge/frames", status_code=201)
+@router.post("/challenge/frames", status_code=201, dependencies=_challenge_limit)
 async def challenge_frames(
     body: FramesIn, state: Capture, runtime: RuntimeDep, clock: ClockDep
 ) -> RecordingOut:

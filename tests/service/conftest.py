@@ -62,6 +62,7 @@ def make_settings(tmp_path: Path, db_url: str, mailbox: Mailbox) -> Callable[...
             "rate_codes": GENEROUS,
             "rate_login": GENEROUS,
             "rate_frames": GENEROUS,
+            "rate_challenge": GENEROUS,
             "max_upload_bytes": 256 * 1024,
         }
         return Settings(**(values | overrides))

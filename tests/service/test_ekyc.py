@@ -15,7 +15,7 @@ import sqlalchemy as sa
 from ekyc.types import DocumentType
 from loanflow.db import create_engine
 from service.capture_sessions import CAPTURE_HEADER
-from service.settings import Settings
+from service.settings import RateLimit, Settings
 from tests.loanflow.conftest import FakeClock, Mailbox
 from tests.service.ekyc_journey import (
     count_rows,
@@ -209,6 +209,22 @@ class TestChallenge:
             body = recording(challenge, count=20)  # ~20 x 10 KB of base64
             response = await client.post("/v1/ekyc/challenge/frames", json=body, headers=capture)
             assert_problem(response, 413, "content_too_large")
+
+    async def test_rate_limited_per_route(
+        self, make_settings: Callable[..., Settings], make_client: MakeClient, url_token: str
+    ):
+        # Fishing for challenges (or loading the CPU pool with recordings) meets a 429; the
+        # recording route has its own bucket, so the applicant can still send one.
+        limit = RateLimit(per_minute=1, burst=2)
+        async with make_client(make_settings(rate_challenge=limit)) as client:
+            capture = await open_capture(client, url_token)
+            issued = [await client.post("/v1/ekyc/challenge", headers=capture) for _ in range(3)]
+            assert [r.status_code for r in issued] == [201, 201, 429]
+            problem = assert_problem(issued[2], 429, "rate_limited")
+            assert 0 < problem["retry_after_s"] <= 60
+            body = recording(issued[1].json())
+            response = await client.post("/v1/ekyc/challenge/frames", json=body, headers=capture)
+            assert response.status_code == 201, response.text
 
 
 class TestFinish:
