@@ -41,15 +41,7 @@ def render_close_print(
     img += cv2.GaussianBlur(fibre, (0, 0), 0.8)[..., None]
     printed = np.clip(img, 0, 255).astype(np.uint8)
     scale, angle = float(rng.uniform(1.0, 1.3)), float(np.deg2rad(rng.uniform(-8.0, 8.0)))
-    src = np.array([[0, 0], [width, 0], [width, height], [0, height]], np.float64)
-    centre = np.array([width / 2, height / 2])
-    rot = np.array([[np.cos(angle), -np.sin(angle)], [np.sin(angle), np.cos(angle)]])
-    jitter = rng.uniform(-0.06, 0.06, (4, 2)) * [width, height]
-    dst = (src - centre) @ rot.T * scale + centre + jitter
-    warp = cv2.getPerspectiveTransform(src.astype(np.float32), dst.astype(np.float32))
-    frame = selfie._room(width, height, rng)
-    cv2.warpPerspective(printed, warp, (width, height), dst=frame,
-                        borderMode=cv2.BORDER_TRANSPARENT)  # fmt: skip
+    frame, _, dst = _held_close(printed, size, scale, angle, rng)
     gloss = bool(rng.random() < 0.5)
     if gloss:
         yy, xx = np.mgrid[:height, :width].astype(np.float32)
@@ -72,6 +64,27 @@ def render_close_print(
         "defocus_sigma_px": defocus,
     }
     return frame, info
+
+
+def _held_close(sheet: U8, size: tuple[int, int], scale: float, angle: float,
+                rng: np.random.Generator) -> tuple[U8, npt.NDArray[np.float64],
+                                                   npt.NDArray[np.float64]]:  # fmt: skip
+    """``sheet`` held close over a room: it fills the ``size`` frame, scaled by ``scale``,
+    turned by ``angle`` and its corners jittered 6 %; the frame, the warp and where the
+    sheet's corners landed."""
+    width, height = size
+    th, tw = sheet.shape[:2]
+    src = np.array([[0, 0], [tw, 0], [tw, th], [0, th]], np.float64)
+    frame_rect = np.array([[0, 0], [width, 0], [width, height], [0, height]], np.float64)
+    centre = np.array([width / 2, height / 2])
+    rot = np.array([[np.cos(angle), -np.sin(angle)], [np.sin(angle), np.cos(angle)]])
+    jitter = rng.uniform(-0.06, 0.06, (4, 2)) * [width, height]
+    dst = (frame_rect - centre) @ rot.T * scale + centre + jitter
+    warp = cv2.getPerspectiveTransform(src.astype(np.float32), dst.astype(np.float32))
+    frame = selfie._room(width, height, rng)
+    cv2.warpPerspective(sheet, warp, (width, height), dst=frame, flags=cv2.INTER_LINEAR,
+                        borderMode=cv2.BORDER_TRANSPARENT)  # fmt: skip
+    return frame, np.asarray(warp, np.float64), dst
 
 
 CLOSE_SHARE = 0.6
@@ -105,16 +118,7 @@ def render_ink_print(
     out_ppm = 1.5 * width * scale / print_w
     tex = ink.ink_texture(content, (print_w, print_h), out_ppm, medium, rng)
     th, tw = tex.shape[:2]
-    src = np.array([[0, 0], [tw, 0], [tw, th], [0, th]], np.float64)
-    frame_rect = np.array([[0, 0], [width, 0], [width, height], [0, height]], np.float64)
-    centre = np.array([width / 2, height / 2])
-    rot = np.array([[np.cos(angle), -np.sin(angle)], [np.sin(angle), np.cos(angle)]])
-    jitter = rng.uniform(-0.06, 0.06, (4, 2)) * [width, height]
-    dst = (frame_rect - centre) @ rot.T * scale + centre + jitter
-    warp = cv2.getPerspectiveTransform(src.astype(np.float32), dst.astype(np.float32))
-    frame = selfie._room(width, height, rng)
-    cv2.warpPerspective(tex, warp, (width, height), dst=frame, flags=cv2.INTER_LINEAR,
-                        borderMode=cv2.BORDER_TRANSPARENT)  # fmt: skip
+    frame, warp, dst = _held_close(tex, size, scale, angle, rng)
     sheen = bool(rng.random() < medium.gloss)
     if sheen:  # a light's reflection on the paper: glossy prints mirror it, matte ones spread it
         yy, xx = np.mgrid[:height, :width].astype(np.float32)

@@ -62,6 +62,40 @@ def corner_error(found: np.ndarray, gt: np.ndarray) -> float:
     return min(float(np.linalg.norm(np.roll(found, k, 0) - gt, axis=1).max()) for k in (0, 2))
 
 
+def _page_quad(rng: np.random.Generator, w: int, h: int,
+               centre_x: tuple[float, float]) -> tuple[np.ndarray, float]:  # fmt: skip
+    """An A4 page's corners (TL, TR, BR, BL), about the frame's middle, turned up to 8
+    degrees, its far side a little narrower, and its centre's y; ``centre_x``: the centre's
+    range (fractions of the width)."""
+    cx, cy = w * rng.uniform(*centre_x), h * rng.uniform(0.45, 0.55)
+    ph = h * rng.uniform(0.55, 0.7)
+    pw = ph / 1.414 * rng.uniform(0.95, 1.02)
+    ang = np.radians(rng.uniform(-8, 8))
+    base = np.array([[-pw / 2, -ph / 2], [pw / 2, -ph / 2], [pw / 2, ph / 2], [-pw / 2, ph / 2]])
+    rot = np.array([[np.cos(ang), -np.sin(ang)], [np.sin(ang), np.cos(ang)]])
+    quad = base @ rot.T + [cx, cy]
+    quad[:2, 0] += np.array([1, -1]) * pw * 0.04  # the far side a little narrower
+    return quad, cy
+
+
+def _printed_page(img: np.ndarray, quad: np.ndarray, paper: np.ndarray,
+                  rng: np.random.Generator) -> np.ndarray:  # fmt: skip
+    """``img`` with the page ``quad`` laid on it in ``paper``'s colour, 14 printed lines."""
+    h, w = img.shape[:2]
+    mask = np.zeros((h, w), np.uint8)
+    cv2.fillConvexPoly(mask, np.round(quad * 16).astype(np.int32), 255, cv2.LINE_AA, 4)
+    m = mask.astype(np.float32)[..., None] / 255
+    img = img * (1 - m) + paper * m
+    for k in range(14):  # printed lines
+        t = 0.15 + 0.05 * k
+        a = quad[0] + t * (quad[3] - quad[0])
+        b = quad[1] + t * (quad[2] - quad[1])
+        p0, p1 = a + 0.15 * (b - a), a + rng.uniform(0.5, 0.85) * (b - a)
+        ends = (tuple(np.round(p).astype(int)) for p in (p0, p1))
+        cv2.line(img, *ends, (90, 90, 100), 3, cv2.LINE_AA)
+    return img
+
+
 def page_on_pale_desk(
     seed: int, *, cable: bool = True, shadow_only: bool = False
 ) -> tuple[np.ndarray, np.ndarray]:
@@ -79,14 +113,7 @@ def page_on_pale_desk(
     yy, xx = np.mgrid[0:h, 0:w].astype(np.float32)
     desk = np.array([222, 208, 216], np.float32)  # pale pink
     img = desk + (8 * (xx / w - 0.5) - 6 * (yy / h - 0.5))[..., None]
-    cx, cy = w * rng.uniform(0.4, 0.6), h * rng.uniform(0.45, 0.55)
-    ph = h * rng.uniform(0.55, 0.7)
-    pw = ph / 1.414 * rng.uniform(0.95, 1.02)
-    ang = np.radians(rng.uniform(-8, 8))
-    base = np.array([[-pw / 2, -ph / 2], [pw / 2, -ph / 2], [pw / 2, ph / 2], [-pw / 2, ph / 2]])
-    rot = np.array([[np.cos(ang), -np.sin(ang)], [np.sin(ang), np.cos(ang)]])
-    quad = base @ rot.T + [cx, cy]
-    quad[:2, 0] += np.array([1, -1]) * pw * 0.04  # the far side a little narrower
+    quad, cy = _page_quad(rng, w, h, (0.4, 0.6))
     paper = np.array([232, 226, 240], np.float32)  # pale blue-white
     if shadow_only:
         paper = desk + 4.0
@@ -94,17 +121,7 @@ def page_on_pale_desk(
         cv2.polylines(edge, [np.round((quad + 1.5) * 16).astype(np.int32)], True, 1.0, 3,
                       cv2.LINE_AA, 4)  # fmt: skip
         img = img * (1 - 0.35 * edge[..., None])
-    mask = np.zeros((h, w), np.uint8)
-    cv2.fillConvexPoly(mask, np.round(quad * 16).astype(np.int32), 255, cv2.LINE_AA, 4)
-    m = mask.astype(np.float32)[..., None] / 255
-    img = img * (1 - m) + paper * m
-    for k in range(14):  # printed lines
-        t = 0.15 + 0.05 * k
-        a = quad[0] + t * (quad[3] - quad[0])
-        b = quad[1] + t * (quad[2] - quad[1])
-        p0, p1 = a + 0.15 * (b - a), a + rng.uniform(0.5, 0.85) * (b - a)
-        ends = (tuple(np.round(p).astype(int)) for p in (p0, p1))
-        cv2.line(img, *ends, (90, 90, 100), 3, cv2.LINE_AA)
+    img = _printed_page(img, quad, paper, rng)
     if cable:
         x = np.linspace(-50, w + 50, 60)
         y = cy + rng.uniform(-0.1, 0.1) * h
@@ -143,30 +160,13 @@ def page_on_cluttered_desk(seed: int) -> tuple[np.ndarray, np.ndarray]:
     cv2.circle(img, mug, 70, (235, 235, 235), -1, cv2.LINE_AA)
     mouse = (int(w * rng.uniform(0.08, 0.2)), int(h * rng.uniform(0.4, 0.6)))
     cv2.ellipse(img, mouse, (40, 65), 15, 0, 360, (25, 25, 30), -1, cv2.LINE_AA)
-    cx, cy = w * rng.uniform(0.42, 0.55), h * rng.uniform(0.45, 0.55)
-    ph = h * rng.uniform(0.55, 0.7)
-    pw = ph / 1.414 * rng.uniform(0.95, 1.02)
-    ang = np.radians(rng.uniform(-8, 8))
-    base = np.array([[-pw / 2, -ph / 2], [pw / 2, -ph / 2], [pw / 2, ph / 2], [-pw / 2, ph / 2]])
-    rot = np.array([[np.cos(ang), -np.sin(ang)], [np.sin(ang), np.cos(ang)]])
-    quad = base @ rot.T + [cx, cy]
-    quad[:2, 0] += np.array([1, -1]) * pw * 0.04
+    quad, cy = _page_quad(rng, w, h, (0.42, 0.55))
     shade = np.zeros((h, w), np.float32)
     cv2.fillConvexPoly(
         shade, np.round((quad + np.array([2.0, 3.0])) * 16).astype(np.int32), 1.0, cv2.LINE_AA, 4
     )
     img = img * (1 - 0.08 * cv2.GaussianBlur(shade, (0, 0), 2)[..., None])
-    mask = np.zeros((h, w), np.uint8)
-    cv2.fillConvexPoly(mask, np.round(quad * 16).astype(np.int32), 255, cv2.LINE_AA, 4)
-    m = mask.astype(np.float32)[..., None] / 255
-    img = img * (1 - m) + np.array([232, 226, 240], np.float32) * m
-    for k in range(14):
-        t = 0.15 + 0.05 * k
-        a0 = quad[0] + t * (quad[3] - quad[0])
-        b0 = quad[1] + t * (quad[2] - quad[1])
-        p0, p1 = a0 + 0.15 * (b0 - a0), a0 + rng.uniform(0.5, 0.85) * (b0 - a0)
-        ends = (tuple(np.round(p).astype(int)) for p in (p0, p1))
-        cv2.line(img, *ends, (90, 90, 100), 3, cv2.LINE_AA)
+    img = _printed_page(img, quad, np.array([232, 226, 240], np.float32), rng)
     s = int(rng.integers(4))
     a0, b0 = quad[s], quad[(s + 1) % 4]
     mid = a0 + rng.uniform(0.3, 0.7) * (b0 - a0)
