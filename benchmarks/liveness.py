@@ -298,6 +298,12 @@ def active(n: int, faces: Path | None = None) -> dict[str, Any]:
     }
 
 
+def _accepted(scores: npt.NDArray[np.float64], threshold: float) -> dict[str, Any]:
+    """An attack species' APCER at ``threshold``: rate, judged, accepted."""
+    return {"rate": float(np.mean(scores >= threshold)), "n": len(scores),
+            "accepted": int(np.sum(scores >= threshold))}  # fmt: skip
+
+
 def close_prints(n: int, faces: Path | None) -> dict[str, Any]:
     """Close-up print attacks (``benchmarks.synth.close_print``) judged by the shipped model.
 
@@ -348,16 +354,8 @@ def close_prints(n: int, faces: Path | None) -> dict[str, Any]:
         "n": n,
         "faces": "LFW [1::3]" if people else "astronaut",
         "threshold": thr,
-        "apcer": {
-            "rate": float(np.mean(got["print_close"] >= thr)),
-            "n": len(got["print_close"]),
-            "accepted": int(np.sum(got["print_close"] >= thr)),
-        },
-        "apcer_ink": {
-            "rate": float(np.mean(got["print_ink"] >= thr)),
-            "n": len(got["print_ink"]),
-            "accepted": int(np.sum(got["print_ink"] >= thr)),
-        },
+        "apcer": _accepted(got["print_close"], thr),
+        "apcer_ink": _accepted(got["print_ink"], thr),
         "bpcer": {
             "rate": float(np.mean(live < thr)),
             "n": len(live),

@@ -415,7 +415,7 @@ class Verifier:
         frame, _ = self._decode(source, limits)
         # A selfie is searched without the corner proposal (``back.SELFIE_LEARNED``), a
         # tilted shot with it as the last resort only (``ImageMethod.propose_first``).
-        learned = SELFIE_LEARNED if selfie else self._judge.learned(step)
+        learned = SELFIE_LEARNED if selfie else self._judge.learned
         first = self._judge.propose_first(step)
         detection = find_card(frame, self.layouts, learned=learned, propose_first=first)
         refuse_my_number_back(detection)

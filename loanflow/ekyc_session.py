@@ -123,7 +123,12 @@ def asks_retake(problem: CardProblem, judged_asked: int) -> int | None:
     """
     if problem.code not in JUDGED:
         return JUDGED_RETAKES
-    left = JUDGED_RETAKES - judged_asked
+    return _left_after(judged_asked, JUDGED_RETAKES)
+
+
+def _left_after(asked: int, limit: int) -> int | None:
+    """Retakes left after one more when ``asked`` of ``limit`` were; None: none left."""
+    left = limit - asked
     return None if left <= 0 else left - 1
 
 
@@ -203,8 +208,7 @@ def asks_challenge_retake(asked: int, limit: int = CHALLENGE_RETAKES) -> int | N
     asked already: ``finish`` judges it). One function, so a benchmark that replays the
     daemon's flow cannot drift from it.
     """
-    left = limit - asked
-    return None if left <= 0 else left - 1
+    return _left_after(asked, limit)
 
 
 @dataclass(frozen=True, slots=True)

@@ -194,6 +194,21 @@ def _card_shot(kind: str, identity: Identity, face: str, seed: int, data_dir: Pa
     return _jpeg(scene.image, seed // 10, float(scene.record["focal_35mm"]), taken)
 
 
+def _recorded_selfie(face: np.ndarray, seed: int, draws: Callable[[int], list[int]],
+                     issued: dt.datetime, screen: ShotScreen | None
+                     ) -> tuple[bytes, tuple[Challenge, FrameSequence, dt.datetime]]:  # fmt: skip
+    """A challenge issued at ``issued`` and performed, its first (neutral) frame the selfie
+    taken 10 s later, as a capture app takes it; recorded again (``draws(attempt)``: the
+    attempt's random draws) while ``screen`` refuses the selfie, at most
+    ``CAPTURE_ATTEMPTS`` times: a retaken selfie is a new recording."""
+    for attempt in range(CAPTURE_ATTEMPTS):
+        recorded = _challenge(face, np.random.default_rng(draws(attempt)), issued)
+        shot = _jpeg(recorded[1].frames[0].image, seed, 28.0, issued + dt.timedelta(seconds=10))
+        if screen is None or screen("selfie", shot):
+            break
+    return shot, recorded
+
+
 def make_applicant(seed: int, document_type: DocumentType, *, faces_dir: Path | None = None,
                    data_dir: Path | None = None, impostor: str | None = None,
                    size: tuple[int, int] = _SIZE, challenge: bool = True,
@@ -231,19 +246,23 @@ def make_applicant(seed: int, document_type: DocumentType, *, faces_dir: Path | 
         shots[name] = _card_shot(kind, owner, face, seed * 10 + step, data_dir, taken, size,
                                  name, screen)  # fmt: skip
     selfie_face_image = load_face(other_face if impostor == "other_selfie" else selfie_face)
-    for attempt in range(CAPTURE_ATTEMPTS):  # the first try draws what it always drew
-        rng = np.random.default_rng([seed, 47] if attempt == 0 else [seed, 47, attempt])
-        recorded = None
-        if challenge:
-            recorded = _challenge(selfie_face_image, rng, start + dt.timedelta(seconds=80))
-            image = recorded[1].frames[0].image
-            focal = 28.0
-        else:
-            image, info = selfie.render_selfie(selfie_face_image, size, rng)
-            focal = float(str(info["focal_35mm"]))
-        shots["selfie"] = _jpeg(image, seed, focal, start + dt.timedelta(seconds=90))
-        if screen is None or screen("selfie", shots["selfie"]):
-            break  # a retaken selfie is a new recording: the challenge is performed again
+
+    def draws(attempt: int) -> list[int]:  # the first try draws what it always drew
+        return [seed, 47] if attempt == 0 else [seed, 47, attempt]
+
+    recorded = None
+    if challenge:
+        issued = start + dt.timedelta(seconds=80)
+        shots["selfie"], recorded = _recorded_selfie(selfie_face_image, seed, draws, issued,
+                                                     screen)  # fmt: skip
+    else:
+        for attempt in range(CAPTURE_ATTEMPTS):
+            image, info = selfie.render_selfie(selfie_face_image, size,
+                                               np.random.default_rng(draws(attempt)))  # fmt: skip
+            shots["selfie"] = _jpeg(image, seed, float(str(info["focal_35mm"])),
+                                    start + dt.timedelta(seconds=90))  # fmt: skip
+            if screen is None or screen("selfie", shots["selfie"]):
+                break
     return SyntheticApplicant(
         document_type=document_type,
         identity=identity,
@@ -275,16 +294,7 @@ def retake_challenge(applicant: SyntheticApplicant, seed: int, retake: int, *,
     face = load_face(other_face if applicant.impostor == "other_selfie" else selfie_face)
     start = dt.datetime(2026, 11, 26, 10, 0, 0) + dt.timedelta(minutes=seed % 600)
     later = dt.timedelta(seconds=60 * retake)  # each retake a minute after the last
-    shot = b""
-    recorded = None
-    for attempt in range(CAPTURE_ATTEMPTS):
-        rng = np.random.default_rng([seed, 59, retake, attempt])
-        recorded = _challenge(face, rng, start + dt.timedelta(seconds=80) + later)
-        shot = _jpeg(recorded[1].frames[0].image, seed, 28.0,
-                     start + dt.timedelta(seconds=90) + later)  # fmt: skip
-        if screen is None or screen("selfie", shot):
-            break
-    if recorded is None:
-        raise RuntimeError("no capture attempt")
+    shot, recorded = _recorded_selfie(face, seed, lambda attempt: [seed, 59, retake, attempt],
+                                      start + dt.timedelta(seconds=80) + later, screen)  # fmt: skip
     return replace(applicant, shots={**applicant.shots, "selfie": shot},
                    challenge=recorded[0], frames=recorded[1], now=recorded[2])  # fmt: skip

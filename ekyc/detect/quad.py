@@ -135,7 +135,8 @@ def search_quads(
     cfg = config or DetectConfig()
     close = cfg.document_close_px if aspect is not AspectPrior.ID1 else 0
     search = _search(image, aspect, cfg, alternatives, half, close)
-    if search.best is None and close > 1:
+    if search.best is None and close > 1:  # the first search's halved shot serves again
+        half = half if half is not None else search.working.half
         search = _search(image, aspect, cfg, alternatives, half, 0)
     return search
 

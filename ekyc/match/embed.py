@@ -125,8 +125,7 @@ def embed_faces(
     image: RGBImage, faces: Sequence[FaceDetection], embedder: Embedder
 ) -> tuple[Embedding, ...]:
     """Align each detected face to the embedder's template and embed them in one batch."""
-    crops = [align_face(image, face.landmarks, embedder.template) for face in faces]
-    return embedder.embed(crops)
+    return embed_each([(image, face) for face in faces], embedder)
 
 
 def embed_each(

@@ -94,8 +94,12 @@ class ImageMethod:
         self.detect_config = detect_config
         self.proposer = proposer
 
-    def learned(self, shot: str | None) -> bool | CornerProposer:
-        """``find_card``'s ``learned`` for a shot sent as ``shot``: the proposer, any step."""
+    @property
+    def learned(self) -> bool | CornerProposer:
+        """``find_card``'s ``learned`` for every card step: the proposer, else the default's.
+
+        ``propose_first`` says when it is tried.
+        """
         return self.proposer or True
 
     def propose_first(self, shot: str | None) -> bool:
@@ -136,7 +140,7 @@ class ImageMethod:
         else:
             with timed_into(timings, f"{shot}.detect"):
                 detection = find_card(frame, self.layouts, config=self.detect_config,
-                                      learned=self.learned(shot),
+                                      learned=self.learned,
                                       propose_first=self.propose_first(shot))  # fmt: skip
         refuse_my_number_back(detection)  # before anything of this shot is kept
         if detection is None:

@@ -214,11 +214,11 @@ def test_the_tilted_step_is_proposed_only_as_the_last_resort():
 
     given = CornerProposer(_Session(), "image", 320, 4)
     method = ImageMethod(layouts(), proposer=given)
-    assert all(method.learned(shot) is given for shot in ("front", "tilt", "back"))
+    assert method.learned is given
     assert not method.propose_first("tilt")
     assert method.propose_first("front")
     assert method.propose_first("back")
-    assert ImageMethod(layouts()).learned("front") is True  # the default manifest's
+    assert ImageMethod(layouts()).learned is True  # the default manifest's
 
 
 def test_a_search_that_reads_the_card_never_runs_a_late_proposal():
