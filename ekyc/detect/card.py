@@ -165,11 +165,14 @@ def find_card(
             proposal = proposer.propose(coarse.image, coarse.half)
         last = _proposal_read(image, proposal, coarse, layouts, cfg)
         if last is not None and not (found is not None and _frames(found.quad, last[0].quad)):
-            found, match = last
-            if match.score < cfg.layout_realign_below:
-                found, match = _realign(image, found, match, search, coarse, layouts, cfg)
-            if match.document_type is not None:
-                return _detection(found, match)
+            read, read_match = last
+            if read_match.score < cfg.layout_realign_below:
+                read, read_match = _realign(image, read, read_match, search, coarse, layouts,
+                                            cfg)  # fmt: skip
+            # Kept only when it reads: an unread proposal is no better evidence than the
+            # search's unread answer, which stands (a retake), its tilt judged as before.
+            if read_match.document_type is not None:
+                return _detection(read, read_match)
     return None if found is None else _detection(found, match)
 
 

@@ -291,3 +291,24 @@ def test_a_frame_is_an_outline_holding_the_card_with_room_to_spare():
     assert _frames(CardQuad(card * 1.5 - 60, 1.0), CardQuad(card, 1.0))
     assert not _frames(CardQuad(card + 1, 1.0), CardQuad(card, 1.0))  # the card itself
     assert not _frames(CardQuad(card + 150, 1.0), CardQuad(card, 1.0))  # beside it
+
+
+def test_a_last_resort_that_reads_nothing_leaves_the_search_answer(monkeypatch):
+    # Seed 40000 #107: a screen whose search answer is unread. A proposal that reads
+    # nothing either (stood in for here: refined beside the search's quad, aligned to no
+    # layout) must not replace it: the unread answer (a retake) stays the search's.
+    from ekyc.detect.card import _UNREAD
+    from ekyc.types import CardQuad, QuadDetection
+
+    image, _, _ = _bench_scene(107, kind="screen")
+    alone = find_card(image, layouts(), config=DetectConfig(proposal_last_resort=False))
+    assert alone is not None
+    assert alone.document_type is None
+    beside = np.array([[10, 10], [110, 10], [110, 73], [10, 73]], np.float32)
+    unread = (QuadDetection(CardQuad(beside, 0.9), False), _UNREAD)
+    monkeypatch.setattr("ekyc.detect.card._proposal_read", lambda *_a, **_k: unread)
+    monkeypatch.setattr("ekyc.detect.card._realign", lambda _i, found, match, *_a: (found, match))
+    found = find_card(image, layouts())
+    assert found is not None
+    assert found.document_type is None
+    np.testing.assert_array_equal(found.quad.corners, alone.quad.corners)
