@@ -209,6 +209,9 @@ def _decode_raster(data: bytes, fmt: str, limits: DecodeLimits) -> tuple[RGBImag
 # OpenCV's JPEG reads at 1/1, 1/2, 1/4 and 1/8 of the size (libjpeg's DCT scaling), with
 # the EXIF orientation left to ``_upright``.
 _ORIENTATION_TAG = 0x0112
+# ``IMREAD_COLOR_RGB``: libjpeg writes RGB itself, the same pixels as BGR then
+# ``cvtColor`` (every shot of 3 generated applicants, full and half size), without the
+# 36 MB conversion pass: decode CPU 154 -> 118 ms per 12 MP shot (paired, load 12).
 _CV2_JPEG_FLAGS = {
     1: cv2.IMREAD_COLOR, 2: cv2.IMREAD_REDUCED_COLOR_2, 4: cv2.IMREAD_REDUCED_COLOR_4,
     8: cv2.IMREAD_REDUCED_COLOR_8,
@@ -231,12 +234,13 @@ def _decode_jpeg_cv2(data: bytes, img: Image.Image, factor: int) -> RGBImage | N
     flags = _CV2_JPEG_FLAGS.get(factor)
     if flags is None:
         return None
-    bgr = cv2.imdecode(np.frombuffer(data, np.uint8), flags | cv2.IMREAD_IGNORE_ORIENTATION)
-    if bgr is None or bgr.ndim != 3 or (bgr.shape[1], bgr.shape[0]) != img.size:
+    flags |= cv2.IMREAD_COLOR_RGB | cv2.IMREAD_IGNORE_ORIENTATION
+    rgb = cv2.imdecode(np.frombuffer(data, np.uint8), flags)
+    if rgb is None or rgb.ndim != 3 or (rgb.shape[1], rgb.shape[0]) != img.size:
         return None
     # The orientation exactly as ``exif_transpose`` reads it (damaged EXIF raises there too).
     orientation = img.getexif().get(_ORIENTATION_TAG, 1)
-    return _upright(np.asarray(cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB), np.uint8), orientation)
+    return _upright(np.asarray(rgb, np.uint8), orientation)
 
 
 def _upright(rgb: RGBImage, orientation: object) -> RGBImage:
