@@ -32,6 +32,7 @@ from ekyc.detect.edges import EdgeProfiles, line_intersection, sample_profiles
 __all__ = ["outermost_sides"]
 
 F32 = npt.NDArray[np.float32]
+U8 = npt.NDArray[np.uint8]
 F64 = npt.NDArray[np.float64]
 
 _CARD_LONG_MM = 85.60
@@ -39,11 +40,14 @@ _CARD_SHORT_MM = 53.98
 _RING_PX = (4.0, 10.0)  # where "just outside" and "just inside" are taken, pixels
 
 
-def outermost_sides(image: F32, quad: F64, config: DetectConfig) -> tuple[F64, tuple[float, ...]]:
+def outermost_sides(
+    image: F32 | U8, quad: F64, config: DetectConfig
+) -> tuple[F64, tuple[float, ...]]:
     """The quad with each side on a printed line moved out to the card's edge.
 
     Args:
-        image: Float32 RGB image (or a crop, with ``quad`` in its pixels).
+        image: Float32 RGB image, or the uint8 shot (sampled near the sides only); or a
+            crop of either, with ``quad`` in its pixels.
         quad: Clockwise corners fitted to the strongest edges.
         config: ``outline_search_mm``, ``outline_min_mm`` and ``outline_min_contrast``.
 

@@ -209,11 +209,13 @@ def finish_quad(
     exif = image.metadata.focal_length_35mm if isinstance(image, Frame) else None
     f_px = focal_px((width, height), exif if exif is not None else cfg.prior_focal_35mm)
     quad = clockwise(quad)
-    # One float crop serves both steps: the outline's reach (sides move out by at most
-    # half its pad), and the side-face search around wherever the sides end up.
+    # One crop serves both steps: the outline's reach (sides move out by at most half its
+    # pad), and the side-face search around wherever the sides end up. A uint8 view: the
+    # profiles convert only the thin boxes they sample (``edges._sample``, the same
+    # values), where a float copy of a 12 MP shot's card cost ~50 ms of CPU a call.
     side = float(np.linalg.norm(quad[1] - quad[0]))
     pad = 2.0 * cfg.outline_search_mm * side / 50.0 + 24.0  # generous: >= 2x the reach
-    cropped = _float_crop(rgb, quad, pad + 3.0 * cfg.band_search_px)
+    cropped = _crop(rgb, quad, pad + 3.0 * cfg.band_search_px)
     if cropped is not None:
         crop, offset = cropped
         fit_cfg = replace(cfg, max_profiles=cfg.refine_max_profiles)
@@ -387,19 +389,19 @@ def _refine_in_crop(rgb: RGBImage, quad: F64, cfg: DetectConfig) -> tuple[float,
     return _refine(rgb, quad, fit_cfg, max(width, height))
 
 
-def _float_crop(rgb: RGBImage, quad: F64, pad: float) -> tuple[npt.NDArray[np.float32], F64] | None:
-    """The float32 crop around ``quad`` grown by ``pad`` px, and its offset; None if tiny."""
+def _crop(rgb: RGBImage, quad: F64, pad: float) -> tuple[U8, F64] | None:
+    """The crop (a view) around ``quad`` grown by ``pad`` px, and its offset; None if tiny."""
     height, width = rgb.shape[:2]
     x0, y0 = (max(0, int(np.floor(quad[:, k].min() - pad))) for k in (0, 1))
     x1 = min(width, int(np.ceil(quad[:, 0].max() + pad)))
     y1 = min(height, int(np.ceil(quad[:, 1].max() + pad)))
     if x1 - x0 < 16 or y1 - y0 < 16:
         return None
-    return rgb[y0:y1, x0:x1].astype(np.float32), np.array([x0, y0], dtype=np.float64)
+    return rgb[y0:y1, x0:x1], np.array([x0, y0], dtype=np.float64)
 
 
-def _outline_in_crop(crop: F32, quad: F64, fit_cfg: DetectConfig) -> F64:
-    """``outline.outermost_sides`` on a float crop (crop coordinates); moved sides refitted."""
+def _outline_in_crop(crop: F32 | U8, quad: F64, fit_cfg: DetectConfig) -> F64:
+    """``outline.outermost_sides`` on a crop (crop coordinates); moved sides refitted."""
     moved, shifts = outermost_sides(crop, quad, fit_cfg)
     if not any(shifts):
         return quad

@@ -33,6 +33,7 @@ from ekyc.detect.thickness import side_face_widths
 __all__ = ["FaceEdges", "StepFit", "face_edge_quad", "fit_steps"]
 
 F32 = npt.NDArray[np.float32]
+U8 = npt.NDArray[np.uint8]
 F64 = npt.NDArray[np.float64]
 
 _SIGMAS = np.array([0.5, 0.8, 1.2, 1.8])  # blur of each of two steps, pixels
@@ -87,13 +88,14 @@ class FaceEdges:
 
 
 def face_edge_quad(
-    image: F32, quad: F64, image_size: tuple[int, int], f_px: float, config: DetectConfig,
-    origin: F64 | None = None,
+    image: F32 | U8, quad: F64, image_size: tuple[int, int], f_px: float,
+    config: DetectConfig, origin: F64 | None = None,
 ) -> FaceEdges:  # fmt: skip
     """Move each camera-facing side of ``quad`` inwards onto the printed face's edge.
 
     Args:
-        image: Float32 RGB image (or a crop of it, see ``origin``).
+        image: Float32 RGB image, or the uint8 shot (sampled near the sides only); or a
+            crop of either (see ``origin``).
         quad: Clockwise corners in ``image`` pixels, fitted to the strongest edges.
         image_size: ``(width, height)`` of the whole image (the camera model's frame).
         f_px: Focal length in pixels.
@@ -154,7 +156,7 @@ def face_edge_quad(
 
 
 def _side_fit(
-    image: F32, quad: F64, i: int, widths: tuple[float, float], config: DetectConfig
+    image: F32 | U8, quad: F64, i: int, widths: tuple[float, float], config: DetectConfig
 ) -> StepFit | None:
     reach = widths[1] + 3.0
     prof = sample_profiles(image, quad[i], quad[(i + 1) % 4], reach, config)

@@ -46,6 +46,12 @@ def test_side_on_a_printed_line_moves_to_the_edge():
     assert shifts[0] == pytest.approx(21.0, abs=1.0)
     assert shifts[1:] == (0.0, 0.0, 0.0)
     np.testing.assert_allclose(moved, CARD, atol=1.0)
+    # A uint8 shot (``quad.finish_quad`` passes a view of it) moves as its float copy does.
+    shot = np.round(_draw()).astype(np.uint8)
+    as_uint8 = outermost_sides(shot, _on_the_line(), CFG)
+    as_float = outermost_sides(shot.astype(np.float32), _on_the_line(), CFG)
+    np.testing.assert_array_equal(as_uint8[0], as_float[0])
+    assert as_uint8[1] == as_float[1]
 
 
 def test_side_on_the_edge_stays():

@@ -123,6 +123,10 @@ def test_a_quad_on_the_side_face_moves_onto_the_printed_face(seed):
     assert np.all(np.abs(offsets[facing]) <= 1.0), offsets
     assert np.all(np.array(moved.moved_px)[facing] >= 1.0)
     assert np.all(np.array(moved.moved_px)[~facing] == 0.0)
+    # The uint8 shot (``quad.finish_quad`` passes a view of it) gives the very same move.
+    same = face_edge_quad(sc.image, outer, (1280, 720), f_px, CFG)
+    np.testing.assert_array_equal(same.corners, moved.corners)
+    assert same.moved_px == moved.moved_px
 
 
 @pytest.mark.parametrize("seed", [0, 4, *OUTER_EDGE_SEEDS])
