@@ -36,7 +36,7 @@ from ekyc.detect import (
     find_held_my_number_back,
     refuse_my_number_back,
 )
-from ekyc.detect.back import SELFIE_LEARNED
+from ekyc.detect.back import SELFIE_LEARNED, held_back_half
 from ekyc.detect.learned import CornerProposer
 from ekyc.errors import ModelNotFound, StepNotAllowed
 from ekyc.liveness import Challenge, FrameSequence, LivenessResult, evaluate
@@ -417,10 +417,12 @@ class Verifier:
         # tilted shot with it as the last resort only (``ImageMethod.propose_first``).
         learned = SELFIE_LEARNED if selfie else self._judge.learned
         first = self._judge.propose_first(step)
-        detection = find_card(frame, self.layouts, learned=learned, propose_first=first)
+        half = held_back_half(frame) if selfie else None  # shared with the windows
+        detection = find_card(frame, self.layouts, learned=learned, propose_first=first,
+                              half=half)  # fmt: skip
         refuse_my_number_back(detection)
         if selfie:
-            refuse_my_number_back(find_held_my_number_back(frame, self.layouts))
+            refuse_my_number_back(find_held_my_number_back(frame, self.layouts, half=half))
         if isinstance(source, bytes):  # after the refusals: a My Number back is never kept
             self._frames.put(frame, limits)
         arrival = _Arrival(detection, selfie, step, (self._judge, self.matcher, self.match_config))

@@ -98,6 +98,7 @@ def find_card(
     *,
     learned: bool | CornerProposer = True,
     propose_first: bool = True,
+    half: RGBImage | None = None,
 ) -> CardDetection | None:
     """Find the card, say which document and side it is, with corners TL, TR, BR, BL upright.
 
@@ -115,6 +116,8 @@ def find_card(
         propose_first: False: the proposal is not tried before the search, only as the
             last resort (a tilted step, where ``learned_card`` keeps nothing: no CPU is
             spent on it unless the search fails).
+        half: The shot halved by ``cv2.pyrDown`` when the caller has it (the selfie's
+            check shares it with ``find_held_my_number_back``); else made here if needed.
 
     Raises:
         ModelError: ``learned=True`` and the default manifest's corner model is missing
@@ -134,13 +137,14 @@ def find_card(
         quick = fast_card(image, layouts, cfg)
         if quick is not None:
             return quick
-    half = None  # the halved shot: the proposal's and the search's first step alike
+    # ``half``: the halved shot, the proposal's and the search's first step alike.
     proposer: CornerProposer | None = None
     proposal: Proposal | None = None
     if learned is not False:
         proposer = learned if isinstance(learned, CornerProposer) else default_proposer()
         rgb = image.image if isinstance(image, Frame) else image
-        half = np.asarray(cv2.pyrDown(rgb), dtype=np.uint8)
+        if half is None:
+            half = np.asarray(cv2.pyrDown(rgb), dtype=np.uint8)
         if propose_first:
             proposal = proposer.propose(rgb, half)
             if proposal is not None:

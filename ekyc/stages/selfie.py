@@ -18,7 +18,7 @@ from ekyc.detect import (
     find_held_my_number_back,
     refuse_my_number_back,
 )
-from ekyc.detect.back import SELFIE_LEARNED
+from ekyc.detect.back import SELFIE_LEARNED, held_back_half
 from ekyc.match import (
     FaceGate,
     FaceMatcher,
@@ -78,15 +78,18 @@ def look_at_selfie(selfie: Frame, matcher: FaceMatcher, layouts: CardLayouts,
         StepNotAllowed: a My Number card's back is in the selfie.
     """
     timings: dict[str, float] = {}
+    windows = screened is None or not screened.held_back_checked
+    # A phone's selfie halved once for the whole frame's search and the windows alike.
+    half = held_back_half(selfie) if windows else None
     if screened is not None:
         refuse_my_number_back(screened.detection)
     else:
         with timed_into(timings, "selfie.card_check"):
             refuse_my_number_back(find_card(selfie, layouts, config=_CARD_CHECK,
-                                            learned=SELFIE_LEARNED))  # fmt: skip
-    if screened is None or not screened.held_back_checked:
+                                            learned=SELFIE_LEARNED, half=half))  # fmt: skip
+    if windows:
         with timed_into(timings, "selfie.held_card_check"):
-            refuse_my_number_back(find_held_my_number_back(selfie, layouts))
+            refuse_my_number_back(find_held_my_number_back(selfie, layouts, half=half))
     if screened is not None and screened.face_gate is not None:
         faces, gate = screened.found_faces, screened.face_gate
     else:

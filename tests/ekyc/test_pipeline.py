@@ -90,6 +90,7 @@ def test_a_held_back_in_a_phone_size_selfie_is_found_where_it_is():
     # A 12 MP-like selfie is searched at the 1280 px the windows were set at; the corners
     # come back in the frame's own pixels.
     from ekyc.detect import find_held_my_number_back
+    from ekyc.detect.back import _shrink, held_back_half
     from tests.ekyc.detect.cards import layouts
 
     selfie = held_back_selfie(HELD_BACK_SEEDS[0])
@@ -99,6 +100,11 @@ def test_a_held_back_in_a_phone_size_selfie_is_found_where_it_is():
     assert seen is not None
     assert seen_large is not None
     assert np.abs(seen_large.quad.corners / 2.5 - seen.quad.corners).max() < 3.0
+    # The halved selfie the caller shares with the whole frame's search: the same pixels.
+    half = held_back_half(large)
+    assert half is not None
+    assert held_back_half(selfie) is None  # halved from 2,560 px only
+    np.testing.assert_array_equal(_shrink(large, 0.4, half), _shrink(large, 0.4, None))
 
 
 def test_a_corrupt_shot_is_a_typed_error():
