@@ -12,12 +12,19 @@ rebuilt file still differs from the manifest. The source file is the entry's ``f
 whose source data is absent returns None and the model is reported as skipped, not built.
 
     python -m models.prepare [--manifest models/manifest.toml]
+
+When a run builds every model from nothing (a fresh clone: CI's setup) at a commit with a
+clean working tree, it leaves ``build/fresh-build.json`` naming that commit: the test that
+rebuilds everything into a temporary folder then has nothing to add at that commit.
 """
 
 from __future__ import annotations
 
 import argparse
 import importlib
+import json
+import shutil
+import subprocess
 import sys
 from pathlib import Path
 
@@ -66,6 +73,39 @@ def prepare(registry: Registry, manifest_dir: Path | None = None) -> list[str]:
     return lines
 
 
+FRESH_STAMP = "fresh-build.json"
+
+
+def git_state(repo: Path) -> tuple[str, bool] | None:
+    """(HEAD commit, working tree clean) of the checkout holding ``repo``; None outside git."""
+    git = shutil.which("git")
+    if git is None:
+        return None
+    try:
+        head, status = (
+            subprocess.run(  # noqa: S603 - fixed argv, no shell
+                [git, "-C", str(repo), *args], capture_output=True, text=True, check=True
+            ).stdout.strip()
+            for args in (["rev-parse", "HEAD"], ["status", "--porcelain"])
+        )
+    except (OSError, subprocess.CalledProcessError):
+        return None
+    return head, not status
+
+
+def record_fresh_build(lines: list[str], manifest_dir: Path, build_dir: Path) -> bool:
+    """Leave the stamp when nothing was already there and the tree is a clean commit."""
+    state = git_state(manifest_dir)
+    fresh = any(line.startswith("built") for line in lines) and not any(
+        line.startswith("ok") for line in lines
+    )
+    if state is None or not state[1] or not fresh:
+        return False
+    stamp = {"commit": state[0], "lines": lines}
+    (build_dir / FRESH_STAMP).write_text(json.dumps(stamp, indent=1) + "\n", encoding="utf-8")
+    return True
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m models.prepare", description=__doc__)
     parser.add_argument("--manifest", type=Path, default=default_manifest_path())
@@ -77,6 +117,7 @@ def main(argv: list[str] | None = None) -> int:
         return 1
     for line in lines:
         print(f"models: {line}", file=sys.stderr)
+    record_fresh_build(lines, args.manifest.parent, args.manifest.parent / "build")
     return 0
 
 

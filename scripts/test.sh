@@ -12,4 +12,6 @@ echo "== postgres" && eval "$(bash scripts/postgres.sh)"
 trap 'bash scripts/postgres.sh stop' EXIT
 # The capture page is tested in a real headless Chromium.
 echo "== browser" && eval "$(bash scripts/browser.sh)"
-echo "== pytest" && .venv/bin/python -m pytest "$@"
+# One pytest worker per core (at most 4; CI has 2): the tests are independent (a schema per
+# test, free ports, tmp_path), and the suite is CPU-bound. `-n 0` runs it in one process.
+echo "== pytest" && .venv/bin/python -m pytest -n auto --maxprocesses 4 --dist worksteal "$@"
