@@ -12,7 +12,11 @@ were not exact: the evidence for the tolerance thresholds in ``ekyc.read.crossch
 ``name+`` and ``dob+`` count a field exact when the first read or the cross-check's second
 read of a field that failed (the other way, flattened or plain: ``ekyc.stages.reading``) is. With
 ``--retake`` every scene is rendered again until the card is whole in the frame and the
-capture gate passes, as the applicant generator (and the capture app) does.
+capture gate passes, as the applicant generator (and the capture app) does; with ``--gate``
+also while the daemon's key-field gate (``ekyc.screening.key_field_problems``: the name or
+date of birth not legible on arrival) asks for it, at most ``JUDGED_RETAKES`` times as the
+daemon does; the last column counts the retakes it asked for. With ``--applicants
+--screened`` the retakes the daemon's screen asked for are counted by reason.
 
 With ``--applicants N`` it measures the cross-check as ``verify`` runs it instead: N
 generated applicants (``benchmarks.synth.applicant``, documents in turn, ``--screened``:
@@ -32,6 +36,7 @@ import os
 import platform
 import time
 from collections import defaultdict
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -44,9 +49,11 @@ from ekyc.capture.quality import assess_quality
 from ekyc.detect.rectify import rectify
 from ekyc.read.fields import FieldName
 from ekyc.read.normalize import similarity
-from ekyc.read.ocr import FieldRead, flattened, normalize_value, read_fields
+from ekyc.read.ocr import KEY_FIELDS, FieldRead, flattened, normalize_value, read_fields
 from ekyc.read.tesseract import LineReader, TesseractCli
+from ekyc.screening import key_field_problems
 from ekyc.types import CardQuad, DocumentType, Side
+from loanflow.ekyc_session import JUDGED_RETAKES
 
 DOCS = (DocumentType.DRIVERS_LICENSE, DocumentType.MY_NUMBER_CARD, DocumentType.RESIDENCE_CARD)
 
@@ -76,22 +83,35 @@ def make_reader(name: str) -> LineReader:
 
 
 def card_images(source: str, doc: DocumentType, seed: int, ppm: float, size: tuple[int, int],
-                retake: bool = False):  # fmt: skip
+                retake: bool = False, gate: Callable[[Any], bool] | None = None,
+                asked: list[int] | None = None):  # fmt: skip
     """The rectified front (RGB at ``ppm``), its identity, and whether the shot passes quality.
 
     With ``retake`` a scene is rendered again (as ``benchmarks.synth.applicant`` does, up to
     its attempt limit) until the card is whole in the frame and passes the capture gate:
-    the shots the capture app sends, hence the shots verification reads.
+    the shots the capture app sends, hence the shots verification reads. ``gate``: the
+    daemon's key-field gate on the rectified front (True: ask again), obeyed at most
+    ``JUDGED_RETAKES`` times as the daemon's retake rule does; each retake it asks for is
+    appended to ``asked`` (the attempt's index).
     """
     ident = make_identity(seed, doc)
     if source == "clean":
         return render_card(doc, Side.FRONT, ident, None, ppm).image, ident, True
+    judged = 0
     for attempt in range(CAPTURE_ATTEMPTS if retake else 1):
         rng = np.random.default_rng([seed, 43, attempt] if retake else [seed, 99])
         spec = sample_spec("front", ident, size, rng)
         scene = render_scene(spec, rng)
         corners = np.asarray(scene.record["corners"], dtype=np.float32)
         passed = in_frame(corners, size) and assess_quality(scene.image, region=corners).passed
+        if passed and gate is not None and judged < JUDGED_RETAKES:
+            image = rectify(scene.image, CardQuad(corners, 1.0), px_per_mm=ppm).image
+            if gate(image):
+                judged += 1
+                if asked is not None:
+                    asked.append(attempt)
+                continue
+            return image, ident, passed
         if passed:
             break
     quad = CardQuad(corners, 1.0)
@@ -120,8 +140,11 @@ def evaluate(reader: LineReader, source: str, ppm: float, args: argparse.Namespa
     out: dict[str, dict[str, list[float]]] = defaultdict(lambda: defaultdict(list))
     for doc in DOCS:
         for i in range(args.n):
+            asked: list[int] = []
+            gate = key_field_gate(reader, doc, ppm) if args.gate else None
             image, ident, passed = card_images(source, doc, args.seed + i, ppm, args.size,
-                                               args.retake)  # fmt: skip
+                                               args.retake, gate, asked)  # fmt: skip
+            out[source]["asked"].append(len(asked))
             start, cpu = time.perf_counter(), time.process_time()
             reads = read_fields(image, doc, Side.FRONT, reader=reader, px_per_mm=ppm)
             elapsed_ms = (time.perf_counter() - start) * 1000.0
@@ -140,6 +163,18 @@ def evaluate(reader: LineReader, source: str, ppm: float, args: argparse.Namespa
                     )
                     out[key][read.field.value + "+"].append(float(exact))
     return out
+
+
+def key_field_gate(reader: LineReader, doc: DocumentType, ppm: float) -> Callable[[Any], bool]:
+    """The daemon's key-field gate on a rectified front (``Verifier.screen_shot``'s front
+    step): True when its name or date of birth is not legible (``key_field_problems``)."""
+
+    def asks_again(image: Any) -> bool:
+        reads = read_fields(image, doc, Side.FRONT, reader=reader, px_per_mm=ppm,
+                            only=KEY_FIELDS)  # fmt: skip
+        return bool(key_field_problems(reads.fields))
+
+    return asks_again
 
 
 def read_other_way(image, doc: DocumentType, reader: LineReader, ppm: float,
@@ -191,6 +226,7 @@ def row(engine: str, source: str, ppm: float, s: dict[str, list[float]]) -> str:
         f"{pct('address')} {np.mean(s['addr_sim']):8.3f} {pct('expiry_date')} "
         f"{pct('license_number')} | {gen:>4}/{max(s['name_imp']):.2f} | "
         f"{np.median(ms):6.1f} {np.percentile(ms, 90):6.1f} | {np.median(s['cpu']):6.1f}"
+        + (f" | {int(sum(s['asked']))}" if "asked" in s else "")
     )
 
 
@@ -222,6 +258,9 @@ def crosscheck(args: argparse.Namespace) -> None:
         done += 1
         screen = _DaemonScreen(verifier, doc) if args.screened else None
         person = make_applicant(seed, doc, faces_dir=faces, challenge=False, screen=screen)
+        if screen is not None:
+            counts.update({f"retakes asked {code}": n for code, n in screen.retakes.items()})
+            counts["fronts with a key-field retake"] += bool(screen.retakes["KEY_FIELDS_ILLEGIBLE"])
         frames = {k: decode_image(v) for k, v in person.shots.items() if k != "selfie"}
         findings = verifier.method.examine(doc, frames, Evidence())
         mine = person.application()
@@ -309,6 +348,8 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--verbose", action="store_true")
     ap.add_argument("--retake", action="store_true",
                     help="render scenes again until the capture gate passes")  # fmt: skip
+    ap.add_argument("--gate", action="store_true",
+                    help="with --retake: the daemon's key-field gate asks retakes too")  # fmt: skip
     ap.add_argument("--applicants", type=int, default=0,
                     help="cross-check N generated applicants as verify does instead")  # fmt: skip
     ap.add_argument("--screened", action="store_true",
@@ -327,7 +368,7 @@ def main(argv: list[str] | None = None) -> None:
     print(
         "eng  source  ppm    n |  name   dob name+  dob+  addr addr sim expiry licno "
         "| name gen/imp "
-        "| ms p50    p90 | cpu ms p50"
+        "| ms p50    p90 | cpu ms p50" + (" | key-field retakes" if args.gate else "")
     )
     for engine in args.engines.split(","):
         try:

@@ -13,7 +13,7 @@ With ``--application`` each applicant also declares their name, birth date and a
 With ``--screened`` every shot is first looked at as the daemon looks on arrival
 (``Verifier.screen_shot(step=...)``, loanflow's rule ``asks_retake``): a shot it would
 refuse for a retake is shot again (card problems as often as it takes; a judged blur,
-glare, tilt, thickness or selfie-face problem at most
+glare, illegible name or date of birth, tilt, thickness or selfie-face problem at most
 ``loanflow.ekyc_session.JUDGED_RETAKES`` times per step, then kept; a retaken selfie is a
 new challenge recording), so the figures are the daemon's; the retakes are counted. A My
 Number back is refused either way. The challenge recording is judged on arrival too

@@ -43,7 +43,8 @@ from ekyc.liveness import Challenge, FrameSequence, LivenessResult, evaluate
 from ekyc.match import FaceGate, FaceMatcher, MatchConfig, assess_face
 from ekyc.methods import DocumentFindings, DocumentMethod, Evidence, ImageMethod
 from ekyc.methods.image import ShotLook
-from ekyc.read import Applicant, LineReader, default_reader
+from ekyc.read import Applicant, FieldRead, LineReader, OcrUnavailable, default_reader, read_fields
+from ekyc.read.ocr import KEY_FIELDS
 from ekyc.registry import Registry
 from ekyc.rules import rule_for
 from ekyc.screening import ShotScreening
@@ -70,8 +71,10 @@ from ekyc.types import (
     FaceDetection,
     Frame,
     QualityReport,
+    RectifiedCard,
     RGBImage,
     Shot,
+    Side,
     TiltCheck,
 )
 from ekyc.verdict import ReasonCode, Verdict, decide
@@ -438,9 +441,27 @@ class Verifier:
                     arrival = replace(arrival, tilt=self._judge.check_tilt(frame, detection))
                 if step == "front" and look.card is not None:  # its printed portrait's glare
                     portrait = look_at_portrait(look.card.image, self.matcher)
-                    arrival = replace(arrival, portrait=replace(portrait, ms=0.0))
+                    fields = self._key_fields(look.card, detection)  # legible name and dob
+                    arrival = replace(arrival, portrait=replace(portrait, ms=0.0),
+                                      key_fields=fields)  # fmt: skip
         self._screened.put(frame, arrival)
         return arrival.screening(frame)
+
+    def _key_fields(self, card: RectifiedCard, detection: CardDetection
+                    ) -> tuple[FieldRead, ...] | None:  # fmt: skip
+        """The front's key fields read on arrival, as ``verify``'s first read reads them.
+
+        For ``key_field_problems``; None where the card is not an accepted document's front
+        (its card problem comes first) or no OCR engine runs (``verify`` says so).
+        """
+        found = detection.document_type
+        if found is None or not found.accepted or detection.side is not Side.FRONT:
+            return None
+        try:
+            reads = read_fields(card, found, Side.FRONT, reader=self.reader, only=KEY_FIELDS)
+        except OcrUnavailable:
+            return None
+        return reads.fields
 
     def _stamp(self) -> tuple[Any, ...]:
         """What ``verify`` judges with, as ``_Arrival.stamp``.
@@ -613,6 +634,7 @@ class _Arrival:
     quality: QualityReport | None = None
     tilt: TiltCheck | None = None
     portrait: PortraitLook | None = None
+    key_fields: tuple[FieldRead, ...] | None = None
     faces: tuple[FaceDetection, ...] = ()
     gate: FaceGate | None = None
 
@@ -630,7 +652,7 @@ class _Arrival:
         return ShotScreening(frame, self.detection, self.held_back_checked,
                              quality=self.quality, tilt=self.tilt, face_gate=self.gate,
                              found_faces=self.faces, portrait_glare=glare,
-                             portrait_faces=faces)  # fmt: skip
+                             portrait_faces=faces, key_fields=self.key_fields)  # fmt: skip
 
     def judged_by(self, stamp: tuple[Any, ...]) -> bool:
         """Whether the judgements were made with ``stamp``'s components.

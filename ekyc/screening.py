@@ -12,8 +12,9 @@ A card shot that is found and read can still be blurred, glared over (its fields
 the front its printed portrait: ``portrait_problems``), its portrait hidden whole (a finger,
 a highlight: no face found on it), not tilted to about 45
 degrees, or tilted without its thickness showing (``quality_problems``,
-``tilt_problems``): ``verify`` would reject or send it to a person, so when asked
-(``Verifier.screen_shot(step=...)``) the screen judges those on arrival too. These are
+``tilt_problems``), or its name or date of birth not legible to the OCR (blurred, a finger
+over it, faded: ``key_field_problems``): ``verify`` would reject or send it to a person,
+so when asked (``Verifier.screen_shot(step=...)``) the screen judges those on arrival too. These are
 *judged* problems (``JUDGED``): a caller limits how often it asks again for them, because a
 judgement can be wrong about a genuine card and a retake also tells an attacker which
 attempt failed; after the limit it keeps the shot and ``verify`` decides.
@@ -21,10 +22,12 @@ attempt failed; after the limit it keeps the shot and ``verify`` decides.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 from ekyc.match.quality import FaceGate
 from ekyc.read.crosscheck import GLARE_MAX_FRACTION
+from ekyc.read.ocr import FieldRead, legible
 from ekyc.types import (
     CardDetection,
     DocumentType,
@@ -41,6 +44,7 @@ __all__ = [
     "CardProblem",
     "ShotScreening",
     "card_problems",
+    "key_field_problems",
     "portrait_glare_problems",
     "portrait_problems",
     "quality_problems",
@@ -56,6 +60,7 @@ JUDGED = frozenset({
     ReasonCode.FLAT_REPRODUCTION,
     ReasonCode.NO_FACE_IN_SELFIE,
     ReasonCode.SELFIE_QUALITY,
+    ReasonCode.KEY_FIELDS_ILLEGIBLE,
 })  # fmt: skip
 """Problems a judgement finds in a found, read card or in a selfie (see the module): a
 caller limits the retakes it asks for them."""
@@ -90,6 +95,12 @@ class CardProblem:
             return (
                 "The photo on the card could not be seen: keep fingers and reflections off it "
                 "and shoot again (顔写真に指や光が掛からないように、もう一度撮影してください)"
+            )
+        if self.code is ReasonCode.KEY_FIELDS_ILLEGIBLE:
+            return (
+                "The name or date of birth could not be read: keep fingers and reflections off "
+                "them, hold the card still and shoot again (氏名・生年月日が読み取れません。"
+                "指や光が掛からないように、ぶれないようにもう一度撮影してください)"
             )
         if self.code in (ReasonCode.NO_FACE_IN_SELFIE, ReasonCode.SELFIE_QUALITY):
             return (
@@ -168,6 +179,26 @@ def portrait_problems(faces: int, glare: float | None) -> tuple[CardProblem, ...
     return portrait_glare_problems(glare) if glare is not None else ()
 
 
+def key_field_problems(reads: Iterable[FieldRead]) -> tuple[CardProblem, ...]:
+    """The front's key fields (``ekyc.read.ocr.KEY_FIELDS``) that the OCR cannot read surely.
+
+    ``reads``: their first reads on the rectified front, as ``verify`` reads them; one that
+    is not ``legible`` (nothing usable, or unsure) gives ``KEY_FIELDS_ILLEGIBLE``, whose
+    detail names the fields. Never the text read, nor anything about the application: the
+    answer is the same whoever applies with the card.
+    """
+    unread = [read for read in reads if not legible(read)]
+    if not unread:
+        return ()
+    detail = ", ".join(
+        f"{read.field.value}: "
+        + ("nothing usable" if read.value is None else "unsure")
+        + f" ({read.confidence:.2f})"
+        for read in unread
+    )
+    return (CardProblem(ReasonCode.KEY_FIELDS_ILLEGIBLE, detail),)
+
+
 def tilt_problems(check: TiltCheck) -> tuple[CardProblem, ...]:
     """Why a tilted shot does not prove a physical card: out of the band, or no thickness."""
     if not check.in_band:
@@ -214,6 +245,9 @@ class ShotScreening:
     portrait_faces: int | None = None
     """Faces found on the printed portrait, when the screen was asked to judge the front
     step and rectified its card (``portrait_problems``); ``None`` where it did not look."""
+    key_fields: tuple[FieldRead, ...] | None = None
+    """The front's key fields as first read, when the screen was asked to judge the front
+    step and read its card (``key_field_problems``); ``None`` where it did not read."""
 
     @property
     def faces(self) -> int:
@@ -224,14 +258,16 @@ class ShotScreening:
         """The first reason to ask for this card shot again, or ``None`` to keep it.
 
         Card problems first (not found, cut, not read, another document or side); then,
-        where they were judged, quality, the portrait (hidden, glared over) and tilt
-        (``JUDGED``: the caller limits those).
+        where they were judged, quality, the portrait (hidden, glared over), the key fields
+        (not legible) and tilt (``JUDGED``: the caller limits those).
         """
         problems = card_problems(self.detection, expected, side)
         if not problems and self.quality is not None:
             problems = quality_problems(self.quality)
         if not problems and self.portrait_faces is not None:
             problems = portrait_problems(self.portrait_faces, self.portrait_glare)
+        if not problems and self.key_fields is not None:
+            problems = key_field_problems(self.key_fields)
         if not problems and self.tilt is not None:
             problems = tilt_problems(self.tilt)
         return problems[0] if problems else None

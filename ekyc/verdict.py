@@ -57,6 +57,7 @@ class ReasonCode(enum.Enum):
     ADDRESS_MISMATCH = "ADDRESS_MISMATCH"
     LICENSE_NUMBER_MISMATCH = "LICENSE_NUMBER_MISMATCH"
     FIELD_UNREADABLE = "FIELD_UNREADABLE"
+    KEY_FIELDS_ILLEGIBLE = "KEY_FIELDS_ILLEGIBLE"
 
     @property
     def severity(self) -> Decision:
@@ -80,6 +81,7 @@ _REVIEW = frozenset({
     ReasonCode.ADDRESS_MISMATCH,
     ReasonCode.LICENSE_NUMBER_MISMATCH,
     ReasonCode.FIELD_UNREADABLE,
+    ReasonCode.KEY_FIELDS_ILLEGIBLE,
 })  # fmt: skip
 _SEVERITY = {code: Decision.REVIEW if code in _REVIEW else Decision.REJECT for code in ReasonCode}
 
@@ -124,6 +126,8 @@ _MESSAGES: dict[ReasonCode, str] = {
     ReasonCode.LICENSE_NUMBER_MISMATCH: "The licence number differs from the application "
     "(免許証番号が一致しません)",
     ReasonCode.FIELD_UNREADABLE: "A field of the card could not be read (記載事項が読み取れません)",
+    ReasonCode.KEY_FIELDS_ILLEGIBLE: "The name or date of birth on the card cannot be read "
+    "clearly (氏名・生年月日が読み取れません)",
 }
 
 

@@ -429,9 +429,9 @@ def add_shot(
             (``reason``: ``card_not_found``, ``card_cut_off``, ``layout_not_recognised``,
             ``document_not_accepted``, ``wrong_document_type`` or ``wrong_side``), or judged
             it blurred, glared over (its fields, or the front's printed portrait), the
-            portrait hidden, not tilted or without thickness (``poor_quality``,
-            ``glare_on_fields``, ``no_face_on_card``, ``tilt_not_shown``,
-            ``flat_reproduction``), or a selfie
+            portrait hidden, the name or date of birth not legible, not tilted or without
+            thickness (``poor_quality``, ``glare_on_fields``, ``no_face_on_card``,
+            ``key_fields_illegible``, ``tilt_not_shown``, ``flat_reproduction``), or a selfie
             without exactly one usable face (``no_face_in_selfie``, ``selfie_quality``); the
             judged ones at most ``JUDGED_RETAKES`` times per step (``retakes_left`` in the
             context): nothing was stored, the refusal is recorded (``EkycRefusal``).

@@ -25,9 +25,10 @@ sent as any step or held up in the selfie, is a 409 ``step_not_allowed`` (``reas
 my_number_back``); a card step whose card is not whole and
 read as the chosen document's side for that step is a 422 ``retake_needed`` (``reason``,
 ``shot``, ``observed``) and the page shoots it again. So is one judged blurred, glared
-over, its printed portrait hidden, not tilted to about 45 degrees or without its thickness
-showing (``reason`` ``poor_quality``, ``glare_on_fields``, ``no_face_on_card``,
-``tilt_not_shown``, ``flat_reproduction``), and a
+over, its printed portrait hidden, its name or date of birth not legible, not tilted to
+about 45 degrees or without its thickness showing (``reason`` ``poor_quality``,
+``glare_on_fields``, ``no_face_on_card``, ``key_fields_illegible``, ``tilt_not_shown``,
+``flat_reproduction``), and a
 selfie without exactly one usable face (``no_face_in_selfie``, ``selfie_quality``), at most
 ``loanflow.ekyc_session.JUDGED_RETAKES`` times per step (``retakes_left``); the next one
 is kept and the verification decides. Neither is stored; the refusal is recorded.

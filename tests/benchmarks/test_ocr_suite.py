@@ -15,6 +15,20 @@ def test_a_retaken_scene_passes_the_capture_gate() -> None:
     assert image.shape[:2] == (round(53.98 * 10), round(85.60 * 10))
     assert wanted(FieldName.BIRTH_DATE, ident) == ident.birth
     assert wanted(FieldName.NAME, ident) == ident.name.replace(" ", "").replace("　", "")
+    # The daemon's key-field gate is obeyed JUDGED_RETAKES times at most, then the shot kept.
+    from loanflow.ekyc_session import JUDGED_RETAKES
+
+    seen: list[int] = []
+    asked: list[int] = []
+
+    def gate(image: object) -> bool:  # asks for every shot again
+        seen.append(1)
+        return True
+
+    _, _, kept = card_images("scene", doc, 40000, 10.0, size, retake=True, gate=gate, asked=asked)
+    assert kept
+    assert len(asked) == JUDGED_RETAKES == len(seen)
+    assert asked == sorted(set(asked))  # each retake a new render
 
 
 def test_exact_reads_count_the_first_read_and_any_second_read() -> None:

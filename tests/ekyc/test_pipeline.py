@@ -559,7 +559,11 @@ def test_glare_over_the_front_portrait_is_judged_on_arrival_as_verify_measures_i
 def test_a_portrait_hidden_whole_is_judged_on_arrival_as_verify_finds_it():
     # A thumb over the whole printed face: verify finds no face on the card (NO_FACE_ON_CARD,
     # nothing to match the selfie with), so the front step is asked again on arrival first.
+    # The name and date of birth are read on arrival as verify's first read reads them (the
+    # same values and confidences); a thumb over the name instead leaves nothing legible
+    # there: the front step is asked again for it (KEY_FIELDS_ILLEGIBLE, judged).
     from ekyc.detect import rectify
+    from ekyc.read.fields import FieldName, field_regions
     from ekyc.screening import JUDGED
 
     person = applicant(7000, DocumentType.DRIVERS_LICENSE)
@@ -585,3 +589,26 @@ def test_a_portrait_hidden_whole_is_judged_on_arrival_as_verify_finds_it():
     assert "photo on the card" in problem.retake_message
     verdict = _fresh(verifier()).verify(person.document_type, {**person.shots, "front": front})
     assert "NO_FACE_ON_CARD" in verdict.codes
+    assert clean.key_fields is not None
+    assert [r.field for r in clean.key_fields] == [FieldName.NAME, FieldName.BIRTH_DATE]
+    assert seen.key_fields is not None
+    first = verdict.checks["ocr"]["fields"]
+    for read in seen.key_fields:  # the very reads verify makes of the same bytes
+        assert first[read.field.value]["value"] == str(read.value)
+        assert first[read.field.value]["confidence"] == round(read.confidence, 3)
+
+    doc = person.document_type
+    name = next(r for r in field_regions(doc, Side.FRONT) if r.field is FieldName.NAME)
+    x0, y0, x1, y1 = (v * 10.0 for v in name.rect_mm)
+    box = np.float32([[x0, y0 - 5], [x1, y0 - 5], [x1, y1 + 5], [x0, y1 + 5]])
+    in_shot = cv2.perspectiveTransform(box[None], np.linalg.inv(card.homography))[0]
+    shot = np.array(clean.frame.image)
+    cv2.fillPoly(shot, [np.round(in_shot).astype(np.int32)], (196, 150, 128))
+    named = pipeline.screen_shot(_jpeg(shot), step="front")
+    problem = named.retake_reason(doc, Side.FRONT)
+    assert problem is not None
+    assert problem.code is ReasonCode.KEY_FIELDS_ILLEGIBLE
+    assert problem.code in JUDGED
+    assert problem.detail.startswith("name: ")
+    assert "birth_date" not in problem.detail  # the date of birth is still legible
+    assert "氏名・生年月日" in problem.retake_message

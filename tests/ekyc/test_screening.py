@@ -1,0 +1,55 @@
+"""ekyc.screening's key-field gate: which first reads of the name and date of birth stand."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from ekyc.read.fields import FieldName
+from ekyc.read.ocr import RETRY_BELOW_CONFIDENCE, FieldRead, legible
+from ekyc.screening import JUDGED, ShotScreening, key_field_problems
+from ekyc.types import DocumentType, Side
+from ekyc.verdict import ReasonCode
+
+
+def _read(field: FieldName, value: object, confidence: float) -> FieldRead:
+    return FieldRead(field, "text", value, confidence, (0, 0, 10, 10), 0.0)  # type: ignore[arg-type]
+
+
+def test_a_sure_read_with_a_value_is_legible_and_asks_nothing() -> None:
+    name = _read(FieldName.NAME, "山田太郎", 0.91)
+    birth = _read(FieldName.BIRTH_DATE, dt.date(1980, 1, 2), RETRY_BELOW_CONFIDENCE)
+    assert legible(name)
+    assert legible(birth)
+    assert key_field_problems((name, birth)) == ()
+
+
+def test_an_unsure_or_empty_key_field_asks_a_judged_retake_naming_the_fields() -> None:
+    unsure = _read(FieldName.NAME, "山田大郎", RETRY_BELOW_CONFIDENCE - 0.01)
+    no_date = _read(FieldName.BIRTH_DATE, None, 0.93)  # read, but no valid date in it
+    assert not legible(unsure)
+    assert not legible(no_date)
+    (problem,) = key_field_problems((unsure, no_date))
+    assert problem.code is ReasonCode.KEY_FIELDS_ILLEGIBLE
+    assert problem.code in JUDGED
+    assert problem.detail == "name: unsure (0.59), birth_date: nothing usable (0.93)"
+    assert "山田" not in problem.detail  # never the text read
+    assert "shoot again" in problem.retake_message
+    assert "もう一度撮影" in problem.retake_message
+
+
+def test_retake_reason_asks_for_key_fields_only_where_they_were_read() -> None:
+    import numpy as np
+
+    from ekyc.types import CardDetection, CardQuad
+
+    corners = np.float32([[0, 0], [856, 0], [856, 540], [0, 540]])
+    detection = CardDetection(CardQuad(corners, 1.0), False, DocumentType.DRIVERS_LICENSE,
+                              Side.FRONT, 0.9)  # fmt: skip
+    empty = _read(FieldName.NAME, None, 0.0)
+    frame = object()
+    kept = ShotScreening(frame, detection)  # type: ignore[arg-type]
+    assert kept.retake_reason(DocumentType.DRIVERS_LICENSE, Side.FRONT) is None
+    asked = ShotScreening(frame, detection, key_fields=(empty,))  # type: ignore[arg-type]
+    problem = asked.retake_reason(DocumentType.DRIVERS_LICENSE, Side.FRONT)
+    assert problem is not None
+    assert problem.code is ReasonCode.KEY_FIELDS_ILLEGIBLE
