@@ -43,7 +43,16 @@ from ekyc.liveness import Challenge, FrameSequence, LivenessResult, evaluate
 from ekyc.match import FaceGate, FaceMatcher, MatchConfig, assess_face
 from ekyc.methods import DocumentFindings, DocumentMethod, Evidence, ImageMethod
 from ekyc.methods.image import ShotLook
-from ekyc.read import Applicant, FieldRead, LineReader, OcrUnavailable, default_reader, read_fields
+from ekyc.read import (
+    Applicant,
+    FieldName,
+    FieldRead,
+    FieldReads,
+    LineReader,
+    OcrUnavailable,
+    default_reader,
+    read_fields,
+)
 from ekyc.read.ocr import KEY_FIELDS
 from ekyc.registry import Registry
 from ekyc.rules import rule_for
@@ -305,7 +314,7 @@ class Verifier:
         readers = max(1, int(getattr(self.reader, "handles", 1)))
         early_ocr = [
             graph.add(functools.partial(_on_card, front, functools.partial(
-                read_card_image, document_type=document_type, reader=self.reader, only=group)),
+                self._read_group, front, decodes["front"], document_type, group)),
                 after=[front], priority=_PRIORITY["ocr"])
             for group in field_groups(document_type, min(self._threads.n, readers))
         ]  # fmt: skip
@@ -395,10 +404,12 @@ class Verifier:
 
         ``step``: the step the shot was sent as (``"front"``, ``"tilt"``, ``"back"``,
         ``"selfie"``); a found card's capture quality is then judged, on the front the glare
-        over its printed portrait, on the tilted step its tilt and thickness, and in the
-        selfie its faces and face quality (``ShotScreening.quality``, ``.portrait_faces``,
-        ``.portrait_glare``, ``.tilt``, ``.face_gate``), as ``verify`` judges them, so that a
-        caller can ask for a retake before the verification would reject the shot.
+        over its printed portrait and whether its name and date of birth are legible, on the
+        tilted step its tilt and thickness, and in the selfie its faces and face quality
+        (``ShotScreening.quality``, ``.portrait_faces``, ``.portrait_glare``,
+        ``.key_fields``, ``.tilt``, ``.face_gate``), as ``verify`` judges them, so that a
+        caller can ask for a retake before the verification would reject the shot (or read
+        it wrongly: ``KEY_FIELDS_ILLEGIBLE``).
 
         Returns the frame and its card, for the caller's retake rules
         (``ShotScreening.retake_reason``). The card is kept for a later ``verify`` of the
@@ -489,6 +500,35 @@ class Verifier:
         ):
             return arrival.portrait
         return look_at_portrait(card, self.matcher)
+
+    def _read_group(self, front: _Task, decoded: _Task, document_type: DocumentType,
+                    group: frozenset[FieldName], card: RGBImage) -> CardReading:  # fmt: skip
+        """``read_card_image`` of ``group`` on the front's ``card``, reusing the screen's reads.
+
+        The key fields the screen read on arrival (``_key_fields``) stand when read on the
+        very card, as ``_front_portrait``'s look does: the same bytes' frame, the same
+        ``CardDetection`` handed to this verification, read as ``document_type``; the other
+        fields of ``group`` are read here. Saves ~60 ms of OCR CPU per screened front.
+        """
+        arrival = self._screened.get(decoded.value()[0], self._stamp())
+        look = front.value()
+        known: tuple[FieldRead, ...] = ()
+        if (
+            arrival is not None
+            and arrival.step == "front"
+            and arrival.key_fields is not None
+            and isinstance(look, ShotLook)
+            and look.detection is arrival.detection
+            and arrival.detection is not None
+            and arrival.detection.document_type is document_type
+        ):
+            known = tuple(read for read in arrival.key_fields if read.field in group)
+        rest = group - {read.field for read in known}
+        reading = read_card_image(card, document_type, self.reader, only=rest)
+        if not known:
+            return reading
+        screened = FieldReads(document_type, Side.FRONT, known, 0.0)
+        return join_readings([reading, CardReading(screened, 0.0)])
 
     def _decode(self, source: ImageSource, limits: DecodeLimits | None = None
                 ) -> tuple[Frame, float]:  # fmt: skip

@@ -556,14 +556,17 @@ def test_glare_over_the_front_portrait_is_judged_on_arrival_as_verify_measures_i
     assert verdict.checks["portrait"]["glare_fraction"] == round(seen.portrait_glare, 4)
 
 
-def test_a_portrait_hidden_whole_is_judged_on_arrival_as_verify_finds_it():
+def test_a_portrait_hidden_whole_is_judged_on_arrival_as_verify_finds_it(monkeypatch):
     # A thumb over the whole printed face: verify finds no face on the card (NO_FACE_ON_CARD,
     # nothing to match the selfie with), so the front step is asked again on arrival first.
     # The name and date of birth are read on arrival as verify's first read reads them (the
-    # same values and confidences); a thumb over the name instead leaves nothing legible
-    # there: the front step is asked again for it (KEY_FIELDS_ILLEGIBLE, judged).
+    # same rectified pixels, values and confidences), and verify of the same bytes reuses
+    # those reads; a thumb over the name instead leaves nothing legible there: the front
+    # step is asked again for it (KEY_FIELDS_ILLEGIBLE, judged).
+    import ekyc.pipeline
     from ekyc.detect import rectify
     from ekyc.read.fields import FieldName, field_regions
+    from ekyc.read.ocr import KEY_FIELDS, read_fields
     from ekyc.screening import JUDGED
 
     person = applicant(7000, DocumentType.DRIVERS_LICENSE)
@@ -587,17 +590,34 @@ def test_a_portrait_hidden_whole_is_judged_on_arrival_as_verify_finds_it():
     assert problem.code is ReasonCode.NO_FACE_ON_CARD
     assert problem.code in JUDGED
     assert "photo on the card" in problem.retake_message
-    verdict = _fresh(verifier()).verify(person.document_type, {**person.shots, "front": front})
+    groups: list[frozenset[FieldName]] = []
+    reader = ekyc.pipeline.read_card_image
+
+    def read_group(card, document_type, reader_, only):  # what verify reads itself
+        groups.append(frozenset(only))
+        return reader(card, document_type, reader_, only=only)
+
+    monkeypatch.setattr(ekyc.pipeline, "read_card_image", read_group)
+    verdict = pipeline.verify(person.document_type, {**person.shots, "front": front})
     assert "NO_FACE_ON_CARD" in verdict.codes
+    doc = person.document_type
     assert clean.key_fields is not None
     assert [r.field for r in clean.key_fields] == [FieldName.NAME, FieldName.BIRTH_DATE]
     assert seen.key_fields is not None
+    again = read_fields(rectify(seen.frame, seen.detection.quad, px_per_mm=10.0), doc,
+                        Side.FRONT, reader=pipeline.reader, only=KEY_FIELDS).fields  # fmt: skip
+    assert [(r.value, r.confidence) for r in again] == [
+        (r.value, r.confidence) for r in seen.key_fields
+    ]
     first = verdict.checks["ocr"]["fields"]
-    for read in seen.key_fields:  # the very reads verify makes of the same bytes
+    for read in seen.key_fields:  # reused by verify of the same bytes, not read again
         assert first[read.field.value]["value"] == str(read.value)
         assert first[read.field.value]["confidence"] == round(read.confidence, 3)
+    assert groups
+    assert not any(group & set(KEY_FIELDS) for group in groups)
+    assert set().union(*groups) == {FieldName.ADDRESS, FieldName.EXPIRY_DATE,
+                                    FieldName.LICENSE_NUMBER}  # fmt: skip
 
-    doc = person.document_type
     name = next(r for r in field_regions(doc, Side.FRONT) if r.field is FieldName.NAME)
     x0, y0, x1, y1 = (v * 10.0 for v in name.rect_mm)
     box = np.float32([[x0, y0 - 5], [x1, y0 - 5], [x1, y1 + 5], [x0, y1 + 5]])
