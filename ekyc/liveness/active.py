@@ -53,6 +53,14 @@ class ActiveConfig:
             (open ~0.3, shut < 0.1: 0.6 sits well between).
         mouth_delta: Mouth opening (gap / width) above neutral + this is "open"; a smile
             adds ~0.05-0.1, a deliberately opened mouth 0.2+.
+        pose_margin_ms: A mouth reading within a head pose, or within this of its
+            first or last frame, is the pose's side effect (``_apart_from_poses``): the
+            frames either side of a turn read the head already moving, under ``turn_deg``,
+            and FaceMesh's mouth gap with it (dev seed 23030's retake, a face turned 43
+            degrees at rest: one-frame mouth readings of +0.15 and +0.17 just before and
+            after its turn read as an extra action, a replay). 100 ms: one frame at 15
+            frames/s, three at 30; a performed action, held several frames and apart from
+            the pose by the app's neutral pause, is never that short and that close.
         min_pose_frames: A head pose (turn, look up) read in fewer consecutive frames is
             landmark noise, not an action: FaceMesh's pitch jumps by 6+ degrees in single
             frames of a large turn (verify_rates seed 20005: one frame at +6.2 inside a
@@ -87,6 +95,7 @@ class ActiveConfig:
     blink_ratio: float = 0.6
     mouth_delta: float = 0.15
     min_pose_frames: int = 2
+    pose_margin_ms: float = 100.0
     max_rest_yaw_deg: float = 35.0
     min_open_eye: float = 0.11
     max_rest_mouth: float = 0.35
@@ -225,8 +234,35 @@ def detect_events(
     return tuple(sorted(events, key=lambda e: (e.start_ms, e.action.value)))
 
 
+def _apart_from_poses(events: Sequence[Event], margin_ms: float) -> list[Event]:
+    """The events less the open-mouth readings within a head pose, +- ``margin_ms``.
+
+    A reading counts as the pose's when it lies within those bounds and lasts no longer
+    than the pose. Why: FaceMesh's mouth gap moves with the pose (requested or not), so
+    such a reading is the pose's side effect, not the action performed; a side effect
+    does not outlast its cause. Blinks are left alone: an extra one is tolerated anyway,
+    and a requested one just after a pose is the action (``in_pose`` already refuses one
+    during the pose).
+    """
+    poses = [e for e in events if e.action.is_pose]
+
+    def side_effect(e: Event) -> bool:
+        return e.action is Action.OPEN_MOUTH and any(
+            p.start_ms - margin_ms <= e.start_ms
+            and e.end_ms <= p.end_ms + margin_ms
+            and e.end_ms - e.start_ms <= p.end_ms - p.start_ms
+            for p in poses
+        )
+
+    return [e for e in events if not side_effect(e)]
+
+
 def _match_actions(
-    actions: Sequence[Action], events: Sequence[Event], timeout_ms: float, t0: float
+    actions: Sequence[Action],
+    events: Sequence[Event],
+    timeout_ms: float,
+    t0: float,
+    margin_ms: float = ActiveConfig().pose_margin_ms,
 ) -> tuple[Reason, ...]:
     """Walk the events: requested ones must come in order, no other head/mouth action.
 
@@ -235,8 +271,15 @@ def _match_actions(
     pose is held (overlapping it in time): looking up drops the jaw, as FaceMesh reads it.
     An extra head pose is never excused, nor a mouth opened apart from a pose, so one
     recording still cannot answer challenges that differ by a head action. A requested
-    mouth or blink counts only once the previous requested pose has ended.
+    mouth or blink counts only once the previous requested pose has ended, and a mouth
+    reading that starts and ends inside any head pose (or within ``margin_ms`` of it),
+    requested or not, is that pose's side effect (``_apart_from_poses``): neither the
+    action nor an extra one (seed 28008, a laugh at rest: the opened mouth read nothing in
+    its own window and +0.21 inside the look-up after it, and was matched there, which
+    made the look-up look replayed out of order instead of the mouth missing, open at
+    rest).
     """
+    events = _apart_from_poses(events, margin_ms)
     matched: list[Event] = []
     others: list[Event] = []
     for ev in events:
@@ -286,7 +329,7 @@ def _unjudged(
     """
     if neutral is None:
         return []
-    seen = {e.action for e in events}
+    seen = {e.action for e in _apart_from_poses(events, cfg.pose_margin_ms)}
     out = []
     unseen = [a for a in actions if a not in seen]
     if abs(neutral.yaw_deg) > cfg.max_rest_yaw_deg and any(a.is_pose for a in unseen):
@@ -449,11 +492,14 @@ def evaluate(
             reasons.append(Reason.NO_FACE)
         events = detect_events(signals, cfg)
         t0 = signals[0].t_ms
-        order = _match_actions(challenge.actions, events, challenge.action_timeout_ms, t0)
+        order = _match_actions(
+            challenge.actions, events, challenge.action_timeout_ms, t0, cfg.pose_margin_ms
+        )
         reasons += order
         if Reason.ACTION_MISSING in order or Reason.NO_FACE in reasons:
             reasons += _unjudged(challenge.actions, events, _neutral(signals, cfg), cfg)
-        done = [a for a in challenge.actions if any(e.action is a for e in events)]
+        performed = _apart_from_poses(events, cfg.pose_margin_ms)
+        done = [a for a in challenge.actions if any(e.action is a for e in performed)]
         score = 1.0 if not order else len(done) / len(challenge.actions) * 0.99
         faces = _FrameFaces(images, matcher) if matcher is not None else None
         if matcher is not None and not _same_face(images, matcher, cfg, faces):

@@ -185,6 +185,34 @@ class TestMatchActions:
         events.append((Action.OPEN_MOUTH, 1700, 2100))
         assert self._walk((Action.TURN_RIGHT, Action.OPEN_MOUTH), events) == ()
 
+    def test_mouth_read_as_a_turn_starts_and_ends_is_its_side_effect(self):
+        # dev seed 23030's retake (a face turned 43 degrees at rest): one-frame mouth
+        # readings in the frames just before and after the turn, the head moving
+        asked = (Action.OPEN_MOUTH, Action.TURN_RIGHT)
+        events = [(Action.OPEN_MOUTH, 333, 600), (Action.OPEN_MOUTH, 933, 933),
+                  (Action.BLINK, 1000, 1000), (Action.TURN_RIGHT, 1000, 1133),
+                  (Action.BLINK, 1133, 1133), (Action.OPEN_MOUTH, 1200, 1200)]  # fmt: skip
+        assert self._walk(asked, events) == ()
+        # further from the turn, or longer, it is a mouth opened apart: an extra action
+        events[-1] = (Action.OPEN_MOUTH, 1300, 1300)
+        assert self._walk(asked, events) == (Reason.ACTIONS_OUT_OF_ORDER,)
+        events[-1] = (Action.OPEN_MOUTH, 1200, 1500)
+        assert self._walk(asked, events) == (Reason.ACTIONS_OUT_OF_ORDER,)
+
+    def test_mouth_read_inside_an_unrequested_pose_is_not_the_action(self):
+        # seed 28008 (a laugh at rest): the opened mouth read nothing in its own window and
+        # +0.21 inside the look-up after it; matched there, the look-up before the blink
+        # made the recording out of order (a replay). It is missing, and stays rejected.
+        asked = (Action.OPEN_MOUTH, Action.BLINK, Action.LOOK_UP)
+        events = [(Action.BLINK, 933, 1200), (Action.LOOK_UP, 1466, 1866),
+                  (Action.OPEN_MOUTH, 1533, 1600), (Action.OPEN_MOUTH, 1733, 1800)]  # fmt: skip
+        assert self._walk(asked, events) == (Reason.ACTION_MISSING,)
+        performed = [(Action.OPEN_MOUTH, 300, 800), *events]
+        assert self._walk(asked, performed) == ()
+        # a mouth opened before a pose and still open as it starts is the action
+        events = [(Action.OPEN_MOUTH, 300, 1500), (Action.LOOK_UP, 1466, 1866)]
+        assert self._walk((Action.OPEN_MOUTH, Action.LOOK_UP), events) == ()
+
 
 class TestDetectEvents:
     """Events from per-frame signals (no models): single-frame pose readings are noise."""
