@@ -52,6 +52,13 @@ class TestPoseFace:
         shut = _measures(tracker, pose_face(face, "blink", 1.0)[0])
         assert shut[2] < 0.6 * neutral[2]
 
+    def test_a_blink_shuts_whatever_the_extent(self, face) -> None:
+        # a person's extent scales their head turns and jaw, not a blink: lids stopped at
+        # 0.8-0.97 read 0.63-0.73 of the open eye on faces with glasses
+        shut, _ = pose_face(face, "blink", 1.0)
+        assert np.array_equal(pose_face(face, "blink", 1.0, extent=0.8)[0], shut)
+        assert np.array_equal(pose_face(face, "blink", 0.9, extent=1.15)[0], shut)  # held
+
     def test_open_mouth_opens(self, tracker, face) -> None:
         neutral = _measures(tracker, face)
         opened = _measures(tracker, pose_face(face, "open_mouth", 1.0)[0])
