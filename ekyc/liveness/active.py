@@ -73,7 +73,10 @@ class ActiveConfig:
         min_open_eye: Eyes at rest under this ratio cannot show a blink: it must read under
             ``blink_ratio`` x rest, and FaceMesh reads shut eyes at 0.02-0.16 (median 0.065
             over the 38 dev-seed blinks' deepest frames). Seed 23036 (0.10 at rest, a
-            squint) read 0.067 shut. Only explains a failure (``EYES_NOT_OPEN``).
+            squint) read 0.067 shut. 0.13: the synthetic faces of seeds 32000-32199, shut
+            fully in one 640x480 frame each, showed no blink at 0.11-0.13 at rest (5 of 5
+            read 0.63-0.88 of it), 3 of 4 at 0.13-0.15, 6 of 6 at 0.15-0.18. Only explains
+            a failure (``EYES_NOT_OPEN``): it asks for a retake, never passes one.
         max_rest_mouth: A mouth already clearly open at rest (``mouth_opening``: > 0.35)
             has to open to a near-maximal gap to show ``mouth_delta`` more, and there
             FaceMesh can put the chin on the dropped lower lip and read the mouth closing
@@ -97,7 +100,7 @@ class ActiveConfig:
     min_pose_frames: int = 2
     pose_margin_ms: float = 100.0
     max_rest_yaw_deg: float = 35.0
-    min_open_eye: float = 0.11
+    min_open_eye: float = 0.13
     max_rest_mouth: float = 0.35
     min_frames: int = 4
     min_face_fraction: float = 0.8

@@ -315,6 +315,8 @@ class TestUnjudged:
         # seed 23036: eyes 0.10 at rest, the rendered shut eye read 0.067 (0.67 of it)
         asked = (Action.TURN_RIGHT, Action.BLINK)
         assert self._why(asked, [Action.TURN_RIGHT], eye=0.10) == [Reason.EYES_NOT_OPEN]
+        # seeds 32000-32199: 5 of 5 faces at 0.11-0.13 at rest showed no full blink
+        assert self._why(asked, [Action.TURN_RIGHT], eye=0.12) == [Reason.EYES_NOT_OPEN]
         assert self._why(asked, [Action.TURN_RIGHT], eye=0.25) == []
         assert self._why(asked, asked, eye=0.10) == []  # seen: nothing to explain
 
