@@ -199,6 +199,26 @@ def test_a_paper_margin_along_the_hidden_sides_vetoes_the_band():
     assert not check.thickness_visible
 
 
+def test_a_strip_along_one_of_two_hidden_sides_is_no_margin():
+    # Scene 1 shows two sides facing away. A paper-white strip as wide as a copy's margin
+    # along one of them (a card's own border print can read so) no longer vetoes the band
+    # (it did); along both it still does.
+    sc = scenes.scene("tilt", 1, clean=True, background="fabric")
+    band, hidden = _hidden_sides(sc)
+    assert band.visible
+    assert len(hidden) == 2
+    quad = scenes.truth(sc)
+    f_px = focal_px((1280, 720), float(sc.record["focal_35mm"]))
+    printed = side_face_widths(quad, (1280, 720), f_px, CFG, inward_mm=1.0)[:, 0]
+    near = int(np.argmax(band.measured_px))
+    image = sc.image
+    for k, j in enumerate(hidden):
+        width = band.width_px * printed[j] / printed[near]
+        image = _strip(image, quad, j, 0.0, width, (246, 245, 240))
+        check = estimate_tilt(quad, (1280, 720), _meta(sc), image=image)
+        assert check.thickness_visible is (k == 0)
+
+
 def test_a_band_along_part_of_a_side_is_not_the_side_face():
     # A tilted photocopy with a dark strip like a side face's along 40 % of each side that
     # faces the camera (a shadow, a mark on the table): a side face runs along the whole side.
@@ -273,13 +293,15 @@ def _rounded(quad: np.ndarray, radius_mm: float = 3.18) -> np.ndarray:
 
 def _drawn_band(
     ratio: float, seed: int = 4, finger: tuple[float, float, float] | None = None,
-    sides: list[int] | None = None,
+    sides: list[int] | None = None, soft_opposite: float = 0.0,
 ) -> bool:  # fmt: skip
     """A clean drawing of tilt scene ``seed``'s card (pale face, brown table, blur 0.7 px)
     with a grey strip ``ratio`` times the predicted side-face width outside each side that
     faces the camera (or only ``sides``); is thickness seen? ``finger``: ``(start, end,
     opacity)``, a stretch of each such side (fractions along it) under a skin-coloured
-    finger from 12 px inside the card to 14 px out."""
+    finger from 12 px inside the card to 14 px out. ``soft_opposite``: the face's colour
+    fades into the table's over this many pixels outside the side opposite each such side
+    (a penumbra), so that the opposite side's edge reads as blurred."""
     sc = scenes.scene("tilt", seed, clean=True, background="fabric")
     quad = scenes.truth(sc)
     focal = float(sc.record["focal_35mm"])
@@ -296,6 +318,11 @@ def _drawn_band(
         if finger is not None:
             over = _strip(image, quad, i, -12.0, 14.0, (200, 140, 110), along=finger[:2])
             image = cv2.addWeighted(over, finger[2], image, 1.0 - finger[2], 0)
+        steps = int(2 * soft_opposite)
+        for k in range(steps):
+            t = (k + 0.5) / steps
+            fade = (232 + (110 - 232) * t, 230 + (85 - 230) * t, 224 + (60 - 224) * t)
+            image = _strip(image, quad, (i + 2) % 4, k / 2, (k + 1) / 2, fade)
     image = cv2.GaussianBlur(image, (0, 0), 0.7)
     noise = np.random.default_rng(seed).normal(0.0, 2.0, image.shape)
     image = np.clip(image + noise, 0, 255).astype(np.uint8)
@@ -304,6 +331,13 @@ def _drawn_band(
 
 def test_a_band_as_wide_as_predicted_shows():
     assert _drawn_band(1.0)
+
+
+def test_a_band_beside_a_soft_opposite_edge_shows():
+    # The opposite side's edge is the blur's witness: faded over 5 px it read as a blur
+    # that no two steps beat one step under (not seen); the band is fitted again with the
+    # blur free, against one step of any blur.
+    assert _drawn_band(1.0, 0, soft_opposite=5.0)
 
 
 def test_an_edge_thinner_than_the_width_range_shows_no_thickness():
