@@ -144,7 +144,8 @@ def evaluate(reader: LineReader, source: str, ppm: float, args: argparse.Namespa
             gate = key_field_gate(reader, doc, ppm) if args.gate else None
             image, ident, passed = card_images(source, doc, args.seed + i, ppm, args.size,
                                                args.retake, gate, asked)  # fmt: skip
-            out[source]["asked"].append(len(asked))
+            if args.gate:
+                out[source]["asked"].append(len(asked))
             start, cpu = time.perf_counter(), time.process_time()
             reads = read_fields(image, doc, Side.FRONT, reader=reader, px_per_mm=ppm)
             elapsed_ms = (time.perf_counter() - start) * 1000.0
