@@ -1,17 +1,18 @@
-"""Train the passive PAD model (``liveness/pad-lbpchroma@3``) from the evaluation data.
+"""Train the passive PAD models (``liveness/pad-lbpchroma@3`` and ``@4``) from the evaluation data.
 
-What it learns from: NUAA development subjects (``nuaa_imposter_raw``: live webcam faces and
+What they learn from: NUAA development subjects (``nuaa_imposter_raw``: live webcam faces and
 printed photos of the same people) plus synthetic selfies, printed-photo and screen-replay
 faces drawn by ``benchmarks.synth`` with LFW identities (``lfw_pairs_aligned112``; the
 astronaut when absent). The synthetic live class has two species: a still selfie and the
-first (neutral) frame of a challenge recording, which is the selfie ``ekyc verify`` judges.
+first (neutral) frame of a challenge recording, which is the selfie ``ekyc verify`` judges;
+@4 adds prints made of ink on paper and live faces washed of colour (``RECIPES``).
 Every synthetic frame, live or attack, is JPEG-compressed (quality 70-95) as a phone
-sends it. Features are ``ekyc.liveness.passive.pad_features``; the model is an ensemble
-of ``MEMBERS`` 3-class MLPs (live / print / screen_replay; 16 tanh units each) fitted by
-full-batch Adam from fixed-seed starts (synthetic prints weigh ``SPECIES_WEIGHT`` in the
-loss), their P(live) averaged, so the same data gives the same bytes. Features are
+sends it. Features are ``ekyc.liveness.passive.pad_features`` (the recipe's feature set);
+the model is an ensemble of ``MEMBERS`` 3-class MLPs (live / print / screen_replay; 16 tanh
+units each) fitted by full-batch Adam from fixed-seed starts (species weighted in the loss
+by the recipe), their P(live) averaged, so the same data gives the same bytes. Features are
 rounded to 1e-3 and the weights to 1e-4 before they are stored as float32
-(``(MEMBERS, 823)``); a machine whose BLAS sums in another order may still train other
+(``(MEMBERS, P)``); a machine whose BLAS sums in another order may still train other
 weights (Adam over 1500 steps magnifies the last bit), which the manifest's sha256 then
 reports.
 
@@ -19,8 +20,8 @@ The data never enters git, and may be absent: ``convert`` then prints why and re
 None, ``models.prepare`` reports the model as skipped, and loading it raises
 ``ModelNotFound``. Data folder: ``$EKYC_DATA_DIR`` or ``../shared/data`` beside the checkout.
 
-    python -m models.train_pad [--data DIR] [--out models/build/pad_lbpchroma_v3.npy] [--threshold]
-                               [--features FILE.npz]
+    python -m models.train_pad [--data DIR] [--recipe 4] [--out models/build/pad_lbpchroma_v4.npy]
+                               [--threshold] [--features FILE.npz]
 """
 
 from __future__ import annotations
@@ -42,7 +43,6 @@ from ekyc.blas import one_blas_thread
 from models.output import Conversion, write_output
 
 REPO = Path(__file__).resolve().parents[1]
-DEFAULT_OUT = REPO / "models" / "build" / "pad_lbpchroma_v3.npy"
 SYNTH_PER_CLASS = 320
 SYNTH_PEOPLE = 160
 """Synthetic frames per kind, and LFW people (every third) they are drawn from: two frames
@@ -82,14 +82,18 @@ def _init_worker() -> None:
     _DETECTOR = YuNetDetector(registry, config=MatchConfig(detect_max_side=320))
 
 
-def _features(image: npt.NDArray[np.uint8]) -> F64 | None:
+def _features(image: npt.NDArray[np.uint8]) -> dict[int, F64] | None:
+    """The face's features in every ``RECIPES`` feature set, rounded to 1e-3."""
     from ekyc.liveness.passive import largest_face, pad_features
 
     face = largest_face(_DETECTOR.detect(image))  # type: ignore[attr-defined]
     if face is None:
         return None
-    feats = pad_features(image, np.round(face.box), face.landmarks)
-    return np.round(feats.astype(np.float64), 3)
+    box = np.round(face.box)
+    return {
+        fs: np.round(pad_features(image, box, face.landmarks, fs).astype(np.float64), 3)
+        for fs in sorted({r.feature_set for r in RECIPES.values()})
+    }
 
 
 def nuaa_rows(data: Path) -> list[tuple[Path, int, str]]:
@@ -108,45 +112,94 @@ _KINDS = {
     "print_face": (1, "synth_print"),
     "replay_face": (2, "synth_replay"),
     "challenge": (0, "synth_live_challenge"),
+    "print_ink": (1, "synth_print_ink"),
+    "selfie_pale": (0, "synth_live_pale"),
 }
-_SEED_POSITION = {**{kind: i for i, kind in enumerate(_KINDS)}, "print_ink": 1}
-"""``print_ink`` (``EVAL_ONLY``) draws from the seeds of the prints it stands beside."""
+_SEED_POSITION = {"selfie": 0, "print_face": 1, "replay_face": 2, "challenge": 3,
+                  "print_ink": 1, "selfie_pale": 4}  # fmt: skip
+"""``print_ink`` draws from the seeds of the prints it stands beside; ``selfie_pale`` is
+drawn for the first half of the indices only (160 of 320)."""
 
 
-EVAL_ONLY = {"print_ink": (1, "synth_print_ink")}
-"""Kinds the benchmark collects but no model trains on: prints made of ink on paper
-(``benchmarks.synth.close_print.render_ink_print``: ink gamut, paper white, dots, held close
-or at arm's length), a harder yardstick than the trained ``print_face`` (a tone shift at
-arm's length, its whole sheet in view). @3 accepts about half of them leave-subjects-out at
-its threshold (benchmarks/liveness.py), so they stay a measurement until a model that trains
-on them meets the targets (session 11: not yet)."""
+@dataclass(frozen=True, slots=True)
+class Recipe:
+    """What one PAD model is trained on: its feature set (``passive.FEATURE_SETS``), the
+    synthetic kinds it trains on, and the loss weight of a sample by its species (1 when
+    absent), on top of the class balance."""
+
+    feature_set: int
+    kinds: tuple[str, ...]
+    species_weight: dict[str, float]
+
+
+RECIPES = {
+    3: Recipe(3, ("selfie", "print_face", "replay_face", "challenge"), {"synth_print": 3.0}),
+    4: Recipe(
+        4,
+        ("selfie", "print_face", "replay_face", "challenge", "print_ink", "selfie_pale"),
+        {"synth_print": 3.0, "synth_print_ink": 3.0},
+    ),
+}
+"""By feature set: @3's (``liveness/pad-lbpchroma@3``) and @4's. Why @4: @3 accepted 54.8 %
+of prints made of ink on paper (never trained on, session 11); trained on them alone, a
+model caught them but rejected twice the live selfies of little colour (the absolute
+``cr_std``) and accepted 14.8 % of the old prints. @4 trains on both prints, on live faces
+washed of colour (``selfie_pale``), and reads colour against the face's own
+(``passive._print_tone``); figures in models/manifest.toml."""
+DEFAULT_RECIPE = 4
+"""The recipe of the default model (``passive.PAD_MODEL_ID``): the benchmark's."""
+
+
+def eval_only(recipe: int = DEFAULT_RECIPE) -> dict[str, tuple[int, str]]:
+    """Kinds the benchmark collects but ``recipe``'s model does not train on (class, species).
+
+    For @3, the ink prints (``benchmarks.synth.close_print.render_ink_print``: ink gamut,
+    paper white, dots, held close or at arm's length) and the pale live faces: @3 accepts
+    about half the ink prints leave-subjects-out at its threshold (benchmarks/liveness.py)."""
+    return {k: v for k, v in _KINDS.items() if k not in RECIPES[recipe].kinds}
 
 
 def synth_jobs(
-    data: Path, per_class: int, eval_only: bool = False
+    data: Path, per_class: int, eval_only: bool = False, recipe: int = DEFAULT_RECIPE
 ) -> list[tuple[str, int, str, str]]:
-    """``(face path or 'astronaut', index, kind, subject)`` of the synthetic set (with
-    ``eval_only``, the ``EVAL_ONLY`` kinds too, after the trained kinds of each face)."""
+    """``(face path or 'astronaut', index, kind, subject)`` of ``recipe``'s synthetic set (with
+    ``eval_only``, every kind: those it does not train on too), face by face in ``_KINDS``
+    order (``selfie_pale`` for the first half of the indices only)."""
     from benchmarks.synth.generate import face_people
 
     lfw = data / "lfw_pairs_aligned112"
     people = face_people(lfw)[::3][:SYNTH_PEOPLE] if lfw.is_dir() else ()
-    kinds = [*_KINDS, *(EVAL_ONLY if eval_only else ())]
+    kinds = [k for k in _KINDS if eval_only or k in RECIPES[recipe].kinds]
     jobs = []
     for i in range(per_class):
         face = str(people[i % len(people)][0]) if people else "astronaut"
         subject = f"synth-{Path(face).parent.name if people else 'astronaut'}"
-        jobs += [(face, i, kind, subject) for kind in kinds]
+        pale = i < per_class // 2
+        jobs += [(face, i, kind, subject) for kind in kinds if kind != "selfie_pale" or pale]
     return jobs
 
 
-def trained(s: Samples) -> npt.NDArray[np.bool_]:
-    """Which samples a model trains on: all but the ``EVAL_ONLY`` species."""
-    return ~np.isin(np.array(s.species), [sp for _, sp in EVAL_ONLY.values()])
+def trained(s: Samples, recipe: int = DEFAULT_RECIPE) -> npt.NDArray[np.bool_]:
+    """Which samples ``recipe``'s model trains on: all but its ``eval_only`` species."""
+    return ~np.isin(np.array(s.species), [sp for _, sp in eval_only(recipe).values()])
+
+
+def _pale(face: npt.NDArray[np.uint8], rng: np.random.Generator) -> npt.NDArray[np.uint8]:
+    """A face washed of colour: saturation x 0.3-0.75 about its grey, then brightened by a
+    gamma of 0.55-0.9 (a pale complexion, a camera that desaturates). Why: live faces of
+    little colour were what a model trained on ink prints rejected (session 11)."""
+    f = face.astype(np.float32) / 255
+    grey = f.mean(axis=2, keepdims=True)
+    f = grey + (f - grey) * rng.uniform(0.3, 0.75)
+    f = np.clip(f, 0, 1) ** rng.uniform(0.55, 0.9)
+    return np.round(f * 255).astype(np.uint8)
 
 
 def render_synth(face_path: str, index: int, kind: str) -> npt.NDArray[np.uint8]:
     """One synthetic frame of ``face`` (a ``_KINDS`` kind), JPEG-compressed as a phone would.
+
+    ``selfie_pale``: the face washed of colour (``_pale``), then a selfie (even ``index``)
+    or a challenge still (odd).
 
     ``challenge`` is a challenge recording's neutral first frame (no room light or defocus
     drawn, unlike ``selfie``): what the capture app sends as the selfie.
@@ -158,6 +211,9 @@ def render_synth(face_path: str, index: int, kind: str) -> npt.NDArray[np.uint8]
 
     rng = np.random.default_rng([index, _SEED_POSITION[kind], 6])
     face = load_face(face_path)
+    if kind == "selfie_pale":
+        face = _pale(face, rng)
+        kind = "selfie" if index % 2 == 0 else "challenge"
     if kind == "selfie":
         image = selfie.render_selfie(face, (480, 640), rng)[0]
     elif kind == "challenge":
@@ -174,7 +230,7 @@ def render_synth(face_path: str, index: int, kind: str) -> npt.NDArray[np.uint8]
     return np.ascontiguousarray(decoded)
 
 
-def _job(job: tuple[str, str, int, str]) -> F64 | None:
+def _job(job: tuple[str, str, int, str]) -> dict[int, F64] | None:
     source_kind, source, index, kind = job
     if source_kind == "nuaa":
         bgr = cv2.imread(source, cv2.IMREAD_COLOR)
@@ -182,58 +238,80 @@ def _job(job: tuple[str, str, int, str]) -> F64 | None:
     return _features(render_synth(source, index, kind))
 
 
+_COLLECTED: dict[
+    tuple[str, int], tuple[list[dict[int, F64] | None], list[tuple[int, str, str, str]]]
+] = {}
+"""Every kind's features by (data folder, per_class), once per process: ``models.prepare``
+builds @3 and @4 from the same renders."""
+
+
 def collect(
-    data: Path, per_class: int = SYNTH_PER_CLASS, workers: int = 2, eval_only: bool = False
+    data: Path,
+    per_class: int = SYNTH_PER_CLASS,
+    workers: int = 2,
+    eval_only: bool = False,
+    recipe: int = DEFAULT_RECIPE,
 ) -> Samples:
-    """Features of every NUAA image and of the synthetic set (faces not found are dropped;
-    ``eval_only``: with the ``EVAL_ONLY`` kinds, for the benchmark).
+    """Features (``recipe``'s set) of every NUAA image and of ``recipe``'s synthetic set
+    (faces not found are dropped; ``eval_only``: with the kinds it does not train on, for
+    the benchmark).
 
     Two worker processes (the machine's cores); results come back in job order, so the
     samples, and the model, do not depend on scheduling. Workers are spawned, not forked:
     ``models.prepare`` builds the other models first in this process, and a fork taken
-    after onnxruntime's and OpenCV's thread pools exist deadlocked on a fresh machine.
+    after onnxruntime's and OpenCV's thread pools exist deadlocked on a fresh machine. Every
+    kind is rendered and every feature set computed once per process (``_COLLECTED``).
     """
     import multiprocessing
 
-    nuaa = nuaa_rows(data)
-    synth = synth_jobs(data, per_class, eval_only)
-    jobs = [("nuaa", str(p), 0, "") for p, _, _ in nuaa] + [
-        ("synth", f, i, kind) for f, i, kind, _ in synth
-    ]
-    meta = [(c, s, "nuaa_print" if c else "nuaa_live") for _, c, s in nuaa]
-    meta += [(({**_KINDS, **EVAL_ONLY})[kind][0], s, ({**_KINDS, **EVAL_ONLY})[kind][1])
-             for _, _, kind, s in synth]  # fmt: skip
-    with multiprocessing.get_context("spawn").Pool(workers, initializer=_init_worker) as pool:
-        feats = pool.map(_job, jobs, chunksize=16)
-    keep = [i for i, f in enumerate(feats) if f is not None]
+    key = (str(data), per_class)
+    if key not in _COLLECTED:
+        nuaa = nuaa_rows(data)
+        synth = synth_jobs(data, per_class, eval_only=True)
+        jobs = [("nuaa", str(p), 0, "") for p, _, _ in nuaa] + [
+            ("synth", f, i, kind) for f, i, kind, _ in synth
+        ]
+        meta = [(c, s, "nuaa_print" if c else "nuaa_live", "") for _, c, s in nuaa]
+        meta += [(*_KINDS[kind][:1], s, _KINDS[kind][1], kind) for _, _, kind, s in synth]
+        ctx = multiprocessing.get_context("spawn")
+        with ctx.Pool(workers, initializer=_init_worker) as pool:
+            _COLLECTED[key] = (pool.map(_job, jobs, chunksize=16), meta)
+    feats, meta = _COLLECTED[key]
+    wanted = {*RECIPES[recipe].kinds, *(_KINDS if eval_only else ()), ""}
+    keep = [i for i, f in enumerate(feats) if f is not None and meta[i][3] in wanted]
+    fs = RECIPES[recipe].feature_set
     return Samples(
-        np.array([feats[i] for i in keep]),
+        np.array([feats[i][fs] for i in keep]),  # type: ignore[index]
         np.array([meta[i][0] for i in keep]),
         tuple(meta[i][1] for i in keep),
         tuple(meta[i][2] for i in keep),
     )
 
 
-def save_samples(path: Path, samples: Samples) -> None:
-    """Write ``samples`` (an ``.npz``) with today's feature names and synthetic set size."""
-    from ekyc.liveness.passive import FEATURE_NAMES
+def _feature_names(recipe: int) -> tuple[str, ...]:
+    from ekyc.liveness.passive import FEATURE_SETS
 
+    return FEATURE_SETS[RECIPES[recipe].feature_set]
+
+
+def save_samples(path: Path, samples: Samples, recipe: int = DEFAULT_RECIPE) -> None:
+    """Write ``samples`` (an ``.npz``) with ``recipe``'s feature names and today's synthetic
+    set size."""
     path.parent.mkdir(parents=True, exist_ok=True)
     np.savez(path, x=samples.x, y=samples.y, subject=np.array(samples.subject),
-             species=np.array(samples.species), feature_names=np.array(FEATURE_NAMES),
+             species=np.array(samples.species),
+             feature_names=np.array(_feature_names(recipe)),
              per_class=SYNTH_PER_CLASS)  # fmt: skip
 
 
-def load_samples(path: Path) -> Samples | None:
-    """``save_samples``'s samples; None when absent or written for other feature names or
-    another synthetic set size. A change to the synthetic renderer or to how a feature is
-    computed goes unseen: delete the file then."""
-    from ekyc.liveness.passive import FEATURE_NAMES
-
+def load_samples(path: Path, recipe: int = DEFAULT_RECIPE) -> Samples | None:
+    """``save_samples``'s samples; None when absent or written for other feature names than
+    ``recipe``'s or another synthetic set size. A change to the synthetic renderer or to how
+    a feature is computed goes unseen: delete the file then."""
     if not path.is_file():
         return None
     with np.load(path, allow_pickle=False) as z:
-        if z["feature_names"].tolist() != list(FEATURE_NAMES) or int(z["per_class"]) != (
+        if z["feature_names"].tolist() != list(_feature_names(recipe)) or int(z["per_class"]) != (
             SYNTH_PER_CLASS
         ):
             return None
@@ -250,8 +328,8 @@ leave-subjects-out), so one fit could neither be trusted at 1 % nor keep its thr
 the average of five moves far less (benchmarks/liveness.py)."""
 
 
-SPECIES_WEIGHT = {"synth_print": 3.0}
-"""Loss weight of a sample by its species (1 when absent), on top of the class balance.
+SPECIES_WEIGHT = RECIPES[3].species_weight
+"""@3's loss weight of a sample by its species (``Recipe.species_weight``; 1 when absent).
 Why: the operating threshold is NUAA's (its live faces reach 5 % rejected first), which
 left the synthetic live faces at 2 % rejected and synthetic prints at 2.9 % accepted;
 weighting those prints 3x spends part of that slack. Leave-subjects-out at the per-domain
@@ -260,9 +338,10 @@ threshold (benchmarks/liveness.py's folds): on @2's 36 features print APCER 2.89
 -> 1.61 %; 6x gained nothing over 3x (1.61 %, synthetic BPCER 2.7 %)."""
 
 
-def species_weight(species: tuple[str, ...]) -> F64:
-    """Each sample's ``SPECIES_WEIGHT``."""
-    return np.array([SPECIES_WEIGHT.get(s, 1.0) for s in species])
+def species_weight(species: tuple[str, ...], recipe: int = DEFAULT_RECIPE) -> F64:
+    """Each sample's ``recipe`` species weight."""
+    weights = RECIPES[recipe].species_weight
+    return np.array([weights.get(s, 1.0) for s in species])
 
 
 def fit(
@@ -380,15 +459,15 @@ def subject_folds(s: Samples, folds: int = 5) -> list[npt.NDArray[np.bool_]]:
     return [np.isin(subj, sorted(set(nuaa[k::folds]) | set(synth[k::folds]))) for k in range(folds)]
 
 
-def cross_validate(s: Samples, folds: int = 5) -> F64:
+def cross_validate(s: Samples, folds: int = 5, recipe: int = DEFAULT_RECIPE) -> F64:
     """P(live) of every sample from a model fitted without its subject (``subject_folds``),
     on the ``trained`` samples of the other subjects."""
     scores = np.full(len(s.y), np.nan)
-    fit_on = trained(s)
+    fit_on = trained(s, recipe)
     for test in subject_folds(s, folds):
         if test.any():
             on = ~test & fit_on
-            model = fit(s.x[on], s.y[on], weight=species_weight(s.species)[on])
+            model = fit(s.x[on], s.y[on], weight=species_weight(s.species, recipe)[on])
             scores[test] = live_scores(model, s.x[test])
     return scores
 
@@ -421,23 +500,29 @@ def subset(s: Samples, keep: npt.NDArray[np.bool_]) -> Samples:
                    tuple(s.species[i] for i in at))  # fmt: skip
 
 
-def model_bytes(samples: Samples) -> bytes:
+def model_bytes(samples: Samples, recipe: int = DEFAULT_RECIPE) -> bytes:
     """The ``.npy`` bytes of the model trained on ``samples`` (their ``trained`` ones)."""
     buf = io.BytesIO()
-    samples = subset(samples, trained(samples))
-    packed = fit(samples.x, samples.y, weight=species_weight(samples.species))
+    samples = subset(samples, trained(samples, recipe))
+    packed = fit(samples.x, samples.y, weight=species_weight(samples.species, recipe))
     np.save(buf, packed.astype(np.float32), allow_pickle=False)
     return buf.getvalue()
 
 
-def convert(source: Path, out_path: Path) -> Conversion | None:
-    """Train and write atomically; None (with a message) when the data folder is absent."""
-    trained = train(source, out_path)
+def convert(source: Path, out_path: Path, recipe: int = 3) -> Conversion | None:
+    """Train ``recipe``'s model and write it atomically; None (with a message) when the data
+    folder is absent. ``recipe``: the manifest's ``convert_options`` (@3's entry has none)."""
+    trained = train(source, out_path, recipe=recipe)
     return None if trained is None else trained[0]
 
 
 def train(
-    source: Path, out_path: Path, *, threshold: bool = False, features: Path | None = None
+    source: Path,
+    out_path: Path,
+    *,
+    threshold: bool = False,
+    features: Path | None = None,
+    recipe: int = DEFAULT_RECIPE,
 ) -> tuple[Conversion, float | None] | None:
     """``convert``, and with ``threshold`` the operating threshold of a 5-fold
     leave-subjects-out run on the same samples (``operating_threshold``). ``features``: an
@@ -451,22 +536,25 @@ def train(
         )
         return None
     start = time.perf_counter()
-    samples = None if features is None else load_samples(features)
+    samples = None if features is None else load_samples(features, recipe)
     if samples is None:
-        samples = collect(source)
+        samples = collect(source, recipe=recipe)
         if features is not None:
-            save_samples(features, samples)
-    written = write_output(out_path, model_bytes(samples), start)
+            save_samples(features, samples, recipe)
+    written = write_output(out_path, model_bytes(samples, recipe), start)
     if not threshold:
         return written, None
-    scores = cross_validate(samples)
+    scores = cross_validate(samples, recipe=recipe)
     return written, operating_threshold(scores, samples.y == 0, domains(samples.subject))
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m models.train_pad", description=__doc__)
     parser.add_argument("--data", type=Path, default=default_dat_path())
-    parser.add_argument("--out", type=Path, default=DEFAULT_OUT)
+    parser.add_argument(
+        "--out", type=Path, default=None, help="default: models/build/pad_lbpchroma_v<recipe>.npy"
+    )
+    parser.add_argument("--recipe", type=int, choices=sorted(RECIPES), default=DEFAULT_RECIPE)
     parser.add_argument(
         "--threshold",
         action="store_true",
@@ -481,7 +569,9 @@ def main(argv: list[str] | None = None) -> int:
         "otherwise; delete it after changing the synthetic renderer)",
     )
     args = parser.parse_args(argv)
-    trained = train(args.data, args.out, threshold=args.threshold, features=args.features)
+    out = args.out or REPO / "models" / "build" / f"pad_lbpchroma_v{args.recipe}.npy"
+    trained = train(args.data, out, threshold=args.threshold, features=args.features,
+                    recipe=args.recipe)  # fmt: skip
     if trained is None:
         return 0
     result, threshold = trained

@@ -14,9 +14,13 @@ overfit a deep one. The features name what an attack changes:
 * context: straight edges around the face and the brightness of the ring around it (a
   photo's border, a phone's bezel, a card's outline), and long straight edges anywhere in
   the frame (the border of a print or screen holding a small face).
+* print tone (feature set 4, ``_print_tone``): colour against the face's own saturation
+  (ink's gamut squeezes the saturated colours, a pale face is dull all over), the skin's
+  grain at twice the face crop's resolution, and the face's size in the frame.
 
-``pad_features`` computes them; ``PadModel`` (five 16-unit MLPs over live / print /
-screen replay, averaged, trained by ``models/train_pad.py``) scores them; ``PassiveChecker`` holds
+``pad_features`` computes them (``FEATURE_SETS``: each model names its set in the manifest);
+``PadModel`` (five 16-unit MLPs over live / print / screen replay, averaged, trained by
+``models/train_pad.py``) scores them; ``PassiveChecker`` holds
 the detector and the model. ``portrait_reused`` flags a selfie that is the ID card's own
 portrait re-photographed.
 """
@@ -37,6 +41,7 @@ from ekyc.types import Embedding, FaceDetection, ModelRef, RGBImage
 __all__ = [
     "CLASSES",
     "FEATURE_NAMES",
+    "FEATURE_SETS",
     "PAD_MODEL_ID",
     "PadModel",
     "PassiveChecker",
@@ -46,10 +51,10 @@ __all__ = [
     "portrait_reused",
 ]
 
-PAD_MODEL_ID = "liveness/pad-lbpchroma@3"
+PAD_MODEL_ID = "liveness/pad-lbpchroma@4"
 CLASSES = ("live", "print", "screen_replay")
 _ATTACKS = {"print": AttackType.PRINT, "screen_replay": AttackType.SCREEN_REPLAY}
-FEATURE_NAMES = (
+_NAMES_V3 = (
     *(f"lbp1_{i}" for i in range(10)),
     *(f"lbp2_{i}" for i in range(10)),
     "cr_mean", "cb_mean", "cr_std", "cb_std", "sat_mean", "sat_std", "val_std",
@@ -57,6 +62,23 @@ FEATURE_NAMES = (
     "specular", "context_lines", "ring_minus_face_val", "ring_val_std", "frame_lines",
     "eye_dark", "skin_cr", "nostril_dark", "eye_range", "eye_std", "eye_bright",
 )  # fmt: skip
+_PRINT_TONE = ("sat_p95_rel", "cheek_grain", "cr_std_rel", "sat_cv")
+FEATURE_SETS = {3: _NAMES_V3, 4: (*_NAMES_V3, *_PRINT_TONE, "face_frac")}
+"""Feature names by feature set (a model's manifest ``feature_set``; 3 when absent).
+
+3: @3's 42, the context crop read with the black beyond the frame. 4: the same 42 with the
+context read inside the frame only (``_inside``), plus ``_print_tone``'s (chroma judged
+against the face's own saturation, the grain of the skin at twice the resolution) and
+``face_frac``, the face box's larger side over the frame's shorter side.
+
+Why ``face_frac``: @3 told a print held at arm's length (a small face) from a selfie partly
+by the black its context crop draws beyond the frame (a selfie's face is large and near the
+edge); read inside the frame only, that cue went, and with it a third of its catch of the
+old synthetic prints (leave-subjects-out APCER 3.2 % without ``face_frac``, 1.6 % with it,
+session 12). It says openly what the black bar said by accident."""
+FEATURE_SET = 4
+"""The default model's feature set (``PAD_MODEL_ID``)."""
+FEATURE_NAMES = FEATURE_SETS[FEATURE_SET]
 F32 = npt.NDArray[np.float32]
 
 
@@ -92,6 +114,26 @@ def _crop(image: RGBImage, box: npt.NDArray[np.float32], scale: float, size: int
     out: RGBImage = np.asarray(
         cv2.warpAffine(image, cv2.getAffineTransform(src, dst), (size, size),
                        flags=cv2.INTER_AREA), np.uint8)  # fmt: skip
+    return out
+
+
+def _inside(shape: tuple[int, ...], box: npt.NDArray[np.float32]) -> npt.NDArray[np.bool_]:
+    """Which pixels of the context crop (``_crop(image, box, 2.4, 128)``) lie in the image.
+
+    2 px clear of its edge.
+
+    Why: the crop is black beyond the frame, and that black reads as a print's border (a
+    straight edge, a dark ring) or, learned from the synthetic set, as a live face: a live
+    selfie's face is large and often near the frame's edge (the context left the frame on
+    93 % of the synthetic live faces, 6 % of the arm's-length prints), so black padding
+    was a shortcut to "live", and a face near the top of the frame (dev seed 21046) got a
+    black bar that read as a border. The context features read only the image's pixels.
+    """
+    import cv2
+
+    ones = np.full((int(shape[0]), int(shape[1])), 255, np.uint8)
+    valid = (_crop(ones, box, 2.4, 128) >= 250).astype(np.uint8)
+    out: npt.NDArray[np.bool_] = cv2.erode(valid, np.ones((5, 5), np.uint8)) > 0
     return out
 
 
@@ -188,15 +230,71 @@ def _ink_tone(image: RGBImage, landmarks: npt.NDArray[np.float32]) -> tuple[floa
     return eye_dark, skin_cr, float(nostril_dark), *spread, eye_bright
 
 
-def pad_features(
-    image: RGBImage, box: npt.NDArray[np.float32], landmarks: npt.NDArray[np.float32]
-) -> F32:
-    """The ``FEATURE_NAMES`` vector of the face in ``box`` (x, y, w, h) of an RGB image.
+def _print_tone(
+    face: RGBImage,
+    face2x: RGBImage,
+    box: npt.NDArray[np.float32],
+    landmarks: npt.NDArray[np.float32],
+) -> list[float]:
+    """Ink's gamut and paper's grain, judged against the face's own colour (feature set 4).
 
-    ``landmarks``: the face's five (``FaceDetection.landmarks``).
+    ``face`` is the 96 px face crop, ``face2x`` the same crop at 192 px. In order:
+    ``sat_p95_rel``, the crop's 95th percentile of saturation over the cheeks' median;
+    ``cheek_grain``, the cheeks' grey detail finer than a 1 px Gaussian at 192 px over their
+    grey (log); ``cr_std_rel``, the spread of Cr over the face's mean chroma (+ 0.02);
+    ``sat_cv``, the saturation's spread over its mean (+ 0.02).
+
+    Why: a model trained on ink prints read a low spread of chroma (``cr_std``) as ink, and
+    rejected live faces of little colour (dev selfies 3 -> 6 of 120, session 11): ink
+    compresses the saturated colours more than the dull ones, a pale face is dull all over,
+    so the ratios tell them apart where the levels do not. Ink's dots and paper fibre are
+    finer than the 96 px crop's pixel, so the grain is read at twice that.
     """
     import cv2
 
+    x, y, w, h = (float(v) for v in box)
+    side = max(w, h) * 1.1
+    origin = np.array([x + w / 2 - side / 2, y + h / 2 - side / 2])
+    el, er, _, ml, mr = (np.asarray(landmarks, np.float64) - origin) * (192 / side)
+    d = max(4.0, float(np.hypot(*(er - el))))
+    ycc2 = cv2.cvtColor(face2x, cv2.COLOR_RGB2YCrCb).astype(np.float32) / 255
+    hsv2 = cv2.cvtColor(face2x, cv2.COLOR_RGB2HSV).astype(np.float32) / 255
+    grey2 = ycc2[..., 0]
+    detail = grey2 - cv2.GaussianBlur(grey2, (0, 0), 1.0)
+    cheeks = [
+        _window((el + ml) / 2, 0.12 * d, 192, 192),
+        _window((er + mr) / 2, 0.12 * d, 192, 192),
+    ]
+    cheek_grey = np.concatenate([grey2[r, c].ravel() for r, c in cheeks])
+    cheek_sat = np.concatenate([hsv2[..., 1][r, c].ravel() for r, c in cheeks])
+    cheek_detail = np.concatenate([detail[r, c].ravel() for r, c in cheeks])
+    ycc = cv2.cvtColor(face, cv2.COLOR_RGB2YCrCb).reshape(-1, 3).astype(np.float32) / 255
+    sat = cv2.cvtColor(face, cv2.COLOR_RGB2HSV)[..., 1].astype(np.float32) / 255
+    cr, cb = ycc[:, 1] - 0.5, ycc[:, 2] - 0.5
+    chroma = float(np.hypot(cr.mean(), cb.mean()))
+    return [
+        float(np.percentile(hsv2[..., 1], 95) / (np.median(cheek_sat) + 0.02)),
+        float(np.log(cheek_detail.std() / (np.median(cheek_grey) + 0.02) + 1e-4)),
+        float(cr.std() / (chroma + 0.02)),
+        float(sat.std() / (sat.mean() + 0.02)),
+    ]
+
+
+def pad_features(
+    image: RGBImage,
+    box: npt.NDArray[np.float32],
+    landmarks: npt.NDArray[np.float32],
+    feature_set: int = FEATURE_SET,
+) -> F32:
+    """The ``FEATURE_SETS[feature_set]`` vector of the face in ``box`` (x, y, w, h).
+
+    ``image``: RGB. ``landmarks``: the face's five (``FaceDetection.landmarks``). Set 3 is
+    @3's, computed as it was trained (the context crop's black beyond the frame included).
+    """
+    import cv2
+
+    if feature_set not in FEATURE_SETS:
+        raise ValueError(f"unknown PAD feature set {feature_set}")
     face = _crop(image, box, 1.1, 96)
     context = _crop(image, box, 2.4, 128)
     grey: F32 = cv2.cvtColor(face, cv2.COLOR_RGB2GRAY).astype(np.float32)
@@ -205,16 +303,27 @@ def pad_features(
     hsv = cv2.cvtColor(face, cv2.COLOR_RGB2HSV).reshape(-1, 3).astype(np.float32) / 255
     ctx_grey = cv2.cvtColor(context, cv2.COLOR_RGB2GRAY)
     lap_face = float(cv2.Laplacian(grey, cv2.CV_32F).var())
-    lap_ctx = float(cv2.Laplacian(ctx_grey.astype(np.float32), cv2.CV_32F).var())
+    lap = cv2.Laplacian(ctx_grey.astype(np.float32), cv2.CV_32F)
     energy, peak = _spectrum(grey)
     specular = float(np.mean((hsv[:, 2] > 0.94) & (hsv[:, 1] < 0.12)))
     edges = cv2.Canny(ctx_grey, 60, 150)
-    edges[32:96, 32:96] = 0  # the face itself: its contours are not a frame around it
-    lines = cv2.HoughLinesP(edges, 1, np.pi / 90, 30, minLineLength=36, maxLineGap=3)
     ring = cv2.cvtColor(context, cv2.COLOR_RGB2HSV)[..., 2].astype(np.float32) / 255
     mask = np.ones(ring.shape, bool)
     mask[32:96, 32:96] = False
-    ring_v = ring[mask]
+    if feature_set == 3:
+        lap_ctx = float(lap.var())
+        ring_v = ring[mask]
+        ring_dv, ring_std = ring_v.mean() - hsv[:, 2].mean(), ring_v.std()
+    else:
+        inside = _inside(image.shape[:2], box)
+        lap_ctx = float(lap[inside].var()) if inside.sum() > 16 else 0.0
+        edges[~inside] = 0  # the frame's own edge, where the crop leaves it, is no border
+        ring_v = ring[mask & inside]
+        ring_dv, ring_std = (
+            (ring_v.mean() - hsv[:, 2].mean(), ring_v.std()) if ring_v.size else (0, 0)
+        )
+    edges[32:96, 32:96] = 0  # the face itself: its contours are not a frame around it
+    lines = cv2.HoughLinesP(edges, 1, np.pi / 90, 30, minLineLength=36, maxLineGap=3)
     values = [
         *_lbp_riu2(grey, 1),
         *_lbp_riu2(small, 1),
@@ -222,9 +331,12 @@ def pad_features(
         hsv[:, 1].mean(), hsv[:, 1].std(), hsv[:, 2].std(),
         np.log1p(lap_face), np.log1p(lap_ctx), energy, peak, specular,
         np.log1p(0 if lines is None else len(lines)),
-        ring_v.mean() - hsv[:, 2].mean(), ring_v.std(), _frame_lines(image, box),
+        ring_dv, ring_std, _frame_lines(image, box),
         *_ink_tone(image, landmarks),
     ]  # fmt: skip
+    if feature_set >= 4:
+        values += _print_tone(face, _crop(image, box, 1.1, 192), box, landmarks)
+        values.append(float(max(box[2], box[3])) / min(image.shape[:2]))
     return np.asarray(values, np.float32)
 
 
@@ -247,13 +359,18 @@ class PadModel:
     Layout of a row, for F features, H hidden units (manifest ``hidden``) and C classes:
     feature mean (F), feature std (F), W1 (F x H), b1 (H), W2 (H x C), b2 (C). The class
     probabilities are the mean of the members' (manifest ``members``; one flat row when
-    absent).
+    absent). Its features are ``FEATURE_SETS[feature_set]`` (manifest ``feature_set``; 3,
+    @3's, when absent).
     """
 
     def __init__(self, registry: Registry, model_id: str = PAD_MODEL_ID) -> None:
         spec = registry.spec(model_id)
         values = np.load(registry.path(model_id), allow_pickle=False).astype(np.float32)
-        n, h, c = len(FEATURE_NAMES), int(spec.extra.get("hidden", 16)), len(CLASSES)
+        self.feature_set = int(spec.extra.get("feature_set", 3))
+        if self.feature_set not in FEATURE_SETS:
+            raise ValueError(f"{model_id}: unknown feature_set {self.feature_set}")
+        n, h = len(FEATURE_SETS[self.feature_set]), int(spec.extra.get("hidden", 16))
+        c = len(CLASSES)
         k = int(spec.extra.get("members", 1))
         sizes = (n, n, n * h, h, h * c, c)
         if values.size != k * sum(sizes) or values.ndim > 2:
@@ -305,7 +422,8 @@ class PassiveChecker:
         face = largest_face(self.detector.detect(image))
         if face is None:
             raise NoFaceFound("no face was found in the image")
-        probs = self.model.probabilities(pad_features(image, face.box, face.landmarks))
+        feats = pad_features(image, face.box, face.landmarks, self.model.feature_set)
+        probs = self.model.probabilities(feats)
         score, threshold = float(probs[0]), self.model.threshold
         live = score >= threshold
         attack = _ATTACKS[CLASSES[1 + int(np.argmax(probs[1:]))]]

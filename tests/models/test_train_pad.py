@@ -70,9 +70,46 @@ def test_eval_only_species_are_judged_but_never_trained_on(monkeypatch):
                               ("synth_print_ink",) * 10)  # fmt: skip
     both = train_pad.Samples(np.concatenate([s.x, extra.x]), np.concatenate([s.y, extra.y]),
                              s.subject + extra.subject, s.species + extra.species)  # fmt: skip
-    assert train_pad.trained(both).sum() == len(y)
-    assert train_pad.model_bytes(both) == train_pad.model_bytes(s)
-    scores = train_pad.cross_validate(both)
+    # @3's recipe never trains on ink prints; @4's does
+    assert train_pad.trained(both, recipe=3).sum() == len(y)
+    assert train_pad.trained(both, recipe=4).all()
+    assert train_pad.model_bytes(both, recipe=3) == train_pad.model_bytes(s, recipe=3)
+    scores = train_pad.cross_validate(both, recipe=3)
     assert np.all(np.isfinite(scores))  # the eval-only rows are scored by their fold's model
     # and the other rows score as without them: the fold models are the same
-    assert np.allclose(scores[: len(y)], train_pad.cross_validate(s))
+    assert np.allclose(scores[: len(y)], train_pad.cross_validate(s, recipe=3))
+
+
+def test_recipes_jobs_keep_at3s_order_and_add_ink_and_pale(tmp_path):
+    """@3's synthetic jobs are the ones it was trained on, in the same order (its bytes
+    hold); @4 adds ink prints for every index and pale faces for the first half."""
+    j3 = train_pad.synth_jobs(tmp_path, 8, recipe=3)
+    assert [k for _, i, k, _ in j3 if i == 0] == [
+        "selfie",
+        "print_face",
+        "replay_face",
+        "challenge",
+    ]
+    j4 = train_pad.synth_jobs(tmp_path, 8, recipe=4)
+    assert [(i, k) for _, i, k, _ in j4 if k in [k3 for _, _, k3, _ in j3]] == [
+        (i, k) for _, i, k, _ in j3
+    ]
+    assert sum(k == "print_ink" for _, _, k, _ in j4) == 8
+    assert [i for _, i, k, _ in j4 if k == "selfie_pale"] == [0, 1, 2, 3]
+    assert train_pad.synth_jobs(tmp_path, 8, eval_only=True, recipe=3) == j4
+    assert set(train_pad.eval_only(3)) == {"print_ink", "selfie_pale"}
+    assert train_pad.eval_only(4) == {}
+
+
+def test_pale_faces_lose_colour_not_identity():
+    rng = np.random.default_rng(0)
+    face = np.zeros((32, 32, 3), np.uint8)
+    face[..., 0], face[..., 1], face[..., 2] = 190, 130, 110  # skin
+    face[12:20, 8:24] = (60, 40, 40)  # a dark band (eyes)
+    pale = train_pad._pale(face, rng)
+    again = train_pad._pale(face, np.random.default_rng(0))
+    assert np.array_equal(pale, again)
+    spread = lambda im: float(np.ptp(im.astype(float), axis=2).mean())  # noqa: E731
+    assert spread(pale) < 0.8 * spread(face)
+    assert pale[0, 0].mean() > face[0, 0].mean()  # brightened
+    assert pale[16, 16].mean() < pale[0, 0].mean()  # the dark band stays darker

@@ -35,9 +35,11 @@ def _tone(img, landmarks=LANDMARKS):
 
 
 def test_names_follow_the_feature_vector():
-    from ekyc.liveness.passive import FEATURE_NAMES
+    from ekyc.liveness.passive import FEATURE_SETS
 
-    assert FEATURE_NAMES[-len(NAMES) :] == NAMES
+    assert FEATURE_SETS[3][-len(NAMES) :] == NAMES  # @3's last six
+    at = len(FEATURE_SETS[3]) - len(NAMES)
+    assert FEATURE_SETS[4][at : at + len(NAMES)] == NAMES  # set 4 appends after them
 
 
 def test_known_values():

@@ -21,8 +21,8 @@ def test_leave_subjects_out(shared_data, registry):
     feats, labels, subjects = [], [], []
     for path, cls, subject in rows:
         f = train_pad._features(np.ascontiguousarray(cv2.imread(str(path))[:, :, ::-1]))
-        if f is not None:
-            feats.append(f)
+        if f is not None:  # every recipe's feature set: the default model's
+            feats.append(f[train_pad.RECIPES[train_pad.DEFAULT_RECIPE].feature_set])
             labels.append(cls)
             subjects.append(subject)
     x, y, subj = np.array(feats), np.array(labels), np.array(subjects)

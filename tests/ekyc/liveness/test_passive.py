@@ -8,6 +8,8 @@ from ekyc.errors import ModelNotFound, NoFaceFound
 from ekyc.liveness.passive import (
     CLASSES,
     FEATURE_NAMES,
+    FEATURE_SET,
+    FEATURE_SETS,
     PAD_MODEL_ID,
     PadModel,
     PassiveChecker,
@@ -69,6 +71,51 @@ class TestPadFeatures:
         # a screen's pixel grid adds isolated high-frequency peaks (moire)
         peak = idx("hf_peak")
         assert np.median(replay[:, peak]) > np.median(live[:, peak])
+
+    def test_context_reads_only_the_frame(self):
+        """A face at the frame's top edge on a plain wall: the context crop leaves the frame,
+        and the black it fills in there is neither a border's line nor a dark ring."""
+        idx = FEATURE_NAMES.index
+        image = np.full((640, 480, 3), (150, 120, 140), np.uint8)
+        rng = np.random.default_rng(3)
+        image = np.clip(image + rng.normal(0, 2, image.shape), 0, 255).astype(np.uint8)
+        box = np.array([160, 10, 160, 200], np.float32)  # top edge: the context starts above 0
+        lm = np.array([[205, 80], [275, 80], [240, 120], [212, 160], [268, 160]], np.float32)
+        feats = pad_features(image, box, lm)
+        assert feats[idx("context_lines")] == 0.0
+        assert feats[idx("ring_val_std")] < 0.02  # the wall only (the black bar: ~0.25)
+        assert abs(feats[idx("ring_minus_face_val")]) < 0.02
+        # and the same face away from the edge reads the same context
+        moved = np.roll(image, 150, axis=0)
+        box2 = box + np.array([0, 150, 0, 0], np.float32)
+        again = pad_features(moved, box2, lm + np.array([0, 150], np.float32))
+        for name in ("log_lap_context", "context_lines", "ring_val_std", "ring_minus_face_val"):
+            assert again[idx(name)] == pytest.approx(feats[idx(name)], abs=0.01)
+        # feature set 3 (@3's) is computed as @3 was trained: the black bar counts
+        old = pad_features(image, box, lm, feature_set=3)
+        assert len(old) == len(FEATURE_SETS[3]) == 42
+        assert old[idx("ring_val_std")] > 0.1
+
+    def test_print_tone_reads_colour_against_the_face_own(self, registry):
+        """A face washed of colour (a pale complexion, a desaturating camera) keeps the
+        print-tone ratios while its absolute chroma drops: what a print's gamut changes,
+        and a pale live face does not."""
+        from ekyc.liveness.passive import largest_face
+        from ekyc.match import MatchConfig, YuNetDetector
+
+        det = YuNetDetector(registry, config=MatchConfig(detect_max_side=320))
+        img = _synth("selfie", 0)
+        face = largest_face(det.detect(img))
+        assert face is not None
+        grey = img.astype(np.float32).mean(axis=2, keepdims=True)
+        pale = np.round(grey + (img - grey) * 0.5).astype(np.uint8)
+        idx = FEATURE_NAMES.index
+        a, b = (pad_features(x, face.box, face.landmarks) for x in (img, pale))
+        assert b[idx("cr_std")] < 0.7 * a[idx("cr_std")]
+        assert b[idx("sat_mean")] < 0.7 * a[idx("sat_mean")]
+        for name in ("sat_p95_rel", "cr_std_rel", "sat_cv"):
+            assert b[idx(name)] == pytest.approx(a[idx(name)], rel=0.25), name
+        assert b[idx("cheek_grain")] == pytest.approx(a[idx("cheek_grain")], abs=0.3)
 
 
 class TestPassiveChecker:
@@ -146,6 +193,7 @@ def _registry_with_model(tmp_path, values: np.ndarray, members: int | None):
     (tmp_path / "build").mkdir(parents=True)
     (tmp_path / "build" / "pad.npy").write_bytes(buf.getvalue())
     extra = "" if members is None else f"members = {members}\n"
+    extra += f"feature_set = {FEATURE_SET}\n"
     (tmp_path / "manifest.toml").write_text(
         f'[[model]]\nid = "{PAD_MODEL_ID}"\ntask = "liveness-pad"\nformat = "npy"\n'
         f'file = "build:pad.npy"\nsha256 = "{hashlib.sha256(buf.getvalue()).hexdigest()}"\n'
@@ -173,6 +221,28 @@ def test_pad_model_averages_its_members(tmp_path):
     each = [live_scores(row.astype(np.float32), x) for row in rows]
     assert not np.allclose(each[0], each[1], atol=1e-3)  # the members differ: seeded starts
     assert np.allclose(model.probabilities(x[0].astype(np.float32)), probs[0], atol=1e-6)
+
+
+def test_pad_model_reads_its_feature_set_from_the_manifest(tmp_path):
+    from models.train_pad import fit
+
+    x = np.random.default_rng(5).normal(size=(30, len(FEATURE_NAMES)))
+    rows = fit(x, np.arange(30) % len(CLASSES), steps=20, members=1)
+    assert (
+        PadModel(_registry_with_model(tmp_path / "a", rows, members=1)).feature_set == FEATURE_SET
+    )
+    reg = _registry_with_model(tmp_path / "b", rows, members=1)
+    text = (
+        (tmp_path / "b" / "manifest.toml")
+        .read_text()
+        .replace(f"feature_set = {FEATURE_SET}", "feature_set = 99")
+    )
+    (tmp_path / "b" / "manifest.toml").write_text(text)
+    with pytest.raises(ValueError, match="feature_set"):
+        PadModel(type(reg).from_manifest(tmp_path / "b" / "manifest.toml"))
+    with pytest.raises(ValueError, match="feature set"):
+        pad_features(np.zeros((64, 64, 3), np.uint8), np.array([8, 8, 32, 32], np.float32),
+                     np.full((5, 2), 24, np.float32), feature_set=99)  # fmt: skip
 
 
 def test_pad_model_of_one_flat_row_and_a_wrong_size(tmp_path):
