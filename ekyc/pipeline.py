@@ -489,17 +489,26 @@ class Verifier:
         bytes' frame, the same ``CardDetection`` it handed to this verification, and the
         same method, so the same rectified pixels.
         """
+        arrival = self._front_arrival(front, decoded)
+        if arrival is not None and arrival.portrait is not None:
+            return arrival.portrait
+        return look_at_portrait(card, self.matcher)
+
+    def _front_arrival(self, front: _Task, decoded: _Task) -> _Arrival | None:
+        """The screen's judgement of the front on arrival, if made on the very card.
+
+        The same bytes' frame and the same ``CardDetection`` this verification looks at.
+        """
         arrival = self._screened.get(decoded.value()[0], self._stamp())
         look = front.value()
         if (
             arrival is not None
             and arrival.step == "front"
-            and arrival.portrait is not None
             and isinstance(look, ShotLook)
             and look.detection is arrival.detection
         ):
-            return arrival.portrait
-        return look_at_portrait(card, self.matcher)
+            return arrival
+        return None
 
     def _read_group(self, front: _Task, decoded: _Task, document_type: DocumentType,
                     group: frozenset[FieldName], card: RGBImage) -> CardReading:  # fmt: skip
@@ -510,15 +519,11 @@ class Verifier:
         ``CardDetection`` handed to this verification, read as ``document_type``; the other
         fields of ``group`` are read here. Saves ~60 ms of OCR CPU per screened front.
         """
-        arrival = self._screened.get(decoded.value()[0], self._stamp())
-        look = front.value()
+        arrival = self._front_arrival(front, decoded)
         known: tuple[FieldRead, ...] = ()
         if (
             arrival is not None
-            and arrival.step == "front"
             and arrival.key_fields is not None
-            and isinstance(look, ShotLook)
-            and look.detection is arrival.detection
             and arrival.detection is not None
             and arrival.detection.document_type is document_type
         ):
