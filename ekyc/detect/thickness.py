@@ -465,11 +465,13 @@ def _band_under_blur(
         )
         at = np.arange(span[0], span[1] + 1e-9, _GRID_PX / 2)
         gain = _BLUR_BAND_GAIN
+        band: tuple[float, float, float, float] | None
         if free:
             fits = [(_two_steps(xs, y, lo, hi, float(s), outside), float(s)) for s in _FREE_SIGMAS]
-            if any(f is None for f, _ in fits):
+            found = [(f, s) for f, s in fits if f is not None]
+            if len(found) < len(fits):
                 continue
-            sigma = min(fits, key=lambda fs: fs[0][0] if fs[0] is not None else np.inf)[1]
+            band, sigma = min(found, key=lambda fs: fs[0][0])  # the best blur's fit
             cc, ss = np.tile(at, len(_FREE_SIGMAS)), np.repeat(_FREE_SIGMAS, len(at))
             one = float(fit_one(y, blurred_step(xs, cc[:, None], ss[:, None])).min())
             gain = _FREE_BLUR_GAIN
@@ -477,8 +479,7 @@ def _band_under_blur(
             one = float(
                 fit_one(y, blurred_step(xs, at[:, None], np.full((len(at), 1), sigma))).min()
             )
-        band = _two_steps(xs, y, lo, hi, sigma, outside)
-        line = _two_steps(xs, y, _GRID_PX, 3 * _GRID_PX, sigma, outside)
+            band = _two_steps(xs, y, lo, hi, sigma, outside)
         if band is None:
             continue
         rss2, w, contrast, inner = band
@@ -488,11 +489,22 @@ def _band_under_blur(
             and contrast >= _BLUR_BAND_CONTRAST
             and w < hi - _GRID_PX / 2  # on the span's limit: the second edge lies beyond it
             and w > lo + _GRID_PX / 2  # on its lower limit: a thinner edge (paper) or a line
-            and (line is None or line[0] >= rss2 or not _possible_line(xs, y, sigma, outside))
+            and _not_a_line(xs, y, rss2, sigma, outside)
             and _along_the_side(here.colour[:, keep], xs, at, inner, w, sigma, contrast)
         ):
             best = max(best, w)
     return best
+
+
+def _not_a_line(x: F64, y: F64, rss2: float, sigma: float, outside: bool) -> bool:
+    """Whether the band's two steps (residual ``rss2``) are not a thin line's.
+
+    They fit better than a thin line at the outer step would, or no line of a possible
+    colour explains the profile (``_possible_line``). Fitted only once the band passed its
+    other tests: most sides fail those first.
+    """
+    line = _two_steps(x, y, _GRID_PX, 3 * _GRID_PX, sigma, outside)
+    return line is None or line[0] >= rss2 or not _possible_line(x, y, sigma, outside)
 
 
 def _along_the_side(
