@@ -36,6 +36,8 @@ POPULATIONS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
     "synthetic, ink prints": (("synth_live", "synth_live_challenge"), ("synth_print_ink",)),
     # live faces washed of colour (train_pad._pale), trained on since @4
     "synthetic, pale live faces": (("synth_live_pale",), ("synth_print", "synth_print_ink")),
+    # prints held close, filling the frame (benchmarks.synth.close_print): no border in view
+    "synthetic, close prints": (("synth_live", "synth_live_challenge"), ("synth_print_close",)),
     "all": (
         ("nuaa_live", "synth_live", "synth_live_challenge"),
         ("nuaa_print", "synth_print", "synth_replay"),
@@ -68,7 +70,8 @@ def held_out_thresholds(s: train_pad.Samples, folds: int = 5) -> npt.NDArray[np.
     return out
 
 
-FOLD_SPECIES = ("nuaa_live", "nuaa_print", "synth_print", "synth_replay", "synth_print_ink")
+FOLD_SPECIES = ("nuaa_live", "nuaa_print", "synth_print", "synth_replay", "synth_print_ink",
+                "synth_print_close")  # fmt: skip
 
 
 def fold_rates(
@@ -203,11 +206,12 @@ def passive_cv(
         )
         report.table(
             ["fold", "threshold", "NUAA BPCER", "NUAA APCER", "synth BPCER", "print APCER",
-             "replay APCER", "ink print APCER"],
+             "replay APCER", "ink print APCER", "close print APCER"],
             [[f["fold"], f"{f['threshold']:.2f}",
-              *(f"{f[k]['errors']}/{f[k]['n']} ({f[k]['rate']:.2%})"
+              *(f"{f[k]['errors']}/{f[k]['n']} ({f[k]['rate']:.2%})" if f[k]["n"] else "-"
                 for k in ("nuaa_bpcer", "nuaa_print_apcer", "synth_bpcer", "synth_print_apcer",
-                          "synth_replay_apcer", "synth_print_ink_apcer"))]
+                          "synth_replay_apcer", "synth_print_ink_apcer",
+                          "synth_print_close_apcer"))]
              for f in out["folds"]],
         )  # fmt: skip
     return out
