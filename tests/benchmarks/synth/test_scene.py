@@ -5,8 +5,14 @@ import numpy as np
 import pytest
 
 from benchmarks.synth.cards import DOCUMENTS, render_card
-from benchmarks.synth.compose import place_surface
-from benchmarks.synth.geometry import Camera, Pose, project_card_corners, tilt_deg
+from benchmarks.synth.compose import Surface, place_surface
+from benchmarks.synth.geometry import (
+    Camera,
+    Pose,
+    centred_rect,
+    project_card_corners,
+    tilt_deg,
+)
 from benchmarks.synth.identity import make_identity
 from benchmarks.synth.scene import card_surface, clean_spec, render_scene, sample_spec
 from ekyc.types import DocumentType, Side
@@ -95,6 +101,32 @@ class TestRenderScene:
         flat_placed = place_surface(flat, surf, Pose(0.0, 0.0, 0.0, 160.0), cam)
         assert flat_placed is not None
         assert flat_placed.visible_edges == 0
+
+    @pytest.mark.parametrize("roll", [0.0, 4.0])
+    def test_side_face_has_no_dark_seam(self, roll: float) -> None:
+        """Across table, side face and printed face nothing is darker than the table.
+
+        The side face's colour fill (LINE_8) once stopped short of its anti-aliased
+        coverage, and the fringe blended black into the table: a seam ~40 % darker along
+        the far edge, a line no card shows. The table (200) is darker than the side face
+        (~216 lit at this pose) and the face (255), so any blend of the three is >= 200.
+        ``roll`` slants the edge so that the fringe's coverage sweeps 0-1 along it.
+        """
+        rgba = np.full((54, 86, 4), 255, np.uint8)
+        surf = Surface(rgba, centred_rect((85.6, 53.98)), 3.18, 0.76, (226, 226, 220), 1.0)
+        cam = Camera(640, 480, 65.0)
+        pose = Pose(55.0, 0.0, roll, 160.0)  # the top side face turned towards the camera
+        frame = np.full((480, 640, 3), 200, np.uint8)
+        placed = place_surface(frame, surf, pose, cam)
+        assert placed is not None
+        assert placed.thickness_px > 1.5
+        c = project_card_corners(pose, cam)
+        lows = []
+        for t in np.linspace(0.3, 0.7, 24):  # the top side's middle, clear of the corners
+            x, y = c[0] + t * (c[1] - c[0])
+            lows.append(frame[int(y) - 12 : int(y) + 4, round(float(x))].min())
+        assert min(lows) >= 197  # with the seam: 158 (roll 0), 64 (roll 4)
+        assert max(lows) < 255  # the columns do cross the side face and the table
 
     def test_seed_reproduces_pixels(self, face) -> None:
         _, a = _scene("tilt", 31, face, clean=False)
