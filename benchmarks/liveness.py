@@ -36,7 +36,8 @@ POPULATIONS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
     "synthetic, ink prints": (("synth_live", "synth_live_challenge"), ("synth_print_ink",)),
     # live faces washed of colour (train_pad._pale), trained on since @4
     "synthetic, pale live faces": (("synth_live_pale",), ("synth_print", "synth_print_ink")),
-    # prints held close, filling the frame (benchmarks.synth.close_print): no border in view
+    # prints held close, filling the frame (benchmarks.synth.close_print): no border in view;
+    # no shipped model trains on them (train_pad.RECIPES[5] did, and lost on live faces)
     "synthetic, close prints": (("synth_live", "synth_live_challenge"), ("synth_print_close",)),
     "all": (
         ("nuaa_live", "synth_live", "synth_live_challenge"),

@@ -5,7 +5,8 @@ printed photos of the same people) plus synthetic selfies, printed-photo and scr
 faces drawn by ``benchmarks.synth`` with LFW identities (``lfw_pairs_aligned112``; the
 astronaut when absent). The synthetic live class has two species: a still selfie and the
 first (neutral) frame of a challenge recording, which is the selfie ``ekyc verify`` judges;
-@4 adds prints made of ink on paper and live faces washed of colour (``RECIPES``).
+@4 adds prints made of ink on paper and live faces washed of colour (``RECIPES``); prints
+held close to the camera are rendered for the benchmark and a trial recipe (5) only.
 Every synthetic frame, live or attack, is JPEG-compressed (quality 70-95) as a phone
 sends it. Features are ``ekyc.liveness.passive.pad_features`` (the recipe's feature set);
 the model is an ensemble of ``MEMBERS`` 3-class MLPs (live / print / screen_replay; 16 tanh
@@ -114,11 +115,13 @@ _KINDS = {
     "challenge": (0, "synth_live_challenge"),
     "print_ink": (1, "synth_print_ink"),
     "selfie_pale": (0, "synth_live_pale"),
+    "print_close": (1, "synth_print_close"),
 }
 _SEED_POSITION = {"selfie": 0, "print_face": 1, "replay_face": 2, "challenge": 3,
-                  "print_ink": 1, "selfie_pale": 4}  # fmt: skip
-"""``print_ink`` draws from the seeds of the prints it stands beside; ``selfie_pale`` is
-drawn for the first half of the indices only (160 of 320)."""
+                  "print_ink": 1, "selfie_pale": 4, "print_close": 5}  # fmt: skip
+"""``print_ink`` draws from the seeds of the prints it stands beside; ``selfie_pale`` and
+``print_close`` are drawn for the first half of the indices only (160 of 320 each)."""
+_HALF = ("selfie_pale", "print_close")
 
 
 @dataclass(frozen=True, slots=True)
@@ -132,20 +135,36 @@ class Recipe:
     species_weight: dict[str, float]
 
 
+_KINDS_4 = ("selfie", "print_face", "replay_face", "challenge", "print_ink", "selfie_pale")
 RECIPES = {
     3: Recipe(3, ("selfie", "print_face", "replay_face", "challenge"), {"synth_print": 3.0}),
-    4: Recipe(
+    4: Recipe(4, _KINDS_4, {"synth_print": 3.0, "synth_print_ink": 3.0}),
+    5: Recipe(
         4,
-        ("selfie", "print_face", "replay_face", "challenge", "print_ink", "selfie_pale"),
-        {"synth_print": 3.0, "synth_print_ink": 3.0},
+        (*_KINDS_4, "print_close"),
+        {"synth_print": 3.0, "synth_print_ink": 3.0, "synth_print_close": 3.0},
     ),
 }
-"""By feature set: @3's (``liveness/pad-lbpchroma@3``) and @4's. Why @4: @3 accepted 54.8 %
-of prints made of ink on paper (never trained on, session 11); trained on them alone, a
-model caught them but rejected twice the live selfies of little colour (the absolute
-``cr_std``) and accepted 14.8 % of the old prints. @4 trains on both prints, on live faces
-washed of colour (``selfie_pale``), and reads colour against the face's own
-(``passive._print_tone``); figures in models/manifest.toml."""
+"""By model version: @3's (``liveness/pad-lbpchroma@3``) and @4's; 5 is a trial with no model
+(``BUILT_RECIPES``). Why @4: @3 accepted 54.8 % of prints made of ink on paper (never trained
+on, session 11); trained on them alone, a model caught them but rejected twice the live
+selfies of little colour (the absolute ``cr_std``) and accepted 14.8 % of the old prints.
+@4 trains on both prints, on live faces washed of colour (``selfie_pale``), and reads colour
+against the face's own (``passive._print_tone``); figures in models/manifest.toml.
+
+Recipe 5 = @4's plus 160 prints held close (``print_close``, 3x), session 13. It did not
+earn a model: 5-fold leave-subjects-out at its own operating threshold (0.38, @4's rule),
+close prints APCER 25.6 % 41/160 (@4's folds 82.5 % 132/160) but synthetic live BPCER
+3.75 % (0.62 %), pale live faces 10.0 % (2.5 %), NUAA APCER 3.4 % (1.6 %) at BPCER 2.6 %
+(4.9 %). Feature set 4 cannot tell a print filling the frame from a live face of little
+colour: without the border and the small face (``context_lines``, ``face_frac``) the
+prints differ from live faces only by about 1 SD of chroma (``sat_mean``, ``cr_std``,
+``skin_cr``), as ``selfie_pale`` does; the frame's black level does not part them either
+(lowest 0.5 % of luminance: median 36 close prints, 24 selfies, 28 pale, overlapping)."""
+BUILT_RECIPES = (3, 4)
+"""The recipes with a model in models/manifest.toml (``convert_options``): the kinds they
+train on are all a plain ``collect`` (``models.prepare``'s) renders, so a trial recipe's
+kinds cost setup nothing."""
 DEFAULT_RECIPE = 4
 """The recipe of the default model (``passive.PAD_MODEL_ID``): the benchmark's."""
 
@@ -155,7 +174,9 @@ def eval_only(recipe: int = DEFAULT_RECIPE) -> dict[str, tuple[int, str]]:
 
     For @3, the ink prints (``benchmarks.synth.close_print.render_ink_print``: ink gamut,
     paper white, dots, held close or at arm's length) and the pale live faces: @3 accepts
-    about half the ink prints leave-subjects-out at its threshold (benchmarks/liveness.py)."""
+    about half the ink prints leave-subjects-out at its threshold (benchmarks/liveness.py).
+    For @3 and @4, the prints held close (``render_close_print``): @4 accepts 82.5 % of
+    them leave-subjects-out."""
     return {k: v for k, v in _KINDS.items() if k not in RECIPES[recipe].kinds}
 
 
@@ -174,8 +195,8 @@ def synth_jobs(
     for i in range(per_class):
         face = str(people[i % len(people)][0]) if people else "astronaut"
         subject = f"synth-{Path(face).parent.name if people else 'astronaut'}"
-        pale = i < per_class // 2
-        jobs += [(face, i, kind, subject) for kind in kinds if kind != "selfie_pale" or pale]
+        half = i < per_class // 2
+        jobs += [(face, i, kind, subject) for kind in kinds if kind not in _HALF or half]
     return jobs
 
 
@@ -199,14 +220,15 @@ def render_synth(face_path: str, index: int, kind: str) -> npt.NDArray[np.uint8]
     """One synthetic frame of ``face`` (a ``_KINDS`` kind), JPEG-compressed as a phone would.
 
     ``selfie_pale``: the face washed of colour (``_pale``), then a selfie (even ``index``)
-    or a challenge still (odd).
+    or a challenge still (odd). ``print_close``: a printed selfie held close, filling the
+    frame (``benchmarks.synth.close_print``).
 
     ``challenge`` is a challenge recording's neutral first frame (no room light or defocus
     drawn, unlike ``selfie``): what the capture app sends as the selfie.
     """
     from benchmarks.synth import selfie
     from benchmarks.synth.challenge import challenge_frames
-    from benchmarks.synth.close_print import render_ink_print
+    from benchmarks.synth.close_print import render_close_print, render_ink_print
     from benchmarks.synth.generate import load_face
 
     rng = np.random.default_rng([index, _SEED_POSITION[kind], 6])
@@ -220,6 +242,8 @@ def render_synth(face_path: str, index: int, kind: str) -> npt.NDArray[np.uint8]
         image = challenge_frames(face, (), rng, neutral_frames=1)[0][0]
     elif kind == "print_ink":
         image = render_ink_print(face, (480, 640), rng)[0]
+    elif kind == "print_close":
+        image = render_close_print(face, (480, 640), rng)[0]
     else:
         image = selfie.render_face_attack(kind, face, (480, 640), rng)[0]
     quality = int(rng.uniform(70, 95))
@@ -238,11 +262,16 @@ def _job(job: tuple[str, str, int, str]) -> dict[int, F64] | None:
     return _features(render_synth(source, index, kind))
 
 
-_COLLECTED: dict[
-    tuple[str, int], tuple[list[dict[int, F64] | None], list[tuple[int, str, str, str]]]
-] = {}
-"""Every kind's features by (data folder, per_class), once per process: ``models.prepare``
-builds @3 and @4 from the same renders."""
+_COLLECTED: dict[tuple[str, int], dict[tuple[str, str, int, str], dict[int, F64] | None]] = {}
+"""Features by (data folder, per_class), then by job, once per process: ``models.prepare``
+builds @3 and @4 from the same renders, and a later collect renders only what is new."""
+
+
+def collected_kinds(eval_only: bool, recipe: int = DEFAULT_RECIPE) -> tuple[str, ...]:
+    """The synthetic kinds ``collect`` renders: every kind for the benchmark (``eval_only``),
+    else those ``recipe`` or a ``BUILT_RECIPES`` model trains on."""
+    built = {k for r in (*BUILT_RECIPES, recipe) for k in RECIPES[r].kinds}
+    return tuple(k for k in _KINDS if eval_only or k in built)
 
 
 def collect(
@@ -260,23 +289,26 @@ def collect(
     samples, and the model, do not depend on scheduling. Workers are spawned, not forked:
     ``models.prepare`` builds the other models first in this process, and a fork taken
     after onnxruntime's and OpenCV's thread pools exist deadlocked on a fresh machine. Every
-    kind is rendered and every feature set computed once per process (``_COLLECTED``).
+    kind of ``collected_kinds`` is rendered and every feature set computed once per process
+    (``_COLLECTED``).
     """
     import multiprocessing
 
-    key = (str(data), per_class)
-    if key not in _COLLECTED:
-        nuaa = nuaa_rows(data)
-        synth = synth_jobs(data, per_class, eval_only=True)
-        jobs = [("nuaa", str(p), 0, "") for p, _, _ in nuaa] + [
-            ("synth", f, i, kind) for f, i, kind, _ in synth
-        ]
-        meta = [(c, s, "nuaa_print" if c else "nuaa_live", "") for _, c, s in nuaa]
-        meta += [(*_KINDS[kind][:1], s, _KINDS[kind][1], kind) for _, _, kind, s in synth]
+    kinds = set(collected_kinds(eval_only, recipe))
+    nuaa = nuaa_rows(data)
+    synth = [j for j in synth_jobs(data, per_class, eval_only=True) if j[2] in kinds]
+    jobs = [("nuaa", str(p), 0, "") for p, _, _ in nuaa] + [
+        ("synth", f, i, kind) for f, i, kind, _ in synth
+    ]
+    meta = [(c, s, "nuaa_print" if c else "nuaa_live", "") for _, c, s in nuaa]
+    meta += [(*_KINDS[kind][:1], s, _KINDS[kind][1], kind) for _, _, kind, s in synth]
+    done = _COLLECTED.setdefault((str(data), per_class), {})
+    todo = [j for j in jobs if j not in done]
+    if todo:
         ctx = multiprocessing.get_context("spawn")
         with ctx.Pool(workers, initializer=_init_worker) as pool:
-            _COLLECTED[key] = (pool.map(_job, jobs, chunksize=16), meta)
-    feats, meta = _COLLECTED[key]
+            done.update(zip(todo, pool.map(_job, todo, chunksize=16), strict=True))
+    feats = [done[j] for j in jobs]
     wanted = {*RECIPES[recipe].kinds, *(_KINDS if eval_only else ()), ""}
     keep = [i for i, f in enumerate(feats) if f is not None and meta[i][3] in wanted]
     fs = RECIPES[recipe].feature_set

@@ -82,7 +82,8 @@ def test_eval_only_species_are_judged_but_never_trained_on(monkeypatch):
 
 def test_recipes_jobs_keep_at3s_order_and_add_ink_and_pale(tmp_path):
     """@3's synthetic jobs are the ones it was trained on, in the same order (its bytes
-    hold); @4 adds ink prints for every index and pale faces for the first half."""
+    hold); @4 adds ink prints for every index and pale faces for the first half; @5 adds
+    close-held prints for the first half and keeps @4's jobs in their order."""
     j3 = train_pad.synth_jobs(tmp_path, 8, recipe=3)
     assert [k for _, i, k, _ in j3 if i == 0] == [
         "selfie",
@@ -96,9 +97,13 @@ def test_recipes_jobs_keep_at3s_order_and_add_ink_and_pale(tmp_path):
     ]
     assert sum(k == "print_ink" for _, _, k, _ in j4) == 8
     assert [i for _, i, k, _ in j4 if k == "selfie_pale"] == [0, 1, 2, 3]
-    assert train_pad.synth_jobs(tmp_path, 8, eval_only=True, recipe=3) == j4
-    assert set(train_pad.eval_only(3)) == {"print_ink", "selfie_pale"}
-    assert train_pad.eval_only(4) == {}
+    j5 = train_pad.synth_jobs(tmp_path, 8, recipe=5)
+    assert [j for j in j5 if j[2] != "print_close"] == j4  # @4's jobs, in @4's order
+    assert [i for _, i, k, _ in j5 if k == "print_close"] == [0, 1, 2, 3]
+    assert train_pad.synth_jobs(tmp_path, 8, eval_only=True, recipe=3) == j5
+    assert set(train_pad.eval_only(3)) == {"print_ink", "selfie_pale", "print_close"}
+    assert set(train_pad.eval_only(4)) == {"print_close"}
+    assert train_pad.eval_only(5) == {}
 
 
 def test_pale_faces_lose_colour_not_identity():
@@ -113,3 +118,56 @@ def test_pale_faces_lose_colour_not_identity():
     assert spread(pale) < 0.8 * spread(face)
     assert pale[0, 0].mean() > face[0, 0].mean()  # brightened
     assert pale[16, 16].mean() < pale[0, 0].mean()  # the dark band stays darker
+
+
+def test_setup_renders_only_the_built_recipes_kinds_and_the_benchmark_only_what_is_new(
+    tmp_path, monkeypatch
+):
+    """models.prepare's collect renders no kind only a trial recipe trains on (recipe 5's
+    close prints cost setup nothing); the benchmark's collect after it renders just those,
+    and @4's samples come out the same either way."""
+    import multiprocessing
+    import tomllib
+
+    manifest = tomllib.loads((train_pad.REPO / "models" / "manifest.toml").read_text("utf-8"))
+    built = sorted(m.get("convert_options", {}).get("recipe", 3) for m in manifest["model"]
+                   if m.get("convert") == "models.train_pad")  # fmt: skip
+    assert tuple(built) == train_pad.BUILT_RECIPES
+    assert "print_close" not in train_pad.collected_kinds(False)
+    assert "print_close" in train_pad.collected_kinds(False, recipe=5)
+    assert train_pad.collected_kinds(True) == tuple(train_pad._KINDS)
+
+    rendered: list[str] = []
+
+    def fake_job(job):
+        rendered.append(job[3])
+        v = np.array([float(job[2]), float(len(job[3]))])
+        return {3: v, 4: v + 1}
+
+    class Pool:
+        def __init__(self, *a, **k):
+            pass
+
+        def __enter__(self):
+            return self
+
+        def __exit__(self, *exc):
+            return False
+
+        def map(self, fn, jobs, chunksize=1):
+            return [fn(j) for j in jobs]
+
+    monkeypatch.setattr(train_pad, "_job", fake_job)
+    monkeypatch.setattr(train_pad, "_COLLECTED", {})
+    monkeypatch.setattr(train_pad, "nuaa_rows", lambda _data: [])
+    monkeypatch.setattr(multiprocessing, "get_context", lambda _how: type("C", (), {"Pool": Pool}))
+    s4 = train_pad.collect(tmp_path, per_class=4, recipe=4)
+    assert "print_close" not in rendered
+    assert len(rendered) == len(s4.y)
+    n_setup = len(rendered)
+    every = train_pad.collect(tmp_path, per_class=4, eval_only=True)
+    assert rendered[n_setup:] == ["print_close"] * 2  # only the new jobs
+    assert every.species.count("synth_print_close") == 2
+    again = train_pad.collect(tmp_path, per_class=4, recipe=4)
+    assert np.array_equal(again.x, s4.x)
+    assert again.species == s4.species
