@@ -114,6 +114,25 @@ class QuadSearch:
             return None
         return finish_quad(self._image, refined[1], refined[0] * score, self._config)
 
+    def refine_near(self, corners: F32, score: float, half_width: float) -> QuadDetection | None:
+        """Refit ``corners`` within ``half_width`` px of each side only, then finish.
+
+        ``refine`` searches ``search_fraction`` of the shot first and can return to the
+        printed line that a layout-aligned side (``card._realign``) was moved off. Here a
+        side that gets no fit, or one supported under ``min_score``, keeps its given line
+        (the layout placed it); one whose window shows only noise is fitted through it and
+        stays about where it was (``test_refine_near_keeps_to_the_given_sides...``).
+        """
+        cfg = replace(self._config, max_profiles=self._config.refine_max_profiles)
+        quad = clockwise(np.asarray(corners, np.float64))
+        fits = fit_sides(_rgb(self._image), quad, half_width, cfg)
+        kept = [f if f is not None and f.support >= cfg.min_score else None for f in fits]
+        fitted = _corners_from_fits(kept, quad)
+        if fitted is None:
+            return None
+        support = sum(f.support if f is not None else cfg.min_score for f in kept) / 4.0
+        return finish_quad(self._image, fitted, support * score, self._config)
+
 
 def search_quads(
     image: Frame | RGBImage,

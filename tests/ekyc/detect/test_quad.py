@@ -224,3 +224,28 @@ def test_detection_rate_and_accuracy_over_random_scenes():
             errors.append(scenes.corner_error(det.quad.corners, gt))
     assert good >= 10
     assert float(np.median(errors)) <= 1.0
+
+
+def test_refine_near_keeps_to_the_given_sides_and_their_nearby_edges():
+    """``QuadSearch.refine_near``: edges within the window are fitted, a printed line
+    beyond it is not (``refine``'s wider first pass takes it), and a side whose window
+    shows only noise stays about where it was given (a faint side placed by the layout)."""
+    rng = np.random.default_rng(7)
+    image = np.full((720, 1280, 3), 200.0)
+    image[200:500, 300:780] = 120.0  # the card: top 200, right 780, bottom 500, left 300
+    image[200:500, 300:352] = 200.0  # its left edge vanishes (as pale as the table) ...
+    image[200:500, 352:356] = 60.0  # ... where a printed line runs, 52 px inside
+    image = np.clip(image + rng.normal(0.0, 3.0, image.shape), 0, 255).astype(np.uint8)
+    search = search_quads(image, AspectPrior.ID1, DetectConfig())
+    # The layout put the left side at x = 346; the other sides are 2 px off their edges.
+    given = np.array([[346, 198], [782, 198], [782, 502], [346, 502]], np.float32)
+    near = search.refine_near(given, 1.0, half_width=3.0)
+    assert near is not None
+    xs, ys = np.sort(near.quad.corners[:, 0]), np.sort(near.quad.corners[:, 1])
+    assert np.allclose(xs[:2], 346.0, atol=1.0)  # kept: only noise within 3 px
+    assert np.allclose(xs[2:], 780.0, atol=0.5)  # the card's edges (pixel boundaries)
+    assert np.allclose(ys[:2], 200.0, atol=0.5)
+    assert np.allclose(ys[2:], 500.0, atol=0.5)
+    wide = search.refine(given, 1.0)
+    assert wide is not None
+    assert np.allclose(np.sort(wide.quad.corners[:, 0])[:2], 352.0, atol=1.0)
