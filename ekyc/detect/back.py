@@ -8,22 +8,40 @@ with ``StepNotAllowed`` before anything is stored, logged or written as evidence
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 import cv2
 import numpy as np
+import numpy.typing as npt
 
 from ekyc.detect.card import find_card
+from ekyc.detect.classify import MIN_LAYOUT_SCORE
+from ekyc.detect.coarse import CoarseReader
 from ekyc.detect.config import DetectConfig
 from ekyc.detect.layouts import CardLayouts
-from ekyc.detect.quad import shrink
+from ekyc.detect.quad import make_working_image, order_many, ranked_candidates, shrink
+from ekyc.detect.three_sides import three_side_quads
 from ekyc.errors import StepNotAllowed
-from ekyc.types import CardDetection, CardQuad, DocumentType, Frame, RGBImage, Side
+from ekyc.types import (
+    ID1_ASPECT,
+    AspectPrior,
+    CardDetection,
+    CardQuad,
+    DocumentType,
+    Frame,
+    RGBImage,
+    Side,
+)
 
 __all__ = [
     "find_held_my_number_back",
+    "find_my_number_back",
     "held_back_half",
     "refuse_my_number_back",
     "shows_my_number_back",
 ]
+
+F32 = npt.NDArray[np.float32]
 
 # Where a card held up in a selfie is looked for again: (top, bottom, left, right) as
 # fractions of the frame. In a selfie the head and shoulders make the strongest outline, and
@@ -50,6 +68,20 @@ _WINDOW_LONG_SIDE = 1280
 # 16 of the 360 whole frames and windows and let find_card skip the search in 5, while each
 # attempt cost ~12 ms CPU (medians 88-91 vs 75-78 ms a call); the backs found were the same.
 SELFIE_LEARNED = False
+# A selfie's window (or whole frame) is searched only when a rough read (``coarse``, 1 px/mm)
+# of one of its candidate quads, as ranked on the working image, gives the My Number back's
+# template this correlation, either way up: a full read must reach ``MIN_LAYOUT_SCORE``
+# for ``find_card`` to name a layout, and a rough read of a rough quad falls up to ~0.1
+# short of it (``card._COARSE_SLACK``). On development selfies (seeds 33000-33011, 720x1280,
+# 60 windows each of a card held at the chest, beside the face, and none): the 40 windows
+# where ``find_card`` read the back had a candidate at 0.42-0.85 (one had no candidate and
+# a three-sided quad at 0.40); the 60 card-free windows' best was 0.21. The three-sided
+# quads are screened too: held_back's chest seed 30021 was read from one only, beside 16
+# candidates reading <= 0.08. With them, every selfie of seeds 30000-30039 and
+# 33000-33011 (156, a third without a card) got the same refusals as without the screen,
+# at ~25 % less CPU for a card-free selfie's whole frame and windows (388 -> 287 ms median,
+# load 8-11); a selfie with a held back costs up to ~15 % more (the screen, then the search).
+_PRESCREEN_FLOOR = MIN_LAYOUT_SCORE - 0.1
 
 
 def shows_my_number_back(detection: CardDetection | None) -> bool:
@@ -107,8 +139,8 @@ def find_held_my_number_back(
     for upper, lower, left, right in _SELFIE_WINDOWS:
         top, start = int(height * upper), int(width * left)
         window = np.ascontiguousarray(rgb[top : int(height * lower), start : int(width * right)])
-        found = find_card(window, layouts, config=config or _WINDOW_CHECK, learned=SELFIE_LEARNED)
-        if found is not None and shows_my_number_back(found):
+        found = find_my_number_back(window, layouts, config or _WINDOW_CHECK)
+        if found is not None:
             shift = np.array([start, top], np.float32)
             corners = ((found.quad.corners + shift) / scale).astype(np.float32)
             return CardDetection(
@@ -116,6 +148,52 @@ def find_held_my_number_back(
                 found.document_type, found.side, found.layout_score,
             )  # fmt: skip
     return None
+
+
+def find_my_number_back(
+    image: Frame | RGBImage, layouts: CardLayouts, config: DetectConfig | None = None,
+    *, half: RGBImage | None = None,
+) -> CardDetection | None:  # fmt: skip
+    """``find_card``'s detection of a selfie (no proposal) when it is a My Number back.
+
+    The search runs only where a candidate quad could be one (``_PRESCREEN_FLOOR``): a
+    shot without a card skips ``find_card``'s refinements, finishing and layout reads.
+    The candidates are those ``find_card`` starts from: the search's best ranked, then the
+    quads of three sides it falls back to when its choice reads no layout. ``half``: the
+    shot halved by ``cv2.pyrDown`` when the caller has it.
+    """
+    cfg = config or DetectConfig()
+    if not _may_show_back(image, layouts, cfg, half):
+        return None
+    found = find_card(image, layouts, config=cfg, learned=SELFIE_LEARNED, half=half)
+    return found if shows_my_number_back(found) else None
+
+
+def _may_show_back(
+    image: Frame | RGBImage, layouts: CardLayouts, cfg: DetectConfig, half: RGBImage | None
+) -> bool:
+    """A rough read of a candidate quad gives the My Number back ``_PRESCREEN_FLOOR``."""
+    rgb = image.image if isinstance(image, Frame) else image
+    size = (int(rgb.shape[1]), int(rgb.shape[0]))
+    work = make_working_image(rgb, cfg, half)
+    back = layouts.classes.index((DocumentType.MY_NUMBER_CARD, Side.BACK))
+    count = len(layouts.classes)
+    reader = CoarseReader(image, layouts, work.half if work.half is not None else half)
+
+    def passes(quads: Iterable[F32]) -> bool:
+        for quad in quads:
+            scores = reader.scores(quad)
+            if max(scores[back], scores[count + back]) >= _PRESCREEN_FLOOR:
+                return True
+        return False
+
+    ranked = ranked_candidates(work, AspectPrior.ID1, cfg)[: cfg.alternatives_ranked]
+    if ranked:  # ordered as the search orders its runners-up
+        ordered = order_many(np.stack([quad for _, _, quad in ranked]) / work.scale, size, cfg)
+        if passes(quad.astype(np.float32) for quad in ordered):
+            return True
+    # ``find_card`` falls back to quads of three sides whenever its choice reads no layout.
+    return passes(three_side_quads(image, ID1_ASPECT, cfg, work))
 
 
 def _shrink(rgb: RGBImage, scale: float, half: RGBImage | None) -> RGBImage:

@@ -67,6 +67,12 @@ class CoarseReader:
 
     def read(self, corners: npt.NDArray[np.float32]) -> LayoutMatch:
         """The layout inside ``corners`` (full-resolution pixels, any turn by 180 degrees)."""
+        scores = self.scores(corners)
+        count = len(self._layouts.classes)
+        return layout_decision(scores[:count], scores[count:], self._layouts)
+
+    def scores(self, corners: npt.NDArray[np.float32]) -> F32:
+        """``read``'s correlations: every class upright, then every class turned by 180."""
         # pyrDown's pixel i covers the shot's pixels 2i and 2i + 1: with pixel edges at
         # integers (``ekyc.types``), full-resolution coordinates simply halve.
         half = CardQuad(np.asarray(corners, np.float32) / 2.0, 1.0)
@@ -77,9 +83,7 @@ class CoarseReader:
         query = _features(small).reshape(-1)
         # (2 * classes,): upright, then turned. einsum, not ``@``: OpenBLAS wakes its
         # thread pool for a matrix-vector product this size, ~20x the product's own CPU.
-        scores = np.einsum("rn,n->r", self._refs, query) / 3.0
-        count = len(self._layouts.classes)
-        return layout_decision(scores[:count], scores[count:], self._layouts)
+        return np.asarray(np.einsum("rn,n->r", self._refs, query) / 3.0, dtype=np.float32)
 
 
 def _features(img: RGBImage | F32) -> F32:

@@ -48,6 +48,7 @@ __all__ = [
     "finish_quad",
     "make_working_image",
     "order_corners",
+    "order_many",
     "ranked_candidates",
     "refine_sides",
     "search_quads",
@@ -191,7 +192,7 @@ def _search(
         kept = np.empty((alternatives + 1, 4, 2))
         kept[0] = found.quad.corners
         top = ranked[: cfg.alternatives_ranked]
-        ordered = _order_many(np.stack([q for _, _, q in top]) / scale, size, cfg)
+        ordered = order_many(np.stack([q for _, _, q in top]) / scale, size, cfg)
         for (_, score, _), full in zip(top, ordered, strict=True):
             if _max_corner_distance(full, kept[: len(others) + 1]) < near:
                 continue
@@ -342,7 +343,7 @@ def order_corners(
     return np.ascontiguousarray(quad, dtype=np.float32)
 
 
-def _order_many(quads: F64, image_size: tuple[int, int], cfg: DetectConfig) -> F64:
+def order_many(quads: F64, image_size: tuple[int, int], cfg: DetectConfig) -> F64:
     """``order_corners`` of ``(n, 4, 2)`` quads at once (the aspect by ``aspect_ratios``).
 
     Per-quad calls cost ~0.3 ms each, mostly numpy overhead, for the 16 runners-up of

@@ -14,11 +14,10 @@ from ekyc.capture.quality import glare_mask
 from ekyc.detect import (
     CardLayouts,
     DetectConfig,
-    find_card,
     find_held_my_number_back,
     refuse_my_number_back,
 )
-from ekyc.detect.back import SELFIE_LEARNED, held_back_half
+from ekyc.detect.back import find_my_number_back, held_back_half
 from ekyc.match import (
     FaceGate,
     FaceMatcher,
@@ -85,8 +84,8 @@ def look_at_selfie(selfie: Frame, matcher: FaceMatcher, layouts: CardLayouts,
         refuse_my_number_back(screened.detection)
     else:
         with timed_into(timings, "selfie.card_check"):
-            refuse_my_number_back(find_card(selfie, layouts, config=_CARD_CHECK,
-                                            learned=SELFIE_LEARNED, half=half))  # fmt: skip
+            # Searched only where a candidate could be the back (``find_my_number_back``).
+            refuse_my_number_back(find_my_number_back(selfie, layouts, _CARD_CHECK, half=half))
     if windows:
         with timed_into(timings, "selfie.held_card_check"):
             refuse_my_number_back(find_held_my_number_back(selfie, layouts, half=half))

@@ -62,3 +62,12 @@ def held_back_selfie(seed: int) -> np.ndarray:
     card = render_card(doc, Side.BACK, make_identity(seed, doc), None)
     selfie, _ = render_selfie(astronaut_face(), (720, 1280), rng)
     return hold_card(selfie, card, rng)[0]
+
+
+@functools.cache
+def selfie_without_card(seed: int) -> np.ndarray:
+    """``held_back_selfie``'s selfie before the card is held up in it."""
+    from benchmarks.synth.selfie import render_selfie
+
+    rng = np.random.default_rng([seed, 77])
+    return render_selfie(astronaut_face(), (720, 1280), rng)[0]

@@ -28,6 +28,11 @@ class TestCoarseReader:
         assert (upright.document_type, upright.side, upright.upside_down) == (doc, side, False)
         turned = reader.read(np.roll(corners(sc), 2, axis=0))
         assert (turned.document_type, turned.side, turned.upside_down) == (doc, side, True)
+        # ``scores``: the correlations the read decides on, every class upright then turned.
+        scores = reader.scores(corners(sc))
+        classes = layouts().classes
+        assert scores.shape == (2 * len(classes),)
+        assert float(scores[classes.index((doc, side))]) == pytest.approx(upright.score, abs=1e-6)
         # Same scale as the full read: a runner-up is compared with the first choice's
         # rough read, and both must come out near their full reads.
         full = recognise(rgb(sc), CardQuad(corners(sc), 1.0), layouts())

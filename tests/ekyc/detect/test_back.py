@@ -1,0 +1,60 @@
+"""The selfie's My Number back check searches only where a candidate could be the back."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from ekyc.detect import back
+from ekyc.detect.back import (
+    _SELFIE_WINDOWS,
+    _WINDOW_CHECK,
+    find_held_my_number_back,
+    find_my_number_back,
+    shows_my_number_back,
+)
+from ekyc.detect.card import find_card
+from tests.ekyc.detect.cards import held_back_selfie, layouts, selfie_without_card
+
+
+@pytest.fixture
+def searches(monkeypatch):
+    """The frames ``back`` runs ``find_card`` on."""
+    seen: list[tuple[int, int]] = []
+
+    def counted(image, *args, **kwargs):
+        seen.append(image.shape[:2])
+        return find_card(image, *args, **kwargs)
+
+    monkeypatch.setattr(back, "find_card", counted)
+    return seen
+
+
+def test_a_selfie_without_a_card_is_not_searched(searches):
+    selfie = selfie_without_card(3000)
+    assert find_my_number_back(selfie, layouts(), _WINDOW_CHECK) is None
+    assert find_held_my_number_back(selfie, layouts()) is None
+    assert searches == []  # no candidate read near the back: no find_card at all
+
+
+def test_the_held_back_is_found_as_find_card_finds_it(searches):
+    # The windows the screen lets through are searched as before: the same detection as
+    # find_card's on the first window where it reads the back.
+    selfie = held_back_selfie(3000)
+    found = find_held_my_number_back(selfie, layouts())
+    assert found is not None
+    assert shows_my_number_back(found)
+    assert searches  # the window holding the card was searched
+    height, width = selfie.shape[:2]
+    for upper, lower, left, right in _SELFIE_WINDOWS:
+        top, start = int(height * upper), int(width * left)
+        window = np.ascontiguousarray(selfie[top : int(height * lower), start : int(width * right)])
+        direct = find_card(window, layouts(), config=_WINDOW_CHECK, learned=False)
+        if shows_my_number_back(direct):
+            assert direct is not None
+            shifted = direct.quad.corners + np.array([start, top], np.float32)
+            np.testing.assert_array_equal(found.quad.corners, shifted)
+            assert found.layout_score == direct.layout_score
+            break
+    else:
+        pytest.fail("find_card read the back in no window")
