@@ -284,6 +284,28 @@ class TestDetectEvents:
         events = detect_events(self._signals(rows))
         assert [e.action for e in events] == [Action.TURN_LEFT, Action.LOOK_UP, Action.BLINK]
 
+    def test_a_blink_behind_glasses_at_rest_counts(self):
+        # fresh seed 33026 (glasses, eyes cast down): a full closure read 0.60 of the open
+        # eye (0.114 against 0.19), just over blink_ratio; at the rest pose it is a blink
+        still = [(0.0, 0.0, 0.19, 0.003)] * 4
+        up = [(0.0, e, 0.2, 0.003) for e in (6.1, 10.2, 13.7, 13.5, 14.3, 10.3, 6.2)]
+        blink = [(0.0, 0.0, e, 0.003) for e in (0.152, 0.12, 0.115, 0.118, 0.114, 0.128, 0.147)]
+        events = detect_events(self._signals(still + up + still[:2] + blink + still[:2]))
+        assert [e.action for e in events] == [Action.LOOK_UP, Action.BLINK]
+
+    def test_eyes_narrowed_by_a_turn_are_no_blink(self):
+        # FaceMesh reads eyes narrower on a turned head (dev seed 23020: 0.59 of the open
+        # eye through a 23-degree turn): 0.65 is a blink only at the rest pose
+        still = [(0.0, 0.0, 0.3, 0.05)] * 6
+        turn = [(10.5, 0.0, 0.26, 0.05)] + [(23.0, 0.0, 0.195, 0.05)] * 4
+        assert [e.action for e in detect_events(self._signals(still + turn + still))] == [
+            Action.TURN_RIGHT
+        ]
+        narrowed = [(0.0, 0.0, 0.195, 0.05)] * 2
+        assert [e.action for e in detect_events(self._signals(still + narrowed + still))] == [
+            Action.BLINK
+        ]
+
     def test_a_long_blink_does_not_lower_the_eyes_at_rest(self):
         # bench liveness LFW seed 8: a 9-frame blink is half of the frames at the rest pose;
         # their median (0.156) fell into it and its deepest frame (0.095) read 0.61 of it
