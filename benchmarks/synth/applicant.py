@@ -122,18 +122,46 @@ def _challenge(face: np.ndarray, rng: np.random.Generator, local_start: dt.datet
 def _people(faces_dir: Path | None, seed: int) -> tuple[str, str, str]:
     """Card portrait and selfie of one person, plus another person's face.
 
-    The selfie is the person's second photo, or their first one in colour: a phone's front
-    camera never takes a black-and-white selfie, and LFW has a few such photos (a live
-    selfie drawn from one, seed 22003, read as a print to the PAD model: P(live) 0.002).
+    The selfie is the person's second photo, or the next one in colour and facing the
+    camera: a phone's front camera never takes a black-and-white selfie, and LFW has a few
+    such photos (a live selfie drawn from one, seed 22003, read as a print to the PAD model:
+    P(live) 0.002); nor does an applicant hold their face turned away from the phone as a
+    press photographer caught it (``_facing_camera``).
     """
     people = face_people(faces_dir)
     if not people:
         return "astronaut", "astronaut", "astronaut"
     rng = np.random.default_rng([seed, 41])
     me, other = (people[int(i)] for i in rng.choice(len(people), size=2, replace=False))
-    selfie = next((p for p in (*me[1:], me[0]) if not _greyscale(load_face(str(p)))), me[1])
+    colour = [p for p in (*me[1:], me[0]) if not _greyscale(load_face(str(p)))]
+    selfie = next((p for p in colour if _facing_camera(load_face(str(p)))), None)
+    selfie = selfie or next(iter(colour), me[1])
     portrait = me[0] if selfie != me[0] else me[1]
     return str(portrait), str(selfie), str(other[0])
+
+
+# A selfie photo turned further than this from the camera (FaceMesh's yaw on the aligned
+# crop) is not what an applicant facing the phone shows; see ``_facing_camera``.
+MAX_SELFIE_YAW_DEG = 40.0
+
+
+def _facing_camera(image: np.ndarray) -> bool:
+    """Whether the photo's face is turned at most ``MAX_SELFIE_YAW_DEG`` from the camera.
+
+    Why: the recording rests in the photo's pose (``benchmarks.synth.challenge``), and a
+    person in front of their phone faces it; the capture app's face gate refuses a selfie
+    turned ~30 degrees (``max_yaw_ratio``). Dev seed 23030's photo read 45.5 degrees: the
+    gate refused its selfie in 2 of 3 draws, and the recording kept rested at 42-43 degrees,
+    where FaceMesh lost the face in every frame of a turn further away and read a look-up
+    at the onset of one back (ACTIONS_OUT_OF_ORDER, read as a replay). The other photos of
+    that person read 1-26 degrees. 40: dev seeds 21004 and 21009 (33-34 degrees) passed the
+    gate and are kept. A face FaceMesh cannot read counts as facing (nothing to judge).
+    """
+    from benchmarks.synth import face_rig
+    from ekyc.liveness.landmarks import head_pose_deg
+
+    rig = face_rig.face_rig(np.ascontiguousarray(image))
+    return rig is None or abs(head_pose_deg(rig.points)[0]) <= MAX_SELFIE_YAW_DEG
 
 
 def _greyscale(image: np.ndarray) -> bool:

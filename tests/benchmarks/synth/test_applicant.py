@@ -54,13 +54,16 @@ def test_a_pose_behind_the_camera_is_a_failed_capture_not_a_crash(monkeypatch):
     assert data[:2] == b"\xff\xd8"  # the last render, as when no try passes the gate
 
 
-def test_a_live_selfie_is_never_drawn_from_a_black_and_white_photo(tmp_path):
+def test_a_live_selfie_is_never_drawn_from_a_black_and_white_photo(tmp_path, monkeypatch):
     # A phone's front camera takes colour: LFW's old black-and-white press photos (seed 22003
     # drew one as its selfie) are used only as a card portrait.
     import cv2
     import numpy as np
 
+    from benchmarks.synth import applicant
     from benchmarks.synth.applicant import _people
+
+    monkeypatch.setattr(applicant, "_facing_camera", lambda img: True)  # noise has no face
 
     rng = np.random.default_rng(5)
     for person in ("Ann_A", "Bob_B"):
@@ -74,3 +77,32 @@ def test_a_live_selfie_is_never_drawn_from_a_black_and_white_photo(tmp_path):
         portrait, selfie, _ = _people(tmp_path, seed)
         assert selfie.endswith("_0003.jpg")
         assert portrait.endswith("_0001.jpg")
+
+
+def test_a_live_selfie_faces_the_camera(tmp_path, monkeypatch):
+    # The recording rests in the selfie photo's pose: a photo turned away as a press
+    # photographer caught it (dev seed 23030: 45 degrees) is passed over for the person's
+    # next colour photo that faces the camera, or kept when none does.
+    import cv2
+    import numpy as np
+
+    from benchmarks.synth import applicant
+
+    rng = np.random.default_rng(5)
+    turned: set[int] = set()
+    for person in ("Ann_A", "Bob_B"):
+        (tmp_path / person).mkdir()
+        for i in (1, 2, 3):
+            face = rng.integers(0, 20, (112, 112, 3), dtype=np.uint8) + np.array([50 * i, 90, 200])
+            cv2.imwrite(str(tmp_path / person / f"{person}_{i:04d}.jpg"), face.astype(np.uint8))
+
+    def facing(img: np.ndarray) -> bool:  # which photo it is: its blue channel (BGR written)
+        return round((float(img[..., 2].mean()) - 10) / 50) not in turned
+
+    monkeypatch.setattr(applicant, "_facing_camera", facing)
+    for photos, selfie_ends in (((), "_0002.jpg"), ((2,), "_0003.jpg"), ((1, 2, 3), "_0002.jpg")):
+        turned = set(photos)
+        for seed in range(3):
+            portrait, selfie, _ = applicant._people(tmp_path, seed)
+            assert selfie.endswith(selfie_ends)
+            assert portrait != selfie

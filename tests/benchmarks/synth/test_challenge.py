@@ -104,3 +104,16 @@ def test_challenge_draws_the_same_room_as_before(face) -> None:
     plain = challenge_frames(face, (), b, neutral_frames=2)
     assert np.array_equal(posed[0][0], plain[0][0])
     assert a.integers(0, 2**31) == b.integers(0, 2**31)
+
+
+def test_a_photo_turned_away_does_not_face_the_camera(shared_data) -> None:
+    # the recording rests in the selfie photo's pose (applicant._people passes over such
+    # a photo); here, after the rig tests, so that their FaceMesh is built
+    from benchmarks.synth.applicant import _facing_camera
+    from benchmarks.synth.generate import load_face
+
+    folder = shared_data / "lfw_pairs_aligned112" / "images" / "Xanana_Gusmao"
+    if not folder.is_dir():
+        pytest.skip(f"{folder} is not there")
+    assert not _facing_camera(load_face(str(folder / "Xanana_Gusmao_0002.jpg")))  # 45.5 deg
+    assert _facing_camera(load_face(str(folder / "Xanana_Gusmao_0003.jpg")))  # 1.2 deg
