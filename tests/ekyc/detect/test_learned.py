@@ -312,3 +312,31 @@ def test_a_last_resort_that_reads_nothing_leaves_the_search_answer(monkeypatch):
     assert found is not None
     assert found.document_type is None
     np.testing.assert_array_equal(found.quad.corners, alone.quad.corners)
+
+
+@pytest.mark.parametrize(
+    ("index", "seed", "kind", "side"),
+    [(125, 43000, "tilt", Side.FRONT), (172, 44000, "back", Side.BACK)],
+)
+def test_the_last_resort_aligns_an_unread_proposal_and_tries_an_unclear_one(
+    index, seed, kind, side
+):
+    # 43000 #125: a residence card at 44 degrees on a ruled sheet; its short sides rank
+    # 35th-36th of the lines, the search finds no quad, and the clear proposal refined
+    # reads nothing until aligned to its layout. 44000 #172: a defocused health-insurance
+    # back on pale paper; the search's quad reads nothing, the proposal is not clear (a
+    # weak peak) and reads the back once refined. Both were unread before (type+side
+    # misses of ekyc bench detect).
+    from benchmarks.detect import quad_iou
+
+    image, truth, doc = _bench_scene(index, seed=seed, kind=kind)
+    proposal = default_proposer().propose(image)
+    assert proposal is not None
+    assert proposal.clear is (index == 125)
+    found = find_card(image, layouts())
+    assert found is not None
+    assert (found.document_type, found.side) == (DocumentType(doc), side)
+    assert quad_iou(found.quad.corners, truth) > 0.92
+    if index == 125:  # with unread quads left as they are, the proposal stays unread
+        kept = find_card(image, layouts(), config=DetectConfig(realign_unread=False))
+        assert kept is None or kept.document_type is None
