@@ -465,9 +465,16 @@ def _band_under_blur(
         )
         at = np.arange(span[0], span[1] + 1e-9, _GRID_PX / 2)
         gain = _BLUR_BAND_GAIN
+        # Widths run one grid step past ``hi``: a best width there means the band's far
+        # edge lies beyond the range. Up to ``hi`` only, a clamped fit counted whenever the
+        # grid's last point lay over half a step below ``hi`` (on where ``hi`` fell on the
+        # grid, not on the band). Development detection seeds 4242, 40000-44000 (fixed
+        # rig; detected quads): copies and screens passing 3 -> 1 of 344 and showing a band
+        # 10 -> 7, genuine tilt shots seen 137 -> 137 of 167 (true corners 141 -> 142).
+        reach = (lo, hi + _GRID_PX)
         band: tuple[float, float, float, float] | None
         if free:
-            fits = [(_two_steps(xs, y, lo, hi, float(s), outside), float(s)) for s in _FREE_SIGMAS]
+            fits = [(_two_steps(xs, y, *reach, float(s), outside), float(s)) for s in _FREE_SIGMAS]
             found = [(f, s) for f, s in fits if f is not None]
             if len(found) < len(fits):
                 continue
@@ -479,7 +486,7 @@ def _band_under_blur(
             one = float(
                 fit_one(y, blurred_step(xs, at[:, None], np.full((len(at), 1), sigma))).min()
             )
-            band = _two_steps(xs, y, lo, hi, sigma, outside)
+            band = _two_steps(xs, y, *reach, sigma, outside)
         if band is None:
             continue
         rss2, w, contrast, inner = band
@@ -487,7 +494,7 @@ def _band_under_blur(
         if (
             one + floor >= gain * (rss2 + floor)
             and contrast >= _BLUR_BAND_CONTRAST
-            and w < hi - _GRID_PX / 2  # on the span's limit: the second edge lies beyond it
+            and w <= hi + 1e-6  # beyond the span: the second edge lies further out
             and w > lo + _GRID_PX / 2  # on its lower limit: a thinner edge (paper) or a line
             and _not_a_line(xs, y, rss2, sigma, outside)
             and _along_the_side(here.colour[:, keep], xs, at, inner, w, sigma, contrast)
@@ -517,8 +524,8 @@ def _along_the_side(
     stretch's. Each stretch's median must be explained by two steps of the same blur, as
     far apart as the side's within 30 % and within 2 px of where the side's lie (the quad's
     side need not be exactly parallel to the card's edge, and the band widens towards the
-    camera), ``_PIECE_GAIN`` times better than by one step, with at least half the side's
-    ``contrast`` (one stretch may be under a finger).
+    camera), ``_PIECE_GAIN`` times better than by one step, with at least
+    ``_PIECE_CONTRAST`` of the side's ``contrast`` (one stretch may be under a finger).
     """
     if len(colour) < 4 * _PIECES:
         return True

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import dataclasses
 from contextlib import nullcontext
 
 import cv2
@@ -293,7 +294,7 @@ def _rounded(quad: np.ndarray, radius_mm: float = 3.18) -> np.ndarray:
 
 def _drawn_band(
     ratio: float, seed: int = 4, finger: tuple[float, float, float] | None = None,
-    sides: list[int] | None = None, soft_opposite: float = 0.0,
+    sides: list[int] | None = None, soft_opposite: float = 0.0, cfg: DetectConfig = CFG,
 ) -> bool:  # fmt: skip
     """A clean drawing of tilt scene ``seed``'s card (pale face, brown table, blur 0.7 px)
     with a grey strip ``ratio`` times the predicted side-face width outside each side that
@@ -301,7 +302,7 @@ def _drawn_band(
     opacity)``, a stretch of each such side (fractions along it) under a skin-coloured
     finger from 12 px inside the card to 14 px out. ``soft_opposite``: the face's colour
     fades into the table's over this many pixels outside the side opposite each such side
-    (a penumbra), so that the opposite side's edge reads as blurred."""
+    (a penumbra), so that the opposite side's edge reads as blurred. ``cfg`` judges it."""
     sc = scenes.scene("tilt", seed, clean=True, background="fabric")
     quad = scenes.truth(sc)
     focal = float(sc.record["focal_35mm"])
@@ -326,7 +327,7 @@ def _drawn_band(
     image = cv2.GaussianBlur(image, (0, 0), 0.7)
     noise = np.random.default_rng(seed).normal(0.0, 2.0, image.shape)
     image = np.clip(image + noise, 0, 255).astype(np.uint8)
-    return measure_edge_band(image, quad, focal, CFG).visible
+    return measure_edge_band(image, quad, focal, cfg).visible
 
 
 def test_a_band_as_wide_as_predicted_shows():
@@ -357,6 +358,17 @@ def test_a_band_dimmed_by_a_finger_over_part_of_the_side_shows(seed):
 def test_a_finger_across_most_of_the_side_hides_the_band():
     # An opaque finger over 10-90 % of the side: too little band is left in sight to count.
     assert not _drawn_band(1.0, 0, finger=(0.1, 0.9, 1.0))
+
+
+@pytest.mark.parametrize("tolerance", [1.3, 1.45, 1.55, 2.5])
+def test_a_band_wider_than_the_range_is_refused_wherever_the_limit_falls_on_the_grid(tolerance):
+    # A band 1.63 x the predicted width across the side, under upper limits 1.3-1.55 x (at
+    # least 0.37 px short of it): the widths are fitted on a 0.25 px grid, and a best width
+    # on the grid's last point counted when that point lay over 0.125 px below the limit
+    # (all three were seen). The grid now runs a step past the limit; a best width there
+    # means the band's far edge lies beyond it. With the default limit (2.5 x) it shows.
+    cfg = dataclasses.replace(CFG, band_width_tolerance=tolerance)
+    assert _drawn_band(1.5, 4, cfg=cfg) is (tolerance == CFG.band_width_tolerance)
 
 
 def test_a_band_where_the_pose_predicts_it_widest_shows():
