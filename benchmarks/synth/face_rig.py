@@ -7,8 +7,9 @@
   the head), nearer triangles drawn over farther ones, those turned away dropped;
 - a blink lowers the upper lids onto the lower ones (the lid skin stretches down; the lash
   line is drawn in the colour of the face's own upper-lid line);
-- an open mouth drops the lower lip and chin; what showed between the lips (teeth, the lip
-  line) stays under the upper lip, below it the mouth's inside in the face's lip-line colour.
+- an open mouth drops the lower lip (whole: it rides on the jaw) and chin; what showed
+  between the lips (teeth, the lip line) stays under the upper lip, below it the mouth's
+  inside in the face's lip-line colour.
   The dropped chin goes below the aligned crop, as it does in front of a camera: the render
   grows by the rows it needs (``jaw_rows``), and ``compose_selfie`` shows them over the neck.
   A mouth already open in the photo opens further, up to a jaw's range (``MAX_GAP``).
@@ -191,6 +192,13 @@ def open_mouth(rig: FaceRig, amount: float) -> F64:
     dx = (p[:, 0] - mid_x) / (0.5 * width)
     weight = np.clip(below / (0.25 * width), 0, 1) * np.exp(-((dx / 1.3) ** 2))
     lip = np.sqrt(np.clip(1 - dx**2, 0, 1))
+    # the lower lip rides on the jaw whole: everything under the inner lower lip drops at
+    # least as far as the lip's edge above it (the ramp alone dropped a thick lower lip's
+    # outer edge less than its inner one, folding the lip into the opened mouth)
+    lower = p[list(INNER_LOWER), :2]
+    order = np.argsort(lower[:, 0])
+    under = p[:, 1] >= np.interp(p[:, 0], lower[order, 0], lower[order, 1])
+    weight = np.where(under & (np.abs(dx) < 1), np.maximum(weight, lip), weight)
     weight[list(INNER_LOWER[1:-1])] = lip[list(INNER_LOWER[1:-1])]
     weight[list(INNER_UPPER)] = 0.0
     out[:, 1] += drop * weight

@@ -117,3 +117,20 @@ def test_a_photo_turned_away_does_not_face_the_camera(shared_data) -> None:
         pytest.skip(f"{folder} is not there")
     assert not _facing_camera(load_face(str(folder / "Xanana_Gusmao_0002.jpg")))  # 45.5 deg
     assert _facing_camera(load_face(str(folder / "Xanana_Gusmao_0003.jpg")))  # 1.2 deg
+
+
+def test_the_lower_lip_rides_on_the_jaw(shared_data) -> None:
+    # fresh seed 33075's thick lower lip: the jaw's ramp dropped its outer edge less than
+    # its inner edge, folding the lip into the opened mouth (outer edge 0.13 mouth widths
+    # above the inner one), and FaceMesh read the cavity as the lower lip (+0.14)
+    path = shared_data / "lfw_pairs_aligned112" / "images" / "Ruben_Studdard"
+    if not path.is_dir():
+        pytest.skip(f"{path} is not there")
+    from benchmarks.synth.generate import load_face
+
+    rig = face_rig.face_rig(load_face(str(path / "Ruben_Studdard_0002.jpg")))
+    assert rig is not None
+    moved = face_rig.open_mouth(rig, 1.0)
+    for inner, outer in ((14, 17), (87, 84), (317, 314), (178, 181), (402, 405)):
+        rest = rig.points[outer, 1] - rig.points[inner, 1]
+        assert moved[outer, 1] - moved[inner, 1] > 0.75 * rest > 0
