@@ -30,8 +30,8 @@ from benchmarks.synth.generate import face_people, load_face
 from benchmarks.synth.held_card import hold_card
 from benchmarks.synth.selfie import render_selfie
 from ekyc import decode_image
-from ekyc.detect import CardLayouts, find_card, find_held_my_number_back, shows_my_number_back
-from ekyc.detect.back import SELFIE_LEARNED
+from ekyc.detect import CardLayouts, find_held_my_number_back
+from ekyc.detect.back import find_my_number_back
 from ekyc.registry import Registry
 from ekyc.types import DocumentType, Side
 
@@ -49,8 +49,9 @@ def _screen(data: bytes, layouts: CardLayouts) -> tuple[bool, bool, float, float
     """(whole frame refuses, windows refuse, whole ms, windows ms) in CPU time."""
     frame = decode_image(data)
     start = time.process_time()
-    # As the selfie step searches it (``Verifier.screen_shot(selfie=True)``): no proposal.
-    whole = shows_my_number_back(find_card(frame, layouts, learned=SELFIE_LEARNED))
+    # As the selfie step searches it (``Verifier.screen_shot(selfie=True)``): no proposal,
+    # and only where a candidate could be a My Number back.
+    whole = find_my_number_back(frame, layouts) is not None
     middle = time.process_time()
     held = not whole and find_held_my_number_back(frame, layouts) is not None
     end = time.process_time()

@@ -36,7 +36,7 @@ from ekyc.detect import (
     find_held_my_number_back,
     refuse_my_number_back,
 )
-from ekyc.detect.back import SELFIE_LEARNED, held_back_half
+from ekyc.detect.back import find_my_number_back, held_back_half
 from ekyc.detect.learned import CornerProposer
 from ekyc.errors import ModelNotFound, StepNotAllowed
 from ekyc.liveness import Challenge, FrameSequence, LivenessResult, evaluate
@@ -412,7 +412,8 @@ class Verifier:
         it wrongly: ``KEY_FIELDS_ILLEGIBLE``).
 
         Returns the frame and its card, for the caller's retake rules
-        (``ShotScreening.retake_reason``). The card is kept for a later ``verify`` of the
+        (``ShotScreening.retake_reason``); a selfie's card is None (it is searched for a
+        My Number back alone, which is refused). The card is kept for a later ``verify`` of the
         same bytes, which then does not look for it again: a session screens every shot on
         arrival and verifies them all at the end; so are the step's judgements, which
         ``verify`` of the same bytes as the same step reuses (``_Arrival``: the very figures
@@ -427,13 +428,15 @@ class Verifier:
         """
         limits = limits or self.config.decode
         frame, _ = self._decode(source, limits)
-        # A selfie is searched without the corner proposal (``back.SELFIE_LEARNED``), a
-        # tilted shot with it as the last resort only (``ImageMethod.propose_first``).
-        learned = SELFIE_LEARNED if selfie else self._judge.learned
-        first = self._judge.propose_first(step)
+        # A selfie is searched for a My Number back only (``back.find_my_number_back``:
+        # without the corner proposal, and only where a candidate could be one), a tilted
+        # shot with the proposal as the last resort only (``ImageMethod.propose_first``).
         half = held_back_half(frame) if selfie else None  # shared with the windows
-        detection = find_card(frame, self.layouts, learned=learned, propose_first=first,
-                              half=half)  # fmt: skip
+        if selfie:
+            detection = find_my_number_back(frame, self.layouts, half=half)
+        else:
+            detection = find_card(frame, self.layouts, learned=self._judge.learned,
+                                  propose_first=self._judge.propose_first(step))  # fmt: skip
         refuse_my_number_back(detection)
         if selfie:
             refuse_my_number_back(find_held_my_number_back(frame, self.layouts, half=half))

@@ -222,7 +222,9 @@ def selfie_problems(faces: int, gate: FaceGate) -> tuple[CardProblem, ...]:
 class ShotScreening:
     """A decoded shot and the card ``find_card`` saw in it (``None``: no card).
 
-    Produced only for shots that passed the My Number back screen.
+    Produced only for shots that passed the My Number back screen. A selfie's card is
+    always ``None``: a selfie is searched for a My Number back alone
+    (``ekyc.detect.find_my_number_back``), and one found is refused.
     """
 
     frame: Frame

@@ -505,6 +505,7 @@ def test_screen_shot_judges_a_selfie_as_verify_does():
 
     person = applicant(7000, DocumentType.DRIVERS_LICENSE)
     seen = verifier().screen_shot(person.shots["selfie"], selfie=True, step="selfie")
+    assert seen.detection is None  # a selfie is searched for a My Number back alone
     assert seen.faces == 1
     assert seen.face_gate is not None
     assert seen.selfie_retake_reason() is None
