@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import cv2
 import numpy as np
 import numpy.typing as npt
@@ -411,20 +413,19 @@ def _realign(
     if moved.document_type is None or moved.score < match.score + cfg.layout_gain:
         return found, match
     known = match.document_type is not None
-    refined = search.refine(corners, found.quad.score)
-    if refined is not None:
-        again = _recognise(coarse, refined.quad, layouts)
+    floor = (match.score if known else moved.score - 2 * cfg.layout_gain) + cfg.layout_gain
+    refits: tuple[Callable[[], QuadDetection | None], ...] = (
+        lambda: search.refine(corners, found.quad.score),
+        lambda: search.refine_near(corners, found.quad.score, _near_px(corners, cfg)),
+    )
+    for refit in refits:  # the narrow refit only where the usual one did not count
+        refitted = refit()
+        if refitted is None:
+            continue
+        again = _recognise(coarse, refitted.quad, layouts)
         same = (again.document_type, again.side) == (moved.document_type, moved.side)
-        floor = match.score if known else moved.score - 2 * cfg.layout_gain
-        if same and again.score >= floor + cfg.layout_gain:
-            return refined, again
-    near = search.refine_near(corners, found.quad.score, _near_px(corners, cfg))
-    if near is not None:
-        again = _recognise(coarse, near.quad, layouts)
-        same = (again.document_type, again.side) == (moved.document_type, moved.side)
-        floor = match.score if known else moved.score - 2 * cfg.layout_gain
-        if same and again.score >= floor + cfg.layout_gain:
-            return near, again
+        if same and again.score >= floor:
+            return refitted, again
     if known:
         return found, match
     return QuadDetection(CardQuad(corners, found.quad.score), found.cut_by_border), moved
