@@ -24,11 +24,18 @@ photo, so the same rest pose; nothing models the applicant following the advice)
 ``CHALLENGE_RETAKES`` times, and the finish reuses the evaluation as the daemon's does. The
 decisions without that retake (the first recording judged at the finish, as before the
 daemon asked for it) are reported beside them.
+
+``results.json`` also holds one row per applicant (``verify_rates_applicants``: seed,
+decision, reasons, retakes, and the sha256 of every shot and of the challenge recording
+as verified), so that two runs can be compared applicant by applicant: the same tree and
+seeds gave the same figures at every load and thread count tried; a render that changed
+(the generator, a retake judged otherwise) shows as another digest on that applicant's row.
 """
 
 from __future__ import annotations
 
 import argparse
+import hashlib
 import itertools
 from collections import Counter
 from collections.abc import Iterable
@@ -127,12 +134,28 @@ def _judge_challenge(verifier: Verifier, person: SyntheticApplicant, seed: int,
     return person, None
 
 
+def _digests(person: SyntheticApplicant) -> dict[str, str]:
+    """The sha256 (first 16 hex digits) of each shot and of the challenge recording's
+    frames, as verified: what an applicant's row was decided on."""
+    found = {
+        name: hashlib.sha256(data).hexdigest()[:16] for name, data in sorted(person.shots.items())
+    }
+    if person.frames is not None:
+        frames = hashlib.sha256()
+        for frame in person.frames.frames:
+            frames.update(f"{frame.t_ms!r}{frame.image.shape}".encode())
+            frames.update(frame.image.tobytes())
+        found["frames"] = frames.hexdigest()[:16]
+    return found
+
+
 def run(args: argparse.Namespace, report: Report) -> None:
     faces = args.data / "lfw_pairs_aligned112" if args.data else None
     faces_dir = faces if faces is not None and faces.is_dir() else None
     verifier = Verifier.from_registry(Registry.from_manifest())
     rows, results = [], {}
     unexpected: list[list[object]] = []
+    applicants: list[dict[str, object]] = []  # one row per applicant, for comparing runs
     for kind in args.kinds:
         outcomes: Counter[str] = Counter()
         codes: Counter[str] = Counter()
@@ -147,11 +170,21 @@ def run(args: argparse.Namespace, report: Report) -> None:
                                     impostor=None if kind == "genuine" else kind)  # fmt: skip
             first = person
             active = None
+            asked_here: Counter[str] = Counter()
+            gave_up = 0
             if screen is not None:
                 person, active = _judge_challenge(verifier, person, seed, faces_dir, screen,
-                                                  challenge_asked)  # fmt: skip
+                                                  asked_here)  # fmt: skip
+                challenge_asked.update(asked_here)
                 retakes.update(screen.retakes)
-                retakes["gave up (renders ran out)"] += screen.gave_up(person.shots)
+                gave_up = screen.gave_up(person.shots)
+                retakes["gave up (renders ran out)"] += gave_up
+            row: dict[str, object] = {"kind": kind, "seed": seed, "document": doc.value}
+            if screen is not None:
+                row |= {"retakes": dict(screen.retakes), "challenge_retakes": dict(asked_here),
+                        "gave_up": gave_up}  # fmt: skip
+            row["sha256"] = _digests(person)
+            applicants.append(row)
             kwargs = person.verify_kwargs()
             if args.application:
                 kwargs["applicant"] = person.application()
@@ -159,13 +192,16 @@ def run(args: argparse.Namespace, report: Report) -> None:
                 if person is not first:  # judged at the finish as before the retakes
                     old = verifier.verify(doc, first.shots, **(kwargs | first.verify_kwargs()))  # type: ignore[arg-type]
                     without[old.decision.value] += 1
+                    row["without_challenge_retakes"] = old.decision.value
                 if active is not None:
                     kwargs["active"] = active
                 verdict = verifier.verify(doc, person.shots, **kwargs)  # type: ignore[arg-type]
             except StepNotAllowed:
                 outcomes["refused"] += 1
                 without["refused"] += 1
+                row["decision"] = "refused"
                 continue
+            row |= {"decision": verdict.decision.value, "reasons": list(verdict.codes)}
             if person is first:
                 without[verdict.decision.value] += 1
             outcomes[verdict.decision.value] += 1
@@ -199,6 +235,7 @@ def run(args: argparse.Namespace, report: Report) -> None:
     screened = ["retakes asked", "challenge retakes asked", "without challenge retakes"]
     report.table([*header, *(screened if args.screened else [])], rows)
     report.results["verify_rates"] = results
+    report.results["verify_rates_applicants"] = applicants
     if unexpected:
         report.section("Cases to look at",
                        "genuine applicants not accepted and attacks accepted, by seed, to "
