@@ -93,15 +93,17 @@ def align_to_layout(
     cache: dict[tuple[int, ...], float] = {}
 
     def score(off: list[float]) -> float:
-        key = tuple(round(o * 4) for o in off)
-        if key not in cache:
-            x0 = round((reach_mm - off[3]) * ppm)
-            x1 = round((reach_mm + width_mm + off[1]) * ppm)
-            y0 = round((reach_mm - off[0]) * ppm)
-            y1 = round((reach_mm + height_mm + off[2]) * ppm)
+        top, right, bottom, left = off
+        key = (round(top * 4), round(right * 4), round(bottom * 4), round(left * 4))
+        value = cache.get(key)
+        if value is None:
+            x0 = round((reach_mm - left) * ppm)
+            x1 = round((reach_mm + width_mm + right) * ppm)
+            y0 = round((reach_mm - top) * ppm)
+            y1 = round((reach_mm + height_mm + bottom) * ppm)
             crop = cv2.resize(feats[y0:y1, x0:x1], size_px, interpolation=cv2.INTER_AREA)
-            cache[key] = _correlation(refs, np.asarray(crop, np.float32))
-        return cache[key]
+            value = cache[key] = _correlation(refs, np.asarray(crop, np.float32))
+        return value
 
     best = score(offset)
     # Coordinate ascent along single sides and joint moves (a printed frame inside the

@@ -99,6 +99,12 @@ def candidate_quads(work: WorkingImage, ratio: float | None, cfg: DetectConfig) 
         closed = cv2.dilate(edges, np.ones((3, 3), np.uint8))
         contours, _ = cv2.findContours(closed, cv2.RETR_LIST, cv2.CHAIN_APPROX_SIMPLE)
         for contour in contours:
+            # The hull lies in the points' bounding box, whose area is (w - 1) x (h - 1):
+            # a contour too small by that is too small by its hull's (the same verdict,
+            # without the hull of each of the ~200 edge chains of a textured table).
+            _, _, box_w, box_h = cv2.boundingRect(contour)
+            if (box_w - 1) * (box_h - 1) < min_area:
+                continue
             hull = cv2.convexHull(contour)
             area = float(cv2.contourArea(hull))
             # A card's outline, or the hole inside it, fills its hull; edge chains that run

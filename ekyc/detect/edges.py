@@ -19,7 +19,15 @@ import numpy.typing as npt
 
 from ekyc.detect.config import DetectConfig
 
-__all__ = ["EdgeFit", "EdgeProfiles", "fit_edge", "fit_sides", "intersect", "sample_profiles"]
+__all__ = [
+    "EdgeFit",
+    "EdgeProfiles",
+    "fit_edge",
+    "fit_sides",
+    "intersect",
+    "median_profile",
+    "sample_profiles",
+]
 
 F32 = npt.NDArray[np.float32]
 F64 = npt.NDArray[np.float64]
@@ -112,7 +120,12 @@ def _profile_origins(
     normal = np.array([direction[1], -direction[0]])
     span = length * (1.0 - 2.0 * config.corner_margin)
     count = int(min(config.max_profiles, max(8, span // config.profile_spacing_px)))
-    ts = np.linspace(config.corner_margin * length, length - config.corner_margin * length, count)
+    start, stop = config.corner_margin * length, length - config.corner_margin * length
+    # ``np.linspace(start, stop, count)``'s own steps (count >= 8, stop > start), without
+    # its ~0.1 ms of checks: a few thousand sides per shot are sampled.
+    ts = np.arange(count, dtype=np.float64) * ((stop - start) / (count - 1))
+    ts += start
+    ts[-1] = stop
     origins = p0[None, :] + ts[:, None] * direction[None, :]
     height, width = shape[:2]
     inside = (
@@ -131,10 +144,11 @@ def _sample(image: F32 | U8, origins: F64, normals: F64, offsets: F64) -> F32:
     its interpolation neighbours), which gives the same values as a float copy of the
     whole image: converting a 1280x720 shot costs more than every profile of a quad.
     """
-    pts = origins[:, None, :] + offsets[None, :, None] * normals[:, None, :]
-    # ekyc.types puts pixel centres at +0.5; OpenCV's remap puts them at integers.
-    map_x = (pts[..., 0] - 0.5).astype(np.float32)
-    map_y = (pts[..., 1] - 0.5).astype(np.float32)
+    # ``origins + offsets * normals`` per coordinate (the same floats as one (n, m, 2)
+    # array, without its strided halves). ekyc.types puts pixel centres at +0.5; OpenCV's
+    # remap puts them at integers.
+    map_x = _shifted(origins[:, :1] + offsets[None, :] * normals[:, :1])
+    map_y = _shifted(origins[:, 1:] + offsets[None, :] * normals[:, 1:])
     if image.dtype == np.uint8:
         height, width = image.shape[:2]
         x0 = min(max(0, int(np.floor(map_x.min())) - 1), width - 1)
@@ -146,6 +160,12 @@ def _sample(image: F32 | U8, origins: F64, normals: F64, offsets: F64) -> F32:
         map_y -= y0
     colour = cv2.remap(image, map_x, map_y, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
     return np.asarray(colour, dtype=np.float32)
+
+
+def _shifted(coordinate: F64) -> F32:
+    """``(coordinate - 0.5).astype(float32)``, in place before the cast."""
+    coordinate -= 0.5
+    return coordinate.astype(np.float32)
 
 
 def fit_sides(
@@ -274,6 +294,24 @@ def _median(values: F64) -> float:
         return float(np.partition(values, k)[k])
     part = np.partition(values, (k - 1, k))
     return float((part[k - 1] + part[k]) / 2)
+
+
+def median_profile(colour: F32) -> F32:
+    """``np.median(colour, axis=0)`` of ``(n, m, 3)`` profiles: the same values, ~2x cheaper.
+
+    One partition along contiguous rows of the transposed samples (numpy's median
+    partitions the strided axis and averages through ``mean``); the two middle values of
+    an even count are averaged as ``mean`` does, their sum halved in the samples' dtype.
+    """
+    n = colour.shape[0]
+    flat = colour.reshape(n, -1).T
+    k = n // 2
+    if n % 2:
+        middle = np.partition(flat, k, axis=1)[:, k]
+    else:
+        part = np.partition(flat, (k - 1, k), axis=1)
+        middle = (part[:, k - 1] + part[:, k]) / 2
+    return np.asarray(middle.reshape(colour.shape[1:]), dtype=colour.dtype)
 
 
 def intersect(a: EdgeFit, b: EdgeFit) -> F64 | None:

@@ -27,7 +27,7 @@ import numpy as np
 import numpy.typing as npt
 
 from ekyc.detect.config import DetectConfig
-from ekyc.detect.edges import EdgeProfiles, line_intersection, sample_profiles
+from ekyc.detect.edges import EdgeProfiles, line_intersection, median_profile, sample_profiles
 
 __all__ = ["outermost_sides"]
 
@@ -67,7 +67,7 @@ def outermost_sides(
         )
         for i in range(4)
     ]
-    medians = [None if p is None else np.median(p.colour, axis=0) for p in profiles]
+    medians = [None if p is None else median_profile(p.colour) for p in profiles]
     moves = [0.0, 0.0, 0.0, 0.0]
     for i, prof in enumerate(profiles):
         med = medians[i]
@@ -90,13 +90,13 @@ def outermost_sides(
     return corners, tuple(moves)
 
 
-def _mean_at(prof: EdgeProfiles, median: F64, lo: float, hi: float) -> F64:
+def _mean_at(prof: EdgeProfiles, median: F32 | F64, lo: float, hi: float) -> F64:
     sel = (prof.offsets >= lo) & (prof.offsets <= hi)
     return np.asarray(median[sel].mean(axis=0), dtype=np.float64)
 
 
 def _outer_edge(
-    prof: EdgeProfiles, median: F64, background: list[F64], low: float, reach: float,
+    prof: EdgeProfiles, median: F32 | F64, background: list[F64], low: float, reach: float,
     config: DetectConfig,
 ) -> float:  # fmt: skip
     """Offset of the outermost edge beyond the side that passes the three tests, or 0."""

@@ -24,7 +24,7 @@ import numpy as np
 import numpy.typing as npt
 
 from ekyc.detect.config import DetectConfig
-from ekyc.detect.edges import line_intersection, sample_profiles
+from ekyc.detect.edges import line_intersection, median_profile, sample_profiles
 from ekyc.detect.steps import blurred_step as _step
 from ekyc.detect.steps import fit_one as _fit1
 from ekyc.detect.steps import fit_two as _fit2
@@ -163,7 +163,7 @@ def _side_fit(
     if prof is None:
         return None
     # The median over the side ignores text, a finger or glare over part of it.
-    return fit_steps(prof.offsets, np.median(prof.colour, axis=0), widths)
+    return fit_steps(prof.offsets, median_profile(prof.colour), widths)
 
 
 def _is_band(
@@ -261,9 +261,23 @@ def _best_pair(
     x: F64, y: F64, grid: tuple[F64, F64, F64]
 ) -> tuple[tuple[float, float, float], float, float]:
     inner, width, sigma = grid
-    b1 = _step(x, inner[:, None], sigma[:, None])
-    b2 = _step(x, (inner + width)[:, None], sigma[:, None])
+    b1, b2 = _grid_steps(x, (inner, inner + width), sigma)
     rss, c1, c2 = _fit2(y, b1, b2)
     i = int(np.argmin(rss))
     contrast = min(float(np.linalg.norm(c1[i])), float(np.linalg.norm(c2[i])))
     return (float(inner[i]), float(width[i]), float(sigma[i])), float(rss[i]), contrast
+
+
+def _grid_steps(x: F64, centres: tuple[F64, F64], sigma: F64) -> tuple[F64, F64]:
+    """``_step(x, c, sigma)`` for each centre array, one row per grid point.
+
+    The grid repeats each (centre, sigma) many times (the inner step of one pair is the
+    outer step of another): each distinct one is computed once and the rows gathered,
+    the same floats as row by row (the step is elementwise) at ~1/10 of the cost.
+    """
+    n = len(sigma)
+    keys = np.stack([np.concatenate(centres), np.concatenate([sigma, sigma])], axis=1)
+    distinct, index = np.unique(keys, axis=0, return_inverse=True)
+    table = _step(x, distinct[:, :1], distinct[:, 1:])
+    index = index.reshape(-1)
+    return table[index[:n]], table[index[n:]]

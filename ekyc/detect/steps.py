@@ -21,13 +21,29 @@ def blurred_step(x: F64, centre: F64, sigma: F64) -> F64:
     ``erf`` by Abramowitz & Stegun 7.1.26 (error < 1.5e-7; ekyc does not depend on scipy):
     a cruder shape (a logistic) lets two steps fit one blurred edge better than one does.
     """
-    z = (x - centre) / (sigma * np.sqrt(2.0))
+    z0 = (x - centre) / (sigma * np.sqrt(2.0))
+    z = np.array(z0, copy=False, ndmin=1)  # in place below: a scalar becomes an array
+    # In place from here: the same operations in the same order as the textbook form
+    # ``0.5 * (1 + sign(z) * (1 - poly(t) * exp(-a * a)))`` (the same floats), without a
+    # fresh array per step (the fits call this on grids of ~10^5 samples).
     a = np.abs(z)
-    t = 1.0 / (1.0 + 0.3275911 * a)
-    poly = t * (0.254829592 + t * (-0.284496736 + t * (1.421413741 + t * (-1.453152027
-                + t * 1.061405429))))  # fmt: skip
-    erf = 1.0 - poly * np.exp(-a * a)
-    return np.asarray(0.5 * (1.0 + np.sign(z) * erf), dtype=np.float64)
+    t = a * 0.3275911
+    t += 1.0
+    np.divide(1.0, t, out=t)
+    poly = t * 1.061405429
+    for coefficient in (-1.453152027, 1.421413741, -0.284496736, 0.254829592):
+        poly += coefficient
+        poly *= t
+    np.multiply(a, a, out=a)
+    np.negative(a, out=a)
+    np.exp(a, out=a)
+    a *= poly
+    erf = np.subtract(1.0, a, out=a)
+    step = np.sign(z, out=z)
+    step *= erf
+    step += 1.0
+    step *= 0.5
+    return np.asarray(step.reshape(np.shape(z0)), dtype=np.float64)
 
 
 def thin_line(x: F64, centre: F64, sigma: F64) -> F64:

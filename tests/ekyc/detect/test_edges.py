@@ -9,7 +9,7 @@ import pytest
 
 from ekyc.detect.candidates import clockwise
 from ekyc.detect.config import DetectConfig
-from ekyc.detect.edges import fit_edge, fit_sides, sample_profiles
+from ekyc.detect.edges import fit_edge, fit_sides, median_profile, sample_profiles
 from tests.ekyc.detect import scenes
 
 
@@ -71,3 +71,15 @@ def test_fits_land_on_the_true_sides():
         normal = np.array([fit.direction[1], -fit.direction[0]])
         assert abs(float((a - fit.point) @ normal)) < 1.0
         assert abs(float((b - fit.point) @ normal)) < 1.0
+
+
+@pytest.mark.parametrize("count", [1, 2, 7, 40])
+def test_the_median_profile_is_numpys_median(count):
+    # ``median_profile`` partitions the transposed samples: numpy's very median (odd and
+    # even counts, ties and halves included).
+    rng = np.random.default_rng(count)
+    colour = rng.integers(0, 256, (count, 33, 3)).astype(np.float32)
+    colour[:, ::3] += rng.random((count, 11, 3)).astype(np.float32)
+    got = median_profile(colour)
+    assert got.dtype == np.float32
+    assert np.array_equal(got, np.median(colour, axis=0))

@@ -17,7 +17,8 @@ import pytest
 from ekyc.detect.candidates import clockwise
 from ekyc.detect.config import DetectConfig
 from ekyc.detect.quad import find_quad
-from ekyc.detect.sideface import face_edge_quad, fit_steps
+from ekyc.detect.sideface import _grid_steps, _pairs, face_edge_quad, fit_steps
+from ekyc.detect.steps import blurred_step
 from ekyc.detect.thickness import side_face_widths
 from ekyc.detect.tilt import estimate_tilt
 from ekyc.types import CaptureMetadata
@@ -70,6 +71,16 @@ def test_a_very_wide_band_is_still_found_on_a_coarser_grid():
     assert fit.inner == pytest.approx(-50.0, abs=0.5)
     assert fit.outer == pytest.approx(0.0, abs=0.5)
     assert fit.gain >= CFG.face_edge_gain
+
+
+def test_the_grid_steps_are_the_row_by_row_steps():
+    # ``_grid_steps`` computes each distinct (centre, sigma) once and gathers the rows:
+    # the very floats of one ``blurred_step`` row per grid point.
+    x = np.arange(-9.3, 6.0, 0.5)
+    inner, width, sigma = _pairs(-7.5, 1.5, 2.0, 6.0, 1.5, 0.5)
+    first, second = _grid_steps(x, (inner, inner + width), sigma)
+    assert np.array_equal(first, blurred_step(x, inner[:, None], sigma[:, None]))
+    assert np.array_equal(second, blurred_step(x, (inner + width)[:, None], sigma[:, None]))
 
 
 def _side_offsets(found: np.ndarray, truth: np.ndarray) -> np.ndarray:
