@@ -69,8 +69,17 @@ PROFILE_PIECES: dict[str, tuple[str, str]] = {
     "decode": ("ekyc/capture/decode.py", "decode_image"),
     "find_card, every call": ("ekyc/detect/card.py", "find_card"),
     "selfie held-back windows": ("ekyc/detect/back.py", "find_held_my_number_back"),
+    # The My Number back gate's screens (whole frame and windows) and what they are made of;
+    # the pieces below are every call's (``find_card``'s own search on card shots too).
+    "selfie gate screens (whole + windows)": ("ekyc/detect/back.py", "_may_show_back"),
+    "rough layout reads, every call": ("ekyc/detect/coarse.py", "scores"),
+    "ranked candidate quads, every call": ("ekyc/detect/quad.py", "ranked_candidates"),
+    "working images, every call": ("ekyc/detect/quad.py", "make_working_image"),
+    "three-sided quads, every call": ("ekyc/detect/three_sides.py", "three_side_quads"),
     "capture quality": ("ekyc/capture/quality.py", "assess_quality"),
     "examination (tilt, same card)": ("ekyc/methods/image.py", "examine"),
+    "tilt's side face (thickness)": ("ekyc/detect/thickness.py", "measure_edge_band"),
+    "same card (front vs tilt)": ("ekyc/detect/same_card.py", "compare_cards"),
     "OCR of the fields": ("ekyc/read/ocr.py", "read_fields"),
     "face detection (selfie, portraits)": ("ekyc/match/detect.py", "detect"),
     "face embedding": ("ekyc/match/embed.py", "embed_faces"),

@@ -26,8 +26,16 @@ def test_pipeline_suite_stage_figures_are_consistent(tmp_path, capsys):
     assert result["profile_runs"] == 1
     whole = profiled["verify"]
     for piece in ("decode", "find_card, every call", "selfie held-back windows",
-                  "capture quality", "face detection (selfie, portraits)"):  # fmt: skip
+                  "selfie gate screens (whole + windows)", "rough layout reads, every call",
+                  "ranked candidate quads, every call", "working images, every call",
+                  "three-sided quads, every call", "capture quality",
+                  "face detection (selfie, portraits)"):  # fmt: skip
         assert 0 < profiled[piece] < whole, piece
+    # The gate's screens hold the windows' (the whole frame's screen besides them).
+    assert (
+        profiled["selfie gate screens (whole + windows)"]
+        > 0.5 * profiled["selfie held-back windows"]
+    )
     assert all(0 <= ms <= whole for ms in profiled.values()), profiled
     totals = np.array(result["total_ms_samples"])
     assert len(totals) == 2  # applicants x rounds
