@@ -276,8 +276,11 @@ def _grid_steps(x: F64, centres: tuple[F64, F64], sigma: F64) -> tuple[F64, F64]
     the same floats as row by row (the step is elementwise) at ~1/10 of the cost.
     """
     n = len(sigma)
-    keys = np.stack([np.concatenate(centres), np.concatenate([sigma, sigma])], axis=1)
-    distinct, index = np.unique(keys, axis=0, return_inverse=True)
-    table = _step(x, distinct[:, :1], distinct[:, 1:])
-    index = index.reshape(-1)
+    # (centre, sigma) as one complex key: numpy's row-wise ``unique(axis=0)`` sorts a
+    # structured view, ~10x slower than a complex sort (real part, then imaginary).
+    keys = np.empty(2 * n, np.complex128)
+    keys.real = np.concatenate(centres)
+    keys.imag = np.concatenate([sigma, sigma])
+    distinct, index = np.unique(keys, return_inverse=True)
+    table = _step(x, distinct.real[:, None], distinct.imag[:, None])
     return table[index[:n]], table[index[n:]]
