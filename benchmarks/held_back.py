@@ -1,6 +1,7 @@
 """My Number backs held up in selfies: does the selfie step refuse them, and only them?
 
-    python -m benchmarks.held_back [--n 40] [--seed 30000] [--data ../shared/data] [--out DIR]
+    python -m benchmarks.held_back [--n 40] [--seed 30000] [--size 720x1280]
+                                   [--data ../shared/data] [--out DIR]
 
 A selfie is screened on arrival like every shot (``Verifier.screen_shot(..., selfie=True)``):
 a My Number card's back anywhere in it is refused before its bytes are kept. In a selfie
@@ -11,6 +12,11 @@ selfies per placement (``benchmarks.synth.held_card``: at the chest, beside the 
 faces with ``--data``, else the astronaut) the report gives the share refused by the whole
 frame alone and with the windows, the share of the same selfies without a card refused
 (false refusals), and the CPU milliseconds of each part of the screen.
+
+``--size`` is the selfies' (width, height) as rendered and sent (JPEG q90); they are
+decoded as ``Verifier`` decodes shots (``PipelineConfig().decode``: a 12 MP phone selfie,
+``--size 3024x4032``, arrives as 1512 x 2016 px), so the gate is measured on the pixels it
+gets in ``verify`` and ``screen_shot``. The default 720 x 1280 is decoded whole, as before.
 """
 
 from __future__ import annotations
@@ -30,6 +36,7 @@ from benchmarks.synth.generate import face_people, load_face
 from benchmarks.synth.held_card import hold_card
 from benchmarks.synth.selfie import render_selfie
 from ekyc import decode_image
+from ekyc.config import PipelineConfig
 from ekyc.detect import CardLayouts, find_held_my_number_back
 from ekyc.detect.back import find_my_number_back
 from ekyc.registry import Registry
@@ -38,6 +45,7 @@ from ekyc.types import DocumentType, Side
 PLACES = ("chest", "beside_face")
 _WHERE = {"chest": "at the chest", "beside_face": "beside the face"}
 _SIZE = (720, 1280)
+_DECODE = PipelineConfig().decode  # as ``Verifier`` decodes every shot
 
 
 def _jpeg(rgb: npt.NDArray[np.uint8]) -> bytes:
@@ -47,7 +55,7 @@ def _jpeg(rgb: npt.NDArray[np.uint8]) -> bytes:
 
 def _screen(data: bytes, layouts: CardLayouts) -> tuple[bool, bool, float, float]:
     """(whole frame refuses, windows refuse, whole ms, windows ms) in CPU time."""
-    frame = decode_image(data)
+    frame = decode_image(data, _DECODE)
     start = time.process_time()
     # As the selfie step searches it (``Verifier.screen_shot(selfie=True)``): no proposal,
     # and only where a candidate could be a My Number back.
@@ -62,6 +70,7 @@ def run(args: argparse.Namespace, report: Report) -> None:
     faces_dir = args.data / "lfw_pairs_aligned112" if args.data else None
     people = face_people(faces_dir if faces_dir is not None and faces_dir.is_dir() else None)
     layouts = CardLayouts.from_registry(Registry.from_manifest())
+    size = tuple(int(v) for v in args.size.lower().split("x"))
     rows, results = [], {}
     clean_whole = clean_any = 0
     clean_ms: list[tuple[float, float]] = []
@@ -72,7 +81,7 @@ def run(args: argparse.Namespace, report: Report) -> None:
             doc = DocumentType.MY_NUMBER_CARD
             card = render_card(doc, Side.BACK, make_identity(seed, doc), None)
             face = load_face(str(people[seed % len(people)][0]) if people else "astronaut")
-            selfie, _ = render_selfie(face, _SIZE, rng)
+            selfie, _ = render_selfie(face, (size[0], size[1]), rng)
             held, _ = hold_card(selfie, card, rng, place)
             whole, windows, _, _ = _screen(_jpeg(held), layouts)
             n, whole_n, either_n = n + 1, whole_n + whole, either_n + (whole or windows)
@@ -90,7 +99,7 @@ def run(args: argparse.Namespace, report: Report) -> None:
     faces = "LFW" if people else "astronaut"
     report.section("Selfies screened on arrival",
                    f"seeds {args.seed}..{args.seed + args.n - 1}; faces: {faces}; "
-                   f"{_SIZE[0]}x{_SIZE[1]} JPEG q90")  # fmt: skip
+                   f"{size[0]}x{size[1]} JPEG q90, decoded as verify decodes")  # fmt: skip
     report.table(["selfie", "n", "refused, whole frame", "refused, with windows"], rows)
     whole_ms = float(np.median([w for w, _ in clean_ms]))
     windows_ms = float(np.median([h for _, h in clean_ms]))
@@ -103,6 +112,7 @@ def run(args: argparse.Namespace, report: Report) -> None:
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--n", type=int, default=40)
     parser.add_argument("--seed", type=int, default=30000)
+    parser.add_argument("--size", default=f"{_SIZE[0]}x{_SIZE[1]}", help="selfies WxH")
     parser.add_argument("--data", type=Path, default=None)
     parser.add_argument("--out", type=Path, default=None)
 
