@@ -15,7 +15,12 @@ carry different information and OCR fails on them differently, so each has its o
   addresses in sister prefectures apart (``福島県福島市`` is not ``福岡県福岡市``).
 * **locality**: ``similarity >= LOCALITY_MIN_SIMILARITY`` (0.85: one slip per seven
   characters), the session-3 rule for the text before the number, now without the
-  prefecture, which no longer spends the locality's allowance.
+  prefecture, which no longer spends the locality's allowance: the slips are counted over
+  the declared prefecture and locality together, as that rule counted them, with the
+  prefecture taken as read right (``locality_similarity``). Counted over the locality
+  alone, a short one lost the allowance instead: dev seed 21070's ``那記市久茂地`` for
+  ``那覇市久茂地`` (one slip in six, 0.83; street numbers and prefecture exact) became a
+  mismatch where the whole-text rule read it as the declared address (8 / 9 = 0.89).
 
 A declared address that starts with no prefecture is compared as a whole locality.
 """
@@ -67,7 +72,8 @@ class AddressComparison:
     Attributes:
         prefecture: SAME, OTHER or UNREAD (SAME when the declared address names none).
         locality_similarity: ``similarity`` of the localities (text after the prefecture,
-            before the street number).
+            before the street number), each preceded by the declared prefecture: its slips
+            counted over both parts' length, the prefecture's own slips left out.
         street_equal: The street numbers are equal (both absent counts as equal).
     """
 
@@ -131,4 +137,5 @@ def compare_address_keys(read: str, declared: str) -> AddressComparison:
     else:
         seen = PrefectureRead.SAME
     street_equal = (read_no[0] if read_no else "") == (want_no[0] if want_no else "")
-    return AddressComparison(seen, similarity(read_text, want_text), street_equal)
+    locality = similarity(prefecture + read_text, prefecture + want_text)
+    return AddressComparison(seen, locality, street_equal)

@@ -66,3 +66,19 @@ def test_without_a_declared_prefecture_the_whole_text_is_the_locality() -> None:
     parts = compare_address_keys("京都市左京区岡崎12-3-5", "京都市左京区岡崎12-3-5")
     assert (parts.prefecture, parts.locality_similarity, parts.same) == (
         PrefectureRead.SAME, 1.0, True)  # fmt: skip
+
+
+def test_a_short_locality_keeps_the_whole_text_rules_one_slip() -> None:
+    # Dev seed 21070: one OCR slip (覇 -> 記) in a six-character locality, the prefecture and
+    # street numbers exact. Counted with the prefecture, as the whole-text rule counted it,
+    # the slip is within the allowance (8 / 9); a second slip is not (7 / 9).
+    declared = "沖縄県那覇市久茂地2-12-12"
+    parts = compare_address_keys("沖縄県那記市久茂地2-12-12", declared)
+    assert parts.same
+    assert parts.locality_similarity == pytest.approx(8 / 9)
+    assert compare_address_keys("沖縄県那記市久米地2-12-12", declared).differs
+    # The neighbour, and another short locality, stay other addresses.
+    assert compare_address_keys("沖縄県那記市久茂地2-12-13", declared).differs
+    assert compare_address_keys("沖縄県浦添市牧港2-12-12", declared).differs
+    # Without a declared prefecture nothing is added: a slip in six characters is too many.
+    assert compare_address_keys("那記市久茂地2-12-12", "那覇市久茂地2-12-12").differs
