@@ -77,6 +77,10 @@ def test_passive_cv_figures_are_consistent():
     scores = np.array(out["samples"]["score"])
     assert scores.shape == (len(s.y),)
     assert np.all((scores >= 0) & (scores <= 1))  # every sample held out once
+    for interval in out["nuaa_interval"].values():  # shipped and held-out
+        assert interval["subjects"] == [5]
+        for lo, hi in (interval["bpcer"], interval["apcer"]):
+            assert 0.0 <= lo <= hi <= 1.0
 
 
 @pytest.mark.models
@@ -115,6 +119,30 @@ def test_challenge_stills_are_live_in_the_synthetic_and_pooled_populations():
     stills = liveness.rates(scores, species, pop, 0.5)
     assert stills["bpcer"] == 1.0  # the one still scored 0.2
     assert stills["apcer"]["synth_print"]["rate"] == 1.0
+
+
+def test_subject_interval_spreads_with_the_subjects_and_collapses_when_they_agree():
+    pop = liveness.POPULATIONS["NUAA (print)"]
+    species = np.array(["nuaa_live"] * 20 + ["nuaa_print"] * 20)
+    subjects = np.array((["nuaa-a"] * 10 + ["nuaa-b"] * 10) * 2)
+    # subject a: live accepted, prints rejected; subject b: every face judged wrong
+    scores = np.array([0.9] * 10 + [0.1] * 10 + [0.1] * 10 + [0.9] * 10)
+    thresholds = np.full(40, 0.5)
+    out = liveness.subject_interval(scores, thresholds, species, subjects, pop)
+    # draws aa / ab / bb (1/4, 1/2, 1/4): 0, 0.5, 1 wrong
+    assert out["bpcer"] == [0.0, 1.0]
+    assert out["apcer"] == [0.0, 1.0]
+    assert out["subjects"] == [2]
+    # one in ten of every subject's faces wrong: every draw gives 10 %
+    agree = np.tile([0.9] * 9 + [0.1], 2)
+    scores = np.concatenate([agree, 1 - agree])
+    out = liveness.subject_interval(scores, thresholds, species, subjects, pop)
+    assert out["bpcer"] == pytest.approx([0.1, 0.1])
+    assert out["apcer"] == pytest.approx([0.1, 0.1])
+    # each score against its own threshold: at 0.95, all of a's live faces are rejected
+    thresholds[subjects == "nuaa-a"] = 0.95
+    out = liveness.subject_interval(scores, thresholds, species, subjects, pop)
+    assert out["bpcer"][1] == pytest.approx(1.0)
 
 
 def test_operating_threshold_is_the_highest_step_with_bpcer_at_most_5_percent():
