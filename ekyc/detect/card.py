@@ -116,7 +116,7 @@ def find_card(
         aspect: Shape prior; with anything but ID-1 no layout is recognised (A4 documents).
         config: Detector parameters.
         learned: Try the learned corner proposal first (``ekyc.detect.learned``; kept only
-            when its refined quad reads ``layout_confident``): the given proposer (loaded
+            when its refined quad reads ``proposal_confident``): the given proposer (loaded
             from the caller's registry: ``Verifier.from_registry``), or with True the
             default manifest's (``default_proposer``); False runs the classical search alone.
             When the search reads no layout, the proposal is read once more as a last resort
@@ -200,9 +200,10 @@ def learned_card(
     """The learned proposal, refined, finished and read as the search's choice, or None.
 
     Kept only when it is clear (``Proposal.clear``), seen from the front (no side face
-    predicted), in frame, and reads a layout
-    ``layout_confident`` or better: the reading at which ``_best_layout`` keeps a first
-    choice without looking at runners-up. Its confidence is the refined sides' support.
+    predicted), in frame, and reads a layout ``proposal_confident`` or better (a little
+    under ``layout_confident``, the reading at which ``_best_layout`` keeps a first choice
+    without looking at runners-up: see ``DetectConfig``). Its confidence is the refined
+    sides' support.
     ``proposer``: the corner model (``default_proposer()`` when None); ``half``: the shot
     halved by ``cv2.pyrDown`` when the caller has it; ``proposal``: the proposer's answer
     on this shot when the caller has it.
@@ -219,7 +220,7 @@ def learned_card(
     # rough quad first (no refinement spent on it), then of the refined one.
     coarse = CoarseReader(image, layouts, half)
     kept = _proposal_read(image, proposal, coarse, layouts, cfg, front_only=True)
-    if kept is None or kept[1].document_type is None or kept[1].score < cfg.layout_confident:
+    if kept is None or kept[1].document_type is None or kept[1].score < cfg.proposal_confident:
         return None
     return _detection(*kept)
 
@@ -232,7 +233,7 @@ def _proposal_read(
 
     None as well when its sides find no support. ``front_only`` (``learned_card``): None
     too when the proposal is not clear, its view's side face is predicted, or its rough
-    read cannot come near ``layout_confident``. Without it this is ``find_card``'s last
+    read cannot come near ``proposal_confident``. Without it this is ``find_card``'s last
     resort when the classical search reads no layout: on 200 new scenes (seed 40000) the
     search read none on 5 of 44 genuine tilted shots (low-contrast card edges among
     background lines, a finger across a turned card) whose proposal was clear and 0.91-0.99
@@ -267,7 +268,7 @@ def _proposal_read(
     if support < cfg.min_score or tilted(corners):
         return None
     # A rough read first (``coarse``, ~0.6 ms, within ~0.1 of the full read): one far
-    # from ``layout_confident`` cannot be kept, and the finish and full read are skipped.
+    # from ``proposal_confident`` cannot be kept, and the finish and full read are skipped.
     # The last resort reads on, unread too when unread quads are realigned
     # (``realign_unread``): ``find_card`` then aligns a weak or missing read to its layout.
     # A tilted shot whose search read nothing (seed 43000 #125: the card's short sides
@@ -275,7 +276,7 @@ def _proposal_read(
     # proposal refined at IoU 0.93 reading nothing, which the layout moves into place.
     rough = coarse.read(order_corners(corners, size, cfg))
     if front_only:
-        if rough.document_type is None or rough.score < cfg.layout_confident - _COARSE_SLACK:
+        if rough.document_type is None or rough.score < cfg.proposal_confident - _COARSE_SLACK:
             return None
     elif rough.document_type is None and not cfg.realign_unread:
         return None

@@ -109,6 +109,14 @@ class DetectConfig:
     # 7777) the runners-up replaced first choices reading up to 0.706, none of the 42 reading
     # 0.75-0.85 (16.6 ms of runner-up reads each, ~3.4 ms per scene).
     layout_confident: float = 0.75
+    # The learned proposal (``card.learned_card``), refined and finished, is kept without
+    # the classical search when its layout reads at least this. 0.70 rather than
+    # ``layout_confident``: on dev seeds 4242 + 40000 (240 scenes) the 12 proposals reading
+    # 0.70-0.75 (4 genuine fronts and backs, 8 flat copies and screens) read the same type
+    # and side as the search's answer, at IoU to the truth within -0.03..+0.04 of it, and
+    # skip the search (find_card CPU -8 % on those scenes); 0.65 moved 28 scenes, two genuine
+    # ones 0.01-0.02 IoU lower.
+    proposal_confident: float = 0.70
     # A chosen quad whose layout correlation stays below this (the right quad of a clean
     # card reads ~0.8-0.95) has its sides moved until the layout fits (``ekyc.detect.align``),
     # as one whose layout is not recognised at all; the move must gain ``layout_gain``.

@@ -9,7 +9,7 @@ sub-cell offset, and the card's mask. ``CornerProposer.propose`` takes the four 
 heatmap peaks as the rough quad when the evidence is clear (four strong peaks, no fifth
 near them, a convex quad that covers the predicted mask); ``find_card`` then refines,
 finishes and reads it as it does its own choice, and keeps it only when its layout reads
-``DetectConfig.layout_confident`` or better (else the classical search runs as before).
+``DetectConfig.proposal_confident`` or better (else the classical search runs as before).
 
 The model is loaded through a registry: ``Verifier.from_registry`` loads it from its own
 with the other models (``find_card(..., learned=proposer)``); other callers get the default

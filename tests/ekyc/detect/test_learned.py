@@ -59,6 +59,12 @@ def test_a_clean_shot_is_proposed_within_the_refinements_reach_and_kept(doc, see
     # The same refinement and finish from another start: the classical search's corners.
     np.testing.assert_allclose(found.quad.corners, classical.quad.corners, atol=0.1)
     assert abs(found.layout_score - classical.layout_score) < 0.01
+    # The bar is ``proposal_confident``: just above the read, the search runs instead.
+    above = DetectConfig(proposal_confident=kept.layout_score + 1e-6)
+    assert learned_card(rgb(sc), layouts(), above) is None
+    at = learned_card(rgb(sc), layouts(), DetectConfig(proposal_confident=kept.layout_score))
+    assert at is not None
+    np.testing.assert_array_equal(at.quad.corners, kept.quad.corners)
 
 
 def test_no_card_no_proposal_and_no_detection():
