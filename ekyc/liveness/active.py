@@ -60,6 +60,15 @@ class ActiveConfig:
             at 0.6); no frame near rest outside a blink read under 0.80 of it (2,240
             frames of the first recordings of dev seeds 21000+/23000+, 72, and fresh
             33000-33099, 100). 0.7 sits between.
+        shut_eye: A frame at the rest pose whose eyes read at most this, and under
+            ``narrow_rest_ratio`` of the eyes at rest, is a blink too. Why: narrow eyes at
+            rest leave a full closure little room below them as a ratio; FaceMesh reads
+            shut eyes at 0.02-0.16 (``min_open_eye``'s 38 dev-seed blinks), and dev seed
+            21097 (0.19 at rest, a smiling squint) read its closure at 0.143-0.148 through
+            five frames: 0.76 of the eyes at rest, over ``rest_blink_ratio``
+            (``NOT_LIVE``). Eyes open near 0.3 are not concerned (0.16 is 0.53 of them).
+        narrow_rest_ratio: See ``shut_eye``: the floor no frame at rest outside a blink
+            read under (``rest_blink_ratio``'s 2,240 frames: 0.80).
         mouth_delta: Mouth opening (gap / width) above neutral + this is "open"; a smile
             adds ~0.05-0.1, a deliberately opened mouth 0.2+.
         pose_margin_ms: A mouth reading within a head pose, or within this of its
@@ -108,6 +117,8 @@ class ActiveConfig:
     up_deg: float = 6.0
     blink_ratio: float = 0.6
     rest_blink_ratio: float = 0.7
+    shut_eye: float = 0.16
+    narrow_rest_ratio: float = 0.8
     mouth_delta: float = 0.15
     min_pose_frames: int = 2
     pose_margin_ms: float = 100.0
@@ -183,6 +194,12 @@ def _active_flags(s: FrameSignals, neutral: FrameSignals, cfg: ActiveConfig) -> 
     at_rest = abs(yaw) < cfg.turn_deg and abs(pitch) < cfg.up_deg
     if s.eye_ratio < (cfg.rest_blink_ratio if at_rest else cfg.blink_ratio) * neutral.eye_ratio:
         flags.add(Action.BLINK)
+    elif (
+        at_rest
+        and s.eye_ratio <= cfg.shut_eye
+        and s.eye_ratio < (cfg.narrow_rest_ratio * neutral.eye_ratio)
+    ):
+        flags.add(Action.BLINK)  # narrow eyes shut (``shut_eye``)
     if s.mouth_ratio - neutral.mouth_ratio >= cfg.mouth_delta:
         flags.add(Action.OPEN_MOUTH)
     return flags

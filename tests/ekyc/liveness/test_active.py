@@ -284,6 +284,22 @@ class TestDetectEvents:
         events = detect_events(self._signals(rows))
         assert [e.action for e in events] == [Action.TURN_LEFT, Action.LOOK_UP, Action.BLINK]
 
+    def test_narrow_eyes_shut_at_rest_count(self):
+        # dev seed 21097 (a smiling squint, 0.19 at rest, bowed -28 degrees): its requested
+        # blink read 0.143-0.148 through five frames, 0.76 of the eyes at rest; at most
+        # shut_eye and under 0.8 of rest, a blink. Mouth from its recording too.
+        still = [(1.0, -28.4, e, 0.004) for e in (0.187, 0.197, 0.194, 0.19, 0.185)]
+        blink = [(1.0, -29.0, e, 0.004) for e in (0.146, 0.148, 0.145, 0.145, 0.143)]
+        after = [(1.3, -28.4, e, 0.004) for e in (0.176, 0.189, 0.192)]
+        mouth = [(0.5, -28.6, 0.188, m) for m in (0.212, 0.402, 0.494, 0.562, 0.484, 0.39)]
+        rows = still + blink + after + mouth + still[:2]
+        events = detect_events(self._signals(rows))
+        assert [e.action for e in events] == [Action.BLINK, Action.OPEN_MOUTH]
+        # Not a blink: narrow eyes over 0.8 of rest, or open eyes that read over shut_eye.
+        for rest, low in ((0.19, 0.165), (0.3, 0.22)):
+            rows = [(0.0, 0.0, rest, 0.004)] * 5 + [(0.0, 0.0, low, 0.004)] * 4
+            assert detect_events(self._signals(rows + [(0.0, 0.0, rest, 0.004)] * 3)) == ()
+
     def test_a_blink_behind_glasses_at_rest_counts(self):
         # fresh seed 33026 (glasses, eyes cast down): a full closure read 0.60 of the open
         # eye (0.114 against 0.19), just over blink_ratio; at the rest pose it is a blink
