@@ -11,6 +11,7 @@ from ekyc.detect.back import (
     _WINDOW_CHECK,
     find_held_my_number_back,
     find_my_number_back,
+    selfie_windows,
     shows_my_number_back,
 )
 from ekyc.detect.card import find_card
@@ -58,3 +59,19 @@ def test_the_held_back_is_found_as_find_card_finds_it(searches):
             break
     else:
         pytest.fail("find_card read the back in no window")
+
+
+def test_a_wider_selfie_is_searched_again_in_9_16_columns_at_the_chest():
+    # A 9:16 frame (the windows' own) gets the five windows alone, as before; a phone's 3:4
+    # selfie, as the windows search it (960x1280), its chest rows again in 720 px columns.
+    assert selfie_windows(1280, 720) == _SELFIE_WINDOWS
+    assert selfie_windows(1920, 1080) == _SELFIE_WINDOWS
+    wide = selfie_windows(1280, 960)
+    assert wide[: len(_SELFIE_WINDOWS)] == _SELFIE_WINDOWS
+    assert wide[len(_SELFIE_WINDOWS) :] == (
+        (0.4, 1.0, 0.0, 0.75),
+        (0.4, 1.0, 0.25, 1.0),
+        (0.55, 1.0, 0.0, 0.75),
+        (0.55, 1.0, 0.25, 1.0),
+    )
+    assert selfie_windows(720, 1280) == _SELFIE_WINDOWS  # landscape: unmeasured, as before
