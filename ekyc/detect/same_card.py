@@ -120,6 +120,7 @@ def card_similarity(
     personal = np.asarray(
         cv2.resize(layouts.personal[index], size, interpolation=cv2.INTER_LINEAR), np.float32
     )
+    template, personal = _onto(template, personal, gray_a, layouts.size_px)
     feat_a, feat_b, feat_t = (_band(g) for g in (gray_a, gray_b, template))
     feat_a, feat_b = _match_blur(feat_a, feat_b, personal * covered)
     rows, cols = size[1] // _TILE_PX, size[0] // _TILE_PX
@@ -199,6 +200,30 @@ def _register(
         borderValue=(0.0,),
     )
     return gray_a, np.asarray(warped, np.float32), np.asarray(covered, np.float32)
+
+
+def _onto(template: F32, personal: F32, gray: F32, coarse_size: tuple[int, int]) -> tuple[F32, F32]:
+    """The class's mean layout and personal map warped onto the shot ``gray``.
+
+    The partial correlation takes out what the two shots share with the layout; a quad a
+    millimetre or two off its card leaves both shots (registered onto each other) off the
+    layout alike, and their shared print then counts as likeness. Unwarped when ECC does
+    not converge.
+    """
+    small_shot = band_pass(_resized(gray, coarse_size))
+    small_layout = band_pass(_resized(template, coarse_size))
+    _, warp = _ecc(small_shot, small_layout, np.eye(3, dtype=np.float32))
+    if warp is None:
+        return template, personal
+    height, width = gray.shape
+    scale = np.diag([width / coarse_size[0], height / coarse_size[1], 1.0])
+    full = (scale @ warp @ np.linalg.inv(scale)).astype(np.float32)
+    flags = cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP
+    size = (width, height)
+    border = cv2.BORDER_REPLICATE
+    moved_template = cv2.warpPerspective(template, full, size, flags=flags, borderMode=border)
+    moved_personal = cv2.warpPerspective(personal, full, size, flags=flags, borderMode=border)
+    return np.asarray(moved_template, np.float32), np.asarray(moved_personal, np.float32)
 
 
 def _largest_move(hom: npt.NDArray[np.float64], width: int, height: int) -> float:
