@@ -57,14 +57,15 @@ def held_out_thresholds(s: train_pad.Samples, folds: int = 5) -> npt.NDArray[np.
     """Each sample's operating threshold, chosen without its subject.
 
     For outer fold k (the folds of ``cross_validate``), ``train_pad.operating_threshold`` is
-    read from a ``folds - 1``-fold leave-subjects-out run on the training subjects only, and
-    applies to the held-out subjects: the threshold never sees the faces it is judged on.
+    read from a leave-subjects-out run on the training subjects only, one NUAA subject per
+    inner fold (``train_pad.threshold_folds``, as the shipped threshold is read), and applies
+    to the held-out subjects: the threshold never sees the faces it is judged on.
     """
     out = np.full(len(s.y), np.nan)
     for test in train_pad.subject_folds(s, folds):
         if test.any():
             train = train_pad.subset(s, ~test)
-            inner = train_pad.cross_validate(train, folds - 1)
+            inner = train_pad.cross_validate(train, train_pad.threshold_folds(train))
             out[test] = train_pad.operating_threshold(
                 inner, train.y == 0, train_pad.domains(train.subject)
             )

@@ -171,6 +171,17 @@ def test_operating_threshold_keeps_bpcer_at_most_5_percent_in_each_domain():
                                np.append(domain, "nuaa")) == 0.52  # fmt: skip
 
 
+def test_thresholds_are_read_one_nuaa_subject_out():
+    s = _samples(np.random.default_rng(4))  # five NUAA subjects, five synthetic
+    assert train_pad.threshold_folds(s) == 5
+    folds = train_pad.subject_folds(s, train_pad.threshold_folds(s))
+    subj = np.array(s.subject)
+    for test in folds:  # each fold holds out exactly one NUAA subject
+        assert len({x for x in subj[test] if x.startswith("nuaa")}) == 1
+    one = train_pad.subset(s, np.char.startswith(subj, "synth") | (subj == "nuaa-0"))
+    assert train_pad.threshold_folds(one) == 2  # never fewer than two folds
+
+
 def test_held_out_thresholds_come_from_the_training_subjects_only():
     s = _samples(np.random.default_rng(1))
     thr = liveness.held_out_thresholds(s)
