@@ -114,13 +114,13 @@ def card_similarity(
     index = layouts.classes.index((document_type, side))
     size = (round(85.6 * _WORK_PX_PER_MM), round(54.0 * _WORK_PX_PER_MM))
     template = _gray(layouts.templates[index] * 255.0, size)
-    gray_a, gray_b, covered = _register(
+    gray_a, gray_b, covered, small_a = _register(
         _gray(card_a, size), _gray(card_b, size), template, layouts.size_px
     )
     personal = np.asarray(
         cv2.resize(layouts.personal[index], size, interpolation=cv2.INTER_LINEAR), np.float32
     )
-    template, personal = _onto(template, personal, gray_a, layouts.size_px)
+    template, personal = _onto(template, personal, small_a, layouts.size_px)
     feat_a, feat_b, feat_t = (_band(g) for g in (gray_a, gray_b, template))
     feat_a, feat_b = _match_blur(feat_a, feat_b, personal * covered)
     rows, cols = size[1] // _TILE_PX, size[0] // _TILE_PX
@@ -156,8 +156,11 @@ def _band(gray: F32) -> F32:
 
 def _register(
     gray_a: F32, gray_b: F32, template: F32, coarse_size: tuple[int, int]
-) -> tuple[F32, F32, F32]:
-    """One shot, the other warped onto it, and where the warped one has pixels of its own.
+) -> tuple[F32, F32, F32, F32]:
+    """One shot, the other warped onto it, where that has pixels, the first band-passed.
+
+    The last is the first shot band-passed at ``coarse_size`` (``_onto`` registers the
+    layout onto it).
 
     ``gray_b`` is warped onto ``gray_a`` by the ECC homography found at the layouts' size
     (``covered``: 1 where it has pixels, 0 beyond its quad). When ECC from the identity fits
@@ -185,45 +188,47 @@ def _register(
         if again > fit:
             fit, warp = again, moved
     if warp is None:
-        return gray_a, gray_b, np.ones_like(gray_b)
+        return gray_a, gray_b, np.ones_like(gray_b), small_a
+    warped = _warp_full(gray_b, warp, coarse_size, cv2.BORDER_REPLICATE)
+    covered = _warp_full(np.ones_like(gray_b), warp, coarse_size, cv2.BORDER_CONSTANT)
+    return gray_a, warped, covered, small_a
+
+
+def _warp_full(image: F32, warp: F32, coarse_size: tuple[int, int], border: int) -> F32:
+    """``image`` (full size) warped by ``warp``, a homography found at ``coarse_size``.
+
+    ``warp`` maps the reference's coarse pixels to ``image``'s (ECC's convention), so the
+    full-size map is applied inverted; ``BORDER_CONSTANT`` fills with 0.
+    """
+    height, width = image.shape
+    scale = np.diag([width / coarse_size[0], height / coarse_size[1], 1.0])
     full = (scale @ warp @ np.linalg.inv(scale)).astype(np.float32)
     flags = cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP
-    warped = cv2.warpPerspective(
-        gray_b, full, (width, height), flags=flags, borderMode=cv2.BORDER_REPLICATE
+    moved = cv2.warpPerspective(
+        image, full, (width, height), flags=flags, borderMode=border, borderValue=(0.0,)
     )
-    covered = cv2.warpPerspective(
-        np.ones_like(gray_b),
-        full,
-        (width, height),
-        flags=flags,
-        borderMode=cv2.BORDER_CONSTANT,
-        borderValue=(0.0,),
-    )
-    return gray_a, np.asarray(warped, np.float32), np.asarray(covered, np.float32)
+    return np.asarray(moved, np.float32)
 
 
-def _onto(template: F32, personal: F32, gray: F32, coarse_size: tuple[int, int]) -> tuple[F32, F32]:
-    """The class's mean layout and personal map warped onto the shot ``gray``.
+def _onto(
+    template: F32, personal: F32, small_shot: F32, coarse_size: tuple[int, int]
+) -> tuple[F32, F32]:
+    """The class's mean layout and personal map warped onto a shot.
+
+    ``small_shot`` is the shot band-passed at ``coarse_size`` (from ``_register``).
 
     The partial correlation takes out what the two shots share with the layout; a quad a
     millimetre or two off its card leaves both shots (registered onto each other) off the
     layout alike, and their shared print then counts as likeness. Unwarped when ECC does
     not converge.
     """
-    small_shot = band_pass(_resized(gray, coarse_size))
     small_layout = band_pass(_resized(template, coarse_size))
     _, warp = _ecc(small_shot, small_layout, np.eye(3, dtype=np.float32))
     if warp is None:
         return template, personal
-    height, width = gray.shape
-    scale = np.diag([width / coarse_size[0], height / coarse_size[1], 1.0])
-    full = (scale @ warp @ np.linalg.inv(scale)).astype(np.float32)
-    flags = cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP
-    size = (width, height)
     border = cv2.BORDER_REPLICATE
-    moved_template = cv2.warpPerspective(template, full, size, flags=flags, borderMode=border)
-    moved_personal = cv2.warpPerspective(personal, full, size, flags=flags, borderMode=border)
-    return np.asarray(moved_template, np.float32), np.asarray(moved_personal, np.float32)
+    moved_template = _warp_full(template, warp, coarse_size, border)
+    return moved_template, _warp_full(personal, warp, coarse_size, border)
 
 
 def _largest_move(hom: npt.NDArray[np.float64], width: int, height: int) -> float:
