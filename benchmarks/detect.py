@@ -172,7 +172,11 @@ def score_scene(
     }
     check = estimate_tilt(det.quad, size, md, image=frame.image) if det is not None else None
     if check is not None:
-        out |= {"tilt_deg": check.tilt_deg, "thick": check.thickness_visible}
+        out |= {
+            "tilt_deg": check.tilt_deg,
+            "thick": check.thickness_visible,
+            "edge_blurred": check.edge_blurred,
+        }
         if check.in_band and det is not None:
             out |= thickness_flips(
                 frame, det.quad.corners, check.thickness_visible, int(rec["index"])
@@ -550,6 +554,9 @@ def summarise(scenes: list[dict[str, Any]]) -> dict[str, Any]:
         "thickness_seen_tilt": _mean(_pick(tilt, "thick")),
         "thickness_seen_tilt_true_corners": _mean(_pick(tilt, "thick_true_corners")),
         "genuine_tilt_passing": _mean([float(s["tilt_passed"]) for s in tilt]),
+        # Not passing, told to hold still rather than called flat (TiltCheck.edge_blurred).
+        "genuine_tilt_edge_blurred": _mean(_pick(tilt, "edge_blurred")),
+        "flat_edge_blurred": _mean(_pick(att, "edge_blurred")),
         "flat_rejected": _mean([float(not s["tilt_passed"]) for s in att]),
         "flat_rejected_tilt_ge_25": _mean([float(not s["tilt_passed"]) for s in tilted_att]),
         "screen_rejected": _mean(
@@ -645,6 +652,16 @@ ROWS = (  # (label, summary key, target)
     ("thickness seen on tilt shots, detected quad", "thickness_seen_tilt", "-"),
     ("thickness seen on tilt shots, true corners", "thickness_seen_tilt_true_corners", "-"),
     ("genuine tilt shots passing the check", "genuine_tilt_passing", "-"),
+    (
+        "genuine tilt shots asked to hold still (edges too blurred to judge)",
+        "genuine_tilt_edge_blurred",
+        "-",
+    ),
+    (
+        "flat reproductions asked to hold still (edges too blurred; not passing)",
+        "flat_edge_blurred",
+        "-",
+    ),
     ("flat reproductions rejected (all)", "flat_rejected", ">= 0.95"),
     ("flat reproductions rejected (tilt >= 25)", "flat_rejected_tilt_ge_25", ">= 0.95"),
     ("screens rejected (all)", "screen_rejected", "-"),

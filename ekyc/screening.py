@@ -40,6 +40,7 @@ from ekyc.types import (
 from ekyc.verdict import ReasonCode
 
 __all__ = [
+    "EDGE_BLURRED",
     "JUDGED",
     "CardProblem",
     "ShotScreening",
@@ -69,6 +70,10 @@ _BLURRED_OR_DARK = frozenset(
     {"sharpness", "sharpness_in_region", "underexposure", "overexposure", "resolution"}
 )
 
+EDGE_BLURRED = "edge_blurred"
+"""``POOR_QUALITY``'s detail for a tilted shot whose card edges are too blurred across for
+its thickness to show either way (``TiltCheck.edge_blurred``): a retake held still."""
+
 
 @dataclass(frozen=True, slots=True)
 class CardProblem:
@@ -90,6 +95,12 @@ class CardProblem:
                 "Tilt the card to about 45 degrees so that its edge (thickness) shows, in good "
                 "light, and shoot again (カードを45度ほど傾け、厚みが見えるように"
                 "もう一度撮影してください)"
+            )
+        if self.code is ReasonCode.POOR_QUALITY and self.detail == EDGE_BLURRED:
+            return (
+                "The card's edge is blurred: hold the phone and the card still, tilted to about "
+                "45 degrees, and shoot again (カードの縁がぶれています。45度ほど傾けたまま"
+                "動かさずにもう一度撮影してください)"
             )
         if self.code is ReasonCode.NO_FACE_ON_CARD:
             return (
@@ -200,9 +211,16 @@ def key_field_problems(reads: Iterable[FieldRead]) -> tuple[CardProblem, ...]:
 
 
 def tilt_problems(check: TiltCheck) -> tuple[CardProblem, ...]:
-    """Why a tilted shot does not prove a physical card: out of the band, or no thickness."""
+    """Why a tilted shot does not prove a physical card: out of the band, or no thickness.
+
+    No thickness on edges too blurred to show one (``TiltCheck.edge_blurred``: the phone
+    moved) is poor quality (``EDGE_BLURRED``), not a flat reproduction: the applicant is
+    asked to hold still, and the shot does not pass either way.
+    """
     if not check.in_band:
         return (CardProblem(ReasonCode.TILT_NOT_SHOWN, f"{check.tilt_deg:.0f} degrees"),)
+    if not check.thickness_visible and check.edge_blurred:
+        return (CardProblem(ReasonCode.POOR_QUALITY, EDGE_BLURRED),)
     if not check.thickness_visible:
         return (CardProblem(ReasonCode.FLAT_REPRODUCTION),)
     return ()

@@ -450,6 +450,10 @@ class TiltCheck:
         edge_band_px: Its measured width in pixels (0 when none).
         focal_length_source: ``"exif"`` when the EXIF 35 mm focal length set the camera
             model, ``"prior"`` when a phone-camera prior did.
+        edge_blurred: The sides facing the camera are too blurred across (the phone moved,
+            or out of focus) for a side face to show either way
+            (``ekyc.detect.thickness.EdgeBand.blurred``): ``thickness_visible`` is False,
+            and the shot should be taken again held still rather than called flat.
     """
 
     tilt_deg: float
@@ -458,6 +462,7 @@ class TiltCheck:
     thickness_visible: bool
     edge_band_px: float
     focal_length_source: str
+    edge_blurred: bool = False
 
     @property
     def in_band(self) -> bool:

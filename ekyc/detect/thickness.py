@@ -128,6 +128,18 @@ _PIECE_CONTRAST = 0.25
 # levels of 0-255 (JPEG's ringing). Under a blur of 1-1.5 px a 1-2 px side face and a thin
 # line have nearly the same shape, but the line then needs a colour darker than black.
 _LINE_COLOUR_SLACK = 30.0
+# A facing side is too blurred to show its side face when the blur across it (the opposite
+# side's step, ``_step_blur``: defocus and the motion across the side) is at least this
+# many times the predicted band width: the band is then under the blur's width (FWHM 2.4
+# sigma). A shot that shows no band and whose every facing side is that blurred is not
+# judged flat (``EdgeBand.blurred``: ask for a retake held still); a band found still
+# counts, since the blur's witness can read a soft table edge or a penumbra as blur.
+# Development seeds 38000 (copies and screens), 38100 (copies and screens at 25-35
+# degrees) and 38500 (tilt shots), detected quads, in-band tilt shots showing no band:
+# 1.0 took 5 of 21 (3 of them with 5.8-7.4 px of motion blur), 0.9: 7, 1.2: 4. Overriding
+# a band found too (not done): at 1.0, 4 of the 5 in-band copies and screens passing, but
+# 5 of the 129 tilt shots passing, went to a retake; at 1.2, 1 and 1.
+_BLURRED_RATIO = 1.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -140,12 +152,16 @@ class EdgeBand:
         width_px: Widest band measured on a side facing the camera (0 when none).
         expected_px: Per side, the band width the camera model predicts (0: side hidden).
         measured_px: Per side, the band width found (0: none).
+        blurred: No band was found, and every side facing the camera is too blurred across
+            (motion, defocus) for its side face to show (``_BLURRED_RATIO``): the shot
+            proves nothing either way; ask for a retake held still, not "a flat copy".
     """
 
     visible: bool
     width_px: float
     expected_px: tuple[float, ...]
     measured_px: tuple[float, ...]
+    blurred: bool = False
 
 
 def expected_bands(
@@ -259,12 +275,13 @@ def measure_edge_band(
         return EdgeBand(False, 0.0, tuple(expected), (0.0,) * 4)
     full = image.astype(np.float32)
     quad = np.asarray(corners, dtype=np.float64)
-    visible, measured, facing = _blur_matched(full, quad, size, f_px, config)
+    visible, measured, facing, blurred = _blur_matched(full, quad, size, f_px, config)
     return EdgeBand(
         visible=visible,
         width_px=float(max((measured[i] for i in facing), default=0.0)) if visible else 0.0,
         expected_px=tuple(round(e, 3) for e in expected),
         measured_px=tuple(round(m, 3) for m in measured),
+        blurred=blurred,
     )
 
 
@@ -335,27 +352,33 @@ def _mean_between(profile: F32, offsets: F64, a: float, b: float) -> F32:
 
 def _blur_matched(
     full: F32, quad: F64, size: tuple[int, int], f_px: float, config: DetectConfig
-) -> tuple[bool, list[float], list[int]]:
-    """Whether the side face shows; the band (or margin) measured per side; facing sides.
+) -> tuple[bool, list[float], list[int], bool]:
+    """Whether the side face shows, the bands per side, the facing sides, too blurred.
+
+    The last: every facing side is too blurred across to tell (``_BLURRED_RATIO``).
 
     Each side facing the camera is fitted with the blur of the side opposite it
     (``_blur_matched_band``). A band found there counts unless the sides facing away show
-    a strip as a copy's margin would (``_no_margin``).
+    a strip as a copy's margin would (``_no_margin``). No band found where every facing
+    side is too blurred across to show one is not judged flat (``EdgeBand.blurred``).
     """
     across = side_face_widths(quad, size, f_px, config)[:, 0]
     measured = [0.0] * 4
     facing = []
+    sharp = False
     for i in range(4):
         if across[i] < _FACING_PX or across[(i + 2) % 4] >= _FACING_PX:
             continue
         facing.append(i)
-        measured[i] = _blur_matched_band(full, quad, i, float(across[i]), config)
+        measured[i], sigma = _blur_matched_band(full, quad, i, float(across[i]), config)
+        sharp |= sigma is None or sigma < _BLURRED_RATIO * float(across[i])
     if not any(measured[i] > 0 for i in facing):
-        return False, measured, facing
+        return False, measured, facing, bool(facing) and not sharp
     hidden = [i for i in range(4) if across[i] < _FACING_PX]
     if not _no_margin(full, quad, facing, hidden, measured, size, f_px, config):
-        return False, measured, facing
-    return not _square_corner(full, quad, hidden, size, f_px, config), measured, facing
+        return False, measured, facing, False
+    square = _square_corner(full, quad, hidden, size, f_px, config)
+    return not square, measured, facing, False
 
 
 def _square_corner(
@@ -412,8 +435,12 @@ def _no_margin(
     return 2 * margin_like <= len(hidden)
 
 
-def _blur_matched_band(full: F32, quad: F64, i: int, width: float, cfg: DetectConfig) -> float:
-    """The band's fitted width across side ``i`` (``width`` predicted), 0 when none.
+def _blur_matched_band(
+    full: F32, quad: F64, i: int, width: float, cfg: DetectConfig
+) -> tuple[float, float | None]:
+    """The band's width across side ``i`` (``width`` predicted; 0: none), the blur used.
+
+    The blur is the opposite side's (None when not measured).
 
     Two hypotheses, each on its own window so that print on the card's face further in
     (a frame line a few millimetres from the edge) stays out of the fit: the quad lies on
@@ -425,15 +452,17 @@ def _blur_matched_band(full: F32, quad: F64, i: int, width: float, cfg: DetectCo
     lo = max(cfg.min_band_px, _BAND_MIN_RATIO * width)
     hi = width * cfg.band_width_tolerance
     if hi <= lo:
-        return 0.0
+        return 0.0, None
     sigma = _step_blur(full, quad[j], quad[(j + 1) % 4], hi + _STRADDLE_PX, cfg)
     if sigma is None:
-        return 0.0
+        return 0.0, None
     found = _band_under_blur(full, quad, i, lo, hi, sigma, cfg, free=False)
     if found > 0:
-        return found
+        return found, sigma
     lo = max(lo, _FREE_MIN_RATIO * width)
-    return _band_under_blur(full, quad, i, lo, hi, sigma, cfg, free=True) if lo < hi else 0.0
+    if lo >= hi:
+        return 0.0, sigma
+    return _band_under_blur(full, quad, i, lo, hi, sigma, cfg, free=True), sigma
 
 
 def _band_under_blur(

@@ -56,12 +56,12 @@ def estimate_tilt(
     exif_focal = metadata.focal_length_35mm if metadata is not None else None
     focal_35mm = exif_focal if exif_focal is not None else cfg.prior_focal_35mm
     pose = plane_pose(corners, image_size, focal_px(image_size, focal_35mm))
-    band_visible, band_px = False, 0.0
+    band_visible, band_px, blurred = False, 0.0, False
     if image is not None:
         if image.shape[:2] != (height, width):
             raise ValueError(f"image is {image.shape[1]}x{image.shape[0]}, image_size {image_size}")
         band = measure_edge_band(image, corners, focal_35mm, cfg)
-        band_visible, band_px = band.visible, band.width_px
+        band_visible, band_px, blurred = band.visible, band.width_px, band.blurred
     return TiltCheck(
         tilt_deg=pose.tilt_deg if pose is not None else 90.0,
         min_tilt_deg=cfg.min_tilt_deg,
@@ -69,6 +69,7 @@ def estimate_tilt(
         thickness_visible=band_visible,
         edge_band_px=band_px,
         focal_length_source="exif" if exif_focal is not None else "prior",
+        edge_blurred=blurred,
     )
 
 

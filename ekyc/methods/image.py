@@ -244,6 +244,7 @@ class ImageMethod:
             thickness_visible=check.thickness_visible,
             edge_band_px=round(check.edge_band_px, 2),
             focal_length_source=check.focal_length_source,
+            edge_blurred=check.edge_blurred,
         )
         for problem in tilt_problems(check):  # as on arrival
             evidence.reason(problem.code, "tilt", problem.detail)

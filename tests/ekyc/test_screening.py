@@ -1,4 +1,5 @@
-"""ekyc.screening's key-field gate: which first reads of the name and date of birth stand."""
+"""ekyc.screening: the key-field gate (which first reads of the name and date of birth stand),
+and the tilted shot's reasons."""
 
 from __future__ import annotations
 
@@ -6,8 +7,8 @@ import datetime as dt
 
 from ekyc.read.fields import FieldName
 from ekyc.read.ocr import RETRY_BELOW_CONFIDENCE, FieldRead, legible
-from ekyc.screening import JUDGED, ShotScreening, key_field_problems
-from ekyc.types import DocumentType, Side
+from ekyc.screening import EDGE_BLURRED, JUDGED, ShotScreening, key_field_problems, tilt_problems
+from ekyc.types import DocumentType, Side, TiltCheck
 from ekyc.verdict import ReasonCode
 
 
@@ -53,3 +54,21 @@ def test_retake_reason_asks_for_key_fields_only_where_they_were_read() -> None:
     problem = asked.retake_reason(DocumentType.DRIVERS_LICENSE, Side.FRONT)
     assert problem is not None
     assert problem.code is ReasonCode.KEY_FIELDS_ILLEGIBLE
+
+
+def test_a_tilt_too_blurred_to_show_its_edge_asks_to_hold_still_not_flat() -> None:
+    def check(thick: bool, blurred: bool, tilt: float = 42.0) -> TiltCheck:
+        return TiltCheck(tilt, 30.0, 60.0, thick, 2.0 if thick else 0.0, "exif", blurred)
+
+    (problem,) = tilt_problems(check(False, True))
+    assert problem.code is ReasonCode.POOR_QUALITY
+    assert problem.detail == EDGE_BLURRED
+    assert problem.code in JUDGED
+    assert "hold" in problem.retake_message
+    assert "動かさず" in problem.retake_message
+    assert not check(False, True).passed  # never a pass
+    (flat,) = tilt_problems(check(False, False))
+    assert flat.code is ReasonCode.FLAT_REPRODUCTION
+    (angle,) = tilt_problems(check(False, True, tilt=20.0))  # the angle first
+    assert angle.code is ReasonCode.TILT_NOT_SHOWN
+    assert tilt_problems(check(True, False)) == ()

@@ -7,6 +7,7 @@ import cv2
 import numpy as np
 import pytest
 
+from benchmarks.synth import effects
 from ekyc.detect.config import DetectConfig
 from ekyc.detect.plane import focal_px, plane_pose
 from ekyc.detect.rounding import corner_shapes
@@ -92,6 +93,33 @@ def test_blurred_flat_reproduction_shows_no_thickness(kind, seed, sigma):
     blurred = cv2.GaussianBlur(sc.image, (0, 0), sigma)
     check = estimate_tilt(scenes.truth(sc), (1280, 720), _meta(sc), image=blurred)
     assert not check.thickness_visible
+
+
+def _motion_across_facing_side(sc, length_px: float) -> np.ndarray:
+    """``sc``'s image under the renderer's linear motion blur, ``length_px`` long across its
+    widest facing side (along that side's image normal)."""
+    quad = scenes.truth(sc)
+    across = side_face_widths(quad, (1280, 720), focal_px((1280, 720), _focal(sc)), CFG)[:, 0]
+    i = int(np.argmax(across))
+    dx, dy = quad[(i + 1) % 4] - quad[i]
+    return effects.blur(sc.image, 0.0, length_px, float(np.degrees(np.arctan2(-dx, dy))))
+
+
+def test_edges_too_blurred_across_to_judge_ask_for_a_retake_not_flat():
+    # 10 px of motion across the only facing side (2 px of side face) leaves no band to see:
+    # the opposite side's step, blurred alike (sigma over the band's width), says the shot
+    # cannot show one, so it is not called flat (``TiltCheck.edge_blurred``); it never
+    # passes. Sharp, the same shot shows its band and is not "blurred".
+    sc = scenes.scene("tilt", 2, clean=True, background="fabric")
+    sharp = estimate_tilt(scenes.truth(sc), (1280, 720), _meta(sc), image=sc.image)
+    assert sharp.passed
+    assert not sharp.edge_blurred
+    moved = _motion_across_facing_side(sc, 10.0)
+    check = estimate_tilt(scenes.truth(sc), (1280, 720), _meta(sc), image=moved)
+    assert check.in_band
+    assert not check.thickness_visible
+    assert not check.passed
+    assert check.edge_blurred
 
 
 def test_square_on_card_has_zero_tilt_and_fails_the_band():
