@@ -71,7 +71,7 @@ PROFILE_PIECES: dict[str, tuple[str, str]] = {
     "selfie held-back windows": ("ekyc/detect/back.py", "find_held_my_number_back"),
     # The My Number back gate's screens (whole frame and windows) and what they are made of;
     # the pieces below are every call's (``find_card``'s own search on card shots too).
-    "selfie gate screens (whole + windows)": ("ekyc/detect/back.py", "_may_show_back"),
+    "selfie gate screens (whole + windows)": ("ekyc/detect/back.py", "_back_hints"),
     "rough layout reads, every call": ("ekyc/detect/coarse.py", "scores"),
     "ranked candidate quads, every call": ("ekyc/detect/quad.py", "ranked_candidates"),
     "working images, every call": ("ekyc/detect/quad.py", "make_working_image"),

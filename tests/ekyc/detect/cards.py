@@ -50,8 +50,9 @@ def corners(sc: Scene) -> np.ndarray:
 
 
 @functools.cache
-def held_back_selfie(seed: int) -> np.ndarray:
-    """A selfie with a My Number card's back held up below the face (``hold_card``)."""
+def held_back_selfie(seed: int, where: str = "chest") -> np.ndarray:
+    """A selfie with a My Number card's back held up (``hold_card``: below the face, or
+    ``where="beside_face"``)."""
     from benchmarks.synth.cards import render_card
     from benchmarks.synth.held_card import hold_card
     from benchmarks.synth.selfie import render_selfie
@@ -61,7 +62,7 @@ def held_back_selfie(seed: int) -> np.ndarray:
     doc = DocumentType.MY_NUMBER_CARD
     card = render_card(doc, Side.BACK, make_identity(seed, doc), None)
     selfie, _ = render_selfie(astronaut_face(), (720, 1280), rng)
-    return hold_card(selfie, card, rng)[0]
+    return hold_card(selfie, card, rng, where)[0]
 
 
 @functools.cache

@@ -75,3 +75,35 @@ def test_a_wider_selfie_is_searched_again_in_9_16_columns_at_the_chest():
         (0.55, 1.0, 0.25, 1.0),
     )
     assert selfie_windows(720, 1280) == _SELFIE_WINDOWS  # landscape: unmeasured, as before
+
+
+def test_a_back_find_card_does_not_read_is_read_from_the_candidates_screened(monkeypatch):
+    # find_card reads its choice and its 8 best-ranked runners-up only: a held card ranked
+    # below the shoulders', face's and hair's quads (held_back 36134: 15th of 30 in its chest
+    # window) went unread. The candidates the screen passed are read themselves.
+    selfie = held_back_selfie(3000)
+    height = selfie.shape[0]
+    window = np.ascontiguousarray(selfie[int(height * 0.4) :])
+    direct = find_card(window, layouts(), config=_WINDOW_CHECK, learned=False)
+    assert shows_my_number_back(direct)
+    assert direct is not None
+    monkeypatch.setattr(back, "find_card", lambda *args, **kwargs: None)  # it reads nothing
+    found = find_my_number_back(window, layouts(), _WINDOW_CHECK)
+    assert found is not None
+    assert shows_my_number_back(found)
+    assert found.layout_score >= back.MIN_LAYOUT_SCORE
+    turned = np.roll(direct.quad.corners, 2, axis=0)  # the same card either way up
+    gap = min(np.abs(found.quad.corners - c).max() for c in (direct.quad.corners, turned))
+    assert gap < 6.0  # px, the card found by find_card
+    assert find_my_number_back(selfie_without_card(3000), layouts(), _WINDOW_CHECK) is None
+
+
+def test_a_back_held_beside_the_face_that_the_windows_missed_is_refused():
+    # Seed 3015 (a card held beside the face) was read in no window before session 15: its
+    # face windows are now searched on 512 px working copies, and the screen's candidates
+    # read where find_card reads no back; the gate needs both (either alone misses it).
+    selfie = held_back_selfie(3015, "beside_face")
+    found = find_held_my_number_back(selfie, layouts())
+    assert found is not None
+    assert shows_my_number_back(found)
+    assert found.quad.corners[:, 1].mean() < 0.55 * selfie.shape[0]  # beside the face
