@@ -202,6 +202,9 @@ def run(args: argparse.Namespace, report: Report) -> None:
                 row["decision"] = "refused"
                 continue
             row |= {"decision": verdict.decision.value, "reasons": list(verdict.codes)}
+            similarity = verdict.checks.get("liveness", {}).get("card_portrait_similarity")
+            if similarity is not None:  # SFace cosine, selfie vs card portrait
+                row["portrait_similarity"] = similarity
             if person is first:
                 without[verdict.decision.value] += 1
             outcomes[verdict.decision.value] += 1

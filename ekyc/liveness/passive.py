@@ -22,7 +22,7 @@ overfit a deep one. The features name what an attack changes:
 ``PadModel`` (five 16-unit MLPs over live / print / screen replay, averaged, trained by
 ``models/train_pad.py``) scores them; ``PassiveChecker`` holds
 the detector and the model. ``portrait_reused`` flags a selfie that is the ID card's own
-portrait re-photographed.
+portrait re-photographed (too similar to it, and not shown live).
 """
 
 from __future__ import annotations
@@ -439,7 +439,12 @@ class PassiveChecker:
 
 
 def portrait_reused(
-    selfie: Embedding, portrait: Embedding, matcher: Any, *, max_similarity: float = 0.85
+    selfie: Embedding,
+    portrait: Embedding,
+    matcher: Any,
+    *,
+    max_similarity: float = 0.85,
+    shown_live: bool = False,
 ) -> bool:
     """True when the selfie's face is too similar to the card portrait to be a new photo.
 
@@ -447,5 +452,20 @@ def portrait_reused(
     (SFace cosine); a re-photographed portrait keeps pose, expression and lighting and
     scores 0.85+. ``matcher`` is an ``ekyc.match.FaceMatcher`` of the embeddings' model; a
     fusion is judged by its first member's (SFace) cosine, the scale of ``max_similarity``.
+
+    The similarity alone does not tell the two apart at the genuine tail: two different
+    photos of one person, both frontal and neutral, read 0.88-0.91 before any printing (LFW
+    photos drawn as card and selfie: held-out verify_rates seeds 22016 and 29018, both
+    genuine and rejected as reused). So it needs the card's texture too (issue #6):
+    ``shown_live`` (the challenge was passed, so the selfie's face is a live recording's,
+    and the passive check read no print or screen in the selfie) clears it. Measured on the
+    cards of dev seeds 21000-21039 (benchmarks.match_cards' card shot, SFace cosine to its
+    portrait / passive P(live) at 0.61): genuine live selfies 0.29-0.80 / 39 of 40 live;
+    the portrait printed and held up 0.51-0.92 (19 of 40 at 0.85+) / 0 of 40 live, so
+    flagged as before; the portrait crop composed as a live selfie (an injected still)
+    0.78-0.95 (36 at 0.85+) / 39 of 40 live: with a passed challenge, whose frames must
+    hold the selfie's face, this check no longer flags it.
     """
+    if shown_live:
+        return False
     return primary_similarity(selfie, portrait, matcher.embedder.metric) >= max_similarity

@@ -5,7 +5,9 @@ rejects (``NOT_LIVE``), not having one leaves the case for a person
 (``LIVENESS_NOT_PROVEN``). The passive model is a screen (APCER ~2 % on NUAA, weaker on
 synthetic faces): its alarm sends the case to a person (``PASSIVE_ATTACK_SUSPECTED``)
 rather than rejecting a live applicant on its word alone. A selfie that is the card's
-own portrait re-photographed rejects (``SELFIE_IS_CARD_PORTRAIT``).
+own portrait re-photographed rejects (``SELFIE_IS_CARD_PORTRAIT``): too similar to the
+portrait and not shown live (a passed challenge and no print or screen read by the passive
+check clear the similarity alone, ``portrait_reused``).
 """
 
 from __future__ import annotations
@@ -24,7 +26,7 @@ from ekyc.liveness import (
     evaluate,
     portrait_reused,
 )
-from ekyc.match import FaceMatcher
+from ekyc.match import FaceMatcher, primary_similarity
 from ekyc.methods.base import Evidence
 from ekyc.stages.selfie import SelfieFaces
 from ekyc.types import Frame
@@ -103,17 +105,24 @@ def liveness_stage(frames: Mapping[str, Frame], faces: SelfieFaces, inputs: Live
         active_look: ``look_active``'s result when the pipeline ran it beforehand.
     """
     selfie = frames["selfie"]
-    _passive(selfie, passive, evidence, passive_look)
-    if faces.selfie is not None and faces.portrait is not None:
-        reused = portrait_reused(faces.selfie, faces.portrait, matcher)
-        evidence.check("liveness", card_portrait_reused=reused)
-        if reused:
-            evidence.reason(ReasonCode.SELFIE_IS_CARD_PORTRAIT, "liveness")
+    passive_live = _passive(selfie, passive, evidence, passive_look)
+    result = None
     if inputs.challenge is not None and inputs.frames is not None:
         if active_look is None:
             active_look = look_active(selfie, inputs, tracker=tracker, matcher=matcher)
         evidence.timing("liveness.active", active_look.ms)
         result = active_look.result
+    if faces.selfie is not None and faces.portrait is not None:
+        # Shown live: the challenge passed and the passive check read no print or screen.
+        shown_live = bool(passive_live and result is not None and result.live)
+        reused = portrait_reused(faces.selfie, faces.portrait, matcher, shown_live=shown_live)
+        similarity = primary_similarity(faces.selfie, faces.portrait, matcher.embedder.metric)
+        evidence.check("liveness", card_portrait_reused=reused,
+                       card_portrait_similarity=round(similarity, 4),
+                       card_portrait_shown_live=shown_live)  # fmt: skip
+        if reused:
+            evidence.reason(ReasonCode.SELFIE_IS_CARD_PORTRAIT, "liveness")
+    if result is not None:
         for ref in result.models:
             evidence.model(ref)
         evidence.check("liveness", active=result.to_dict())
@@ -129,19 +138,22 @@ def liveness_stage(frames: Mapping[str, Frame], faces: SelfieFaces, inputs: Live
                         ", ".join(h.value for h in hints))  # fmt: skip
 
 
-def _passive(selfie: Frame, passive: Any, evidence: Evidence, look: LivenessLook | None) -> None:
+def _passive(selfie: Frame, passive: Any, evidence: Evidence,
+             look: LivenessLook | None) -> bool | None:  # fmt: skip
+    """Record the passive check; its ``live`` (None: no model, or no face to judge)."""
     if passive is None:
         evidence.check("liveness", passive="model not available (models.prepare skipped it)")
-        return
+        return None
     if look is None:
         look = look_passive(selfie, passive)
     evidence.timing("liveness.passive", look.ms)
     result = look.result
     if result is None:
-        return  # no face: the selfie stage already said so
+        return None  # no face: the selfie stage already said so
     for ref in result.models:
         evidence.model(ref)
     evidence.check("liveness", passive=result.to_dict())
     if not result.live:
         kind = result.attack_type.value if result.attack_type else "attack"
         evidence.reason(ReasonCode.PASSIVE_ATTACK_SUSPECTED, "liveness", kind)
+    return bool(result.live)

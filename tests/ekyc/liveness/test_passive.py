@@ -175,6 +175,9 @@ def test_portrait_reused(matcher):
     rephotographed = np.clip(face.astype(np.float32) * 0.9 + 12, 0, 255).astype(np.uint8)
     same = matcher.embed_image(rephotographed)
     assert portrait_reused(emb, same, matcher)
+    # shown live (challenge passed, no print or screen read): the similarity alone is not
+    # enough, two frontal photos of one person read as high (issue #7)
+    assert not portrait_reused(emb, same, matcher, shown_live=True)
     from ekyc.types import Embedding
 
     stranger = Embedding(np.random.default_rng(0).normal(size=emb.vector.shape).astype(np.float32),
