@@ -113,6 +113,11 @@ class CardProblem:
                 "them, hold the card still and shoot again (氏名・生年月日が読み取れません。"
                 "指や光が掛からないように、ぶれないようにもう一度撮影してください)"
             )
+        if self.code is ReasonCode.SELFIE_QUALITY and "eyes_hidden" in self.detail:
+            return (
+                "Take off sunglasses and anything that hides your face, and take the selfie "
+                "again (サングラスなど顔を隠すものを外して、もう一度撮影してください)"
+            )
         if self.code in (ReasonCode.NO_FACE_IN_SELFIE, ReasonCode.SELFIE_QUALITY):
             return (
                 "Show your face alone, facing the camera, eyes open, in good light, and take "
@@ -226,13 +231,22 @@ def tilt_problems(check: TiltCheck) -> tuple[CardProblem, ...]:
     return ()
 
 
-def selfie_problems(faces: int, gate: FaceGate) -> tuple[CardProblem, ...]:
-    """Why a selfie cannot be matched: not exactly one face, or the face gate's issues."""
+def selfie_problems(faces: int, gate: FaceGate, *, arrival: bool = False
+                    ) -> tuple[CardProblem, ...]:  # fmt: skip
+    """Why a selfie cannot be matched: not exactly one face, or the face gate's issues.
+
+    ``arrival``: the daemon's look on arrival, which also asks again for the gate's advice
+    (dark glasses over the eyes: ``SELFIE_QUALITY`` with ``eyes_hidden``); ``verify`` does
+    not refuse for it, the face match decides.
+    """
     if gate.face is None or faces != 1:
         return (CardProblem(ReasonCode.NO_FACE_IN_SELFIE, f"{faces} faces"),)
     if not gate.passed:
         issues = ", ".join(issue.value for issue in gate.issues)
         return (CardProblem(ReasonCode.SELFIE_QUALITY, issues),)
+    if arrival and gate.advice:
+        advice = ", ".join(issue.value for issue in gate.advice)
+        return (CardProblem(ReasonCode.SELFIE_QUALITY, advice),)
     return ()
 
 
@@ -296,5 +310,5 @@ class ShotScreening:
         """Why to ask for this selfie again (``JUDGED``); ``None`` to keep it or unjudged."""
         if self.face_gate is None:
             return None
-        problems = selfie_problems(self.faces, self.face_gate)
+        problems = selfie_problems(self.faces, self.face_gate, arrival=True)
         return problems[0] if problems else None

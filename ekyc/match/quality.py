@@ -1,7 +1,9 @@
 """Selfie face gate: exactly one usable face, large enough, frontal, level and sharp.
 
 Why geometric checks only: they come free from YuNet's landmarks and cost no model. Eyes
-open and occlusion need a landmark mesh (MediaPipe FaceMesh) and are not judged here yet.
+open needs a landmark mesh (MediaPipe FaceMesh: the challenge judges it). One occlusion is
+read from the aligned crop's grey levels: dark glasses over the eyes (``EYES_HIDDEN``),
+advice for a retake on arrival rather than a refusal (``FaceGate.advice``).
 """
 
 from __future__ import annotations
@@ -30,15 +32,22 @@ class FaceIssue(enum.Enum):
     FACE_TURNED = "face_turned"
     FACE_TILTED = "face_tilted"
     FACE_BLURRED = "face_blurred"
+    EYES_HIDDEN = "eyes_hidden"
 
 
 @dataclass(frozen=True, slots=True)
 class FaceGate:
-    """The gate's judgement: the face it judged (if one), each check, and the reasons."""
+    """The gate's judgement: the face it judged (if one), each check, and the reasons.
+
+    ``advice``: what the applicant can fix and is asked to on arrival (sunglasses), but
+    that does not refuse the selfie: a face behind them may still match, and the face
+    match decides (``ekyc.screening.selfie_problems``).
+    """
 
     face: FaceDetection | None
     checks: dict[str, Check]
     issues: tuple[FaceIssue, ...]
+    advice: tuple[FaceIssue, ...] = ()
 
     @property
     def passed(self) -> bool:
@@ -55,6 +64,21 @@ def _yaw_ratio(lm: npt.NDArray[np.float32]) -> float:
         return 1e9  # degenerate landmarks: as turned as it gets
     mid = (eye_l + eye_r) / 2
     return abs(float((nose - mid) @ axis)) / dist**2
+
+
+# The aligned crop's (ArcFace 112 px template) eye and cheek patches, rows then columns.
+_EYE_PATCHES = ((slice(45, 59), slice(27, 50)), (slice(45, 59), slice(62, 85)))
+_CHEEK_PATCHES = ((slice(68, 80), slice(28, 44)), (slice(68, 80), slice(68, 84)))
+
+
+def _eye_to_cheek(grey: npt.NDArray[np.uint8]) -> float:
+    """Median grey of the eye patches over the cheeks' (dark glasses: ~0.04-0.2).
+
+    The cheeks make it a ratio to the face's own skin and light, not to a fixed level.
+    """
+    eyes = np.concatenate([grey[p].ravel() for p in _EYE_PATCHES])
+    cheeks = np.concatenate([grey[p].ravel() for p in _CHEEK_PATCHES])
+    return float(np.median(eyes)) / max(float(np.median(cheeks)), 1.0)
 
 
 def _roll_deg(lm: npt.NDArray[np.float32]) -> float:
@@ -92,4 +116,6 @@ def assess_face(
         "sharpness": FaceIssue.FACE_BLURRED,
     }
     issues = tuple(issue_of[name] for name, check in checks.items() if not check.passed)
-    return FaceGate(face, checks, issues)
+    checks["eye_to_cheek"] = Check(_eye_to_cheek(grey), cfg.min_eye_to_cheek, "min")
+    advice = () if checks["eye_to_cheek"].passed else (FaceIssue.EYES_HIDDEN,)
+    return FaceGate(face, checks, issues, advice)

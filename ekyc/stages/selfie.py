@@ -122,6 +122,7 @@ def selfie_stage(selfie: Frame, findings: DocumentFindings, matcher: FaceMatcher
             evidence.model(member.embedder.model)
     faces, gate, mine = seen.faces, seen.gate, seen.embedding
     evidence.check("selfie", faces=len(faces), issues=[i.value for i in gate.issues],
+                   advice=[i.value for i in gate.advice],
                    checks={k: round(c.value, 4) for k, c in gate.checks.items()})  # fmt: skip
     problems = selfie_problems(len(faces), gate)  # as on arrival
     for problem in problems:
