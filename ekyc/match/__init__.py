@@ -19,7 +19,7 @@ from ekyc.match.compare import (
     similarity,
 )
 from ekyc.match.config import DEFAULT_DETECTOR, DEFAULT_EMBEDDER, MatchConfig
-from ekyc.match.detect import FaceDetector, YuNetDetector, decode_yunet
+from ekyc.match.detect import FaceDetector, YuNetDetector, decode_yunet, refine_face
 from ekyc.match.embed import Embedder, OnnxEmbedder, embed_each, embed_faces
 from ekyc.match.faces import FaceMatcher, NoFaceFound
 from ekyc.match.fusion import FusedEmbedder, Member, load_embedder
@@ -52,6 +52,7 @@ __all__ = [
     "load_embedder",
     "primary_similarity",
     "realign",
+    "refine_face",
     "similarities",
     "similarity",
     "similarity_transform",

@@ -20,7 +20,7 @@ from ekyc.match.config import DEFAULT_DETECTOR, MatchConfig
 from ekyc.registry import Registry
 from ekyc.types import FaceDetection, ModelRef, RGBImage
 
-__all__ = ["FaceDetector", "YuNetDetector", "decode_yunet"]
+__all__ = ["FaceDetector", "YuNetDetector", "decode_yunet", "refine_face"]
 
 _STRIDES = (8, 16, 32)
 
@@ -151,3 +151,52 @@ class YuNetDetector:
             for b, k, s in zip(boxes, kps, scores, strict=True)
             if b[2] > 0 and b[3] > 0
         )
+
+
+def refine_face(
+    detector: FaceDetector,
+    image: RGBImage,
+    face: FaceDetection,
+    *,
+    window: float = 2.0,
+    side: int = 320,
+) -> FaceDetection:
+    """``face`` detected again in a window around it, seen larger: its landmarks, refined.
+
+    Why: on a whole rectified card (856 px, shrunk to ``detect_max_side``) YuNet places the
+    printed portrait's five points loosely; the card vs selfie pairs the fusion rejected had
+    a median landmark error of 0.15 of the eye distance (against the generator's true points,
+    0.13 after this second look). The window is ``window`` times the box's longer side
+    around its centre, resized to ``side`` px (the face ~1.8x larger than in the first pass);
+    the face nearest its centre, surest first, is kept, in ``image``'s pixels. The first
+    detection comes back when the window holds no face.
+    """
+    import cv2
+
+    x, y, w, h = (float(v) for v in face.box)
+    span = window * max(w, h)
+    if span <= 0:
+        return face
+    scale = side / span
+    shift = np.array([side / 2 - (x + w / 2) * scale, side / 2 - (y + h / 2) * scale])
+    matrix = np.array([[scale, 0.0, shift[0]], [0.0, scale, shift[1]]])
+    # Project convention (corner origin) -> OpenCV's (integer centres), as align_face does.
+    cv_matrix = matrix.copy()
+    cv_matrix[:, 2] += matrix[:, :2] @ np.array([0.5, 0.5]) - 0.5
+    crop = cv2.warpAffine(
+        image, cv_matrix, (side, side), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE
+    )
+    found = detector.detect(np.ascontiguousarray(crop, dtype=np.uint8))
+    if not found:
+        return face
+    centre = side / 2
+    best = min(
+        found,
+        key=lambda f: float(np.hypot(f.box[0] + f.box[2] / 2 - centre,
+                                     f.box[1] + f.box[3] / 2 - centre)) - 100.0 * f.score,
+    )  # fmt: skip
+    box = best.box.copy()
+    box[:2] = (box[:2] - shift) / scale
+    box[2:] = box[2:] / scale
+    landmarks = ((best.landmarks - shift) / scale).astype(np.float32)
+    return FaceDetection(box=box.astype(np.float32), landmarks=landmarks, score=best.score)

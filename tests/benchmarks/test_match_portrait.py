@@ -11,7 +11,7 @@ from benchmarks import match_portrait as mp
 @pytest.fixture(scope="module")
 def astronaut_card():
     from benchmarks.synth.selfie import astronaut_face
-    from ekyc.match import YuNetDetector, align_face
+    from ekyc.match import YuNetDetector, align_face, refine_face
     from ekyc.registry import Registry
 
     detector = YuNetDetector(Registry.from_manifest(threads=1))
@@ -20,19 +20,24 @@ def astronaut_card():
     cuts = mp.cut_variants(face, name, detector)
     _, card, _ = mp.card_shot(face, name)
     best = max(detector.detect(card.image), key=lambda f: f.score)
-    return cuts, align_face(card.image, best.landmarks, "arcface-5pt-112")
+    refined = refine_face(detector, card.image, best)
+    return (cuts, align_face(card.image, best.landmarks, "arcface-5pt-112"),
+            align_face(card.image, refined.landmarks, "arcface-5pt-112"))  # fmt: skip
 
 
 @pytest.mark.models
 def test_rectified_cut_is_the_shipped_crop(astronaut_card):
-    cuts, shipped = astronaut_card
+    cuts, shipped, refined = astronaut_card
     assert int(cuts["found"]) >= 1
     assert np.array_equal(cuts["rectified"], shipped)
+    # The refine cut is ekyc.match.refine_face's look at the shipped detection, nothing else.
+    assert np.array_equal(cuts["refine"], refined)
+    assert not np.array_equal(cuts["refine"], shipped)
 
 
 @pytest.mark.models
 def test_other_cuts_show_the_same_face(astronaut_card):
-    cuts, shipped = astronaut_card
+    cuts, shipped, _ = astronaut_card
     # A one-pixel shift of this crop differs by ~4.4-4.9 grey levels on average: another
     # resampling of the same face must stay well under that (not a shifted face).
     shift = min(np.abs(np.roll(shipped, 1, axis=a).astype(np.int16) - shipped).mean()

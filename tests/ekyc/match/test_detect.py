@@ -3,7 +3,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from ekyc.match.detect import YuNetDetector, decode_yunet
+from ekyc.match.detect import YuNetDetector, decode_yunet, refine_face
+from ekyc.types import FaceDetection
 from tests.ekyc.match.conftest import YUNET_CV
 
 
@@ -73,3 +74,29 @@ class TestYuNetDetector:
         faces = YuNetDetector(registry).detect(card)
         assert len(faces) == 1
         assert 60 <= faces[0].box[0] + faces[0].box[2] / 2 <= 190
+
+    def test_refine_face_tightens_a_small_portraits_landmarks(self, registry, astronaut):
+        """A 100 px portrait on a card-sized background: the second look at the face alone
+        puts the five points nearer where YuNet finds them on the full-size photo (mean
+        error in eye distances: 0.13 first pass, 0.07 refined when this was written)."""
+        import cv2
+
+        detector = YuNetDetector(registry)
+        reference = detector.detect(astronaut)[0].landmarks
+        card = np.full((600, 950, 3), 235, np.uint8)
+        card[200:300, 60:160] = cv2.resize(astronaut[40:300, 120:380], (100, 100),
+                                           interpolation=cv2.INTER_AREA)  # fmt: skip
+        truth = (reference - [120, 40]) * (100 / 260) + [60, 200]
+        eyes = float(np.linalg.norm(truth[1] - truth[0]))
+        first = detector.detect(card)[0]
+        refined = refine_face(detector, card, first)
+        err_first = float(np.linalg.norm(first.landmarks - truth, axis=1).mean()) / eyes
+        err_refined = float(np.linalg.norm(refined.landmarks - truth, axis=1).mean()) / eyes
+        assert err_refined < 0.09
+        assert err_refined < 0.75 * err_first
+        x, y, w, h = refined.box  # in the card's pixels, around the portrait
+        assert 60 <= x + w / 2 <= 160
+        assert 200 <= y + h / 2 <= 300
+        blank = FaceDetection(np.array([700, 400, 100, 100], np.float32),
+                              np.full((5, 2), 750, np.float32), 0.9)  # fmt: skip
+        assert refine_face(detector, card, blank) is blank  # no face in the window
