@@ -226,7 +226,8 @@ def _portraits(findings: DocumentFindings, matcher: FaceMatcher, evidence: Evide
     views used are chosen from the card's images only, never from the selfie.
 
     ``looks``: ``look_at_portrait`` on the reference face and each other view, in that
-    order, already done; looked at here when None.
+    order (the reference face's alone when it shows no face), already done; looked at
+    here when None.
     """
     reference = findings.reference_face
     if reference is None:
@@ -235,7 +236,9 @@ def _portraits(findings: DocumentFindings, matcher: FaceMatcher, evidence: Evide
         looks = [look_at_portrait(reference, matcher)]
         if looks[0].best is not None:  # the other views only count beside the front's
             looks += [look_at_portrait(view, matcher) for view in findings.other_views]
-    elif len(looks) != 1 + len(findings.other_views):
+    elif len(looks) != (1 + len(findings.other_views) if looks and looks[0].best else 1):
+        # Without a face on the front's portrait the other views are not looked at (the
+        # pipeline passes the front's look alone then), whatever the same-card check kept.
         raise ValueError(f"{len(looks)} portrait looks for {1 + len(findings.other_views)} views")
     found: list[_Portrait] = []
     with evidence.timed("portrait"):
