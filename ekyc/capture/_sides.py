@@ -80,23 +80,88 @@ def find_side(
         return None
     perp = (lo + rows + 0.5).astype(np.float32)
     along = (cfg.along_step_px * (cols - (n_cols - 1) / 2.0)).astype(np.float32)
-    guess = _vote(perp, along, cols, (lo, hi, n_cols), outward, cfg)
-    if guess is None:
+    # Back from "along relative to the sampled middle" to working-pixel coordinates.
+    centre = a0 + 0.5 + cfg.along_step_px * (n_cols - 1) / 2.0
+    lines = _vote(perp, along, cols, (lo, hi, n_cols), outward, cfg)
+    if not lines:
         return None
-    intercept, slope = guess
+    # The step test, then the refit, outermost line first: most often the first is the
+    # outline and the rest need no look (then on all the others at once: a line 1 px off
+    # still shows the card's step 3 px either side).
+    voted = np.array(lines, np.float64)
+    intercepts = voted[:, 0] - voted[:, 1] * centre
+    found = []
+    for first, last in ((0, 1), (1, len(lines))):
+        steps = _steps(rgb, across_x, intercepts[first:last], voted[first:last, 1], (a0, a1), cfg)
+        for k in first + np.nonzero(steps >= cfg.min_step_contrast)[0]:
+            fit = _refit(perp, along, cols, n_cols, lines[k][0], lines[k][1], cfg)
+            if fit is None:
+                continue
+            found.append((fit[0] - fit[1] * centre, fit[1], fit[2]))
+            if fit[2] >= cfg.outline_support_ratio:  # no line further in can outdo it
+                break
+        if found and found[-1][2] >= cfg.outline_support_ratio:
+            break
+    if not found:
+        return None
+    # The outermost of the steps with nearly the best refitted support: the refit's exact
+    # angle counts a slightly turned outline fully, which the coarse vote may not.
+    best = max(f[2] for f in found)
+    intercept, slope, support = next(f for f in found if f[2] >= cfg.outline_support_ratio * best)
+    at_middle = intercept + slope * (span[0] + span[1]) / 2
+    offset = outward * (at_middle - line) / size
+    return SideLine(intercept, slope, support, float(offset))
+
+
+def _refit(
+    perp: F32,
+    along: F32,
+    cols: npt.NDArray[np.intp],
+    n_cols: int,
+    intercept: float,
+    slope: float,
+    cfg: CaptureConfig,
+) -> tuple[float, float, float] | None:
+    """The voted line refitted to its edge points: intercept, slope and support (or None)."""
     for _ in range(2):  # the vote's angle is coarse: refit, then gather inliers again
         inliers = np.abs(perp - (intercept + slope * along)) <= cfg.line_tolerance_px
         if _positions(cols[inliers], n_cols) < cfg.min_edge_support * n_cols:
             return None
         slope, intercept = _fit_line(along[inliers], perp[inliers])
     inliers = np.abs(perp - (intercept + slope * along)) <= cfg.line_tolerance_px
-    support = min(1.0, _positions(cols[inliers], n_cols) / n_cols)
-    # Back from "along relative to the sampled middle" to working-pixel coordinates.
-    centre = a0 + 0.5 + cfg.along_step_px * (n_cols - 1) / 2.0
-    intercept = float(intercept) - float(slope) * centre
-    at_middle = intercept + float(slope) * (span[0] + span[1]) / 2
-    offset = outward * (at_middle - line) / size
-    return SideLine(intercept, float(slope), float(support), float(offset))
+    return intercept, slope, min(1.0, _positions(cols[inliers], n_cols) / n_cols)
+
+
+def _steps(
+    rgb: npt.NDArray[np.uint8],
+    across_x: bool,
+    intercepts: npt.NDArray[np.float64],
+    slopes: npt.NDArray[np.float64],
+    along: tuple[int, int],
+    cfg: CaptureConfig,
+) -> npt.NDArray[np.float32]:
+    """How far the colour steps across each line, averaged along it (grey levels).
+
+    The colours ``step_distance_px`` outside and inside the line, differenced and averaged
+    over the side's sample positions: a card's outline is one step all along (the card
+    against the table), while lines that texture (wood grain, fabric) lines up for the vote
+    step one way here and the other there, and a thin printed rule or a table's groove is
+    the same colour on both sides.
+    """
+    positions = np.arange(along[0], along[1], cfg.along_step_px)
+    perp = intercepts[:, None] + slopes[:, None] * (positions + 0.5)
+    height, width = rgb.shape[:2]
+    n_perp = width if across_x else height
+    d = cfg.step_distance_px
+    outer = np.clip(np.floor(perp + d), 0, n_perp - 1).astype(np.intp)
+    inner = np.clip(np.floor(perp - d), 0, n_perp - 1).astype(np.intp)
+    pixels = rgb.reshape(-1, 3)  # flat indices: one gather each side
+    if across_x:
+        a, b = pixels[positions * width + outer], pixels[positions * width + inner]
+    else:
+        a, b = pixels[outer * width + positions], pixels[inner * width + positions]
+    diff = (a.astype(np.float32) - b).sum(axis=1) / positions.size
+    return np.asarray(np.sqrt((diff * diff).sum(axis=1)), np.float32)
 
 
 def gradient_window(
@@ -131,12 +196,13 @@ def _vote(
     band: tuple[int, int, int],
     outward: int,
     cfg: CaptureConfig,
-) -> tuple[float, float] | None:
+) -> list[tuple[float, float]]:
     """Hough vote over (intercept, angle) counting each sample position once per line.
 
-    Returns the outermost line with nearly the best support: a card's outline is long and
-    unbroken, but so is a printed frame just inside it (the driving licence's), and the
-    crop wants the outline. None when no line reaches ``min_edge_support``.
+    Returns the lines with at least ``vote_support_ratio`` of the best support, outermost
+    first: a card's outline is long and unbroken, but so is a printed frame just inside it
+    (the driving licence's), and the crop wants the outline. Empty when no line reaches
+    ``min_edge_support``.
     """
     lo, hi, n_cols = band
     angles = np.arange(
@@ -160,13 +226,11 @@ def _vote(
     counts = total.reshape(len(slopes), n_bins)[:, 1:-1]  # (slopes, bins): positions on each line
     profile = counts.max(axis=0)
     best = int(profile.max(initial=0))
-    cut = max(cfg.min_edge_support * n_cols, cfg.outline_support_ratio * best)
+    cut = max(cfg.min_edge_support * n_cols, cfg.vote_support_ratio * best)
     padded = np.concatenate(([-1], profile, [-1]))
     peaks = np.nonzero((profile >= cut) & (profile >= padded[:-2]) & (profile > padded[2:]))[0]
-    if peaks.size == 0:
-        return None
-    b = int(peaks[0] if outward < 0 else peaks[-1])
-    return base + b + 1.5, float(slopes[int(np.argmax(counts[:, b]))])
+    order = peaks if outward < 0 else peaks[::-1]
+    return [(base + int(b) + 1.5, float(slopes[int(np.argmax(counts[:, b]))])) for b in order]
 
 
 def _positions(cols: npt.NDArray[np.intp], n_cols: int) -> int:

@@ -4,15 +4,17 @@ The capture page draws a guide (``Guide``) and the applicant moves the card into
 there is no need for a general card detector here. On a small copy of the frame, each guide
 side is searched for the card's edge in a band across it: edge points (local maxima of the
 colour gradient across the side) vote for a straight line over a small range of angles, and
-the line most positions agree on is the side. The four side offsets decide the geometry
-(no card / move closer / move away / fit the frame); a fitting card's region is then judged
-for exposure, glare and focus. ``should_capture`` asks for a run of READY frames whose
-corners barely move. About 2-4 ms per 1280x720 frame on one core (benchmarks/autocapture.py).
+the outermost line that most positions agree on and that the colour steps across is the
+side. The four side offsets decide the geometry (no card / move closer / move away / fit the
+frame); a fitting card's region is then judged for exposure, glare and focus.
+``should_capture`` asks for a run of READY frames whose corners barely move. ~6-7 ms CPU per
+1280x720 frame on one core at load 10-12 (``benchmarks/autocapture.py``).
 """
 
 from __future__ import annotations
 
 import itertools
+import math
 from collections.abc import Sequence
 
 import cv2
@@ -182,18 +184,33 @@ def _geometry_code(
     found = [s for s in sides if s is not None]
     if len(found) < 2:  # one straight line is as likely a table edge as a card
         return GuidanceCode.NO_CARD
-    if any(abs(s.angle_deg) > cfg.max_side_angle_deg for s in found):
-        return GuidanceCode.FIT_FRAME
+    turned = any(abs(s.angle_deg) > cfg.max_side_angle_deg for s in found)
     offsets = np.array([s.offset for s in found])
     tol = cfg.fit_tolerance
     mean = float(offsets.mean())
     if len(found) < 4:
         # Sides lost off the image while the others lie outside the guide: the card is big.
         lost = any(b for s, b in zip(sides, beyond, strict=True) if s is None)
-        too_big = lost and mean > tol and offsets.min() > -tol
-        return GuidanceCode.MOVE_AWAY if too_big else GuidanceCode.FIT_FRAME
+        if lost and mean > tol and offsets.min() > -tol and not turned:
+            return GuidanceCode.MOVE_AWAY
+        # Two parallel lines and nothing across them: a table's planks or a page's lines
+        # rather than a card (whose other sides would show unless it sits far off the
+        # guide, where "place the card inside the frame" is the right words too).
+        parallel = (sides[0] is None and sides[2] is None) or (
+            sides[1] is None and sides[3] is None
+        )
+        return GuidanceCode.NO_CARD if parallel and len(found) == 2 else GuidanceCode.FIT_FRAME
+    if turned:
+        return GuidanceCode.FIT_FRAME
     if np.all(np.abs(offsets) <= tol):
         return GuidanceCode.READY
+    # Width over height of the four lines against the guide's (the card's): far from 1,
+    # one of them is not the card's edge (its edge left the band for a line printed inside
+    # it: a shifted card), so no size advice.
+    top, right, bottom, left = offsets
+    shape = (1.0 + right + left) / (1.0 + top + bottom)
+    if abs(math.log(max(shape, 1e-6))) > math.log(cfg.max_shape_ratio):
+        return GuidanceCode.FIT_FRAME
     if mean < -tol and offsets.max() < tol:
         return GuidanceCode.MOVE_CLOSER
     if mean > tol and offsets.min() > -tol:

@@ -34,6 +34,7 @@ def preview(
     roll_deg: float = 0.0,
     effects: Effects = CLEAN,
     seed: int = 3,
+    background: str = "table",
 ) -> tuple[np.ndarray, np.ndarray]:
     """A 1280x720 preview with the card centred in GUIDE at ``scale`` x the guide's width."""
     rng = np.random.default_rng([seed, 1])
@@ -42,7 +43,7 @@ def preview(
     distance = f * 85.6 / (GUIDE.width * scale)
     pose = Pose(0.0, 0.0, roll_deg, distance, dx_px * distance / f, 0.0)
     scene = render_scene(
-        replace(spec, pose=pose, effects=effects, background="table"),
+        replace(spec, pose=pose, effects=effects, background=background),
         np.random.default_rng([seed, 2]),
         portrait=astronaut_face(),
     )
@@ -97,6 +98,28 @@ class TestAssessFrame:
         g = assess_frame(image, GUIDE)
         assert g.code is GuidanceCode.NO_CARD
         assert g.corners is None
+
+    @pytest.mark.parametrize(("background", "seed"), [("wood", 3), ("paper", 4), ("desk", 4)])
+    def test_planks_grain_and_page_lines_are_no_card(self, background, seed):
+        # Card-free previews that read FIT_FRAME before the step test and the parallel rule:
+        # wood grain lined up for the left and right sides, planks or ruled lines for the
+        # top and bottom.
+        image, _ = preview(
+            DocumentType.DRIVERS_LICENSE, dx_px=2000.0, seed=seed, background=background
+        )
+        assert assess_frame(image, GUIDE).code is GuidanceCode.NO_CARD
+
+    def test_two_parallel_steps_alone_are_no_card(self):
+        # A strip across the whole preview (a sheet's edges, a plank) steps at the guide's
+        # top and bottom, with nothing across it.
+        image = np.full((720, 1280, 3), 150, np.uint8)
+        image[round(GUIDE.y) + 20 : round(GUIDE.y + GUIDE.height) - 20] = 200
+        g = assess_frame(image, GUIDE)
+        assert g.side_offsets[0] is not None
+        assert g.side_offsets[2] is not None
+        assert g.side_offsets[1] is None
+        assert g.side_offsets[3] is None
+        assert g.code is GuidanceCode.NO_CARD
 
     def test_flat_frame_and_portrait_preview(self):
         grey = np.full((1280, 720, 3), 128, np.uint8)
