@@ -161,7 +161,13 @@ def _steps(
     else:
         a, b = pixels[outer * width + positions], pixels[inner * width + positions]
     diff = (a.astype(np.float32) - b).sum(axis=1) / positions.size
-    return np.asarray(np.sqrt((diff * diff).sum(axis=1)), np.float32)
+    step = np.sqrt((diff * diff).sum(axis=1))
+    # A thin line (a printed frame just inside the outline, which stands in for an outline
+    # the band or the image cuts off) is one colour all along against both sides.
+    centre = np.clip(np.floor(perp), 0, n_perp - 1).astype(np.intp)
+    on = pixels[positions * width + centre] if across_x else pixels[centre * width + positions]
+    ridge = (on.astype(np.float32) - (a.astype(np.float32) + b) / 2).sum(axis=1) / positions.size
+    return np.asarray(np.maximum(step, np.sqrt((ridge * ridge).sum(axis=1))), np.float32)
 
 
 def gradient_window(
