@@ -18,9 +18,7 @@ numbers, dates. So the comparison
    shots show (not cut off by either quad) by the *partial* correlation of the two shots
    given the class's mean layout, so the print the two cards share (field frames, text
    baselines, the generic head-and-shoulders outline) adds nothing, and
-4. averages the tiles after dropping the worst 30 % (glare, a finger), or the worst tenth
-   when either shot is blurred (its tiles then carry less of the person, and dropping more
-   of them leaves two people's cards alike).
+4. averages the tiles after dropping the worst tenth (glare, a finger).
 """
 
 from __future__ import annotations
@@ -46,20 +44,7 @@ _BAND_SIGMAS_PX = (1.0, 4.0)  # 0.25 mm noise blur, 1 mm shading removal at 4 px
 _MATCH_BLURS_PX = (0.7, 1.2, 1.8)
 _TILE_PX = 32  # 8 mm
 _MIN_PERSONAL = 0.15  # a tile's mean ``personal`` weight to count
-# Tiles dropped, the worst first: a finger or glare over a few personal fields of one shot
-# left 3-5 tiles at -0.3-0.4 among 0.7-0.98. Development same-card seeds 40001, 41001,
-# 43001 and 44001 (bench detect --same-card 200; detected quads): 0.1 -> 0.3 judged one more
-# pair of one card's shots the same (a My Number card, front defocused by 2.1 px, 0.64 ->
-# 0.76) and one more pair of two people's My Number cards the same (front defocused by
-# 2.2 px, the tilted shot by 1.5 px and 9.4 px of motion: 0.64 -> 0.75): hence the
-# fallback below.
-_DROP_WORST = 0.3
-# ... and only this share when either shot is blurred: its fine print's share of the
-# detail (``_sharpness``) under ``_BLURRED_BELOW``. On those seeds' shots the sharpness's
-# 5th percentile was 0.58-0.65 (median 0.82-0.84); the two pairs above had 0.72 (the one
-# card) and 0.54 (the two people's) for their blurrier shot.
-_DROP_WORST_BLURRED = 0.1
-_BLURRED_BELOW = 0.6
+_DROP_WORST = 0.1
 _ECC_ITERATIONS = 50
 # ECC from the identity converging below this correlation (band-passed cards at 2 px/mm)
 # is tried again from matched keypoints: two shots of a card register at 0.9-0.97, two
@@ -129,9 +114,9 @@ def card_similarity(
     index = layouts.classes.index((document_type, side))
     size = (round(85.6 * _WORK_PX_PER_MM), round(54.0 * _WORK_PX_PER_MM))
     template = _gray(layouts.templates[index] * 255.0, size)
-    gray_a, gray_b = _gray(card_a, size), _gray(card_b, size)
-    blurred = min(_sharpness(gray_a), _sharpness(gray_b)) < _BLURRED_BELOW
-    gray_a, gray_b, covered, small_a = _register(gray_a, gray_b, template, layouts.size_px)
+    gray_a, gray_b, covered, small_a = _register(
+        _gray(card_a, size), _gray(card_b, size), template, layouts.size_px
+    )
     personal = np.asarray(
         cv2.resize(layouts.personal[index], size, interpolation=cv2.INTER_LINEAR), np.float32
     )
@@ -153,8 +138,7 @@ def card_similarity(
     )
     partial = (r_ab - r_at * r_bt) / np.sqrt(np.maximum((1.0 - r_at**2) * (1.0 - r_bt**2), 1e-6))
     ranked = np.sort(partial)
-    drop = _DROP_WORST_BLURRED if blurred else _DROP_WORST
-    return float(np.mean(ranked[int(len(ranked) * drop) :]))
+    return float(np.mean(ranked[int(len(ranked) * _DROP_WORST) :]))
 
 
 def _gray(image: RGBImage | F32, size: tuple[int, int]) -> F32:
@@ -162,16 +146,6 @@ def _gray(image: RGBImage | F32, size: tuple[int, int]) -> F32:
     shrink = gray.shape[1] >= size[0]
     interpolation = cv2.INTER_AREA if shrink else cv2.INTER_LINEAR
     return np.asarray(cv2.resize(gray, size, interpolation=interpolation), np.float32)
-
-
-def _sharpness(gray: F32) -> float:
-    """The card's finest print against its coarser detail (blur lowers it).
-
-    The spread of the band from 0.25 to 0.5 mm over that of 0.5 to 1 mm (Gaussians of 1,
-    2 and 4 px at 4 px/mm): about 0.8 for most shots, 0.5-0.6 for the blurriest twentieth.
-    """
-    b1, b2, b4 = (cv2.GaussianBlur(gray, (0, 0), s) for s in (1.0, 2.0, 4.0))
-    return float(np.std(b1 - b2) / max(float(np.std(b2 - b4)), 1e-6))
 
 
 def _band(gray: F32) -> F32:
