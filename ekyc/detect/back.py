@@ -15,7 +15,7 @@ import numpy as np
 import numpy.typing as npt
 
 from ekyc.detect.align import align_to_layout
-from ekyc.detect.card import find_card, recognise
+from ekyc.detect.card import find_card, recognise, upright_detection
 from ekyc.detect.classify import MIN_LAYOUT_SCORE
 from ekyc.detect.coarse import CoarseReader
 from ekyc.detect.config import DetectConfig
@@ -38,6 +38,7 @@ from ekyc.types import (
     CardQuad,
     DocumentType,
     Frame,
+    QuadDetection,
     RGBImage,
     Side,
 )
@@ -238,7 +239,7 @@ def _back_hints(
     Best rough read first: the search's ranked candidates, or, when none reads so, the
     quads of three sides.
     """
-    rgb = image.image if isinstance(image, Frame) else image
+    rgb = _rgb(image)
     size = (int(rgb.shape[1]), int(rgb.shape[0]))
     work = make_working_image(rgb, cfg, half)
     back = layouts.classes.index((DocumentType.MY_NUMBER_CARD, Side.BACK))
@@ -276,36 +277,33 @@ def _read_hints(
     full resolution and read as ``find_card`` reads its choice; one that reads no back is
     aligned to the layout as ``find_card``'s ``_realign`` aligns an unread quad.
     """
-    size = (int(_rgb(image).shape[1]), int(_rgb(image).shape[0]))
+    rgb = _rgb(image)
+    size = (int(rgb.shape[1]), int(rgb.shape[0]))
     for corners in hints[:_HINTS_READ]:
-        refined = refine_sides(_rgb(image), corners.astype(np.float64), cfg)
+        refined = refine_sides(rgb, corners.astype(np.float64), cfg)
         if refined is not None:
             fits, fitted = refined
             support = sum(f.support for f in fits if f is not None) / 4.0
             done = finish_quad(image, fitted, support, cfg)
-            found = _read_back(image, done.quad, done.cut_by_border, layouts)
+            found = _read_back(image, done, layouts)
             if found is not None:
                 return found
         moved, _ = align_to_layout(image, corners, layouts)
         cut = cut_by_border(moved, size, cfg.border_margin_px)
-        found = _read_back(image, CardQuad(moved, 1.0), cut, layouts)
+        found = _read_back(image, QuadDetection(CardQuad(moved, 1.0), cut), layouts)
         if found is not None:
             return found
     return None
 
 
 def _read_back(
-    image: Frame | RGBImage, quad: CardQuad, cut: bool, layouts: CardLayouts
+    image: Frame | RGBImage, found: QuadDetection, layouts: CardLayouts
 ) -> CardDetection | None:
     """The quad's detection, upright, when its layout reads as the My Number back."""
-    match = recognise(image, quad, layouts)
+    match = recognise(image, found.quad, layouts)
     if (match.document_type, match.side) != (DocumentType.MY_NUMBER_CARD, Side.BACK):
         return None
-    corners = quad.corners
-    if match.upside_down:
-        corners = np.ascontiguousarray(np.roll(corners, 2, axis=0))
-    return CardDetection(CardQuad(corners, quad.score), cut, match.document_type, match.side,
-                         match.score)  # fmt: skip
+    return upright_detection(found, match)
 
 
 def _rgb(image: Frame | RGBImage) -> RGBImage:

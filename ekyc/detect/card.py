@@ -39,7 +39,7 @@ from ekyc.types import (
     Side,
 )
 
-__all__ = ["find_card", "learned_card", "recognise"]
+__all__ = ["find_card", "learned_card", "recognise", "upright_detection"]
 
 # Rectify at 4x the templates' resolution, then shrink by area sampling (an exact 4x4
 # box average): a direct low-resolution warp would alias fine print into false structure.
@@ -184,8 +184,8 @@ def find_card(
             # Kept only when it reads: an unread proposal is no better evidence than the
             # search's unread answer, which stands (a retake), its tilt judged as before.
             if read_match.document_type is not None:
-                return _detection(read, read_match)
-    return None if found is None else _detection(found, match)
+                return upright_detection(read, read_match)
+    return None if found is None else upright_detection(found, match)
 
 
 def learned_card(
@@ -222,7 +222,7 @@ def learned_card(
     kept = _proposal_read(image, proposal, coarse, layouts, cfg, front_only=True)
     if kept is None or kept[1].document_type is None or kept[1].score < cfg.proposal_confident:
         return None
-    return _detection(*kept)
+    return upright_detection(*kept)
 
 
 def _proposal_read(
@@ -286,7 +286,7 @@ def _proposal_read(
     return found, _recognise(coarse, found.quad, layouts)
 
 
-def _detection(found: QuadDetection, match: LayoutMatch) -> CardDetection:
+def upright_detection(found: QuadDetection, match: LayoutMatch) -> CardDetection:
     """``find_card``'s answer: the quad with its corners upright, and the layout read."""
     corners = found.quad.corners
     if match.upside_down:

@@ -21,7 +21,14 @@ import numpy.typing as npt
 
 from ekyc.types import RGBImage
 
-__all__ = ["TEMPLATES", "Template", "align_face", "realign", "similarity_transform"]
+__all__ = [
+    "TEMPLATES",
+    "Template",
+    "align_face",
+    "realign",
+    "similarity_transform",
+    "warp_affine",
+]
 
 
 @dataclass(frozen=True, slots=True, eq=False)
@@ -119,15 +126,23 @@ def _template(name: str) -> Template:
         raise ValueError(f"unknown alignment template {name!r}; known: {known}") from None
 
 
-def _warp(image: RGBImage, matrix: npt.NDArray[np.float64], size: int) -> RGBImage:
+def warp_affine(
+    image: RGBImage, matrix: npt.NDArray[np.float64], size: int, *, replicate: bool = False
+) -> RGBImage:
+    """``image`` under ``matrix`` (pixel corners at integers) as a ``size``-px square.
+
+    Outside pixels are black, or the nearest edge's with ``replicate``.
+    """
     import cv2
 
     # Project convention (corner origin) -> OpenCV's (integer centres): M'(p) = M(p + .5) - .5
     shifted = matrix.copy()
     shifted[:, 2] += matrix[:, :2] @ np.array([0.5, 0.5]) - 0.5
+    border = cv2.BORDER_REPLICATE if replicate else cv2.BORDER_CONSTANT
     out = cv2.warpAffine(
-        image, shifted, (size, size), flags=cv2.INTER_LINEAR, borderValue=(0, 0, 0)
-    )
+        image, shifted, (size, size), flags=cv2.INTER_LINEAR, borderMode=border,
+        borderValue=(0, 0, 0),
+    )  # fmt: skip
     return np.ascontiguousarray(out, dtype=np.uint8)
 
 
@@ -137,7 +152,7 @@ def align_face(image: RGBImage, landmarks: npt.NDArray[np.float32], template: st
     Pixels from outside the image are black, as in dlib's chips and insightface's crops.
     """
     tpl = _template(template)
-    return _warp(image, similarity_transform(landmarks, tpl.points), tpl.size)
+    return warp_affine(image, similarity_transform(landmarks, tpl.points), tpl.size)
 
 
 @functools.lru_cache(maxsize=32)
@@ -155,4 +170,4 @@ def realign(crop: RGBImage, source: str, target: str) -> RGBImage:
     fixed transform between two templates is computed once per crop size.
     """
     side = int(np.asarray(crop).shape[1])
-    return _warp(crop, _between(source, side, target), _template(target).size)
+    return warp_affine(crop, _between(source, side, target), _template(target).size)

@@ -16,6 +16,7 @@ from typing import Any, Protocol
 import numpy as np
 import numpy.typing as npt
 
+from ekyc.match.align import warp_affine
 from ekyc.match.config import DEFAULT_DETECTOR, MatchConfig
 from ekyc.registry import Registry
 from ekyc.types import FaceDetection, ModelRef, RGBImage
@@ -171,8 +172,6 @@ def refine_face(
     the face nearest its centre, surest first, is kept, in ``image``'s pixels. The first
     detection comes back when the window holds no face.
     """
-    import cv2
-
     x, y, w, h = (float(v) for v in face.box)
     span = window * max(w, h)
     if span <= 0:
@@ -180,13 +179,7 @@ def refine_face(
     scale = side / span
     shift = np.array([side / 2 - (x + w / 2) * scale, side / 2 - (y + h / 2) * scale])
     matrix = np.array([[scale, 0.0, shift[0]], [0.0, scale, shift[1]]])
-    # Project convention (corner origin) -> OpenCV's (integer centres), as align_face does.
-    cv_matrix = matrix.copy()
-    cv_matrix[:, 2] += matrix[:, :2] @ np.array([0.5, 0.5]) - 0.5
-    crop = cv2.warpAffine(
-        image, cv_matrix, (side, side), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE
-    )
-    found = detector.detect(np.ascontiguousarray(crop, dtype=np.uint8))
+    found = detector.detect(warp_affine(image, matrix, side, replicate=True))
     if not found:
         return face
     centre = side / 2
