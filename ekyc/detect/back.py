@@ -29,6 +29,7 @@ from ekyc.detect.quad import (
     refine_sides,
     shrink,
 )
+from ekyc.detect.rectify import ID1_SIZE_MM
 from ekyc.detect.three_sides import three_side_quads
 from ekyc.errors import StepNotAllowed
 from ekyc.types import (
@@ -124,6 +125,31 @@ _PRESCREEN_FLOOR = MIN_LAYOUT_SCORE - 0.1
 # 960x1280 (36200-36259) and 12 MP (36300-36319) every back was refused before and after,
 # no card-free selfie was; genuine selfies of verify_rates (21000+/23000+, 16): none.
 _HINTS_READ = 2
+# The back's 2-D code: the square its modules fill, in card millimetres (centre x, centre
+# y, side; the layout's code block, 62.3-78.7 x 18.3-34.7 mm, grey in the mean template).
+# ``find_held_my_number_back`` first looks for it (``_find_by_code``), whatever the card's
+# outline shows: a white card over a pale wall keeps one or two sides' edges (thumb over a
+# third), and no outline search reads it. On held_back's development seeds 60000-60199
+# (720x1280, paired with 0a207dd's gate in one process, load ~8-10): beside the face
+# 197 -> 200 of 200, at the chest 195 -> 200 of 200, card-free 0 -> 0 of 200 (no code
+# square seen in any); h1's four remaining misses of dev 36000-36199 (36107, 36130,
+# 36156, 36173) all refused. Gate CPU median (whole frame and windows): beside 294 -> 208
+# ms, chest 192 -> 220 ms, card-free 295 -> 312 ms (the square search ~6 ms of it).
+_CODE_MM = (70.5, 26.5, 16.46)
+# A code block's candidate square: its modules, dark against the local mean by this much
+# (grey levels, over a box of ``_CODE_BOX`` px), closed by ``_CODE_CLOSE`` px into one
+# square blob of ``_CODE_SIDE_PX`` px, at most ``_CODE_ASPECT`` long, filling its
+# rectangle to ``_CODE_FILL`` and ``_CODE_DARK`` dark inside (random modules: ~half).
+_CODE_OFFSET = 12
+_CODE_BOX = 25
+_CODE_CLOSE = 5
+_CODE_SIDE_PX = (18.0, 400.0)
+_CODE_ASPECT = 1.35
+_CODE_FILL = 0.8
+_CODE_DARK = (0.3, 0.8)
+# Code squares read at most, the largest first (a back's chip can pass as a small one):
+# each costs four ``align_to_layout`` fits and a read, ~130 ms of CPU under load.
+_CODES_READ = 3
 
 
 def shows_my_number_back(detection: CardDetection | None) -> bool:
@@ -169,14 +195,18 @@ def find_held_my_number_back(
     """A My Number back held up in a selfie, below or beside the face; None if none is seen.
 
     The whole frame's ``find_card`` returns the head and shoulders' outline over such a card:
-    call this on a selfie after it. Corners in the frame's pixels. ``half``: the frame
-    halved by ``cv2.pyrDown`` when the caller has it (``held_back_half``: a phone's selfie
-    is shrunk through it).
+    call this on a selfie after it. The card is looked for by its 2-D code first
+    (``_find_by_code``), then by its outline in windows. Corners in the frame's pixels.
+    ``half``: the frame halved by ``cv2.pyrDown`` when the caller has it
+    (``held_back_half``: a phone's selfie is shrunk through it).
     """
     rgb = image.image if isinstance(image, Frame) else image
     scale = min(1.0, _WINDOW_LONG_SIDE / max(rgb.shape[:2]))
     if scale < 1.0:  # a held card fills much of a window: the size the windows were set at
         rgb = _shrink(rgb, scale, half)
+    found = _find_by_code(rgb, layouts)
+    if found is not None:
+        return _moved(found, (0, 0), scale)
     height, width = rgb.shape[:2]
     for upper, lower, left, right in selfie_windows(height, width):
         top, start = int(height * upper), int(width * left)
@@ -184,13 +214,17 @@ def find_held_my_number_back(
         check = config or (_FACE_CHECK if upper == 0.0 else _WINDOW_CHECK)
         found = find_my_number_back(window, layouts, check)
         if found is not None:
-            shift = np.array([start, top], np.float32)
-            corners = ((found.quad.corners + shift) / scale).astype(np.float32)
-            return CardDetection(
-                CardQuad(corners, found.quad.score), found.cut_by_border,
-                found.document_type, found.side, found.layout_score,
-            )  # fmt: skip
+            return _moved(found, (start, top), scale)
     return None
+
+
+def _moved(found: CardDetection, shift: tuple[int, int], scale: float) -> CardDetection:
+    """``found`` in a window at ``shift`` of the frame scaled by ``scale``, in the frame."""
+    corners = ((found.quad.corners + np.array(shift, np.float32)) / scale).astype(np.float32)
+    return CardDetection(
+        CardQuad(corners, found.quad.score), found.cut_by_border,
+        found.document_type, found.side, found.layout_score,
+    )  # fmt: skip
 
 
 def selfie_windows(height: int, width: int) -> tuple[tuple[float, float, float, float], ...]:
@@ -321,3 +355,65 @@ def _shrink(rgb: RGBImage, scale: float, half: RGBImage | None) -> RGBImage:
         rgb = half if half is not None else np.asarray(cv2.pyrDown(rgb), dtype=np.uint8)
         scale *= 2.0
     return shrink(rgb, scale)
+
+
+def _code_squares(gray: npt.NDArray[np.uint8]) -> list[tuple[float, float, float, float]]:
+    """Squares of dense print, about half of it dark: the back's 2-D code, if any.
+
+    ``(centre x, centre y, side, angle in degrees)``, the largest first. Every contour,
+    not the outer ones only: a card's shaded edge can enclose its code.
+    """
+    mean = cv2.blur(gray, (_CODE_BOX, _CODE_BOX))
+    dark = cv2.threshold(cv2.subtract(mean, gray), _CODE_OFFSET, 255, cv2.THRESH_BINARY)[1]
+    closed = cv2.morphologyEx(dark, cv2.MORPH_CLOSE, np.ones((_CODE_CLOSE,) * 2, np.uint8))
+    contours, _ = cv2.findContours(closed, cv2.RETR_LIST, cv2.CHAIN_APPROX_SIMPLE)
+    low, high = _CODE_SIDE_PX
+    found = []
+    for contour in contours:
+        x, y, w, h = cv2.boundingRect(contour)
+        if min(w, h) < low * 0.7 or max(w, h) > high * 1.5:
+            continue
+        (cx, cy), (rw, rh), angle = cv2.minAreaRect(contour)
+        side = (rw + rh) / 2.0
+        if not low <= side <= high or max(rw, rh) > _CODE_ASPECT * min(rw, rh):
+            continue
+        if cv2.contourArea(contour) < _CODE_FILL * rw * rh:
+            continue
+        mask = np.zeros((h, w), np.uint8)
+        cv2.drawContours(mask, [contour], 0, (255,), -1, offset=(-x, -y))
+        inside = cv2.countNonZero(mask)
+        share = cv2.countNonZero(cv2.bitwise_and(dark[y : y + h, x : x + w], mask)) / max(inside, 1)
+        if _CODE_DARK[0] <= share <= _CODE_DARK[1]:
+            found.append((float(cx), float(cy), float(side), float(angle)))
+    return sorted(found, key=lambda s: -s[2])
+
+
+def _find_by_code(image: Frame | RGBImage, layouts: CardLayouts) -> CardDetection | None:
+    """A My Number back placed from its 2-D code (``_CODE_MM``), whatever its outline shows.
+
+    The code's square gives the card's scale and its turn up to a quarter: each quarter
+    turn places the card around it, ``align_to_layout`` fits each placement's sides to the
+    layouts, and the best-fitting one is read (``recognise``): the read, not the code, says
+    whether it is the back. Corners in ``image``'s pixels.
+    """
+    rgb = _rgb(image)
+    size = (int(rgb.shape[1]), int(rgb.shape[0]))
+    squares = _code_squares(np.asarray(cv2.cvtColor(rgb, cv2.COLOR_RGB2GRAY), np.uint8))
+    cx_mm, cy_mm, side_mm = _CODE_MM
+    width_mm, height_mm = ID1_SIZE_MM
+    card = np.array([[0, 0], [width_mm, 0], [width_mm, height_mm], [0, height_mm]])
+    card = card - (cx_mm, cy_mm)
+    for cx, cy, side, angle in squares[:_CODES_READ]:
+        fits = []
+        for turn in range(4):
+            theta = np.deg2rad(angle + 90.0 * turn)
+            rot = np.array([[np.cos(theta), -np.sin(theta)], [np.sin(theta), np.cos(theta)]])
+            placed = ((card * (side / side_mm)) @ rot.T + (cx, cy)).astype(np.float32)
+            moved, score = align_to_layout(image, placed, layouts)
+            fits.append((score, moved))
+        best = max(fits, key=lambda fit: fit[0])
+        cut = cut_by_border(best[1], size, DetectConfig().border_margin_px)
+        found = _read_back(image, QuadDetection(CardQuad(best[1], 1.0), cut), layouts)
+        if found is not None:
+            return found
+    return None

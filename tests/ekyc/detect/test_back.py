@@ -19,6 +19,12 @@ from tests.ekyc.detect.cards import held_back_selfie, layouts, selfie_without_ca
 
 
 @pytest.fixture
+def windows_only(monkeypatch):
+    """The held-back gate without its 2-D code search (``_find_by_code``): the windows'."""
+    monkeypatch.setattr(back, "_find_by_code", lambda *args, **kwargs: None)
+
+
+@pytest.fixture
 def searches(monkeypatch):
     """The frames ``back`` runs ``find_card`` on."""
     seen: list[tuple[int, int]] = []
@@ -38,7 +44,7 @@ def test_a_selfie_without_a_card_is_not_searched(searches):
     assert searches == []  # no candidate read near the back: no find_card at all
 
 
-def test_the_held_back_is_found_as_find_card_finds_it(searches):
+def test_the_held_back_is_found_as_find_card_finds_it(searches, windows_only):
     # The windows the screen lets through are searched as before: the same detection as
     # find_card's on the first window where it reads the back.
     selfie = held_back_selfie(3000)
@@ -98,7 +104,7 @@ def test_a_back_find_card_does_not_read_is_read_from_the_candidates_screened(mon
     assert find_my_number_back(selfie_without_card(3000), layouts(), _WINDOW_CHECK) is None
 
 
-def test_a_back_held_beside_the_face_that_the_windows_missed_is_refused():
+def test_a_back_held_beside_the_face_that_the_windows_missed_is_refused(windows_only):
     # Seed 3015 (a card held beside the face) was read in no window before session 15: its
     # face windows are now searched on 512 px working copies, and the screen's candidates
     # read where find_card reads no back; the gate needs both (either alone misses it).
@@ -107,3 +113,53 @@ def test_a_back_held_beside_the_face_that_the_windows_missed_is_refused():
     assert found is not None
     assert shows_my_number_back(found)
     assert found.quad.corners[:, 1].mean() < 0.55 * selfie.shape[0]  # beside the face
+
+
+def _held_beside(seed: int, paper: int | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """A back held beside the face (``hold_card``) and its corners; ``paper``: the wall's
+    grey, the card's own paper's (a white card over a pale wall shows no outline)."""
+    from benchmarks.synth import make_identity
+    from benchmarks.synth.cards import render_card
+    from benchmarks.synth.held_card import hold_card
+    from benchmarks.synth.selfie import astronaut_face, render_selfie
+    from ekyc.types import DocumentType, Side
+
+    rng = np.random.default_rng([seed, 77])
+    doc = DocumentType.MY_NUMBER_CARD
+    card = render_card(doc, Side.BACK, make_identity(seed, doc), None)
+    selfie, _ = render_selfie(astronaut_face(), (720, 1280), rng)
+    if paper is not None:
+        selfie[: selfie.shape[0] // 2] = paper
+    held, corners = hold_card(selfie, card, rng, "beside_face")
+    return held, corners.astype(np.float32)
+
+
+def test_a_back_with_no_outline_is_found_by_its_2d_code():
+    # A white card held over a wall of its own paper's grey has no side to find (0a207dd's
+    # windows miss this one): the code's square places it (scale, turn), the layout fit
+    # moves its sides, the read names it.
+    selfie, truth = _held_beside(3001, paper=243)
+    found = back._find_by_code(selfie, layouts())
+    assert found is not None
+    assert shows_my_number_back(found)
+    assert found.layout_score >= back.MIN_LAYOUT_SCORE
+    turned = np.roll(truth, 2, axis=0)  # either way up
+    gap = min(np.abs(found.quad.corners - c).max() for c in (truth, turned))
+    assert gap < 12.0  # px, on a card ~250 px wide
+    assert find_held_my_number_back(selfie, layouts()) is not None  # the gate: first step
+
+
+def test_a_code_alone_is_not_a_back():
+    # The code square only places a card: a 2-D code on a shirt (no card around it) is not
+    # refused, and a selfie without a card shows no code square at all.
+    selfie = selfie_without_card(3000).copy()
+    gray = np.asarray(selfie[..., 1])
+    assert back._code_squares(np.ascontiguousarray(gray)) == []
+    from benchmarks.synth.layout_common import qr_like
+
+    code = qr_like(np.random.default_rng(5))
+    block = np.repeat(np.kron(code, np.ones((2, 2), np.uint8))[..., None], 3, axis=2)
+    selfie[900 : 900 + block.shape[0], 300 : 300 + block.shape[1]] = block
+    squares = back._code_squares(np.ascontiguousarray(selfie[..., 1]))
+    assert len(squares) == 1  # the code is seen ...
+    assert back._find_by_code(selfie, layouts()) is None  # ... and read as no back
