@@ -127,14 +127,17 @@ _PRESCREEN_FLOOR = MIN_LAYOUT_SCORE - 0.1
 _HINTS_READ = 2
 # The back's 2-D code: the square its modules fill, in card millimetres (centre x, centre
 # y, side; the layout's code block, 62.3-78.7 x 18.3-34.7 mm, grey in the mean template).
-# ``find_held_my_number_back`` first looks for it (``_find_by_code``), whatever the card's
-# outline shows: a white card over a pale wall keeps one or two sides' edges (thumb over a
-# third), and no outline search reads it. On held_back's development seeds 60000-60199
-# (720x1280, paired with 0a207dd's gate in one process, load ~8-10): beside the face
-# 197 -> 200 of 200, at the chest 195 -> 200 of 200, card-free 0 -> 0 of 200 (no code
-# square seen in any); h1's four remaining misses of dev 36000-36199 (36107, 36130,
-# 36156, 36173) all refused. Gate CPU median (whole frame and windows): beside 294 -> 208
-# ms, chest 192 -> 220 ms, card-free 295 -> 312 ms (the square search ~6 ms of it).
+# Where no window reads a back, ``find_held_my_number_back`` looks for the code
+# (``_find_by_code``), whatever the card's outline shows: a white card over a pale wall
+# keeps one or two sides' edges (a thumb over a third), and no outline search reads it.
+# On held_back's development seeds 60000-60199 (720x1280, paired with 0a207dd's gate in
+# one process, load ~8-10): beside the face 197 -> 200 of 200, at the chest 195 -> 200
+# of 200, card-free 0 -> 0 of 200 (no code square seen in any); h1's four remaining
+# misses of dev 36000-36199 (36107, 36130, 36156, 36173) all refused. A card-free
+# selfie's gate CPU median 295 -> 312 ms (the square search, ~6 ms, then nothing to
+# read). The code searched first refuses the same selfies (either way: code or windows)
+# for less CPU on a held back (beside 294 -> 208 ms median) but returns coarser corners
+# than the windows' outline (a 2.5x selfie's corners 3.7 px apart, not < 3).
 _CODE_MM = (70.5, 26.5, 16.46)
 # A code block's candidate square: its modules, dark against the local mean by this much
 # (grey levels, over a box of ``_CODE_BOX`` px), closed by ``_CODE_CLOSE`` px into one
@@ -195,8 +198,8 @@ def find_held_my_number_back(
     """A My Number back held up in a selfie, below or beside the face; None if none is seen.
 
     The whole frame's ``find_card`` returns the head and shoulders' outline over such a card:
-    call this on a selfie after it. The card is looked for by its 2-D code first
-    (``_find_by_code``), then by its outline in windows. Corners in the frame's pixels.
+    call this on a selfie after it. The card is looked for by its outline in windows, then
+    by its 2-D code (``_find_by_code``). Corners in the frame's pixels.
     ``half``: the frame halved by ``cv2.pyrDown`` when the caller has it
     (``held_back_half``: a phone's selfie is shrunk through it).
     """
@@ -204,9 +207,6 @@ def find_held_my_number_back(
     scale = min(1.0, _WINDOW_LONG_SIDE / max(rgb.shape[:2]))
     if scale < 1.0:  # a held card fills much of a window: the size the windows were set at
         rgb = _shrink(rgb, scale, half)
-    found = _find_by_code(rgb, layouts)
-    if found is not None:
-        return _moved(found, (0, 0), scale)
     height, width = rgb.shape[:2]
     for upper, lower, left, right in selfie_windows(height, width):
         top, start = int(height * upper), int(width * left)
@@ -215,7 +215,8 @@ def find_held_my_number_back(
         found = find_my_number_back(window, layouts, check)
         if found is not None:
             return _moved(found, (start, top), scale)
-    return None
+    found = _find_by_code(rgb, layouts)
+    return None if found is None else _moved(found, (0, 0), scale)
 
 
 def _moved(found: CardDetection, shift: tuple[int, int], scale: float) -> CardDetection:
