@@ -252,20 +252,22 @@ def _proposal_read(
     exif = image.metadata.focal_length_35mm if isinstance(image, Frame) else None
     f_px = focal_px(size, exif if exif is not None else cfg.prior_focal_35mm)
 
-    def tilted(quad: npt.NDArray[np.float64]) -> bool:
+    def tilted(ordered: npt.NDArray[np.float32]) -> bool:
         if not front_only:
             return False
-        ordered = order_corners(quad, size, cfg)
         return bool(side_face_widths(ordered, size, f_px, cfg).max() >= cfg.min_band_px)
 
-    if tilted(proposal.corners):
+    if front_only and tilted(order_corners(proposal.corners, size, cfg)):
         return None
     refined = refine_sides(rgb, proposal.corners, cfg)
     if refined is None:
         return None
     fits, corners = refined
     support = sum(f.support for f in fits if f is not None) / 4.0
-    if support < cfg.min_score or tilted(corners):
+    if support < cfg.min_score:
+        return None
+    ordered = order_corners(corners, size, cfg)  # the tilt check's, and the rough read's
+    if tilted(ordered):
         return None
     # A rough read first (``coarse``, ~0.6 ms, within ~0.1 of the full read): one far
     # from ``proposal_confident`` cannot be kept, and the finish and full read are skipped.
@@ -274,7 +276,7 @@ def _proposal_read(
     # A tilted shot whose search read nothing (seed 43000 #125: the card's short sides
     # ranked 35th and 36th of the lines, below ``max_lines``, on a ruled sheet) has its
     # proposal refined at IoU 0.93 reading nothing, which the layout moves into place.
-    rough = coarse.read(order_corners(corners, size, cfg))
+    rough = coarse.read(ordered)
     if front_only:
         if rough.document_type is None or rough.score < cfg.proposal_confident - _COARSE_SLACK:
             return None
