@@ -15,12 +15,13 @@ With ``--screened`` every shot is first looked at as the daemon looks on arrival
 refuse for a retake is shot again (card problems as often as it takes; a judged blur,
 glare, illegible name or date of birth, tilt, thickness or selfie-face problem at most
 ``loanflow.ekyc_session.JUDGED_RETAKES`` times per step, then kept; a retaken selfie is a
-new challenge recording), so the figures are the daemon's; the retakes are counted. A My
-Number back is refused either way. The challenge recording is judged on arrival too
+new challenge recording, in the applicant's next pose when the advice was about how the face
+is held: turned, tilted, eyes hidden), so the figures are the daemon's; the retakes are
+counted. A My Number back is refused either way. The challenge recording is judged on arrival too
 (``Verifier.evaluate_challenge``, loanflow's ``challenge_retake`` and
 ``asks_challenge_retake``): one that failed for a reason the applicant can fix is recorded
-again for a new challenge (``benchmarks.synth.applicant.retake_challenge``: the same face
-photo, so the same rest pose; nothing models the applicant following the advice), at most
+again for a new challenge (``benchmarks.synth.applicant.retake_challenge``: the applicant
+follows the advice and rests in their next pose, their next photo), at most
 ``CHALLENGE_RETAKES`` times, and the finish reuses the evaluation as the daemon's does. The
 decisions without that retake (the first recording judged at the finish, as before the
 daemon asked for it) are reported beside them.
@@ -44,6 +45,7 @@ from pathlib import Path
 from benchmarks.report import Report, suite_main
 from benchmarks.synth.applicant import (
     IMPOSTOR_KINDS,
+    Retake,
     SyntheticApplicant,
     make_applicant,
     retake_challenge,
@@ -89,7 +91,7 @@ class _DaemonScreen:
         self.retakes: Counter[str] = Counter()  # every retake asked, by reason
         self.kept: set[str] = set()
 
-    def __call__(self, step: str, data: bytes) -> bool:
+    def __call__(self, step: str, data: bytes) -> bool | Retake:
         selfie = step == "selfie"
         try:
             seen = self.verifier.screen_shot(data, selfie=selfie, step=step)
@@ -108,7 +110,7 @@ class _DaemonScreen:
         if problem.code in JUDGED:
             self.judged[step] += 1
         self.retakes[problem.code.value] += 1
-        return False
+        return Retake(problem.detail)  # the applicant may follow its advice
 
     def gave_up(self, shots: Iterable[str]) -> int:
         """Steps whose renders ran out before the screen kept one (the last one sent: the
@@ -182,7 +184,7 @@ def run(args: argparse.Namespace, report: Report) -> None:
             row: dict[str, object] = {"kind": kind, "seed": seed, "document": doc.value}
             if screen is not None:
                 row |= {"retakes": dict(screen.retakes), "challenge_retakes": dict(asked_here),
-                        "gave_up": gave_up}  # fmt: skip
+                        "gave_up": gave_up, "poses": person.pose}  # fmt: skip
             row["sha256"] = _digests(person)
             applicants.append(row)
             kwargs = person.verify_kwargs()

@@ -7,14 +7,23 @@ EXIF, as a phone would send them), or an impostor variant of it:
 * ``other_card``     the tilted shot shows another person's card of the same type;
 * ``flat_copy``      the tilted shot shows a photocopy of the card (no thickness);
 * ``screen``         the tilted shot shows the card on a phone screen;
-* ``my_number_back`` a My Number card's back is sent as the back shot.
+* ``my_number_back`` a My Number card's back is sent as the back shot;
+* ``portrait_still`` the selfie is a still of the card's own portrait photo (the card holder's
+  face as printed), and another person performs the challenge.
 
 Each card shot is retaken (renders with fresh pose and effects) until the whole card is in
 the frame and ``ekyc``'s capture quality gate passes on it, as the capture app makes the
 applicant do; with ``screen`` also until the daemon's look on arrival keeps it (a
 ``ShotScreen`` callback: ``benchmarks.verify_rates --screened``), and so is the selfie
 (with its challenge recording, performed again). ``retake_challenge``: the same person
-asked by the daemon to record the challenge again (a new challenge, the same face photo).
+asked by the daemon to record the challenge again (a new challenge).
+
+The applicant follows the daemon's advice about how they hold their face: a selfie asked again
+because the face is turned or tilted or the eyes are hidden (``Retake.pose``), and every
+challenge recording asked again (turned at rest, eyes not open, mouth open at rest), is
+performed in the person's next pose: their next photo (``_poses``), as a person who takes off
+their sunglasses, faces the phone or closes their mouth looks otherwise. A person with no
+other photo keeps the one they have (nothing else to draw).
 """
 
 from __future__ import annotations
@@ -40,13 +49,22 @@ from ekyc.types import DocumentType, Side
 __all__ = [
     "CAPTURE_ATTEMPTS",
     "IMPOSTOR_KINDS",
+    "POSE_ADVICE",
+    "Retake",
     "SyntheticApplicant",
     "in_frame",
     "make_applicant",
     "retake_challenge",
 ]
 
-IMPOSTOR_KINDS = ("other_selfie", "other_card", "flat_copy", "screen", "my_number_back")
+IMPOSTOR_KINDS = (
+    "other_selfie",
+    "other_card",
+    "flat_copy",
+    "screen",
+    "my_number_back",
+    "portrait_still",
+)
 _SIZE = (1280, 720)
 # Retakes until the card is whole in the frame and the capture-quality gate passes (else the
 # last one). The gate passes ~30 % of rendered 1280x720 card shots (front, tilt and back
@@ -58,8 +76,31 @@ CAPTURE_ATTEMPTS = 40
 # corners closer than this fraction of the shorter side to an edge are retaken.
 _IN_FRAME_MARGIN = 0.01
 _JST = dt.timezone(dt.timedelta(hours=9))
-ShotScreen = Callable[[str, bytes], bool]
-"""``(step, jpeg) -> keep``: the daemon's look at a shot on arrival (False: shoot again)."""
+# The selfie gate's advice an applicant follows by holding their face otherwise
+# (``ekyc.match.FaceIssue`` values, ``CardProblem.detail`` of a SELFIE_QUALITY retake).
+POSE_ADVICE = frozenset({"face_turned", "face_tilted", "eyes_hidden"})
+
+
+@dataclass(frozen=True, slots=True)
+class Retake:
+    """A screen's answer asking for a shot again, with the problem's ``detail``
+    (``ekyc.screening.CardProblem.detail``: the face gate's issues, comma-separated)."""
+
+    detail: str = ""
+
+    def __bool__(self) -> bool:
+        """False, as the ``False`` it stands for: the shot is not kept."""
+        return False
+
+    @property
+    def pose(self) -> bool:
+        """Whether the advice is about how the face is held (``POSE_ADVICE``)."""
+        return not POSE_ADVICE.isdisjoint(part.strip() for part in self.detail.split(","))
+
+
+ShotScreen = Callable[[str, bytes], "bool | Retake"]
+"""``(step, jpeg) -> True | False | Retake``: the daemon's look at a shot on arrival (True:
+kept; False or a ``Retake``: shoot again)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -75,6 +116,7 @@ class SyntheticApplicant:
     frames: FrameSequence | None = None
     now: dt.datetime | None = None
     today: dt.date = REFERENCE_DATE  # expiry dates were drawn against this day
+    pose: int = 0  # how many times the selfie's face followed advice (``_poses``)
 
     def verify_kwargs(self) -> dict[str, object]:
         """The liveness and date arguments of ``Verifier.verify`` for this applicant."""
@@ -120,24 +162,39 @@ def _challenge(face: np.ndarray, rng: np.random.Generator, local_start: dt.datet
 
 
 def _people(faces_dir: Path | None, seed: int) -> tuple[str, str, str]:
-    """Card portrait and selfie of one person, plus another person's face.
+    """Card portrait and selfie of one person, plus another person's face (``_poses``'
+    first of each)."""
+    portrait, poses, others = _poses(faces_dir, seed)
+    return portrait, poses[0], others[0]
+
+
+def _poses(faces_dir: Path | None, seed: int) -> tuple[str, tuple[str, ...], tuple[str, ...]]:
+    """Card portrait of one person, their selfie photos, and another person's photos.
 
     The selfie is the person's second photo, or the next one in colour and facing the
     camera: a phone's front camera never takes a black-and-white selfie, and LFW has a few
     such photos (a live selfie drawn from one, seed 22003, read as a print to the PAD model:
     P(live) 0.002); nor does an applicant hold their face turned away from the phone as a
     press photographer caught it (``_facing_camera``).
+
+    The selfie photos are the poses the person takes in turn when asked to hold their face
+    otherwise: the selfie first, then their other colour photos facing the camera, the
+    portrait's never. The other person's start with their first photo (the ``other_selfie``
+    and ``other_card`` face), then theirs likewise.
     """
     people = face_people(faces_dir)
     if not people:
-        return "astronaut", "astronaut", "astronaut"
+        return "astronaut", ("astronaut",), ("astronaut",)
     rng = np.random.default_rng([seed, 41])
     me, other = (people[int(i)] for i in rng.choice(len(people), size=2, replace=False))
     colour = [p for p in (*me[1:], me[0]) if not _greyscale(load_face(str(p)))]
-    selfie = next((p for p in colour if _facing_camera(load_face(str(p)))), None)
-    selfie = selfie or next(iter(colour), me[1])
+    facing = [p for p in colour if _facing_camera(load_face(str(p)))]
+    selfie = next(iter(facing), None) or next(iter(colour), me[1])
     portrait = me[0] if selfie != me[0] else me[1]
-    return str(portrait), str(selfie), str(other[0])
+    poses = (selfie, *(p for p in facing if p not in (selfie, portrait)))
+    theirs = (other[0], *(p for p in other[1:] if not _greyscale(load_face(str(p)))
+                           and _facing_camera(load_face(str(p)))))  # fmt: skip
+    return str(portrait), tuple(map(str, poses)), tuple(map(str, theirs))
 
 
 # A selfie photo turned further than this from the camera (FaceMesh's yaw on the aligned
@@ -213,7 +270,7 @@ def _card_shot(kind: str, identity: Identity, face: str, seed: int, data_dir: Pa
         if not (in_frame(corners, size) and assess_quality(scene.image, region=corners).passed):
             continue
         data = _jpeg(scene.image, seed // 10, float(scene.record["focal_35mm"]), taken)
-        if screen is None or screen(step, data):
+        if screen is None or screen(step, data) is True:
             return data
     if scene is None:
         raise RuntimeError(
@@ -222,19 +279,35 @@ def _card_shot(kind: str, identity: Identity, face: str, seed: int, data_dir: Pa
     return _jpeg(scene.image, seed // 10, float(scene.record["focal_35mm"]), taken)
 
 
-def _recorded_selfie(face: np.ndarray, seed: int, draws: Callable[[int], list[int]],
-                     issued: dt.datetime, screen: ShotScreen | None
-                     ) -> tuple[bytes, tuple[Challenge, FrameSequence, dt.datetime]]:  # fmt: skip
-    """A challenge issued at ``issued`` and performed, its first (neutral) frame the selfie
-    taken 10 s later, as a capture app takes it; recorded again (``draws(attempt)``: the
-    attempt's random draws) while ``screen`` refuses the selfie, at most
-    ``CAPTURE_ATTEMPTS`` times: a retaken selfie is a new recording."""
+_Recorded = tuple[Challenge, FrameSequence, dt.datetime]
+
+
+def _recorded_selfie(poses: tuple[str, ...], pose: int, seed: int,
+                     draws: Callable[[int], list[int]], issued: dt.datetime,
+                     screen: ShotScreen | None, still: np.ndarray | None = None
+                     ) -> tuple[bytes, _Recorded, int]:  # fmt: skip
+    """A challenge issued at ``issued`` and performed by the face of ``poses[pose]`` (the
+    last when fewer), its first (neutral) frame the selfie taken 10 s later, as a capture
+    app takes it; recorded again (``draws(attempt)``: the attempt's random draws) while
+    ``screen`` refuses the selfie, at most ``CAPTURE_ATTEMPTS`` times: a retaken selfie is
+    a new recording, in the next pose when the advice was about the face (``Retake.pose``).
+    ``still``: the selfie is that photo, rendered as a live still, instead of the first
+    frame (``portrait_still``). Returns the selfie, the recording and the pose it ended in.
+    """
     for attempt in range(CAPTURE_ATTEMPTS):
-        recorded = _challenge(face, np.random.default_rng(draws(attempt)), issued)
-        shot = _jpeg(recorded[1].frames[0].image, seed, 28.0, issued + dt.timedelta(seconds=10))
-        if screen is None or screen("selfie", shot):
+        rng = np.random.default_rng(draws(attempt))
+        face = load_face(poses[min(pose, len(poses) - 1)])
+        recorded = _challenge(face, rng, issued)
+        image = recorded[1].frames[0].image
+        if still is not None:
+            image = selfie.render_selfie(still, (image.shape[1], image.shape[0]), rng)[0]
+        shot = _jpeg(image, seed, 28.0, issued + dt.timedelta(seconds=10))
+        answer = True if screen is None else screen("selfie", shot)
+        if answer is True:
             break
-    return shot, recorded
+        if isinstance(answer, Retake) and answer.pose and still is None:
+            pose += 1  # the applicant holds their face as asked: their next pose
+    return shot, recorded, pose
 
 
 def make_applicant(seed: int, document_type: DocumentType, *, faces_dir: Path | None = None,
@@ -254,7 +327,8 @@ def make_applicant(seed: int, document_type: DocumentType, *, faces_dir: Path | 
     if impostor is not None and impostor not in IMPOSTOR_KINDS:
         raise ValueError(f"unknown impostor kind {impostor!r}; expected one of {IMPOSTOR_KINDS}")
     identity = make_identity(seed, document_type)
-    card_face, selfie_face, other_face = _people(faces_dir, seed)
+    card_face, poses, others = _poses(faces_dir, seed)
+    other_face = others[0]
     start = dt.datetime(2026, 11, 26, 10, 0, 0) + dt.timedelta(minutes=seed % 600)
     shots: dict[str, bytes] = {}
     kinds = {"front": "front", "tilt": "tilt", "back": "back"}
@@ -273,24 +347,31 @@ def make_applicant(seed: int, document_type: DocumentType, *, faces_dir: Path | 
         taken = start + dt.timedelta(seconds=20 * step)
         shots[name] = _card_shot(kind, owner, face, seed * 10 + step, data_dir, taken, size,
                                  name, screen)  # fmt: skip
-    selfie_face_image = load_face(other_face if impostor == "other_selfie" else selfie_face)
+    performer = others if impostor in ("other_selfie", "portrait_still") else poses
+    still = load_face(card_face) if impostor == "portrait_still" else None
 
     def draws(attempt: int) -> list[int]:  # the first try draws what it always drew
         return [seed, 47] if attempt == 0 else [seed, 47, attempt]
 
     recorded = None
+    pose = 0
     if challenge:
         issued = start + dt.timedelta(seconds=80)
-        shots["selfie"], recorded = _recorded_selfie(selfie_face_image, seed, draws, issued,
-                                                     screen)  # fmt: skip
+        shots["selfie"], recorded, pose = _recorded_selfie(performer, 0, seed, draws, issued,
+                                                           screen, still)  # fmt: skip
     else:
         for attempt in range(CAPTURE_ATTEMPTS):
-            image, info = selfie.render_selfie(selfie_face_image, size,
-                                               np.random.default_rng(draws(attempt)))  # fmt: skip
+            face = (
+                still if still is not None else load_face(performer[min(pose, len(performer) - 1)])
+            )
+            image, info = selfie.render_selfie(face, size, np.random.default_rng(draws(attempt)))
             shots["selfie"] = _jpeg(image, seed, float(str(info["focal_35mm"])),
                                     start + dt.timedelta(seconds=90))  # fmt: skip
-            if screen is None or screen("selfie", shots["selfie"]):
+            answer = True if screen is None else screen("selfie", shots["selfie"])
+            if answer is True:
                 break
+            if isinstance(answer, Retake) and answer.pose and still is None:
+                pose += 1
     return SyntheticApplicant(
         document_type=document_type,
         identity=identity,
@@ -300,6 +381,7 @@ def make_applicant(seed: int, document_type: DocumentType, *, faces_dir: Path | 
         now=recorded[2] if recorded else None,
         impostor=impostor,
         fields=field_values(identity, document_type, Side.FRONT),
+        pose=pose,
     )
 
 
@@ -309,20 +391,32 @@ def retake_challenge(applicant: SyntheticApplicant, seed: int, retake: int, *,
     """Applicant ``seed`` recording the challenge again, the ``retake``-th time (from 1), as
     the daemon asks on arrival for a failure the applicant can fix.
 
-    A new challenge (its own draws: ``[seed, 59, retake, attempt]``), performed by the same
-    face photo as the first recording, so from the same rest pose: nothing models the
-    applicant following the advice (a face turned in its photo stays turned; only a
-    challenge without the action it cannot show can pass). The selfie is the new
-    recording's first frame, screened like ``make_applicant``'s (``screen``'s ``selfie``
-    step; a refused one is a new recording). Card shots are unchanged.
+    A new challenge (its own draws: ``[seed, 59, retake, attempt]``), performed in the
+    person's next pose (``_poses``): the daemon asks again only for a face at rest that
+    could not show an action (turned, eyes not open, mouth open), and the applicant follows
+    its advice; a person with no other photo keeps the same rest pose (only a challenge
+    without the action it cannot show can pass then). The selfie is the new recording's
+    first frame (``portrait_still``: the same still), screened like ``make_applicant``'s
+    (``screen``'s ``selfie`` step; a refused one is a new recording). Card shots are
+    unchanged.
     """
     if applicant.challenge is None:
         raise ValueError("the applicant recorded no challenge")
-    _, selfie_face, other_face = _people(faces_dir, seed)
-    face = load_face(other_face if applicant.impostor == "other_selfie" else selfie_face)
+    _, poses, others = _poses(faces_dir, seed)
+    performer = others if applicant.impostor in ("other_selfie", "portrait_still") else poses
     start = dt.datetime(2026, 11, 26, 10, 0, 0) + dt.timedelta(minutes=seed % 600)
     later = dt.timedelta(seconds=60 * retake)  # each retake a minute after the last
-    shot, recorded = _recorded_selfie(face, seed, lambda attempt: [seed, 59, retake, attempt],
-                                      start + dt.timedelta(seconds=80) + later, screen)  # fmt: skip
+    if applicant.impostor == "portrait_still":  # the attacker sends the same still again
+        _, recorded, pose = _recorded_selfie(performer, applicant.pose + 1, seed,
+                                             lambda attempt: [seed, 59, retake, attempt],
+                                             start + dt.timedelta(seconds=80) + later,
+                                             None)  # fmt: skip
+        return replace(applicant, challenge=recorded[0], frames=recorded[1],
+                       now=recorded[2], pose=pose)  # fmt: skip
+    shot, recorded, pose = _recorded_selfie(performer, applicant.pose + 1, seed,
+                                            lambda attempt: [seed, 59, retake, attempt],
+                                            start + dt.timedelta(seconds=80) + later,
+                                            screen)  # fmt: skip
     return replace(applicant, shots={**applicant.shots, "selfie": shot},
-                   challenge=recorded[0], frames=recorded[1], now=recorded[2])  # fmt: skip
+                   challenge=recorded[0], frames=recorded[1], now=recorded[2],
+                   pose=pose)  # fmt: skip

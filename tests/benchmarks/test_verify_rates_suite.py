@@ -43,7 +43,7 @@ def test_without_a_screen_the_shots_are_the_same_bytes():
 
 def test_a_challenge_retake_is_a_new_challenge_performed_by_the_same_face():
     # What verify_rates --screened renders when the daemon asks for the challenge again: a
-    # new challenge and recording (the same face photo: nothing models compliance), its
+    # new challenge and recording (the astronaut: one photo, so the same rest pose), its
     # first frame the new selfie; the card shots are the same bytes.
     from benchmarks.synth.applicant import retake_challenge
     from tests.ekyc.test_pipeline import applicant

@@ -106,3 +106,63 @@ def test_a_live_selfie_faces_the_camera(tmp_path, monkeypatch):
             portrait, selfie, _ = applicant._people(tmp_path, seed)
             assert selfie.endswith(selfie_ends)
             assert portrait != selfie
+
+
+def test_asked_to_hold_the_face_otherwise_the_applicant_poses_in_their_next_photo(
+    tmp_path, monkeypatch
+):
+    # The applicant follows the selfie gate's advice about the face (sunglasses off, face
+    # the phone): the next recording is performed by the person's next photo, never the
+    # card portrait's; other advice (blur, too small) is a new take of the same pose; a
+    # person with no other photo keeps theirs.
+    import datetime as dt
+    from types import SimpleNamespace
+
+    import cv2
+    import numpy as np
+
+    from benchmarks.synth import applicant
+    from benchmarks.synth.applicant import Retake
+
+    assert not Retake("eyes_hidden")  # a retake is not a keep
+    assert Retake("face_blurred, eyes_hidden").pose
+    assert not Retake("face_blurred").pose
+    rng = np.random.default_rng(5)
+    for person, n in (("Ann_A", 4), ("Bob_B", 4)):
+        (tmp_path / person).mkdir()
+        for i in range(1, n + 1):
+            face = rng.integers(60, 200, (112, 112, 3), dtype=np.uint8)
+            cv2.imwrite(str(tmp_path / person / f"{person}_{i:04d}.jpg"), face)
+    monkeypatch.setattr(applicant, "_facing_camera", lambda img: True)
+    portrait, poses, others = applicant._poses(tmp_path, 0)
+    assert poses[0] == applicant._people(tmp_path, 0)[1]
+    assert len(poses) == 3
+    assert portrait not in poses
+    assert len(others) == 4
+    assert not set(others) & {portrait, *poses}
+
+    performed: list[int] = []
+
+    def challenge(face, rng, issued):  # which photo performs, without rendering it
+        performed.append(next(i for i, p in enumerate(poses)
+                              if np.array_equal(applicant.load_face(p), face)))  # fmt: skip
+        return None, SimpleNamespace(frames=(SimpleNamespace(image=face),)), issued
+
+    monkeypatch.setattr(applicant, "_challenge", challenge)
+    answers = iter([Retake("face_blurred"), Retake("eyes_hidden"), False, Retake("face_turned"),
+                    Retake("face_turned"), Retake("face_turned"), True])  # fmt: skip
+    issued = dt.datetime(2026, 11, 26, 10, 0, 0)
+    _, _, pose = applicant._recorded_selfie(poses, 0, 1, lambda a: [1, a], issued,
+                                            lambda step, data: next(answers))  # fmt: skip
+    assert performed == [0, 0, 1, 1, 2, 2, 2]  # the last pose kept when none is left
+    assert pose == 4
+
+    # portrait_still: the selfie is the card portrait's photo, whatever the screen says
+    performed.clear()
+    still = applicant.load_face(portrait)
+    shot, _, pose = applicant._recorded_selfie(poses, 1, 1, lambda a: [1, a], issued,
+                                               lambda step, data: Retake("eyes_hidden") if
+                                               len(performed) < 2 else True, still)  # fmt: skip
+    assert performed == [1, 1]
+    assert pose == 1
+    assert shot[:2] == b"\xff\xd8"
