@@ -2,6 +2,7 @@ from __future__ import annotations
 
 from contextlib import nullcontext
 
+import cv2
 import numpy as np
 import pytest
 
@@ -9,7 +10,7 @@ from benchmarks.synth.cards import render_card
 from benchmarks.synth.identity import make_identity
 from ekyc.detect.back import refuse_my_number_back, shows_my_number_back
 from ekyc.detect.card import recognise
-from ekyc.detect.classify import classify_layout
+from ekyc.detect.classify import classify_layout, tolerant_layout
 from ekyc.detect.layouts import CardLayouts
 from ekyc.detect.rectify import rectify
 from ekyc.detect.same_card import compare_cards
@@ -83,6 +84,31 @@ class TestClassifyLayout:
 
     def test_flat_grey_is_unknown(self):
         assert classify_layout(np.full((54, 86, 3), 200, np.uint8), layouts()).document_type is None
+
+    def test_fingers_over_a_licence_back_are_read_past_without_reading_a_non_card(self):
+        # Three dark fingers over a licence's back (sparse print) pull the whole-card
+        # correlation under the floor; without each class's worst tenth it reads, either
+        # way up, and a table patch or flat grey still reads nothing.
+        doc, side = DocumentType.DRIVERS_LICENSE, Side.BACK
+        face = render_card(doc, side, make_identity(5, doc), None, px_per_mm=4.0).image.copy()
+        h, w = face.shape[:2]
+        fingers = [
+            (0.05, 0.8, 0.2, 0.1, 15),
+            (0.62, 0.05, 0.07, 0.25, 10),
+            (0.95, 0.3, 0.15, 0.08, -10),
+        ]
+        for x, y, ax, ay, angle in fingers:
+            centre, axes = (int(x * w), int(y * h)), (int(ax * w), int(ay * h))
+            cv2.ellipse(face, centre, axes, angle, 0, 360, (90, 55, 40), -1)
+        assert classify_layout(face, layouts()).document_type is None
+        read = tolerant_layout(face, layouts())
+        assert (read.document_type, read.side, read.upside_down) == (doc, side, False)
+        turned = tolerant_layout(np.ascontiguousarray(face[::-1, ::-1]), layouts())
+        assert (turned.document_type, turned.side, turned.upside_down) == (doc, side, True)
+        table = rgb(card_scene("front", DocumentType.DRIVERS_LICENSE, 3))[:200, :320]
+        assert tolerant_layout(table, layouts()).document_type is None
+        grey = np.full((54, 86, 3), 200, np.uint8)
+        assert tolerant_layout(grey, layouts()).document_type is None
 
 
 class TestSameCard:
