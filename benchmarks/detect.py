@@ -372,6 +372,7 @@ def run_same_card(
                         "front": front[0]["path"],
                         "other": other[0]["path"],
                         "kind": other[0]["kind"],
+                        "document_type": front[2][0].value,
                         "same_card": same_card,
                         "similarity_true_corners": gt.similarity,
                         "same_true_corners": gt.same,
@@ -401,9 +402,15 @@ def summarise_same_card(rows: list[dict[str, Any]]) -> dict[str, Any]:
     other = [r for r in rows if not r["same_card"]]
     checked_same = [r for r in same if "similarity_detected" in r]
     checked_other = [r for r in other if "similarity_detected" in r]
+    # The pipeline compares only documents the method accepts (``ekyc.rules``): a
+    # health-insurance card is refused first, and its layout leaves two personal tiles.
+    method = [r for r in checked_same if _accepted(r.get("document_type"))]
+    method_other = [r for r in checked_other if _accepted(r.get("document_type"))]
     return {
         "same_card_accepted": _mean([float(r["same_detected"]) for r in checked_same]),
         "other_card_rejected": _mean([float(not r["same_detected"]) for r in checked_other]),
+        "same_card_accepted_method": _mean([float(r["same_detected"]) for r in method]),
+        "other_card_rejected_method": _mean([float(not r["same_detected"]) for r in method_other]),
         "same_card_accepted_true_corners": _mean([float(r["same_true_corners"]) for r in same]),
         "other_card_rejected_true_corners": _mean(
             [float(not r["same_true_corners"]) for r in other]
@@ -416,11 +423,27 @@ def summarise_same_card(rows: list[dict[str, Any]]) -> dict[str, Any]:
     }
 
 
+def _accepted(document_type: str | None) -> bool:
+    """Whether the method accepts this document (``ekyc.rules``); False when unknown."""
+    from ekyc.rules import DOCUMENT_RULES
+
+    try:
+        return DOCUMENT_RULES[DocumentType(str(document_type))].accepted
+    except ValueError:
+        return False
+
+
 SAME_CARD_ROWS = (
     ("same card judged the same (both shots read)", "same_card_accepted", ">= 0.99"),
     ("other person's card judged different (both read)", "other_card_rejected", ">= 0.99"),
     ("same card judged the same, true corners", "same_card_accepted_true_corners", "-"),
     ("other card judged different, true corners", "other_card_rejected_true_corners", "-"),
+    ("same card judged the same, documents the method accepts", "same_card_accepted_method", "-"),
+    (
+        "other card judged different, documents the method accepts",
+        "other_card_rejected_method",
+        "-",
+    ),
     ("same-card pairs with a shot not found or unread", "same_card_unread", "-"),
     ("same-card pairs whose read types differ", "same_card_types_disagree", "-"),
 )

@@ -117,8 +117,9 @@ def test_confusion_counts_every_genuine_in_frame_scene_once():
     assert counts[1, m["columns"].index("not found")] == 1
 
 
-def _pair(same_card, same_detected, same_true, agree=True, read=True):
+def _pair(same_card, same_detected, same_true, agree=True, read=True, doc="drivers_license"):
     pair = {
+        "document_type": doc,
         "same_card": same_card,
         "same_detected": same_detected,
         "same_true_corners": same_true,
@@ -135,7 +136,14 @@ def test_same_card_summary_known_values():
         _pair(False, False, False),
         _pair(False, False, True),
         _pair(False, True, False),
+        _pair(True, False, False, doc="health_insurance_card"),
+        _pair(False, True, True, doc="health_insurance_card"),
     ]
+    s = detect.summarise_same_card(pairs)
+    # A health-insurance card (refused before any comparison) counts only in the first rows.
+    assert s["same_card_accepted_method"] == pytest.approx(0.5)
+    assert s["other_card_rejected_method"] == pytest.approx(2 / 3)
+    pairs = pairs[:-2]
     s = detect.summarise_same_card(pairs)
     assert s["same_card_accepted"] == pytest.approx(0.5)
     assert s["other_card_rejected"] == pytest.approx(2 / 3)
