@@ -452,8 +452,9 @@ class TiltCheck:
             model, ``"prior"`` when a phone-camera prior did.
         edge_blurred: The sides facing the camera are too blurred across (the phone moved,
             or out of focus) for a side face to show either way
-            (``ekyc.detect.thickness.EdgeBand.blurred``): ``thickness_visible`` is False,
-            and the shot should be taken again held still rather than called flat.
+            (``ekyc.detect.thickness.EdgeBand.blurred``; also when an edge band read
+            under motion blur across it does not hold under that motion): ``thickness_visible``
+            is False, and the shot should be taken again held still rather than called flat.
     """
 
     tilt_deg: float

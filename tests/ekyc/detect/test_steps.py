@@ -3,7 +3,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from ekyc.detect.steps import blurred_step, fit_three, fit_two, thin_line
+from ekyc.detect.steps import blurred_step, fit_three, fit_two, moved_step, thin_line
 
 
 def test_fit_three_is_least_squares_with_a_constant():
@@ -45,3 +45,22 @@ def test_the_step_is_the_textbook_formula_to_the_bit():
         assert np.array_equal(blurred_step(*args), textbook(*args))
     assert blurred_step(0.3, 0.1, 0.5) == textbook(0.3, 0.1, 0.5)
     assert np.shape(blurred_step(0.3, 0.1, 0.5)) == ()
+
+
+@pytest.mark.parametrize(("box", "sigma"), [(6.0, 0.7), (3.0, 1.5), (0.5, 1.0), (10.0, 0.4)])
+def test_a_moved_step_is_a_step_through_a_box_then_a_gaussian(box, sigma):
+    # Against the two convolutions done numerically on a 0.01 px grid.
+    dx = 0.01
+    x = np.arange(-20.0, 20.0, dx)
+    n = round(box / dx)
+    smeared = np.convolve((x >= 0).astype(np.float64), np.ones(n) / n, "same")
+    g = np.exp(-0.5 * (np.arange(-6 * sigma, 6 * sigma + dx / 2, dx) / sigma) ** 2)
+    numeric = np.convolve(smeared, g / g.sum(), "same")
+    inside = np.abs(x) < 10
+    closed = moved_step(x, np.array(0.0), np.array(box), np.array(sigma))
+    assert np.abs(closed - numeric)[inside].max() < 0.005
+    # no box is the plain step; the ramp is as long as the box
+    assert np.allclose(moved_step(x, 0.0, 0.0, sigma), blurred_step(x, 0.0, sigma))
+    ramp = moved_step(x, np.array(0.0), np.array(box), np.array(0.05))
+    assert ramp[np.searchsorted(x, -box / 2 - 0.1)] < 1e-3
+    assert ramp[np.searchsorted(x, box / 2 + 0.1)] > 1 - 1e-3

@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 
 from benchmarks.synth import effects
+from ekyc.detect import thickness
 from ekyc.detect.config import DetectConfig
 from ekyc.detect.plane import focal_px, plane_pose
 from ekyc.detect.rounding import corner_shapes
@@ -120,6 +121,37 @@ def test_edges_too_blurred_across_to_judge_ask_for_a_retake_not_flat():
     assert not check.thickness_visible
     assert not check.passed
     assert check.edge_blurred
+
+
+@pytest.mark.parametrize("length", [6.0, 10.0])
+def test_a_screen_shaken_across_its_facing_side_never_passes(length):
+    # The shake attack (session 15): 6-10 px of motion across a flat's facing side made a
+    # ramp that two Gaussian steps fit as a band, and the screen at 33.5 degrees passed.
+    # The motion witnessed across the opposite side (``_step_motion``: a smeared step, 6.5
+    # and 11 px) says the side is shaken: a band found there does not count.
+    sc = scenes.scene("screen", 0)
+    check = estimate_tilt(
+        scenes.truth(sc), (1280, 720), _meta(sc), image=_motion_across_facing_side(sc, length)
+    )
+    assert check.in_band
+    assert not check.thickness_visible
+    assert not check.passed
+    assert check.edge_blurred  # a retake held still
+
+
+def test_a_card_shaken_across_its_facing_side_is_asked_to_hold_still(monkeypatch):
+    # A real side face (tilt scene 0, 3.8 px across) under 8 px of motion across it: the
+    # band found on a shaken side does not count (a flat's ramp fits the same way), so the
+    # shot is a retake held still, never "flat". Refitted under the motion's own kernel
+    # (``_moved_band``, measured and left off) it would still show as two steps.
+    sc = scenes.scene("tilt", 0, clean=True, background="fabric")
+    moved = _motion_across_facing_side(sc, 8.0)
+    check = estimate_tilt(scenes.truth(sc), (1280, 720), _meta(sc), image=moved)
+    assert check.in_band
+    assert not check.passed
+    assert check.edge_blurred
+    monkeypatch.setattr(thickness, "_MOVED_REFIT", True)
+    assert estimate_tilt(scenes.truth(sc), (1280, 720), _meta(sc), image=moved).passed
 
 
 def test_square_on_card_has_zero_tilt_and_fails_the_band():
