@@ -16,7 +16,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from ekyc.detect.config import DetectConfig
-from ekyc.detect.quad import find_quad, order_corners, search_quads
+from ekyc.detect.quad import colour_gradient, find_quad, order_corners, search_quads
 from ekyc.types import AspectPrior
 from tests.ekyc.detect import scenes
 
@@ -249,3 +249,24 @@ def test_refine_near_keeps_to_the_given_sides_and_their_nearby_edges():
     wide = search.refine(given, 1.0)
     assert wide is not None
     assert np.allclose(np.sort(wide.quad.corners[:, 0])[:2], 352.0, atol=1.0)
+
+
+def test_colour_gradient_takes_the_first_strongest_channel() -> None:
+    """Per pixel, the Sobel of the channel with the largest gradient (argmax: the first of
+    equal ones), as the working image's ranking expects; small integer images make ties."""
+    import cv2
+
+    rng = np.random.default_rng(7)
+    blur = rng.integers(0, 3, (24, 32, 3)).astype(np.float32)
+    blur[:, :, 1] = 2.0 - blur[:, :, 0]  # the same strength, the other sign: ties
+    blur[5:9, :, 2] = blur[5:9, :, 0]
+    gx, gy, mag = colour_gradient(blur)
+    sx = np.asarray(cv2.Sobel(blur, cv2.CV_32F, 1, 0, ksize=3), np.float32) / 8.0
+    sy = np.asarray(cv2.Sobel(blur, cv2.CV_32F, 0, 1, ksize=3), np.float32) / 8.0
+    mag2 = sx * sx + sy * sy
+    channel = np.argmax(mag2, axis=2)[..., None]
+    assert np.array_equal(gx, np.take_along_axis(sx, channel, axis=2)[..., 0])
+    assert np.array_equal(gy, np.take_along_axis(sy, channel, axis=2)[..., 0])
+    assert np.array_equal(mag, np.sqrt(np.take_along_axis(mag2, channel, axis=2)[..., 0]))
+    assert gx.dtype == gy.dtype == mag.dtype == np.float32
+    assert (np.take_along_axis(mag2, channel, axis=2) > 0).any()  # not all flat
