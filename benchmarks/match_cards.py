@@ -45,8 +45,10 @@ if TYPE_CHECKING:
     from ekyc.types import RectifiedCard
 
 EMBEDDERS = ("face-embed/sface-2021dec-ort@1", "face-embed/dlib-resnet-v1@1")
-RENDER_VERSION = "v2"
-"""Bump when the rendering below changes: it names the cache folder (v2: cards in frame)."""
+RENDER_VERSION = "v3"
+"""Bump when the rendering below changes: it names the cache folder (v2: cards in frame; v3:
+the card portrait's landmarks refined by ``ekyc.match.refine_face``, as ``look_at_portrait``
+does; selfies as in v2)."""
 SEED_VERSION = "v1"
 """Part of every image's seed; v2 kept v1's, so a card drawn in frame is the same card."""
 SCENE_SIZE = (1280, 720)
@@ -125,8 +127,12 @@ def selfie_frame(face: np.ndarray, name: str) -> np.ndarray:
 
 
 def _process(job: tuple[str, str, Path, Path]) -> tuple[str, str]:
-    """Render, detect, align and embed one image; write ``cache_file``. Runs in a worker."""
-    from ekyc.match import align_face
+    """Render, detect, align and embed one image; write ``cache_file``. Runs in a worker.
+
+    A card's portrait is looked at again by ``refine_face`` (as the verify path's
+    ``look_at_portrait`` does); the selfie's best face is used as detected.
+    """
+    from ekyc.match import align_face, refine_face
 
     role, name, root, cache_file = job
     if cache_file.exists():
@@ -141,6 +147,9 @@ def _process(job: tuple[str, str, Path, Path]) -> tuple[str, str]:
     out: dict[str, Any] = {"found": len(faces), "doc": doc, "score": 0.0}
     if faces:
         best = max(faces, key=lambda f: f.score)
+        if role == "card":  # the first pass's crop too: old vs new on the same render
+            out["crop0_first"] = align_face(image, best.landmarks, _WORKER["embedders"][0].template)
+            best = refine_face(_WORKER["detector"], image, best)
         out["score"] = best.score
         for k, embedder in enumerate(_WORKER["embedders"]):
             crop = align_face(image, best.landmarks, embedder.template)

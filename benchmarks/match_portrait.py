@@ -39,8 +39,11 @@ In these 1280x720 scenes the portrait's face spans ~1.3x the chip in the shot (1
 
 Session 15 (load 10-14, ``--pairs 900``: 831 cards, cuts v2, fusion @2): TAR at FAR 1e-3
 rectified 92.89 % -> refine 93.78 % (held-out FAR 1.06 / 1.09e-3), accuracy 98.44 -> 99.00 %,
-EER 1.78 -> 1.33 %, 1e-4 87.33 % both; the card thresholds move (1e-3 5.397 -> 5.410), so
-``refine_face`` waits for the full run and a recalibration before verify uses it.
+EER 1.78 -> 1.33 %, 1e-4 87.33 % both; the card thresholds move (1e-3 5.397 -> 5.410).
+Session 16: verify's ``look_at_portrait`` uses ``refine_face`` and the card thresholds are
+recalibrated on match_cards render v3 (refined portraits). This bench takes only the selfies
+from ``render_all``'s cache (v3's are v2's) and cuts every card variant itself, so its
+``rectified`` row stays the first pass's cut.
 """
 
 from __future__ import annotations

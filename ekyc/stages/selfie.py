@@ -25,6 +25,7 @@ from ekyc.match import (
     MatchConfig,
     assess_face,
     embed_faces,
+    refine_face,
 )
 from ekyc.methods.base import DocumentFindings, Evidence, timed_into
 from ekyc.read.crosscheck import GLARE_MAX_FRACTION
@@ -189,7 +190,11 @@ class PortraitLook:
 def look_at_portrait(image: RGBImage, matcher: FaceMatcher) -> PortraitLook:
     """The printed portrait on one view of the card.
 
-    Records nothing, so it can run on another thread as soon as the view is rectified.
+    The surest face is looked at again (``refine_face``) before it is embedded: on the whole
+    card YuNet places the small portrait's five points loosely, and the card thresholds
+    (``thresholds_by_fmr_card``) are calibrated on refined portraits. ``faces`` and ``best``
+    stay the first pass's (the box the glare and the evidence use). Records nothing, so it can
+    run on another thread as soon as the view is rectified.
     """
     start = time.perf_counter()
     faces = matcher.detector.detect(image)
@@ -197,7 +202,8 @@ def look_at_portrait(image: RGBImage, matcher: FaceMatcher) -> PortraitLook:
     if best is None:
         return PortraitLook(faces, ms=(time.perf_counter() - start) * 1000.0)
     glare = _glare_fraction(image, best.box)
-    embedding = embed_faces(image, (best,), matcher.embedder)[0]
+    refined = refine_face(matcher.detector, image, best)
+    embedding = embed_faces(image, (refined,), matcher.embedder)[0]
     return PortraitLook(faces, glare, embedding, (time.perf_counter() - start) * 1000.0)
 
 

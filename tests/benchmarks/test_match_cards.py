@@ -67,3 +67,14 @@ def test_process_renders_finds_and_embeds_the_face(tmp_path, role):
     assert out["vec0"].shape == (128,)
     assert out["vec1"].shape == (128,)
     assert (str(out["doc"]) in {d.value for d in mc.DOCS}) == (role == "card")
+    if role == "card":  # render v3: the portrait at refine_face's landmarks, as verify cuts it
+        from ekyc.match import align_face, refine_face
+
+        detector, template = mc._WORKER["detector"], mc._WORKER["embedders"][0].template
+        image, _ = mc.card_portrait(mc._load_rgb(tmp_path / name), name)
+        best = max(detector.detect(image), key=lambda f: f.score)
+        refined = refine_face(detector, image, best)
+        assert np.array_equal(out["crop0"], align_face(image, refined.landmarks, template))
+        assert np.array_equal(out["crop0_first"], align_face(image, best.landmarks, template))
+    else:
+        assert "crop0_first" not in out

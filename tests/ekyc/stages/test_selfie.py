@@ -205,3 +205,25 @@ class TestReviewBand:
         assert match["similarity"] < match["review_threshold"]
         assert match["band"] == "mismatch"
         assert [r.code for r in different.reasons] == [ReasonCode.FACE_MISMATCH]
+
+
+def test_the_portrait_is_embedded_at_its_refined_landmarks():
+    """``look_at_portrait`` embeds the second look (``refine_face``) at the surest face; the
+    card thresholds are calibrated on such portraits (match_cards render v3). The faces it
+    reports (box, glare) stay the first pass's."""
+    from ekyc.match import embed_faces, refine_face
+    from ekyc.stages import look_at_portrait
+
+    matcher, _ = _models()
+    me, _ = _people()
+    card = _card(me[0], glare=False)
+    look = look_at_portrait(card, matcher)
+    first = matcher.detector.detect(card)
+    assert look.best is not None
+    assert look.embedding is not None
+    assert np.array_equal(look.best.landmarks, first[0].landmarks)
+    refined = refine_face(matcher.detector, card, first[0])
+    expected = embed_faces(card, (refined,), matcher.embedder)[0]
+    assert np.array_equal(look.embedding.vector, expected.vector)
+    unrefined = embed_faces(card, (first[0],), matcher.embedder)[0]
+    assert not np.array_equal(look.embedding.vector, unrefined.vector)
