@@ -8,6 +8,7 @@ with ``StepNotAllowed`` before anything is stored, logged or written as evidence
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Iterable
 
 import cv2
@@ -229,10 +230,7 @@ def find_held_my_number_back(
 def _moved(found: CardDetection, shift: tuple[int, int], scale: float) -> CardDetection:
     """``found`` in a window at ``shift`` of the frame scaled by ``scale``, in the frame."""
     corners = ((found.quad.corners + np.array(shift, np.float32)) / scale).astype(np.float32)
-    return CardDetection(
-        CardQuad(corners, found.quad.score), found.cut_by_border,
-        found.document_type, found.side, found.layout_score,
-    )  # fmt: skip
+    return dataclasses.replace(found, quad=CardQuad(corners, found.quad.score))
 
 
 def selfie_windows(height: int, width: int) -> tuple[tuple[float, float, float, float], ...]:

@@ -129,7 +129,7 @@ _PIECE_CONTRAST = 0.25
 # line have nearly the same shape, but the line then needs a colour darker than black.
 _LINE_COLOUR_SLACK = 30.0
 # A facing side is too blurred to show its side face when the blur across it (the opposite
-# side's step, ``_step_blur``: defocus and the motion across the side) is at least this
+# side's step, ``_step_fit``: defocus and the motion across the side) is at least this
 # many times the predicted band width: the band is then under the blur's width (FWHM 2.4
 # sigma). A shot that shows no band and whose every facing side is that blurred is not
 # judged flat (``EdgeBand.blurred``: ask for a retake held still); a band found still
@@ -166,7 +166,7 @@ _SHAKEN_MIN_PX = 2.0
 # 2-6 px of motion across: 2.3-4.4; the tests' screen 0, 0.9 px of defocus, under 4 and 6
 # px of motion: 1.67 and 3.25). Two Gaussian steps fit a Gaussian-blurred edge as the
 # band fit expects; they imitate a band on a ramp. Defocus rounds the ramp: a side whose
-# whole blur (``_step_blur``) is as wide as ``_BLURRED_RATIO`` times its band is shaken
+# whole blur (``_step_fit``) is as wide as ``_BLURRED_RATIO`` times its band is shaken
 # at any gain (development seed 38100, screens at 31-33 degrees with 6.4-6.9 px of motion
 # and 1.5-2.2 px of defocus, gains 1.12-1.13, blur 1.05-1.18 x the band: they passed).
 # With it (the 39600/40100 figures above are without it), development seeds 38100 and
@@ -710,22 +710,17 @@ def _floor(samples: int) -> float:
     return float(samples) * 3.0 * _RESIDUAL_RMS**2
 
 
-def _step_blur(full: F32, p0: F64, p1: F64, reach: float, cfg: DetectConfig) -> float | None:
-    """Blur (Gaussian sigma, pixels) of the single step across a side facing away.
-
-    The step may lie up to ``reach`` from the side. The fit window starts narrow around
-    the step and widens only as far as the fitted blur needs (3 sigma and 2 px each way),
-    so that print further in on the face or a line on the table further out does not pass
-    for blur.
-    """
-    step = _step_fit(full, p0, p1, reach, cfg)
-    return None if step is None else step[0]
-
-
 def _step_fit(
     full: F32, p0: F64, p1: F64, reach: float, cfg: DetectConfig
 ) -> tuple[float, float, F64, F64] | None:
-    """``_step_blur``'s fit: ``(sigma, centre, offsets, median profile)``."""
+    """The single step across a side facing away: ``(sigma, centre, offsets, profile)``.
+
+    ``sigma``: its blur (Gaussian, pixels); ``centre``: where it is; with the median colour
+    profile it was fitted on. The step may lie up to ``reach`` from the side. The fit window
+    starts narrow around the step and widens only as far as the fitted blur needs (3 sigma
+    and 2 px each way), so that print further in on the face or a line on the table further
+    out does not pass for blur.
+    """
     prof = sample_profiles(full, p0, p1, reach + 3.0 * float(_SIGMAS[-1]) + 2.0, cfg)
     if prof is None:
         return None
