@@ -224,8 +224,8 @@ def learned_card(
     Kept only when it is clear (``Proposal.clear``), seen from the front (no side face
     predicted), in frame, and reads a layout ``proposal_confident`` or better (a little
     under ``layout_confident``, the reading at which ``_best_layout`` keeps a first choice
-    without looking at runners-up: see ``DetectConfig``). Its confidence is the refined
-    sides' support.
+    without looking at runners-up: see ``DetectConfig``); a back, whose sparse layout
+    reads lower, ``proposal_confident_back``. Its confidence is the refined sides' support.
     ``proposer``: the corner model (``default_proposer()`` when None); ``half``: the shot
     halved by ``cv2.pyrDown`` when the caller has it; ``proposal``: the proposer's answer
     on this shot when the caller has it.
@@ -242,9 +242,16 @@ def learned_card(
     # rough quad first (no refinement spent on it), then of the refined one.
     coarse = CoarseReader(image, layouts, half)
     kept = _proposal_read(image, proposal, coarse, layouts, cfg, front_only=True)
-    if kept is None or kept[1].document_type is None or kept[1].score < cfg.proposal_confident:
+    if kept is None or kept[1].document_type is None or kept[1].score < _confident(kept[1], cfg):
         return None
     return upright_detection(*kept)
+
+
+def _confident(match: LayoutMatch, cfg: DetectConfig) -> float:
+    """The read that keeps the learned proposal: ``proposal_confident``, lower for a back."""
+    if match.side is Side.BACK:
+        return cfg.proposal_confident_back
+    return cfg.proposal_confident
 
 
 def _proposal_read(
@@ -300,7 +307,7 @@ def _proposal_read(
     # proposal refined at IoU 0.93 reading nothing, which the layout moves into place.
     rough = coarse.read(ordered)
     if front_only:
-        if rough.document_type is None or rough.score < cfg.proposal_confident - _COARSE_SLACK:
+        if rough.document_type is None or rough.score < _confident(rough, cfg) - _COARSE_SLACK:
             return None
     elif rough.document_type is None and not cfg.realign_unread:
         return None

@@ -117,6 +117,17 @@ class DetectConfig:
     # skip the search (find_card CPU -8 % on those scenes); 0.65 moved 28 scenes, two genuine
     # ones 0.01-0.02 IoU lower.
     proposal_confident: float = 0.70
+    # ... or this when it reads a back: the backs' templates are sparse (blank fields,
+    # handwriting), so a back on its exact outline reads ~0.4-0.7 where a front reads
+    # 0.8-0.95, and the search then spends ~100 ms to return the same quad (or one that
+    # ``_realign`` moved onto the sparse layout). Dev detection seeds 4242/40000/41000/43000/
+    # 44000 (800 scenes): 49 genuine backs read 0.50-0.70 on the proposal, all of the right
+    # type and side; kept, 8 of them came out closer to the truth (IoU +0.001..+0.05), 5 less
+    # close (-0.011..-0.026), the rest the same quad; no flat copy or screen read as a back.
+    # Paired on those 800: mean IoU per seed 0.9956/0.9870/0.9947/0.9935/0.9962 ->
+    # 0.9960/0.9869/0.9956/0.9940/0.9961, type+side, tilt MAE and flats rejected unchanged;
+    # the 49 scenes' find_card CPU 146 -> 30 ms median, the 800's mean -7 %.
+    proposal_confident_back: float = 0.50
     # A chosen quad whose layout correlation stays below this (the right quad of a clean
     # card reads ~0.8-0.95) has its sides moved until the layout fits (``ekyc.detect.align``),
     # as one whose layout is not recognised at all; the move must gain ``layout_gain``.

@@ -67,6 +67,22 @@ def test_a_clean_shot_is_proposed_within_the_refinements_reach_and_kept(doc, see
     np.testing.assert_array_equal(at.quad.corners, kept.quad.corners)
 
 
+def test_a_back_is_kept_at_the_backs_own_bar():
+    # A back reads lower than a front on its exact outline (sparse templates): its bar is
+    # ``proposal_confident_back``, and ``proposal_confident`` (the fronts') does not apply.
+    sc = card_scene("back", DocumentType.DRIVERS_LICENSE, 1)
+    kept = learned_card(rgb(sc), layouts())
+    assert kept is not None
+    assert (kept.document_type, kept.side) == (DocumentType.DRIVERS_LICENSE, Side.BACK)
+    read = kept.layout_score
+    fronts_bar_above = DetectConfig(proposal_confident=read + 0.05, proposal_confident_back=read)
+    at = learned_card(rgb(sc), layouts(), fronts_bar_above)
+    assert at is not None
+    np.testing.assert_array_equal(at.quad.corners, kept.quad.corners)
+    above = DetectConfig(proposal_confident=0.0, proposal_confident_back=read + 1e-6)
+    assert learned_card(rgb(sc), layouts(), above) is None
+
+
 def test_no_card_no_proposal_and_no_detection():
     blank = np.full((720, 1280, 3), 128, np.uint8)
     proposer = default_proposer()
