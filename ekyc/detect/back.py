@@ -151,6 +151,23 @@ _CODE_SIDE_PX = (18.0, 400.0)
 _CODE_ASPECT = 1.35
 _CODE_FILL = 0.8
 _CODE_DARK = (0.3, 0.8)
+_CODE_RULE = (_CODE_OFFSET, _CODE_SIDE_PX, _CODE_ASPECT, _CODE_FILL, _CODE_DARK)
+# A selfie whose windows' copy shows no square of code-like print even by this looser rule
+# (fainter modules, longer, less filled squares) is not searched in windows: every My
+# Number back carries its 2-D code, and a card-free selfie's windows cost ~90 % of its
+# gate. On held_back's development seeds 69000-69099 (720x1280) every back held at the
+# chest or beside the face (200) showed a square of ``_CODE_RULE`` inside the card, and
+# one of this rule as sent and after a Gaussian blur of sigma 1.5 px (200 of 200), 2.5 px
+# (195: offset 8 and sides from 12 px, 189), 3 px (184); 3 of the 100 card-free selfies
+# show one (offset 8 / 12 px: 8; offset 5 and a looser dark share: 75). Paired with
+# 3669918's gate (whole frame, then windows; load ~13; offset 8 / 12 px): refused at the
+# chest 100 -> 100, beside the face 100 -> 100, card-free 0 -> 0; CPU median per
+# card-free selfie 328 -> 83 ms (paired median -229 ms), with a back +5 to +7 ms. 12 MP
+# (69000-69029, 3024x4032 decoded at 1512x2016): 30 -> 30, 30 -> 30, 0 -> 0; card-free
+# 582 -> 113 ms. What the gate now misses is a back so blurred that its code shows no
+# square: at sigma 2.5 px the windows read some of those (12 of 12 tried).
+_CODE_SEEN = (6, (16.0, 400.0), 1.6, 0.65, (0.2, 0.9))
+_WINDOWS_NEED_CODE = True
 # When the best turn's fit reads no back, it is placed again turned by these degrees or
 # scaled by these factors (in this order): a card in perspective makes its code's square
 # a few degrees and ~10 % off the card's. With the code alone (no windows) on dev seeds
@@ -158,6 +175,17 @@ _CODE_DARK = (0.3, 0.8)
 # 197; the gate's refusals there were already all 200 (windows or code). Costs nothing
 # where no square reads (card-free: no square at all in 200), 4 fits more where one fails.
 _CODE_NUDGES = ((-5.0, 1.0), (5.0, 1.0), (0.0, 0.9), (0.0, 1.1))
+# When the nudged placements of the largest square read nothing either, the card is placed
+# on the code's own two axes (``_code_axes``: its modules' edge directions and its extent
+# across each), each quarter turn fitted, the best read (the best turn of the square's
+# placements is no guide: they fit badly): a large card in perspective shears its code
+# (held_back hold-out 61071, studied: rows at -13 deg, columns at -18, which no turned
+# square fits; placed so it reads 0.56, max corner error 12 px after the fit). The code
+# search alone (no windows) on the 9 dev backs it missed in session 16 (60000-60199: chest
+# 60033, 60054, 60070, 60078, 60081, 60144, beside 60078, 60080, 60133; the windows read
+# them) now reads 5 (60033, 60078 and 60081 chest, 60080 and 60133 beside).
+_CODE_AXES = True
+_QUARTER = np.array([[0.0, -1.0], [1.0, 0.0]])  # a quarter turn (x to y: clockwise, y down)
 # Code squares read at most, the largest first (a back's chip can pass as a small one):
 # each costs four ``align_to_layout`` fits and a read, ~130 ms of CPU under load.
 _CODES_READ = 3
@@ -207,14 +235,20 @@ def find_held_my_number_back(
 
     The whole frame's ``find_card`` returns the head and shoulders' outline over such a card:
     call this on a selfie after it. The card is looked for by its outline in windows, then
-    by its 2-D code (``_find_by_code``). Corners in the frame's pixels.
+    by its 2-D code (``_find_by_code``); a selfie that shows nothing like the code
+    (``_CODE_SEEN``) is not searched. Corners in the frame's pixels.
     ``half``: the frame halved by ``cv2.pyrDown`` when the caller has it
     (``held_back_half``: a phone's selfie is shrunk through it).
     """
     rgb = image.image if isinstance(image, Frame) else image
     scale = min(1.0, _WINDOW_LONG_SIDE / max(rgb.shape[:2]))
+    gray = np.asarray(cv2.cvtColor(rgb, cv2.COLOR_RGB2GRAY), np.uint8)
+    seen = shrink(gray, scale) if scale < 1.0 else gray  # a third of the colour's shrinking
+    if _WINDOWS_NEED_CODE and not _code_squares(seen, _CODE_SEEN, first=True):
+        return None  # no code-like print anywhere: no back (``_CODE_SEEN``)
     if scale < 1.0:  # a held card fills much of a window: the size the windows were set at
         rgb = _shrink(rgb, scale, half)
+        gray = np.asarray(cv2.cvtColor(rgb, cv2.COLOR_RGB2GRAY), np.uint8)
     height, width = rgb.shape[:2]
     for upper, lower, left, right in selfie_windows(height, width):
         top, start = int(height * upper), int(width * left)
@@ -223,7 +257,7 @@ def find_held_my_number_back(
         found = find_my_number_back(window, layouts, check)
         if found is not None:
             return _moved(found, (start, top), scale)
-    found = _find_by_code(rgb, layouts)
+    found = _find_by_code(rgb, layouts, gray)
     return None if found is None else _moved(found, (0, 0), scale)
 
 
@@ -363,17 +397,34 @@ def _shrink(rgb: RGBImage, scale: float, half: RGBImage | None) -> RGBImage:
     return shrink(rgb, scale)
 
 
-def _code_squares(gray: npt.NDArray[np.uint8]) -> list[tuple[float, float, float, float]]:
+_Rule = tuple[int, tuple[float, float], float, float, tuple[float, float]]
+
+
+_Square = tuple[float, float, float, float]
+
+
+def _code_squares(
+    gray: npt.NDArray[np.uint8], rule: _Rule = _CODE_RULE, *, first: bool = False
+) -> list[_Square]:
     """Squares of dense print, about half of it dark: the back's 2-D code, if any.
 
     ``(centre x, centre y, side, angle in degrees)``, the largest first. Every contour,
-    not the outer ones only: a card's shaded edge can enclose its code.
+    not the outer ones only: a card's shaded edge can enclose its code. ``rule``: the
+    modules' darkness, the side, aspect, fill and dark share (``_CODE_RULE``,
+    ``_CODE_SEEN``); ``first``: stop at the first square (whether any is seen).
     """
+    return [square for square, _ in _code_blobs(gray, rule, first=first)]
+
+
+def _code_blobs(
+    gray: npt.NDArray[np.uint8], rule: _Rule = _CODE_RULE, *, first: bool = False
+) -> list[tuple[_Square, npt.NDArray[np.int32]]]:
+    """``_code_squares`` with each square's contour (frame pixels, ``(n, 1, 2)``)."""
+    offset, (low, high), aspect, fill, (dark_low, dark_high) = rule
     mean = cv2.blur(gray, (_CODE_BOX, _CODE_BOX))
-    dark = cv2.threshold(cv2.subtract(mean, gray), _CODE_OFFSET, 255, cv2.THRESH_BINARY)[1]
+    dark = cv2.threshold(cv2.subtract(mean, gray), offset, 255, cv2.THRESH_BINARY)[1]
     closed = cv2.morphologyEx(dark, cv2.MORPH_CLOSE, np.ones((_CODE_CLOSE,) * 2, np.uint8))
     contours, _ = cv2.findContours(closed, cv2.RETR_LIST, cv2.CHAIN_APPROX_SIMPLE)
-    low, high = _CODE_SIDE_PX
     found = []
     for contour in contours:
         x, y, w, h = cv2.boundingRect(contour)
@@ -381,37 +432,45 @@ def _code_squares(gray: npt.NDArray[np.uint8]) -> list[tuple[float, float, float
             continue
         (cx, cy), (rw, rh), angle = cv2.minAreaRect(contour)
         side = (rw + rh) / 2.0
-        if not low <= side <= high or max(rw, rh) > _CODE_ASPECT * min(rw, rh):
+        if not low <= side <= high or max(rw, rh) > aspect * min(rw, rh):
             continue
-        if cv2.contourArea(contour) < _CODE_FILL * rw * rh:
+        if cv2.contourArea(contour) < fill * rw * rh:
             continue
         mask = np.zeros((h, w), np.uint8)
         cv2.drawContours(mask, [contour], 0, (255,), -1, offset=(-x, -y))
         inside = cv2.countNonZero(mask)
         share = cv2.countNonZero(cv2.bitwise_and(dark[y : y + h, x : x + w], mask)) / max(inside, 1)
-        if _CODE_DARK[0] <= share <= _CODE_DARK[1]:
-            found.append((float(cx), float(cy), float(side), float(angle)))
-    return sorted(found, key=lambda s: -s[2])
+        if dark_low <= share <= dark_high:
+            square = (float(cx), float(cy), float(side), float(angle))
+            found.append((square, np.asarray(contour, np.int32)))
+            if first:
+                break
+    return sorted(found, key=lambda s: -s[0][2])
 
 
-def _find_by_code(image: Frame | RGBImage, layouts: CardLayouts) -> CardDetection | None:
+def _find_by_code(
+    image: Frame | RGBImage, layouts: CardLayouts, gray: npt.NDArray[np.uint8] | None = None
+) -> CardDetection | None:
     """A My Number back placed from its 2-D code (``_CODE_MM``), whatever its outline shows.
 
     The code's square gives the card's scale and its turn up to a quarter: each quarter
     turn places the card around it, ``align_to_layout`` fits each placement's sides to the
     layouts, and the best-fitting one is read (``recognise``), then, if it reads no back,
     placed again a little turned or scaled (``_CODE_NUDGES``): the read, not the code, says
-    whether it is the back. Corners in ``image``'s pixels.
+    whether it is the back. Corners in ``image``'s pixels; ``gray``: its grey copy, when
+    the caller has it.
     """
     rgb = _rgb(image)
     size = (int(rgb.shape[1]), int(rgb.shape[0]))
-    squares = _code_squares(np.asarray(cv2.cvtColor(rgb, cv2.COLOR_RGB2GRAY), np.uint8))
+    if gray is None:
+        gray = np.asarray(cv2.cvtColor(rgb, cv2.COLOR_RGB2GRAY), np.uint8)
+    blobs = _code_blobs(gray)
     cx_mm, cy_mm, _ = _CODE_MM
     width_mm, height_mm = ID1_SIZE_MM
     card = np.array([[0, 0], [width_mm, 0], [width_mm, height_mm], [0, height_mm]])
     card = card - (cx_mm, cy_mm)
     margin = DetectConfig().border_margin_px
-    for cx, cy, side, angle in squares[:_CODES_READ]:
+    for rank, ((cx, cy, side, angle), contour) in enumerate(blobs[:_CODES_READ]):
         square = (cx, cy, side)
         fits = [align_to_layout(image, _placed(card, square, angle + 90.0 * t), layouts)
                 for t in range(4)]  # fmt: skip
@@ -426,7 +485,71 @@ def _find_by_code(image: Frame | RGBImage, layouts: CardLayouts) -> CardDetectio
             found = _read_back(image, QuadDetection(CardQuad(quad, 1.0), cut), layouts)
             if found is not None:
                 return found
+        axes = _code_axes(gray, contour) if _CODE_AXES and rank == 0 else None
+        if axes is not None:  # the card sheared in perspective: placed on the code's own axes
+            at, per_mm = axes
+            sheared = [align_to_layout(image, _on_axes(card, at, per_mm, t), layouts)
+                       for t in range(4)]  # fmt: skip
+            quad = max(sheared, key=lambda fit: fit[1])[0]
+            cut = cut_by_border(quad, size, margin)
+            found = _read_back(image, QuadDetection(CardQuad(quad, 1.0), cut), layouts)
+            if found is not None:
+                return found
     return None
+
+
+def _code_axes(
+    gray: npt.NDArray[np.uint8], contour: npt.NDArray[np.int32]
+) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.float64]] | None:
+    """The code's centre and its two module axes in pixels per card millimetre (columns).
+
+    The modules' edges run along the code's two axes, which perspective shears apart
+    (``_CODE_AXES``): each axis is the mean direction, weighted by gradient strength, of
+    the edges within 22.5 degrees of it, the pair first found from every edge's angle
+    modulo 90 degrees. The code's extent across each family of edges (its contour
+    projected on their normal) gives the scale along the other axis. None where the
+    edges give no direction.
+    """
+    x, y, w, h = cv2.boundingRect(contour)
+    patch = np.asarray(gray[y : y + h, x : x + w], np.float32)
+    gx = np.asarray(cv2.Sobel(patch, cv2.CV_32F, 1, 0, ksize=3), np.float64).ravel()
+    gy = np.asarray(cv2.Sobel(patch, cv2.CV_32F, 0, 1, ksize=3), np.float64).ravel()
+    strength, theta = np.hypot(gx, gy), np.arctan2(gy, gx)
+    base = float(np.angle(np.sum(strength * np.exp(4j * theta)))) / 4.0
+    normals = []
+    for axis in (base, base + np.pi / 2.0):
+        off = np.angle(np.exp(2j * (theta - axis))) / 2.0
+        weight = strength * (np.abs(off) < np.pi / 8.0)
+        if weight.sum() <= 0.0:
+            return None
+        turn = axis + float(np.angle(np.sum(weight * np.exp(2j * off)))) / 2.0
+        normals.append(np.array([np.cos(turn), np.sin(turn)]))
+    across, down = normals  # normals of the code's columns' and rows' edges
+    run_x = np.array([-down[1], down[0]])  # along a row: the card's x axis
+    run_y = np.array([-across[1], across[0]])  # along a column: its y axis
+    run_x = run_x if run_x[0] >= 0.0 else -run_x  # both as the frame's (no mirror card)
+    run_y = run_y if run_y[1] >= 0.0 else -run_y
+    points = contour.reshape(-1, 2).astype(np.float64)
+    side = _CODE_MM[2]
+    columns, centre = [], []
+    for normal, run in ((across, run_x), (down, run_y)):
+        spread = points @ normal
+        reach = abs(float(run @ normal))
+        if reach < 0.5:  # the two axes nearly parallel: no square
+            return None
+        columns.append(run * (float(spread.max() - spread.min()) / (side * reach)))
+        centre.append((float(spread.max()) + float(spread.min())) / 2.0)
+    at = np.linalg.solve(np.stack([across, down]), np.array(centre))
+    return at, np.stack(columns, axis=1)
+
+
+def _on_axes(
+    card: npt.NDArray[np.float64], at: npt.NDArray[np.float64],
+    per_mm: npt.NDArray[np.float64], turns: int,
+) -> F32:  # fmt: skip
+    """The card's corners (mm about the code's centre) on the code's axes, quarter-turned."""
+    quarter = np.linalg.matrix_power(_QUARTER, turns)
+    return np.asarray((card @ quarter.T) @ per_mm.T + at, np.float32)
 
 
 def _placed(

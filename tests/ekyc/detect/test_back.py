@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import cv2
 import numpy as np
 import pytest
 
@@ -172,3 +173,67 @@ def test_a_code_alone_is_not_a_back():
         for x, y, s, _ in squares
     )
     assert back._find_by_code(selfie, layouts()) is None  # ... and read as no back
+
+
+def test_a_selfie_with_nothing_like_the_code_is_not_searched_in_windows(monkeypatch):
+    # Every My Number back carries its 2-D code: a selfie whose windows' copy shows no square
+    # of code-like print (``_CODE_SEEN``, looser than the code search's rule) skips the
+    # windows; one with a code on the shirt (no card) is searched in every window.
+    screened: list[tuple[int, int]] = []
+
+    def counted(image, *args, **kwargs):
+        screened.append(image.shape[:2])
+        return []
+
+    monkeypatch.setattr(back, "_back_hints", counted)
+    monkeypatch.setattr(back, "_find_by_code", lambda *args, **kwargs: None)  # tested above
+    selfie = selfie_without_card(3000).copy()
+    assert back._code_squares(np.ascontiguousarray(selfie[..., 1]), back._CODE_SEEN) == []
+    assert find_held_my_number_back(selfie, layouts()) is None
+    assert screened == []
+    from benchmarks.synth.layout_common import qr_like
+
+    code = qr_like(np.random.default_rng(5))
+    block = np.repeat(np.kron(code, np.ones((2, 2), np.uint8))[..., None], 3, axis=2)
+    selfie[900 : 900 + block.shape[0], 300 : 300 + block.shape[1]] = block
+    assert find_held_my_number_back(selfie, layouts()) is None  # searched, and no back
+    assert len(screened) == len(_SELFIE_WINDOWS)
+
+
+def _sheared_back(seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """A back held in perspective beside a card-free selfie's chest: its top edge at -12
+    degrees, its left side at 18, its right side 7 % longer (held_back 61071's kind)."""
+    from benchmarks.synth import make_identity
+    from benchmarks.synth.cards import render_card
+    from ekyc.types import DocumentType, Side
+
+    doc = DocumentType.MY_NUMBER_CARD
+    card = render_card(doc, Side.BACK, make_identity(seed, doc), None)
+    top, left, width = np.deg2rad(-12.0), np.deg2rad(18.0), 330.0
+    down = width * 53.98 / 85.6 * np.array([np.sin(left), np.cos(left)])
+    tl = np.array([180.0, 700.0])
+    tr = tl + width * np.array([np.cos(top), np.sin(top)])
+    truth = np.array([tl, tr, tr + 1.07 * down, tl + down], np.float32)
+    h, w = card.image.shape[:2]
+    warp = cv2.getPerspectiveTransform(np.float32([[0, 0], [w, 0], [w, h], [0, h]]), truth)
+    frame = selfie_without_card(3000)
+    face = cv2.warpPerspective(card.image, warp, (720, 1280), flags=cv2.INTER_AREA)
+    alpha = cv2.warpPerspective(card.alpha.astype(np.float32) / 255.0, warp, (720, 1280))
+    held = frame * (1.0 - alpha[..., None]) + face * alpha[..., None]
+    return held.astype(np.uint8), truth
+
+
+def test_a_back_sheared_in_perspective_is_placed_on_its_codes_own_axes(monkeypatch):
+    # Perspective shears the code (rows at -12 deg, columns at 18): no turned square fits
+    # the card, nudged or not; its modules' two edge directions and extents place it.
+    selfie, truth = _sheared_back(3002)
+    monkeypatch.setattr(back, "_CODES_READ", 1)  # its code, the largest square (~0.3 s each)
+    monkeypatch.setattr(back, "_CODE_AXES", False)
+    assert back._find_by_code(selfie, layouts()) is None
+    monkeypatch.setattr(back, "_CODE_AXES", True)
+    found = back._find_by_code(selfie, layouts())
+    assert found is not None
+    assert shows_my_number_back(found)
+    turned = np.roll(truth, 2, axis=0)
+    gap = min(np.abs(found.quad.corners - c).max() for c in (truth, turned))
+    assert gap < 15.0  # px, on a card ~330 px wide
