@@ -45,14 +45,21 @@ _DOCS = tuple(d for d in DocumentType if d is not DocumentType.PASSPORT)
 _STEEP_DEG = 30.0
 
 
-def scene_spec(kind: str, seed: int, index: int) -> SceneSpec:
-    """Scene ``index`` of ``seed``: a tilt shot, or a flat drawn again until >= 30 degrees."""
-    for attempt in range(50):
+def scene_spec(
+    kind: str, seed: int, index: int, degrees: tuple[float, float] | None = None
+) -> SceneSpec:
+    """Scene ``index`` of ``seed``, drawn again until its tilt lies in ``degrees``.
+
+    By default a tilt shot as drawn, and a flat at ``_STEEP_DEG`` or more.
+    """
+    if degrees is None:
+        degrees = (0.0, 90.0) if kind == "tilt" else (_STEEP_DEG, 90.0)
+    for attempt in range(200):
         rng = np.random.default_rng([seed, index, attempt, 1])
         doc = _DOCS[int(rng.integers(0, len(_DOCS)))]
         identity = make_identity(seed * 1000 + index, doc)
         spec = sample_spec(kind, identity, SIZE, rng)
-        if kind == "tilt" or tilt_deg(spec.pose) >= _STEEP_DEG:
+        if degrees[0] <= tilt_deg(spec.pose) <= degrees[1]:
             return spec
     return spec
 
@@ -103,18 +110,19 @@ def judge(sc: Scene, quality: int, detected: bool, layouts: Any) -> dict[str, An
 
         det = find_card(Frame(image, md, "0" * 64), layouts)
         row["detected"] = (
-            "not found" if det is None else outcome(estimate_tilt(det, SIZE, md, image=image))
+            "not found" if det is None else outcome(estimate_tilt(det.quad, SIZE, md, image=image))
         )
     return row
 
 
 def run_kind(
-    kind: str, seed: int, n: int, lengths: list[float], detected: bool, layouts: Any
-) -> list[dict[str, Any]]:
-    """Every scene of ``kind`` at every length and direction: one row each."""
+    kind: str, seed: int, n: int, lengths: list[float], detected: bool, layouts: Any,
+    degrees: tuple[float, float] | None = None,
+) -> list[dict[str, Any]]:  # fmt: skip
+    """Every scene of ``kind`` (tilt in ``degrees``) at every length and direction: one row each."""
     rows = []
     for index in range(n):
-        spec = scene_spec(kind, seed, index)
+        spec = scene_spec(kind, seed, index, degrees)
         base = shaken(spec, seed, index, 0.0, 0.0)
         if float(base.record["visible_fraction"]) < 0.999:  # type: ignore[arg-type]
             continue
@@ -153,12 +161,18 @@ def run(args: argparse.Namespace, report: Report) -> None:
 
         layouts = CardLayouts.from_registry(Registry.from_manifest(threads=1))
     t0 = time.perf_counter()
+    flat_deg = None if args.flat_deg is None else tuple(args.flat_deg)
+    tilt_deg_range = None if args.tilt_deg is None else tuple(args.tilt_deg)
     flats = [
         r
-        for kind in ("screen", "photocopy")
-        for r in run_kind(kind, args.seed, args.flats, args.lengths, args.detected, layouts)
+        for kind in args.kinds
+        for r in run_kind(
+            kind, args.seed, args.flats, args.lengths, args.detected, layouts, flat_deg
+        )
     ]
-    tilts = run_kind("tilt", args.seed + 500, args.tilts, args.lengths, args.detected, layouts)
+    tilts = run_kind(
+        "tilt", args.seed + 500, args.tilts, args.lengths, args.detected, layouts, tilt_deg_range
+    )
     header = ["motion px", "direction", "n", *OUTCOMES]
     for title, rows in (("flats (screens, photocopies) at >= 30 deg", flats),
                         ("genuine tilt shots", tilts)):  # fmt: skip
@@ -180,6 +194,15 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--lengths", type=float, nargs="+", default=[0, 2, 4, 6, 8, 10, 12], help="motion, px"
     )
     parser.add_argument("--detected", action="store_true", help="also judge find_card's quad")
+    parser.add_argument("--kinds", nargs="+", default=["screen", "photocopy"], help="flat kinds")
+    parser.add_argument(
+        "--flat-deg", type=float, nargs=2, default=None, metavar=("LO", "HI"),
+        help="flats' tilt range (default: 30 degrees or more)",
+    )  # fmt: skip
+    parser.add_argument(
+        "--tilt-deg", type=float, nargs=2, default=None, metavar=("LO", "HI"),
+        help="tilt shots' range (default: as drawn)",
+    )  # fmt: skip
     parser.add_argument("--out", type=Path, default=None)
 
 

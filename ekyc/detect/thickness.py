@@ -186,6 +186,20 @@ _MOVED_REFIT = False
 # this many times better than one step smeared by any motion up to the witness's plus
 # the band's width.
 _MOVED_GAIN = 2.5
+# A card's side face is the card's own material, edge-lit; a screen shows a card with
+# the display's black around it, and the display's pixels or the blur at the shown
+# card's edge read as a band 1.5-2.3 px wide at the shallow end of the tilt band (session
+# 16: the lead's attack seed 35413 and dev 62100 were accepted so). A band darker than
+# this fraction of the face's brightness, with what lies beyond it darker than
+# ``_BEYOND_BLACK`` of it, is a dark strip on a black surround: no side face
+# (``_band_levels``). Development seeds (true corners, no forced motion): screens at
+# 28-36 degrees (67000, 68 in view) passing with such bands read band/face 0.25 and
+# 0.34 with beyond/face 0.03 and 0.08; genuine tilt shots passing (67500 at 30-40
+# degrees, 56; 67600 as drawn, 64) read band/face 0.36-1.0 (the lowest a side face in a
+# hand's shadow at 42 degrees, over a table at 0.52) and beyond/face 0.24 at least. The
+# band alone (>= 0.4) cost that one.
+_BAND_LIGHT = 0.4
+_BEYOND_BLACK = 0.2
 
 
 @dataclass(frozen=True, slots=True)
@@ -577,24 +591,27 @@ def _blur_matched_band(
     if step is None:
         return 0.0, None
     sigma = step[0]
-    found = _band_under_blur(full, quad, i, lo, hi, sigma, cfg, free=False)
+    shape = _edge_shape(step)
+    found = _band_under_blur(full, quad, i, lo, hi, sigma, cfg, free=False, shape=shape)
     if found > 0:
         return found, sigma
     lo = max(lo, _FREE_MIN_RATIO * width)
     if lo >= hi:
         return 0.0, sigma
-    return _band_under_blur(full, quad, i, lo, hi, sigma, cfg, free=True), sigma
+    return _band_under_blur(full, quad, i, lo, hi, sigma, cfg, free=True, shape=shape), sigma
 
 
 def _band_under_blur(
     full: F32, quad: F64, i: int, lo: float, hi: float, sigma: float, cfg: DetectConfig,
-    free: bool,
+    free: bool, shape: tuple[F64, F64] | None = None,
 ) -> float:  # fmt: skip
     """The band's fitted width across side ``i`` (``lo..hi`` px), 0 when none.
 
     ``free``: the blur is fitted too (``_FREE_SIGMAS``, one for both steps) and one step of
     any of those blurs is the alternative, which the two steps must beat by
     ``_FREE_BLUR_GAIN``; otherwise the blur is ``sigma`` (the opposite side's).
+    ``shape``: the opposite side's own edge (``_edge_shape``), shifted anywhere the single
+    step may lie, is a second alternative the two steps must beat by the same gain.
     """
     pad = 3.0 * (max(sigma, float(_FREE_SIGMAS[-1])) if free else sigma) + 2.0
     here = sample_profiles(full, quad[i], quad[(i + 1) % 4], hi + _STRADDLE_PX + pad, cfg)
@@ -639,6 +656,9 @@ def _band_under_blur(
             band = _two_steps(xs, y, *reach, sigma, outside)
         if band is None:
             continue
+        if shape is not None:
+            seen = np.array([np.interp(xs - a, *shape, left=0.0, right=1.0) for a in at])
+            one = min(one, float(fit_one(y, seen).min()))
         rss2, w, contrast, inner = band
         floor = _floor(len(xs))
         if (
@@ -647,10 +667,74 @@ def _band_under_blur(
             and w <= hi + 1e-6  # beyond the span: the second edge lies further out
             and w > lo + _GRID_PX / 2  # on its lower limit: a thinner edge (paper) or a line
             and _not_a_line(xs, y, rss2, sigma, outside)
+            and _lit(xs, y, inner, w, sigma)
             and _along_the_side(here.colour[:, keep], xs, at, inner, w, sigma, contrast)
         ):
             best = max(best, w)
     return best
+
+
+def _edge_shape(step: tuple[float, float, F64, F64] | None) -> tuple[F64, F64] | None:
+    """The opposite side's edge as it shows, 0 on the face to 1 beyond: ``(offsets, shape)``.
+
+    Its brightness across the step, within the fitted blur's reach of it (3 sigma and
+    2 px), rescaled between the levels at the two ends, offsets from the step's centre.
+    Whatever the camera, the JPEG or a display makes of a plain edge, the side facing away
+    shows it and no side face: a facing side explained as well by this shape, shifted,
+    shows no band either (``_band_under_blur``). A screen's shown card, its edge on the
+    display's pixels, read as two Gaussian steps at the shallow end of the tilt band
+    (dev 67000 #50, 31 degrees, a band of 1.5 px on a side predicted 0.85 px: gain 2.65
+    over a Gaussian step, 1.83 over this shape; h6's dev 62100, the accepted phone at 31.6
+    degrees, is refused by it too) though its opposite side's edge explained it as well.
+    Development seeds 67000/67500 (true corners; genuine at 30-40 degrees) and 67600
+    (genuine as drawn): genuine passing 56 -> 56 and 64 -> 64; on find_card's quads 50 ->
+    49 (a shot at 32 degrees under 1.9 px of defocus) and 63 -> 63.
+    """
+    if step is None:
+        return None
+    sigma, centre, x, y_all = step
+    keep = np.abs(x - centre) <= 3.0 * sigma + 2.0
+    lum = y_all[keep].mean(axis=1)
+    if len(lum) < 4:
+        return None
+    start, end = float(lum[:2].mean()), float(lum[-2:].mean())
+    if abs(end - start) < _BLUR_BAND_CONTRAST:
+        return None
+    shape = np.clip((lum - start) / (end - start), -0.5, 1.5)
+    return np.asarray(x[keep] - centre, dtype=np.float64), np.asarray(shape, dtype=np.float64)
+
+
+def _band_levels(
+    x: F64, y: F64, inner: float, w: float, sigma: float
+) -> tuple[float, float, float]:
+    """Brightness of the face, the band and what lies beyond it (``_two_steps``' fit).
+
+    The fit (intercept, the two steps and the rim line, least squares per colour) gives
+    the face's colour (the profile's level inside, before the first step), the band's (the
+    face's plus the first step) and the colour beyond (plus the second); brightness is the
+    mean over the three channels.
+    """
+    sig = np.full(1, sigma)
+    basis = np.stack(
+        [
+            np.ones_like(x),
+            blurred_step(x, np.full(1, inner), sig),
+            blurred_step(x, np.full(1, inner + w), sig),
+            thin_line(x, np.full(1, inner + w), sig),
+        ],
+        axis=1,
+    )
+    coef = np.linalg.lstsq(basis, y, rcond=None)[0]
+    face = float(coef[0].mean())
+    band = face + float(coef[1].mean())
+    return face, band, band + float(coef[2].mean())
+
+
+def _lit(x: F64, y: F64, inner: float, w: float, sigma: float) -> bool:
+    """Whether the band is no dark strip on a black surround (``_BAND_LIGHT``)."""
+    face, band, beyond = _band_levels(x, y, inner, w, sigma)
+    face = max(face, 1.0)
+    return band >= _BAND_LIGHT * face or beyond >= _BEYOND_BLACK * face
 
 
 def _not_a_line(x: F64, y: F64, rss2: float, sigma: float, outside: bool) -> bool:

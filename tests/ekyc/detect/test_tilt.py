@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import dataclasses
+import functools
 from contextlib import nullcontext
 
 import cv2
@@ -531,3 +532,41 @@ def test_a_square_corner_between_hidden_sides_vetoes_the_band():
         cv2.fillConvexPoly(image, np.round(tri).astype(np.int32), colour)
     check = estimate_tilt(scenes.truth(sc), (1280, 720), _meta(sc), image=image)
     assert not check.thickness_visible
+
+
+@functools.cache
+def _shallow_scene(kind: str, seed: int, index: int, degrees: tuple[float, float]):
+    from benchmarks import shake
+
+    spec = shake.scene_spec(kind, seed, index, degrees)
+    return shake.shaken(spec, seed, index, 0.0, 0.0), spec.effects.jpeg_quality
+
+
+def _shallow(kind: str, seed: int, index: int, degrees: tuple[float, float]) -> str:
+    """``benchmarks.shake``'s outcome for one scene, no forced motion, true corners."""
+    from benchmarks import shake
+
+    sc, quality = _shallow_scene(kind, seed, index, degrees)
+    return str(shake.judge(sc, quality, False, None)["true"])
+
+
+@pytest.mark.parametrize(
+    ("index", "rule", "off"),
+    [(50, "_edge_shape", lambda step: None), (20, "_BAND_LIGHT", 0.0), (51, "_BAND_LIGHT", 0.0)],
+)
+def test_a_screen_at_the_shallow_end_never_passes(monkeypatch, index, rule, off):
+    # Session 16: a phone showing the card at ~31 degrees passed (dev 62100, the lead's
+    # 35413): the shown card's edge on the display, with the display's black beyond it,
+    # read as a band of 1.35-1.5 px. Dev screens 67000 (31-34 degrees, bands of 1.5-2.25 px
+    # on sides predicted 0.85-1.1 px): #50's "band" is the opposite side's own edge shape
+    # (``_edge_shape``), #20's and #51's are as dark as the display's black (``_BAND_LIGHT``).
+    # Each passes with its rule off.
+    assert _shallow("screen", 67000, index, (28.0, 36.0)) in ("flat", "hold still")
+    monkeypatch.setattr(thickness, rule, off)
+    assert _shallow("screen", 67000, index, (28.0, 36.0)) == "pass"
+
+
+@pytest.mark.parametrize("index", [14, 25])
+def test_a_card_at_the_shallow_end_still_shows_its_side_face(index):
+    # Genuine tilt shots at 31.7-32.1 degrees whose side face is predicted 0.65-0.94 px.
+    assert _shallow("tilt", 67500, index, (30.0, 40.0)) == "pass"
