@@ -155,6 +155,44 @@ def test_a_card_shaken_across_its_facing_side_is_asked_to_hold_still(monkeypatch
     assert estimate_tilt(scenes.truth(sc), (1280, 720), _meta(sc), image=moved).passed
 
 
+def _askew(sc, which: str, px: float) -> np.ndarray:
+    """``sc``'s true quad with the far end of its widest facing side (``which="facing"``)
+    or of the side opposite it moved ``px`` along the side's outward normal."""
+    quad = scenes.truth(sc).astype(np.float64)
+    across = side_face_widths(quad, (1280, 720), focal_px((1280, 720), _focal(sc)), CFG)[:, 0]
+    i = int(np.argmax(across)) + (0 if which == "facing" else 2)
+    p0, p1 = quad[i % 4], quad[(i + 1) % 4]
+    d = (p1 - p0) / np.linalg.norm(p1 - p0)
+    quad[(i + 1) % 4] = p1 + px * np.array([d[1], -d[0]])
+    return quad.astype(np.float32)
+
+
+@pytest.mark.parametrize("seed", [0, 4])
+def test_a_quad_askew_of_the_facing_side_is_re_aimed_and_shows_the_band(seed, monkeypatch):
+    # find_card's quad with one end of a side 6-8 px off the card's edge (a corner on a
+    # finger or on a line of the table; the applicant's tilt shots 67503, 67524) smears the
+    # profiles across it and the card read flat. Re-aimed along the edge (``_settled``:
+    # the skew that gives the profiles' mean the most gradient energy) its side face shows.
+    sc = scenes.scene("tilt", seed, clean=True, background="fabric")
+    quad = _askew(sc, "facing", -6.0)
+    check = estimate_tilt(quad, (1280, 720), _meta(sc), image=sc.image)
+    assert check.passed
+    assert thickness._squarer(scenes.truth(sc).astype(np.float64), quad.astype(np.float64),
+                              (1280, 720), focal_px((1280, 720), _focal(sc)))  # fmt: skip
+    monkeypatch.setattr(thickness, "_settled", lambda full, quad, sides, cfg: quad)
+    assert not estimate_tilt(quad, (1280, 720), _meta(sc), image=sc.image).passed
+
+
+@pytest.mark.parametrize("kind", ["screen", "photocopy"])
+def test_a_flat_with_its_quad_askew_is_not_re_aimed_into_a_pass(kind):
+    # The same skews on a screen and a photocopy at 33.5 degrees: re-aimed or not, no band.
+    sc = scenes.scene(kind, 0)
+    for which, px in (("facing", -6.0), ("opposite", 6.0)):
+        check = estimate_tilt(_askew(sc, which, px), (1280, 720), _meta(sc), image=sc.image)
+        assert check.in_band
+        assert not check.passed
+
+
 def test_square_on_card_has_zero_tilt_and_fails_the_band():
     quad = np.array([[440, 200], [840, 200], [840, 452], [440, 452]], np.float32)
     check = estimate_tilt(quad, (1280, 720))
