@@ -46,6 +46,14 @@ __all__ = [
 # whose layout is not read at all (``DetectConfig.realign_unread``, where it is measured).
 _CARD_CHECK = DetectConfig(realign_unread=False)
 
+# A portrait view is a fair sample of the face only with at most this share of its face box
+# washed out (``_washed_fraction``: at least ``_WASHED_LEVEL`` bright, chroma at most
+# ``_WASHED_CHROMA_PCT`` % of it). See ``_portraits`` for what it decides.
+WASHED_MAX_FRACTION = 0.15
+_WASHED_LEVEL = 190
+_WASHED_CHROMA_PCT = 15
+_WASHED_INNER = (0.15, 0.25, 0.85)  # the face box's left, top and right, as fractions
+
 
 @dataclass(frozen=True, slots=True, eq=False)
 class SelfieFaces:
@@ -133,9 +141,11 @@ def selfie_stage(selfie: Frame, findings: DocumentFindings, matcher: FaceMatcher
     found = _portraits(findings, matcher, evidence, portraits)
     if not found:
         return SelfieFaces(mine, None)
-    used = [p for p in found if p.glare <= GLARE_MAX_FRACTION] or [
-        min(found, key=lambda p: p.glare)
-    ]
+    used = (
+        [p for p in found if p.trusted]
+        or [p for p in found if p.glare <= GLARE_MAX_FRACTION]
+        or [min(found, key=lambda p: p.glare)]
+    )  # fmt: skip
     scores = [matcher.compare(p.embedding, mine) for p in used]
     score = MatchScore(float(np.mean([s.similarity for s in scores])), scores[0].threshold,
                        scores[0].fmr, scores[0].model)  # fmt: skip
@@ -143,7 +153,8 @@ def selfie_stage(selfie: Frame, findings: DocumentFindings, matcher: FaceMatcher
                    threshold=round(score.threshold, 4), fmr=score.fmr, match=score.match,
                    model=score.model.id, references=[
                        {"view": p.view, "similarity": round(s.similarity, 4),
-                        "glare_fraction": round(p.glare, 4)}
+                        "glare_fraction": round(p.glare, 4),
+                        "washed_fraction": round(p.washed, 4)}
                        for p, s in zip(used, scores, strict=True)])  # fmt: skip
     uncertain = matcher.in_review_band(score)
     if matcher.review_threshold is not None:  # the band is on (MatchConfig.review_fmr)
@@ -180,6 +191,8 @@ class PortraitLook:
     glare: float = 0.0
     embedding: Embedding | None = None
     ms: float = 0.0
+    washed: float = 0.0
+    """Share of the best face's box washed out by a soft highlight (``_washed_fraction``)."""
 
     @property
     def best(self) -> FaceDetection | None:
@@ -202,9 +215,10 @@ def look_at_portrait(image: RGBImage, matcher: FaceMatcher) -> PortraitLook:
     if best is None:
         return PortraitLook(faces, ms=(time.perf_counter() - start) * 1000.0)
     glare = _glare_fraction(image, best.box)
+    washed = _washed_fraction(image, best.box)
     refined = refine_face(matcher.detector, image, best)
     embedding = embed_faces(image, (refined,), matcher.embedder)[0]
-    return PortraitLook(faces, glare, embedding, (time.perf_counter() - start) * 1000.0)
+    return PortraitLook(faces, glare, embedding, (time.perf_counter() - start) * 1000.0, washed)
 
 
 @dataclass(frozen=True, slots=True, eq=False)
@@ -212,6 +226,12 @@ class _Portrait:
     view: str
     embedding: Embedding
     glare: float
+    washed: float = 0.0
+
+    @property
+    def trusted(self) -> bool:
+        """Neither clipped highlights nor a soft veil over the face: a fair sample of it."""
+        return self.glare <= GLARE_MAX_FRACTION and self.washed <= WASHED_MAX_FRACTION
 
 
 def _portraits(findings: DocumentFindings, matcher: FaceMatcher, evidence: Evidence,
@@ -230,6 +250,19 @@ def _portraits(findings: DocumentFindings, matcher: FaceMatcher, evidence: Evide
     it (3,532 pairs of one's cards and another's selfie) 7 -> 3. A view joins only when its
     portrait matches the front's (same card: 8.7 or more, median 15.8, on those 60); the
     views used are chosen from the card's images only, never from the selfie.
+
+    A view is a fair sample only when its face is neither glared (``GLARE_MAX_FRACTION``)
+    nor washed out by a soft highlight under the clipping level (``WASHED_MAX_FRACTION``):
+    the views used are the fair ones where any is. A veiled front drags its score against
+    its own card's other view down too (consumed seed 35064, studied only: the front's
+    veiled portrait scored 2.24 against the selfie and 3.86 against the clean tilted view,
+    under the match threshold, and the clean view was dropped). So where the front's
+    portrait is not fair, a fair view that reaches the review band's threshold against it
+    (``FaceMatcher.review_threshold``, FMR 1e-2; none without the band) stands in for it.
+    The same-card check does not bind the portrait (a card printed with the same text and
+    another face scores 0.56-0.84 against the genuine one, threshold 0.68), so the face bind
+    stays: another person's portrait reaches it about once in a hundred, and whoever can
+    print such a card can show it as every shot anyway.
 
     ``looks``: ``look_at_portrait`` on the reference face and each other view, in that
     order (the reference face's alone when it shows no face), already done; looked at
@@ -256,8 +289,9 @@ def _portraits(findings: DocumentFindings, matcher: FaceMatcher, evidence: Evide
             return []
         evidence.check("portrait", faces=len(front.faces), score=round(best.score, 4),
                        box=best.box.round(1).tolist(),
-                       glare_fraction=round(front.glare, 4))  # fmt: skip
-        found.append(_Portrait("front", front.embedding, front.glare))
+                       glare_fraction=round(front.glare, 4),
+                       washed_fraction=round(front.washed, 4))  # fmt: skip
+        found.append(_Portrait("front", front.embedding, front.glare, front.washed))
         others: list[dict[str, Any]] = []
         for i, view in enumerate(looks[1:]):
             best = view.best
@@ -267,18 +301,54 @@ def _portraits(findings: DocumentFindings, matcher: FaceMatcher, evidence: Evide
             # Only the same face joins: should the same-card check ever pass another
             # person's card, its portrait must not pull the score towards the selfie.
             same_face = matcher.compare(found[0].embedding, view.embedding)
+            portrait = _Portrait("tilt" if i == 0 else f"tilt{i}", view.embedding, view.glare,
+                                 view.washed)  # fmt: skip
+            # A fair view stands in for a front veiled over (see the docstring) at the review
+            # band's looser face bind.
+            stands_in = (not same_face.match and not found[0].trusted and portrait.trusted
+                         and matcher.review_threshold is not None
+                         and same_face.similarity >= matcher.review_threshold)  # fmt: skip
             others.append({"view": i, "faces": len(view.faces), "score": round(best.score, 4),
                            "box": best.box.round(1).tolist(),
                            "glare_fraction": round(view.glare, 4),
+                           "washed_fraction": round(view.washed, 4),
                            "front_similarity": round(same_face.similarity, 4),
-                           "used": same_face.match})  # fmt: skip
-            if same_face.match:
-                found.append(_Portrait("tilt" if i == 0 else f"tilt{i}", view.embedding,
-                                       view.glare))  # fmt: skip
+                           "used": same_face.match or stands_in,
+                           "stands_in": stands_in})  # fmt: skip
+            if same_face.match or stands_in:
+                found.append(portrait)
         if others:
             evidence.check("portrait", other_views=others)
     evidence.timing("portrait", sum(look.ms for look in looks))
     return found
+
+
+def _washed_fraction(image: RGBImage, box_xywh: npt.NDArray[np.float32]) -> float:
+    """Share of the face's pixels washed out: bright (``_WASHED_LEVEL``), nearly colourless.
+
+    A soft highlight over a printed portrait (a lamp's reflection through the card's gloss,
+    under the clipping level ``glare_mask`` looks for) veils the face in white: the skin's
+    colour goes, the features fade and the embedding drifts. Counted over the face box's
+    middle (``_WASHED_INNER``: brows to chin, cheek to cheek), without the hair, a hat or
+    the portrait's background at its edges (a white hat read 0.17-0.24 over the whole box,
+    0.00 inside). Dev seeds 68000-68045 (studied, 74 views): clean portraits 0.00-0.10, a
+    veil or a glare streak over the face 0.14-0.43; consumed seed 35064 (studied only) 0.26
+    on the front, 0.00 on the same card's tilted view.
+    """
+    x, y, bw, bh = (float(v) for v in box_xywh)
+    left, top, right = _WASHED_INNER
+    x, y, bw, bh = x + left * bw, y + top * bh, (right - left) * bw, (1.0 - top) * bh
+    h, w = image.shape[:2]
+    x0, y0 = max(0, int(x)), max(0, int(y))
+    x1, y1 = min(w, int(np.ceil(x + bw))), min(h, int(np.ceil(y + bh)))
+    if x1 <= x0 or y1 <= y0:
+        return 0.0
+    crop = image[y0:y1, x0:x1]
+    r, g, b = crop[..., 0], crop[..., 1], crop[..., 2]
+    lo = np.minimum(np.minimum(r, g), b).astype(np.int16)
+    hi = np.maximum(np.maximum(r, g), b).astype(np.int16)
+    washed = (hi >= _WASHED_LEVEL) & ((hi - lo) * 100 <= _WASHED_CHROMA_PCT * hi)
+    return float(np.mean(washed))
 
 
 def _glare_fraction(image: RGBImage, box_xywh: npt.NDArray[np.float32]) -> float:
