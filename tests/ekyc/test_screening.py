@@ -72,3 +72,50 @@ def test_a_tilt_too_blurred_to_show_its_edge_asks_to_hold_still_not_flat() -> No
     (angle,) = tilt_problems(check(False, True, tilt=20.0))  # the angle first
     assert angle.code is ReasonCode.TILT_NOT_SHOWN
     assert tilt_problems(check(True, False)) == ()
+
+
+def test_a_key_field_read_surely_under_a_finger_asks_a_retake_about_the_finger() -> None:
+    """A thumb over the given name leaves the family name read surely (consumed seed 35001):
+    legible, but not the whole field."""
+    import dataclasses
+
+    from ekyc.screening import FINGER, FINGER_MAX_FRACTION
+
+    name = _read(FieldName.NAME, "田中", 0.96)
+    birth = _read(FieldName.BIRTH_DATE, dt.date(1965, 11, 2), 0.92)
+    edge = dataclasses.replace(name, finger_fraction=FINGER_MAX_FRACTION)  # at the limit
+    assert key_field_problems((edge, birth)) == ()
+    covered = dataclasses.replace(name, finger_fraction=0.33)
+    assert legible(covered)
+    (problem,) = key_field_problems((covered, birth))
+    assert problem.code is ReasonCode.KEY_FIELDS_ILLEGIBLE
+    assert problem.code in JUDGED
+    assert problem.detail == f"name: {FINGER} (33%)"
+    assert "田中" not in problem.detail
+    assert "finger covers" in problem.retake_message
+    assert "指が氏名・生年月日に掛かって" in problem.retake_message
+    unsure = _read(FieldName.BIRTH_DATE, None, 0.2)  # both kinds, unread first
+    (both,) = key_field_problems((covered, unsure))
+    assert both.detail == f"birth_date: nothing usable (0.20), name: {FINGER} (33%)"
+
+
+def test_finger_fraction_finds_a_thumb_pale_or_dark_not_ink_nor_a_warm_light() -> None:
+    import cv2
+    import numpy as np
+
+    from ekyc.read.ocr import finger_fraction
+
+    field = np.full((60, 400, 3), 238, np.uint8)  # a 40 x 6 mm field at 10 px/mm
+    for x in range(20, 300, 40):  # bold strokes of black and blurred grey print
+        cv2.rectangle(field, (x, 12), (x + 12, 48), (20, 20, 20), -1)
+    field[:, 200:] = cv2.GaussianBlur(field[:, 200:], (0, 0), 4)
+    assert finger_fraction(field, 10.0) == 0.0
+    warm = (field * np.float32([1.0, 0.9, 0.78])).astype(np.uint8)  # warm light, dimmer
+    assert finger_fraction(warm, 10.0) == 0.0
+    for skin in ((225, 182, 160), (120, 80, 62)):  # pale and dark thumbs
+        thumb = field.copy()
+        cv2.circle(thumb, (340, 30), 45, skin, -1)
+        covered = float(np.mean(np.all(thumb == skin, axis=2)))
+        assert abs(finger_fraction(thumb, 10.0) - covered) < 0.03
+        lit = (thumb * np.float32([1.0, 0.9, 0.78])).astype(np.uint8)
+        assert abs(finger_fraction(lit, 10.0) - covered) < 0.03
