@@ -299,18 +299,20 @@ def _median(values: F64) -> float:
 def median_profile(colour: F32) -> F32:
     """``np.median(colour, axis=0)`` of ``(n, m, 3)`` profiles: the same values, ~2x cheaper.
 
-    One partition along contiguous rows of the transposed samples (numpy's median
-    partitions the strided axis and averages through ``mean``); the two middle values of
-    an even count are averaged as ``mean`` does, their sum halved in the samples' dtype.
+    One in-place partition along contiguous rows of a transposed copy (numpy's median
+    partitions the strided axis and averages through ``mean``; ``np.partition`` of the
+    transposed view copies it in its strided order: ~20 % slower); the two middle values
+    of an even count are averaged as ``mean`` does, their sum halved in the samples' dtype.
     """
     n = colour.shape[0]
-    flat = colour.reshape(n, -1).T
+    flat = colour.reshape(n, -1).T.copy()  # C order: rows contiguous
     k = n // 2
     if n % 2:
-        middle = np.partition(flat, k, axis=1)[:, k]
+        flat.partition(k, axis=1)
+        middle = flat[:, k]
     else:
-        part = np.partition(flat, (k - 1, k), axis=1)
-        middle = (part[:, k - 1] + part[:, k]) / 2
+        flat.partition((k - 1, k), axis=1)
+        middle = (flat[:, k - 1] + flat[:, k]) / 2
     return np.asarray(middle.reshape(colour.shape[1:]), dtype=colour.dtype)
 
 

@@ -25,6 +25,8 @@
 
 from __future__ import annotations
 
+import functools
+import math
 from dataclasses import dataclass, replace
 
 import cv2
@@ -35,7 +37,7 @@ from ekyc.detect.candidates import WorkingImage, candidate_quads, clockwise, wor
 from ekyc.detect.config import DetectConfig
 from ekyc.detect.edges import EdgeFit, fit_sides, intersect
 from ekyc.detect.outline import outermost_sides
-from ekyc.detect.plane import aspect_ratios, focal_px, plane_pose, shape_factors
+from ekyc.detect.plane import aspect_ratios, focal_px, shape_factors
 from ekyc.detect.rank import claimable_area, nested_preference, side_evidence, visible_area
 from ekyc.detect.sideface import face_edge_quad
 from ekyc.types import AspectPrior, CardQuad, Frame, QuadDetection, RGBImage
@@ -124,7 +126,7 @@ class QuadSearch:
         (the layout placed it); one whose window shows only noise is fitted through it and
         stays about where it was (``test_refine_near_keeps_to_the_given_sides...``).
         """
-        cfg = replace(self._config, max_profiles=self._config.refine_max_profiles)
+        cfg = _fit_config(self._config)
         quad = clockwise(np.asarray(corners, np.float64))
         fits = fit_sides(_rgb(self._image), quad, half_width, cfg)
         kept = [f if f is not None and f.support >= cfg.min_score else None for f in fits]
@@ -238,7 +240,7 @@ def finish_quad(
     cropped = _crop(rgb, quad, pad + 3.0 * cfg.band_search_px)
     if cropped is not None:
         crop, offset = cropped
-        fit_cfg = replace(cfg, max_profiles=cfg.refine_max_profiles)
+        fit_cfg = _fit_config(cfg)
         quad = _outline_in_crop(crop, quad - offset, fit_cfg) + offset
         quad = clockwise(quad)
         face = face_edge_quad(crop, quad - offset, (width, height), f_px, fit_cfg, origin=offset)
@@ -324,23 +326,58 @@ def order_corners(
     The long side is the long side in space: the camera model undoes the perspective, so
     a card tilted 60 degrees about its short axis still has its long sides first.
     """
-    cfg = config or DetectConfig()
+    focal_35mm = (config or _DEFAULT).prior_focal_35mm
     quad = np.asarray(corners, dtype=np.float64)
-    x, y = quad[:, 0], quad[:, 1]
-    if float(np.dot(x, np.roll(y, -1)) - np.dot(np.roll(x, -1), y)) < 0:
-        quad = quad[::-1]
-    pose = plane_pose(
-        quad.astype(np.float32), image_size, focal_px(image_size, cfg.prior_focal_35mm)
-    )
-    side = np.linalg.norm(np.roll(quad, -1, axis=0) - quad, axis=1)
-    long_first = pose.aspect >= 1.0 if pose is not None else side[0] + side[2] >= side[1] + side[3]
+    # Four points in Python floats: numpy's per-call overhead was ~all of this function's
+    # cost (~0.4 ms a call, three calls per learned proposal kept).
+    pts = [(float(x), float(y)) for x, y in quad]
+    area2 = sum(pts[i - 1][0] * pts[i][1] - pts[i][0] * pts[i - 1][1] for i in range(4))
+    if area2 < 0:  # counter-clockwise on screen (y down)
+        quad, pts = quad[::-1], pts[::-1]
+    aspect = _aspect(pts, image_size, focal_px(image_size, focal_35mm))
+    if aspect is not None:
+        long_first = aspect >= 1.0
+    else:
+        side = [math.dist(pts[i], pts[(i + 1) % 4]) for i in range(4)]
+        long_first = side[0] + side[2] >= side[1] + side[3]
     if not long_first:
-        quad = np.roll(quad, -1, axis=0)
-    d = np.roll(quad, -1, axis=0) - quad
-    up = d[:, 0] / np.maximum(np.hypot(d[:, 0], d[:, 1]), 1e-9)  # -y of the outward normal
-    if up[2] > up[0]:
+        quad, pts = np.roll(quad, -1, axis=0), pts[1:] + pts[:1]
+    up = []  # -y of each side's outward normal
+    for i in (0, 2):
+        dx, dy = pts[i + 1][0] - pts[i][0], pts[i + 1][1] - pts[i][1]
+        up.append(dx / max(math.hypot(dx, dy), 1e-9))
+    if up[1] > up[0]:
         quad = np.roll(quad, -2, axis=0)
     return np.ascontiguousarray(quad, dtype=np.float32)
+
+
+def _aspect(
+    pts: list[tuple[float, float]], image_size: tuple[int, int], f_px: float
+) -> float | None:
+    """``plane_pose(...).aspect`` of one quad (side 0-1 over side 0-3 in space), or None.
+
+    ``plane.aspect_ratios``'s closed form in scalars: it agrees with ``plane_pose`` to
+    ~1e-6, so the long side can come out differently only for a quad square in space.
+    None where ``plane_pose`` finds the quad degenerate.
+    """
+    (x0, y0), (x1, y1), (x2, y2), (x3, y3) = pts
+    dx1, dx2, dx3 = x1 - x2, x3 - x2, x0 - x1 + x2 - x3
+    dy1, dy2, dy3 = y1 - y2, y3 - y2, y0 - y1 + y2 - y3
+    det = dx1 * dy2 - dx2 * dy1
+    if abs(det) < 1e-12:
+        return None
+    g = (dx3 * dy2 - dx2 * dy3) / det
+    h = (dx1 * dy3 - dx3 * dy1) / det
+    cx, cy = image_size[0] / 2, image_size[1] / 2
+    a = ((x1 - x0 + g * x1 - cx * g) / f_px, (y1 - y0 + g * y1 - cy * g) / f_px, g)
+    b = ((x3 - x0 + h * x3 - cx * h) / f_px, (y3 - y0 + h * y3 - cy * h) / f_px, h)
+    na, nb = math.hypot(*a), math.hypot(*b)
+    cross = math.hypot(
+        a[1] * b[2] - a[2] * b[1], a[2] * b[0] - a[0] * b[2], a[0] * b[1] - a[1] * b[0]
+    )
+    if not (na > 1e-12 and nb > 1e-12 and cross > 1e-12 * na * nb) or not math.isfinite(na / nb):
+        return None
+    return na / nb
 
 
 def order_many(quads: F64, image_size: tuple[int, int], cfg: DetectConfig) -> F64:
@@ -408,8 +445,21 @@ def _refine_in_crop(rgb: RGBImage, quad: F64, cfg: DetectConfig) -> tuple[float,
     y1 = min(height, int(np.ceil(quad[:, 1].max() + pad)))
     if x1 - x0 < 16 or y1 - y0 < 16:
         return None
-    fit_cfg = replace(cfg, max_profiles=cfg.refine_max_profiles)
+    fit_cfg = _fit_config(cfg)
     return _refine(rgb, quad, fit_cfg, max(width, height))
+
+
+@functools.lru_cache(maxsize=8)
+def _fit_config(cfg: DetectConfig) -> DetectConfig:
+    """``cfg`` with ``max_profiles`` at ``refine_max_profiles``, made once per config.
+
+    ``dataclasses.replace`` re-runs the config's checks, ~0.1-0.2 ms a call, and every
+    refinement and finish made one (the config is frozen: equal configs share the copy).
+    """
+    return replace(cfg, max_profiles=cfg.refine_max_profiles)
+
+
+_DEFAULT = DetectConfig()
 
 
 def _crop(rgb: RGBImage, quad: F64, pad: float) -> tuple[U8, F64] | None:
@@ -476,7 +526,7 @@ def refine_sides(
         The last pass's fit of each side (None: not fitted) and the clockwise corners they
         meet at, or None when fewer than three sides were fitted.
     """
-    fit_cfg = replace(cfg, max_profiles=cfg.refine_max_profiles)
+    fit_cfg = _fit_config(cfg)
     return _two_passes(_rgb(rgb), np.asarray(quad, np.float64), fit_cfg, max(rgb.shape[:2]))
 
 

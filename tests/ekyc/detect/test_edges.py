@@ -80,6 +80,8 @@ def test_the_median_profile_is_numpys_median(count):
     rng = np.random.default_rng(count)
     colour = rng.integers(0, 256, (count, 33, 3)).astype(np.float32)
     colour[:, ::3] += rng.random((count, 11, 3)).astype(np.float32)
+    before = colour.copy()
     got = median_profile(colour)
     assert got.dtype == np.float32
     assert np.array_equal(got, np.median(colour, axis=0))
+    assert np.array_equal(colour, before)  # partitioned in a copy, not in the samples

@@ -16,7 +16,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from ekyc.detect.config import DetectConfig
-from ekyc.detect.quad import colour_gradient, find_quad, order_corners, search_quads
+from ekyc.detect.plane import plane_pose
+from ekyc.detect.quad import _aspect, colour_gradient, find_quad, order_corners, search_quads
 from ekyc.types import AspectPrior
 from tests.ekyc.detect import scenes
 
@@ -117,6 +118,24 @@ def test_order_is_clockwise_long_side_first_facing_up(angle, start, reverse, dx)
     first = out[1] - out[0]
     third = out[3] - out[2]
     assert first[0] >= third[0] - 1e-6  # the first long side's normal points most upwards
+
+
+def test_order_corners_aspect_is_plane_poses():
+    # ``order_corners`` takes the long side from a scalar closed form of the quad's aspect
+    # in space: the same as ``plane_pose``'s, and None (the image sides decide) where it is.
+    rng = np.random.default_rng(7)
+    rect = np.array([[300.0, 200.0], [1000.0, 220.0], [990.0, 650.0], [310.0, 640.0]])
+    for sigma in (5.0, 60.0, 150.0):
+        for quad in rect + rng.normal(0.0, sigma, (50, 4, 2)):
+            pose = plane_pose(quad.astype(np.float32), (1280, 720), 1000.0)
+            aspect = _aspect([(float(x), float(y)) for x, y in quad], (1280, 720), 1000.0)
+            if pose is None:
+                assert aspect is None
+            else:
+                assert aspect == pytest.approx(pose.aspect, rel=1e-5)
+    line = [(0.0, 0.0), (100.0, 0.0), (200.0, 0.0), (300.0, 0.0)]  # collinear
+    assert plane_pose(np.array(line, np.float32), (1280, 720), 1000.0) is None
+    assert _aspect(line, (1280, 720), 1000.0) is None
 
 
 @pytest.mark.dataset
