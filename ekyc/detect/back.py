@@ -164,10 +164,16 @@ _CODE_RULE = (_CODE_OFFSET, _CODE_SIDE_PX, _CODE_ASPECT, _CODE_FILL, _CODE_DARK)
 # chest 100 -> 100, beside the face 100 -> 100, card-free 0 -> 0; CPU median per
 # card-free selfie 328 -> 83 ms (paired median -229 ms), with a back +5 to +7 ms. 12 MP
 # (69000-69029, 3024x4032 decoded at 1512x2016): 30 -> 30, 30 -> 30, 0 -> 0; card-free
-# 582 -> 113 ms. What the gate now misses is a back so blurred that its code shows no
-# square: at sigma 2.5 px the windows read some of those (12 of 12 tried).
+# 582 -> 113 ms. What it gives up is a back so blurred that its code shows no square
+# even sharpened (``_CODE_SHARPEN``), which the windows may still read.
 _CODE_SEEN = (6, (16.0, 400.0), 1.6, 0.65, (0.2, 0.9))
 _WINDOWS_NEED_CODE = True
+# ... and where the selfie as sent shows none, the rule is tried again on it sharpened by
+# an unsharp mask (Gaussian sigma px, amount): the gate paired with 3669918's on the same
+# dev backs blurred by sigma 2.5 px had refused at the chest 99 -> 96 of 100, beside the
+# face 97 -> 95 without it; with it a square shows in 100 and 100 of them (sigma 3 px:
+# 99 and 96, unsharpened 91 and 93), and in 5 of the 100 card-free selfies (unsharpened 3).
+_CODE_SHARPEN = (2.0, 2.0)
 # When the best turn's fit reads no back, it is placed again turned by these degrees or
 # scaled by these factors (in this order): a card in perspective makes its code's square
 # a few degrees and ~10 % off the card's. With the code alone (no windows) on dev seeds
@@ -244,7 +250,7 @@ def find_held_my_number_back(
     scale = min(1.0, _WINDOW_LONG_SIDE / max(rgb.shape[:2]))
     gray = np.asarray(cv2.cvtColor(rgb, cv2.COLOR_RGB2GRAY), np.uint8)
     seen = shrink(gray, scale) if scale < 1.0 else gray  # a third of the colour's shrinking
-    if _WINDOWS_NEED_CODE and not _code_squares(seen, _CODE_SEEN, first=True):
+    if _WINDOWS_NEED_CODE and not _shows_code(seen):
         return None  # no code-like print anywhere: no back (``_CODE_SEEN``)
     if scale < 1.0:  # a held card fills much of a window: the size the windows were set at
         rgb = _shrink(rgb, scale, half)
@@ -259,6 +265,20 @@ def find_held_my_number_back(
             return _moved(found, (start, top), scale)
     found = _find_by_code(rgb, layouts, gray)
     return None if found is None else _moved(found, (0, 0), scale)
+
+
+def _shows_code(gray: npt.NDArray[np.uint8]) -> bool:
+    """Whether a square of code-like print (``_CODE_SEEN``) shows, as is or sharpened.
+
+    Sharpened (``_CODE_SHARPEN``): a blurred code's modules lose the contrast the rule
+    asks for, which an unsharp mask gives back.
+    """
+    if _code_squares(gray, _CODE_SEEN, first=True):
+        return True
+    sigma, amount = _CODE_SHARPEN
+    soft = cv2.GaussianBlur(gray, (0, 0), sigma)
+    sharp = cv2.addWeighted(gray, 1.0 + amount, soft, -amount, 0.0)  # saturates to uint8
+    return bool(_code_squares(np.asarray(sharp, np.uint8), _CODE_SEEN, first=True))
 
 
 def _moved(found: CardDetection, shift: tuple[int, int], scale: float) -> CardDetection:

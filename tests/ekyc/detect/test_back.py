@@ -198,6 +198,12 @@ def test_a_selfie_with_nothing_like_the_code_is_not_searched_in_windows(monkeypa
     selfie[900 : 900 + block.shape[0], 300 : 300 + block.shape[1]] = block
     assert find_held_my_number_back(selfie, layouts()) is None  # searched, and no back
     assert len(screened) == len(_SELFIE_WINDOWS)
+    # A back blurred by 2.5 px: its code shows a square only sharpened (``_CODE_SHARPEN``).
+    held = held_back_selfie(3002, "beside_face")
+    gray = np.ascontiguousarray(cv2.GaussianBlur(held, (0, 0), 2.5))
+    gray = np.asarray(cv2.cvtColor(gray, cv2.COLOR_RGB2GRAY))
+    assert back._code_squares(gray, back._CODE_SEEN) == []
+    assert back._shows_code(gray)
 
 
 def _sheared_back(seed: int) -> tuple[np.ndarray, np.ndarray]:
