@@ -187,6 +187,7 @@ def test_a_selfie_with_nothing_like_the_code_is_not_searched_in_windows(monkeypa
 
     monkeypatch.setattr(back, "_back_hints", counted)
     monkeypatch.setattr(back, "_find_by_code", lambda *args, **kwargs: None)  # tested above
+    monkeypatch.setattr(back, "_WINDOWS_NEED_CODE", True)  # off in the product: see back.py
     selfie = selfie_without_card(3000).copy()
     assert back._code_squares(np.ascontiguousarray(selfie[..., 1]), back._CODE_SEEN) == []
     assert find_held_my_number_back(selfie, layouts()) is None
