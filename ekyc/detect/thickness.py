@@ -203,7 +203,7 @@ _BEYOND_BLACK = 0.2
 # sides opposite them re-aimed along the card's edges (``_settled``): a side turned a few
 # degrees off the edge (a corner placed on a finger, or on a line of the table beyond a
 # card of the table's colour) smears the profiles across it, so that neither the band nor
-# the opposite side's blur reads (my seeds 67500-67546, genuine tilt shots rendered as the
+# the opposite side's blur reads (dev seeds 67500-67546, genuine tilt shots rendered as the
 # applicant's: 2 of 7 called flat had a side 6-8 px off at one end, find_card's quad).
 # Skews up to this many pixels end to end are tried.
 _SETTLE_PX = 10.0
