@@ -106,7 +106,9 @@ class FieldRead:
         glare_fraction: Share of the region's pixels saturated by a highlight.
         view: Which image and preprocessing gave the read: ``"front"``, or a second read
             such as ``"front/flattened"`` or ``"tilt"`` (the tilted shot of the same card).
-        finger_fraction: Share of the region under a finger (``finger_fraction``).
+        finger_fraction: Share of the region under a finger (``finger_fraction``); measured
+            on the key fields only (``KEY_FIELDS``, the ones screened for it; ~5-10 ms a
+            field at 10 px/mm), 0.0 on the others.
     """
 
     field: FieldName
@@ -401,7 +403,7 @@ def read_fields(
             box=(box[0], box[1], box[2], box[3]),
             glare_fraction=float(np.mean(crop.min(axis=2) >= _GLARE_LEVEL)) if crop.size else 0.0,
             view=f"{view}/flattened" if line_flat else view,
-            finger_fraction=finger_fraction(crop, ppm),
+            finger_fraction=finger_fraction(crop, ppm) if region.field in KEY_FIELDS else 0.0,
         )
         for region, read, box, crop, line_flat in zip(
             regions, reads, boxes, crops, flat, strict=True
