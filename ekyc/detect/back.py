@@ -261,7 +261,6 @@ def find_held_my_number_back(
             return None  # no code-like print anywhere: no back (``_CODE_SEEN``)
     if scale < 1.0:  # a held card fills much of a window: the size the windows were set at
         rgb = _shrink(rgb, scale, half)
-    gray = np.asarray(cv2.cvtColor(rgb, cv2.COLOR_RGB2GRAY), np.uint8)
     height, width = rgb.shape[:2]
     for upper, lower, left, right in selfie_windows(height, width):
         top, start = int(height * upper), int(width * left)
@@ -270,7 +269,7 @@ def find_held_my_number_back(
         found = find_my_number_back(window, layouts, check)
         if found is not None:
             return _moved(found, (start, top), scale)
-    found = _find_by_code(rgb, layouts, gray)
+    found = _find_by_code(rgb, layouts)
     return None if found is None else _moved(found, (0, 0), scale)
 
 
@@ -475,22 +474,18 @@ def _code_blobs(
     return sorted(found, key=lambda s: -s[0][2])
 
 
-def _find_by_code(
-    image: Frame | RGBImage, layouts: CardLayouts, gray: npt.NDArray[np.uint8] | None = None
-) -> CardDetection | None:
+def _find_by_code(image: Frame | RGBImage, layouts: CardLayouts) -> CardDetection | None:
     """A My Number back placed from its 2-D code (``_CODE_MM``), whatever its outline shows.
 
     The code's square gives the card's scale and its turn up to a quarter: each quarter
     turn places the card around it, ``align_to_layout`` fits each placement's sides to the
     layouts, and the best-fitting one is read (``recognise``), then, if it reads no back,
     placed again a little turned or scaled (``_CODE_NUDGES``): the read, not the code, says
-    whether it is the back. Corners in ``image``'s pixels; ``gray``: its grey copy, when
-    the caller has it.
+    whether it is the back. Corners in ``image``'s pixels.
     """
     rgb = _rgb(image)
     size = (int(rgb.shape[1]), int(rgb.shape[0]))
-    if gray is None:
-        gray = np.asarray(cv2.cvtColor(rgb, cv2.COLOR_RGB2GRAY), np.uint8)
+    gray = np.asarray(cv2.cvtColor(rgb, cv2.COLOR_RGB2GRAY), np.uint8)
     blobs = _code_blobs(gray)
     cx_mm, cy_mm, _ = _CODE_MM
     width_mm, height_mm = ID1_SIZE_MM

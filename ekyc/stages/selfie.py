@@ -337,13 +337,9 @@ def _washed_fraction(image: RGBImage, box_xywh: npt.NDArray[np.float32]) -> floa
     """
     x, y, bw, bh = (float(v) for v in box_xywh)
     left, top, right = _WASHED_INNER
-    x, y, bw, bh = x + left * bw, y + top * bh, (right - left) * bw, (1.0 - top) * bh
-    h, w = image.shape[:2]
-    x0, y0 = max(0, int(x)), max(0, int(y))
-    x1, y1 = min(w, int(np.ceil(x + bw))), min(h, int(np.ceil(y + bh)))
-    if x1 <= x0 or y1 <= y0:
+    crop = _box_crop(image, (x + left * bw, y + top * bh, (right - left) * bw, (1.0 - top) * bh))
+    if crop is None:
         return 0.0
-    crop = image[y0:y1, x0:x1]
     r, g, b = crop[..., 0], crop[..., 1], crop[..., 2]
     lo = np.minimum(np.minimum(r, g), b).astype(np.int16)
     hi = np.maximum(np.maximum(r, g), b).astype(np.int16)
@@ -353,10 +349,18 @@ def _washed_fraction(image: RGBImage, box_xywh: npt.NDArray[np.float32]) -> floa
 
 def _glare_fraction(image: RGBImage, box_xywh: npt.NDArray[np.float32]) -> float:
     """Share of the box's pixels in ``glare_mask`` (saturated, colourless highlights)."""
+    crop = _box_crop(image, box_xywh)
+    return 0.0 if crop is None else float(np.mean(glare_mask(crop)))
+
+
+def _box_crop(
+    image: RGBImage, box_xywh: tuple[float, float, float, float] | npt.NDArray[np.float32]
+) -> RGBImage | None:
+    """The pixels of an ``(x, y, w, h)`` box clipped to the image (a view); None if empty."""
     h, w = image.shape[:2]
     x, y, bw, bh = box_xywh
     x0, y0 = max(0, int(x)), max(0, int(y))
     x1, y1 = min(w, int(np.ceil(x + bw))), min(h, int(np.ceil(y + bh)))
     if x1 <= x0 or y1 <= y0:
-        return 0.0
-    return float(np.mean(glare_mask(image[y0:y1, x0:x1])))
+        return None
+    return image[y0:y1, x0:x1]
