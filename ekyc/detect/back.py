@@ -152,33 +152,21 @@ _CODE_ASPECT = 1.35
 _CODE_FILL = 0.8
 _CODE_DARK = (0.3, 0.8)
 _CODE_RULE = (_CODE_OFFSET, _CODE_SIDE_PX, _CODE_ASPECT, _CODE_FILL, _CODE_DARK)
-# A selfie whose windows' copy shows no square of code-like print even by this looser rule
-# (fainter modules, longer, less filled squares) is not searched in windows: every My
-# Number back carries its 2-D code, and a card-free selfie's windows cost ~90 % of its
-# gate. On held_back's development seeds 69000-69099 (720x1280) every back held at the
-# chest or beside the face (200) showed a square of ``_CODE_RULE`` inside the card, and
-# one of this rule as sent and after a Gaussian blur of sigma 1.5 px (200 of 200), 2.5 px
-# (195: offset 8 and sides from 12 px, 189), 3 px (184); 3 of the 100 card-free selfies
-# show one (offset 8 / 12 px: 8; offset 5 and a looser dark share: 75). Paired with
-# 3669918's gate (whole frame, then windows; load ~13; offset 8 / 12 px): refused at the
-# chest 100 -> 100, beside the face 100 -> 100, card-free 0 -> 0; CPU median per
-# card-free selfie 328 -> 83 ms (paired median -229 ms), with a back +5 to +7 ms. 12 MP
-# (69000-69029, 3024x4032 decoded at 1512x2016): 30 -> 30, 30 -> 30, 0 -> 0; card-free
-# 582 -> 113 ms. What it gives up is a back so blurred that its code shows no square
-# even sharpened (``_CODE_SHARPEN``), which the windows may still read.
-_CODE_SEEN = (6, (16.0, 400.0), 1.6, 0.65, (0.2, 0.9))
-# OFF: a thumb over part of the code hides its square, and the windows then never look.
-# Lead's check (dev 69103-69112, chest and beside, a skin-coloured thumb over a third or
-# half of the code's width, 720x1280 JPEG): refused 20/20 with the windows always searched,
-# 12/20 with this skip. A My Number back must never be kept, so the windows stay until the
-# skip is made robust to a covered code (next session); the speed above is not had.
-_WINDOWS_NEED_CODE = False
-# ... and where the selfie as sent shows none, the rule is tried again on it sharpened by
-# an unsharp mask (Gaussian sigma px, amount): the gate paired with 3669918's on the same
-# dev backs blurred by sigma 2.5 px had refused at the chest 99 -> 96 of 100, beside the
-# face 97 -> 95 without it; with it a square shows in 100 and 100 of them (sigma 3 px:
-# 99 and 96, unsharpened 91 and 93), and in 5 of the 100 card-free selfies (unsharpened 3).
-_CODE_SHARPEN = (2.0, 2.0)
+# Every selfie's windows are searched, whatever its print shows. Session 17 skipped them
+# where no square of code-like print showed (a looser ``_CODE_RULE``, then on the selfie
+# unsharp-masked): a card-free selfie's gate ~369 -> 133 ms CPU at 720x1280, 665 -> 159 ms
+# at 12 MP. A thumb or glare over the code hides its square, while the windows still read
+# the card by its outline and layout: a skin-coloured thumb over a third or half of the
+# code's width, dev 69103-69112 (chest and beside, 720x1280 JPEG): refused 20/20 with the
+# windows, 12/20 with the skip; dev 73500-73509, 18/20 with the skip. Session 18 looked for
+# a rule that sees every covered back and skips card-free selfies, and found none (dev
+# 73500-73519, 720x1280): with a white glare disc 1.4x the code's side over it (sharp, and
+# blurred by 2.5 or 3 px), squares up to 3:1 (a code half covered) missed 10 of the 120
+# backs (the windows refused 6 of the 7 checked) and already showed in 18 of 40 card-free
+# selfies; with fill 0.55 and sides from 12 px every back showed one, and 39 of 40
+# card-free selfies. Print density (dark strokes per card-sized box) and rows of parallel
+# print overlapped as well (blurred backs down to card-free levels). A My Number back
+# must never be kept, so the speed waits for a skip that needs no print to show.
 # When the best turn's fit reads no back, it is placed again turned by these degrees or
 # scaled by these factors (in this order): a card in perspective makes its code's square
 # a few degrees and ~10 % off the card's. With the code alone (no windows) on dev seeds
@@ -246,19 +234,14 @@ def find_held_my_number_back(
 
     The whole frame's ``find_card`` returns the head and shoulders' outline over such a card:
     call this on a selfie after it. The card is looked for by its outline in windows, then
-    by its 2-D code (``_find_by_code``); with ``_WINDOWS_NEED_CODE`` (off), a selfie that
-    shows nothing like the code (``_CODE_SEEN``) is not searched. Corners in the frame's
-    pixels.
+    by its 2-D code (``_find_by_code``), in every selfie (no skip by what its print shows:
+    the note under ``_CODE_RULE``).
+    Corners in the frame's pixels.
     ``half``: the frame halved by ``cv2.pyrDown`` when the caller has it
     (``held_back_half``: a phone's selfie is shrunk through it).
     """
     rgb = image.image if isinstance(image, Frame) else image
     scale = min(1.0, _WINDOW_LONG_SIDE / max(rgb.shape[:2]))
-    if _WINDOWS_NEED_CODE:
-        gray = np.asarray(cv2.cvtColor(rgb, cv2.COLOR_RGB2GRAY), np.uint8)
-        seen = shrink(gray, scale) if scale < 1.0 else gray  # a third of the colour's shrinking
-        if not _shows_code(seen):
-            return None  # no code-like print anywhere: no back (``_CODE_SEEN``)
     if scale < 1.0:  # a held card fills much of a window: the size the windows were set at
         rgb = _shrink(rgb, scale, half)
     height, width = rgb.shape[:2]
@@ -271,20 +254,6 @@ def find_held_my_number_back(
             return _moved(found, (start, top), scale)
     found = _find_by_code(rgb, layouts)
     return None if found is None else _moved(found, (0, 0), scale)
-
-
-def _shows_code(gray: npt.NDArray[np.uint8]) -> bool:
-    """Whether a square of code-like print (``_CODE_SEEN``) shows, as is or sharpened.
-
-    Sharpened (``_CODE_SHARPEN``): a blurred code's modules lose the contrast the rule
-    asks for, which an unsharp mask gives back.
-    """
-    if _code_squares(gray, _CODE_SEEN, first=True):
-        return True
-    sigma, amount = _CODE_SHARPEN
-    soft = cv2.GaussianBlur(gray, (0, 0), sigma)
-    sharp = cv2.addWeighted(gray, 1.0 + amount, soft, -amount, 0.0)  # saturates to uint8
-    return bool(_code_squares(np.asarray(sharp, np.uint8), _CODE_SEEN, first=True))
 
 
 def _moved(found: CardDetection, shift: tuple[int, int], scale: float) -> CardDetection:
@@ -423,30 +392,21 @@ def _shrink(rgb: RGBImage, scale: float, half: RGBImage | None) -> RGBImage:
     return shrink(rgb, scale)
 
 
-_Rule = tuple[int, tuple[float, float], float, float, tuple[float, float]]
-
-
 _Square = tuple[float, float, float, float]
 
 
-def _code_squares(
-    gray: npt.NDArray[np.uint8], rule: _Rule = _CODE_RULE, *, first: bool = False
-) -> list[_Square]:
+def _code_squares(gray: npt.NDArray[np.uint8]) -> list[_Square]:
     """Squares of dense print, about half of it dark: the back's 2-D code, if any.
 
     ``(centre x, centre y, side, angle in degrees)``, the largest first. Every contour,
-    not the outer ones only: a card's shaded edge can enclose its code. ``rule``: the
-    modules' darkness, the side, aspect, fill and dark share (``_CODE_RULE``,
-    ``_CODE_SEEN``); ``first``: stop at the first square (whether any is seen).
+    not the outer ones only: a card's shaded edge can enclose its code (``_CODE_RULE``).
     """
-    return [square for square, _ in _code_blobs(gray, rule, first=first)]
+    return [square for square, _ in _code_blobs(gray)]
 
 
-def _code_blobs(
-    gray: npt.NDArray[np.uint8], rule: _Rule = _CODE_RULE, *, first: bool = False
-) -> list[tuple[_Square, npt.NDArray[np.int32]]]:
+def _code_blobs(gray: npt.NDArray[np.uint8]) -> list[tuple[_Square, npt.NDArray[np.int32]]]:
     """``_code_squares`` with each square's contour (frame pixels, ``(n, 1, 2)``)."""
-    offset, (low, high), aspect, fill, (dark_low, dark_high) = rule
+    offset, (low, high), aspect, fill, (dark_low, dark_high) = _CODE_RULE
     mean = cv2.blur(gray, (_CODE_BOX, _CODE_BOX))
     dark = cv2.threshold(cv2.subtract(mean, gray), offset, 255, cv2.THRESH_BINARY)[1]
     closed = cv2.morphologyEx(dark, cv2.MORPH_CLOSE, np.ones((_CODE_CLOSE,) * 2, np.uint8))
@@ -469,8 +429,6 @@ def _code_blobs(
         if dark_low <= share <= dark_high:
             square = (float(cx), float(cy), float(side), float(angle))
             found.append((square, np.asarray(contour, np.int32)))
-            if first:
-                break
     return sorted(found, key=lambda s: -s[0][2])
 
 

@@ -175,10 +175,9 @@ def test_a_code_alone_is_not_a_back():
     assert back._find_by_code(selfie, layouts()) is None  # ... and read as no back
 
 
-def test_a_selfie_with_nothing_like_the_code_is_not_searched_in_windows(monkeypatch):
-    # Every My Number back carries its 2-D code: a selfie whose windows' copy shows no square
-    # of code-like print (``_CODE_SEEN``, looser than the code search's rule) skips the
-    # windows; one with a code on the shirt (no card) is searched in every window.
+def test_every_window_of_a_selfie_is_searched_whatever_its_print_shows(monkeypatch):
+    # No skip by print: a thumb or glare over the code hides it while the outline still
+    # reads (session 17's code-square skip lost such backs; see back.py under _CODE_RULE).
     screened: list[tuple[int, int]] = []
 
     def counted(image, *args, **kwargs):
@@ -187,24 +186,25 @@ def test_a_selfie_with_nothing_like_the_code_is_not_searched_in_windows(monkeypa
 
     monkeypatch.setattr(back, "_back_hints", counted)
     monkeypatch.setattr(back, "_find_by_code", lambda *args, **kwargs: None)  # tested above
-    monkeypatch.setattr(back, "_WINDOWS_NEED_CODE", True)  # off in the product: see back.py
-    selfie = selfie_without_card(3000).copy()
-    assert back._code_squares(np.ascontiguousarray(selfie[..., 1]), back._CODE_SEEN) == []
+    selfie = selfie_without_card(3000)
+    assert back._code_squares(np.asarray(cv2.cvtColor(selfie, cv2.COLOR_RGB2GRAY))) == []
     assert find_held_my_number_back(selfie, layouts()) is None
-    assert screened == []
-    from benchmarks.synth.layout_common import qr_like
-
-    code = qr_like(np.random.default_rng(5))
-    block = np.repeat(np.kron(code, np.ones((2, 2), np.uint8))[..., None], 3, axis=2)
-    selfie[900 : 900 + block.shape[0], 300 : 300 + block.shape[1]] = block
-    assert find_held_my_number_back(selfie, layouts()) is None  # searched, and no back
     assert len(screened) == len(_SELFIE_WINDOWS)
-    # A back blurred by 2.5 px: its code shows a square only sharpened (``_CODE_SHARPEN``).
-    held = held_back_selfie(3002, "beside_face")
-    gray = np.ascontiguousarray(cv2.GaussianBlur(held, (0, 0), 2.5))
-    gray = np.asarray(cv2.cvtColor(gray, cv2.COLOR_RGB2GRAY))
-    assert back._code_squares(gray, back._CODE_SEEN) == []
-    assert back._shows_code(gray)
+
+
+def test_a_back_whose_code_glare_hides_is_refused_by_its_outline(windows_only):
+    # Session 17's skip (no code-like square, even sharpened) saw nothing here, nor in 5
+    # more of the 16 backs of test seeds 3000-3007 so glared, and never searched the windows.
+    held = held_back_selfie(3000, "beside_face").copy()
+    squares = back._code_squares(np.asarray(cv2.cvtColor(held, cv2.COLOR_RGB2GRAY)))
+    assert squares
+    cx, cy, side, _ = squares[0]
+    cv2.circle(held, (round(cx), round(cy)), round(side * 0.8), (250, 250, 250), -1)
+    gray = np.asarray(cv2.cvtColor(held, cv2.COLOR_RGB2GRAY))
+    assert not any(
+        abs(x - cx) < side and abs(y - cy) < side for x, y, _, _ in back._code_squares(gray)
+    )
+    assert shows_my_number_back(find_held_my_number_back(held, layouts()))
 
 
 def _sheared_back(seed: int) -> tuple[np.ndarray, np.ndarray]:
