@@ -27,6 +27,7 @@ __all__ = [
     "intersect",
     "median_profile",
     "sample_profiles",
+    "sample_sides",
 ]
 
 F32 = npt.NDArray[np.float32]
@@ -137,6 +138,48 @@ def _profile_origins(
     return origins[inside], normal
 
 
+def _sides_origins(
+    shape: tuple[int, ...], quad: F64, config: DetectConfig
+) -> list[tuple[F64, F64] | None]:
+    """``_profile_origins`` of each side of ``quad`` at once: the same values, one pass.
+
+    The per-side version's ~20 numpy calls cost ~0.1 ms a side, more than its arithmetic.
+    """
+    ends = np.roll(quad, -1, axis=0)
+    vec = ends - quad
+    length = np.hypot(vec[:, 0], vec[:, 1])
+    direction = vec / np.maximum(length, 1e-300)[:, None]  # a side under 8 px is dropped
+    span = length * (1.0 - 2.0 * config.corner_margin)
+    counts = np.minimum(config.max_profiles, np.maximum(8, span // config.profile_spacing_px))
+    starts = config.corner_margin * length
+    stops = length - config.corner_margin * length
+    sides = [i for i in range(4) if length[i] >= 8.0]
+    if not sides:
+        return [None] * 4
+    count = [int(counts[i]) for i in sides]
+    first = np.cumsum([0, *count])
+    index = np.arange(first[-1], dtype=np.float64) - np.repeat(first[:-1], count)
+    which = np.repeat(sides, count)
+    steps = (stops - starts) / (counts - 1)
+    ts = index * steps[which]
+    ts += starts[which]
+    ts[first[1:] - 1] = stops[sides]
+    origins = quad[which] + ts[:, None] * direction[which]
+    height, width = shape[:2]
+    inside = (
+        (origins[:, 0] >= 1) & (origins[:, 0] <= width - 1)
+        & (origins[:, 1] >= 1) & (origins[:, 1] <= height - 1)
+    )  # fmt: skip
+    placed: list[tuple[F64, F64] | None] = [None] * 4
+    for k, i in enumerate(sides):
+        rows = slice(int(first[k]), int(first[k + 1]))
+        if int(np.count_nonzero(inside[rows])) < 8:  # runs out of the frame: nothing to fit
+            continue
+        normal = np.array([direction[i, 1], -direction[i, 0]])
+        placed[i] = (origins[rows][inside[rows]], normal)
+    return placed
+
+
 def _sample(image: F32 | U8, origins: F64, normals: F64, offsets: F64) -> F32:
     """``(n, m, 3)`` colours at ``origins + offsets * normals`` (one profile per row).
 
@@ -150,16 +193,70 @@ def _sample(image: F32 | U8, origins: F64, normals: F64, offsets: F64) -> F32:
     map_x = _shifted(origins[:, :1] + offsets[None, :] * normals[:, :1])
     map_y = _shifted(origins[:, 1:] + offsets[None, :] * normals[:, 1:])
     if image.dtype == np.uint8:
-        height, width = image.shape[:2]
-        x0 = min(max(0, int(np.floor(map_x.min())) - 1), width - 1)
-        y0 = min(max(0, int(np.floor(map_y.min())) - 1), height - 1)
-        x1 = max(min(width, int(np.ceil(map_x.max())) + 2), x0 + 1)
-        y1 = max(min(height, int(np.ceil(map_y.max())) + 2), y0 + 1)
-        image = image[y0:y1, x0:x1].astype(np.float32)
-        map_x -= x0
-        map_y -= y0
+        return _remap_box(np.asarray(image, dtype=np.uint8), map_x, map_y)
     colour = cv2.remap(image, map_x, map_y, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
     return np.asarray(colour, dtype=np.float32)
+
+
+def _remap_box(image: U8, map_x: F32, map_y: F32) -> F32:
+    """``remap`` of a uint8 image's float copy, made of the maps' bounding box only.
+
+    ``map_x`` and ``map_y`` are shifted into the box in place.
+    """
+    height, width = image.shape[:2]
+    x0 = min(max(0, int(np.floor(map_x.min())) - 1), width - 1)
+    y0 = min(max(0, int(np.floor(map_y.min())) - 1), height - 1)
+    x1 = max(min(width, int(np.ceil(map_x.max())) + 2), x0 + 1)
+    y1 = max(min(height, int(np.ceil(map_y.max())) + 2), y0 + 1)
+    box = image[y0:y1, x0:x1].astype(np.float32)
+    map_x -= x0
+    map_y -= y0
+    colour = cv2.remap(box, map_x, map_y, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
+    return np.asarray(colour, dtype=np.float32)
+
+
+def _sample_sides(image: F32 | U8, seen: list[tuple[F64, F64]], offsets: F64) -> F32:
+    """``_sample`` of several sides' profiles, stacked: the same values, one map pass.
+
+    A uint8 image is still sampled side by side (four thin boxes, not the whole quad's),
+    but the maps are made once for every side.
+    """
+    origins = np.concatenate([o for o, _ in seen])
+    normals = np.concatenate([np.broadcast_to(n, o.shape) for o, n in seen])
+    if image.dtype != np.uint8:
+        return _sample(image, origins, normals, offsets)
+    map_x = _shifted(origins[:, :1] + offsets[None, :] * normals[:, :1])
+    map_y = _shifted(origins[:, 1:] + offsets[None, :] * normals[:, 1:])
+    shot = np.asarray(image, dtype=np.uint8)  # the uint8 shot itself (typed as such)
+    colour = np.empty((len(origins), len(offsets), shot.shape[2]), dtype=np.float32)
+    start = 0
+    for o, _ in seen:
+        rows = slice(start, start + len(o))
+        start = rows.stop
+        colour[rows] = _remap_box(shot, map_x[rows], map_y[rows])
+    return colour
+
+
+def sample_sides(
+    image: F32 | U8, quad: F64, half_width: float, config: DetectConfig, outer: float = 0.0
+) -> list[EdgeProfiles | None]:
+    """``sample_profiles`` of each side of a clockwise quad, in one pass (the same values)."""
+    placed = _sides_origins(image.shape, np.asarray(quad, dtype=np.float64), config)
+    seen = [p for p in placed if p is not None]
+    if not seen:
+        return [None] * 4
+    offsets = np.arange(-half_width, half_width + outer + 1e-9, config.profile_step_px)
+    colour = _sample_sides(image, seen, offsets)
+    profiles: list[EdgeProfiles | None] = []
+    start = 0
+    for side in placed:
+        if side is None:
+            profiles.append(None)
+            continue
+        rows = slice(start, start + len(side[0]))
+        start = rows.stop
+        profiles.append(EdgeProfiles(side[0], side[1], offsets, colour[rows]))
+    return profiles
 
 
 def _shifted(coordinate: F64) -> F32:
@@ -186,19 +283,12 @@ def fit_sides(
         Top-to-left fits in side order; None for a side that ``sample_profiles`` or
         ``fit_edge`` gives nothing for.
     """
-    placed = [_profile_origins(image.shape, quad[i], quad[(i + 1) % 4], config) for i in range(4)]
+    placed = _sides_origins(image.shape, np.asarray(quad, dtype=np.float64), config)
     seen = [p for p in placed if p is not None]
     if not seen:
         return [None] * 4
     offsets = np.arange(-half_width, half_width + 1e-9, config.profile_step_px)
-    if image.dtype == np.uint8:  # side by side: four thin boxes, not the whole quad's
-        colour = np.concatenate(
-            [_sample(image, o, np.broadcast_to(n, o.shape), offsets) for o, n in seen]
-        )
-    else:
-        origins = np.concatenate([o for o, _ in seen])
-        normals = np.concatenate([np.broadcast_to(n, o.shape) for o, n in seen])
-        colour = _sample(image, origins, normals, offsets)
+    colour = _sample_sides(image, seen, offsets)
     centres, mag = _gradient(colour, offsets)
     offs, heights = _subpixel_peaks(mag, centres, 0, len(centres))
     fits: list[EdgeFit | None] = []
@@ -267,7 +357,11 @@ def _fit_line(
         cx, cy, ux, uy = _tls_line(xs[keep], ys[keep])
         resid = np.abs((xs - cx) * -uy + (ys - cy) * ux)
         mad = _median(resid[keep])
-        keep = strong & (resid <= max(config.outlier_px, 3.0 * 1.4826 * mad))
+        kept = strong & (resid <= max(config.outlier_px, 3.0 * 1.4826 * mad))
+        settled = bool(np.array_equal(kept, keep))
+        keep = kept
+        if settled:  # the same points: another pass would refit the very same line
+            break
     return EdgeFit(
         np.array([cx, cy]), np.array([ux, uy]), float(keep.mean()), _median(heights[keep])
     )

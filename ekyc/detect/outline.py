@@ -27,7 +27,7 @@ import numpy as np
 import numpy.typing as npt
 
 from ekyc.detect.config import DetectConfig
-from ekyc.detect.edges import EdgeProfiles, line_intersection, median_profile, sample_profiles
+from ekyc.detect.edges import EdgeProfiles, line_intersection, median_profile, sample_sides
 
 __all__ = ["outermost_sides"]
 
@@ -61,12 +61,7 @@ def outermost_sides(
     px_mm = (long_pair / (2 * _CARD_LONG_MM) + short_pair / (2 * _CARD_SHORT_MM)) / 2
     reach = config.outline_search_mm * px_mm
     low = config.outline_min_mm * px_mm
-    profiles = [
-        sample_profiles(
-            image, quad[i], quad[(i + 1) % 4], _RING_PX[1], config, outer=reach + _RING_PX[1]
-        )
-        for i in range(4)
-    ]
+    profiles = sample_sides(image, quad, _RING_PX[1], config, outer=reach + _RING_PX[1])
     # A side is looked at only when it and both its neighbours have profiles (the
     # neighbours' medians just outside them are the background).
     looked = [
