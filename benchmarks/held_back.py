@@ -17,12 +17,18 @@ frame alone and with the windows, the share of the same selfies without a card r
 decoded as ``Verifier`` decodes shots (``PipelineConfig().decode``: a 12 MP phone selfie,
 ``--size 3024x4032``, arrives as 1512 x 2016 px), so the gate is measured on the pixels it
 gets in ``verify`` and ``screen_shot``. The default 720 x 1280 is decoded whole, as before.
+
+Stress renders (dev seeds only): ``--hide thumb:0.5`` covers half the held back's 2-D code's
+width with a thumb, ``--hide glare:1.4`` lays a white disc 1.4x the code's side over it
+(``held_card.hide_code``); ``--blur SIGMA`` blurs every selfie (with a card or not) by a
+Gaussian of SIGMA px before the JPEG. A skip of the windows must keep every back these hide.
 """
 
 from __future__ import annotations
 
 import argparse
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import cv2
@@ -33,7 +39,7 @@ from benchmarks.report import Report, suite_main
 from benchmarks.synth import make_identity
 from benchmarks.synth.cards import render_card
 from benchmarks.synth.generate import face_people, load_face
-from benchmarks.synth.held_card import hold_card
+from benchmarks.synth.held_card import hide_code, hold_card
 from benchmarks.synth.selfie import render_selfie
 from ekyc import decode_image
 from ekyc.config import PipelineConfig
@@ -66,11 +72,30 @@ def _screen(data: bytes, layouts: CardLayouts) -> tuple[bool, bool, float, float
     return whole, held, (middle - start) * 1000, (end - middle) * 1000 if not whole else 0.0
 
 
+def _hide(spec: str | None) -> tuple[str, float] | None:
+    """``--hide``'s ``how:cover`` (``held_card.hide_code``), None when not given."""
+    if spec is None:
+        return None
+    how, _, cover = spec.partition(":")
+    if how not in ("thumb", "glare") or not cover:
+        raise ValueError(f"--hide must be thumb:COVER or glare:COVER, got {spec!r}")
+    return how, float(cover)
+
+
+def _blurred(sigma: float) -> Callable[[npt.NDArray[np.uint8]], npt.NDArray[np.uint8]]:
+    """The ``--blur`` applied to a rendered selfie (none at 0)."""
+    if sigma <= 0.0:
+        return lambda rgb: rgb
+    return lambda rgb: np.asarray(cv2.GaussianBlur(rgb, (0, 0), sigma), np.uint8)
+
+
 def run(args: argparse.Namespace, report: Report) -> None:
     faces_dir = args.data / "lfw_pairs_aligned112" if args.data else None
     people = face_people(faces_dir if faces_dir is not None and faces_dir.is_dir() else None)
     layouts = CardLayouts.from_registry(Registry.from_manifest())
     size = tuple(int(v) for v in args.size.lower().split("x"))
+    hide = _hide(args.hide)
+    blur = _blurred(args.blur)
     rows, results = [], {}
     clean_whole = clean_any = 0
     clean_ms: list[tuple[float, float]] = []
@@ -82,11 +107,13 @@ def run(args: argparse.Namespace, report: Report) -> None:
             card = render_card(doc, Side.BACK, make_identity(seed, doc), None)
             face = load_face(str(people[seed % len(people)][0]) if people else "astronaut")
             selfie, _ = render_selfie(face, (size[0], size[1]), rng)
-            held, _ = hold_card(selfie, card, rng, place)
-            whole, windows, _, _ = _screen(_jpeg(held), layouts)
+            held, corners = hold_card(selfie, card, rng, place)
+            if hide is not None:
+                held = hide_code(held, corners, *hide)
+            whole, windows, _, _ = _screen(_jpeg(blur(held)), layouts)
             n, whole_n, either_n = n + 1, whole_n + whole, either_n + (whole or windows)
             if place == PLACES[0]:  # the same selfie without the card, once
-                w, h, ms_w, ms_h = _screen(_jpeg(selfie), layouts)
+                w, h, ms_w, ms_h = _screen(_jpeg(blur(selfie)), layouts)
                 clean_whole, clean_any = clean_whole + w, clean_any + (w or h)
                 clean_ms.append((ms_w, ms_h))
         results[place] = {"n": n, "whole_frame_refused": whole_n / n, "refused": either_n / n}
@@ -99,7 +126,9 @@ def run(args: argparse.Namespace, report: Report) -> None:
     faces = "LFW" if people else "astronaut"
     report.section("Selfies screened on arrival",
                    f"seeds {args.seed}..{args.seed + args.n - 1}; faces: {faces}; "
-                   f"{size[0]}x{size[1]} JPEG q90, decoded as verify decodes")  # fmt: skip
+                   f"{size[0]}x{size[1]} JPEG q90, decoded as verify decodes"
+                   + (f"; code hidden: {args.hide}" if hide is not None else "")
+                   + (f"; blurred: sigma {args.blur} px" if args.blur > 0 else ""))  # fmt: skip
     report.table(["selfie", "n", "refused, whole frame", "refused, with windows"], rows)
     whole_ms = float(np.median([w for w, _ in clean_ms]))
     windows_ms = float(np.median([h for _, h in clean_ms]))
@@ -107,12 +136,15 @@ def run(args: argparse.Namespace, report: Report) -> None:
                 f"windows {windows_ms:.0f}.")  # fmt: skip
     results["cpu_ms_no_card"] = {"whole": whole_ms, "windows": windows_ms}
     report.results["held_back"] = results
+    report.results["held_back_render"] = {"hide": args.hide, "blur_px": args.blur}
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--n", type=int, default=40)
     parser.add_argument("--seed", type=int, default=30000)
     parser.add_argument("--size", default=f"{_SIZE[0]}x{_SIZE[1]}", help="selfies WxH")
+    parser.add_argument("--hide", default=None, help="thumb:COVER or glare:COVER (the code)")
+    parser.add_argument("--blur", type=float, default=0.0, help="Gaussian sigma px, every selfie")
     parser.add_argument("--data", type=Path, default=None)
     parser.add_argument("--out", type=Path, default=None)
 

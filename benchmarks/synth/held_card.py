@@ -58,3 +58,45 @@ def hold_card(
         centre_px = (round(at[0]), round(at[1]))
         cv2.ellipse(out, centre_px, axes, 20, 0, 360, _THUMB_RGB, -1, cv2.LINE_AA)
     return out, corners
+
+
+# The back's 2-D code in card millimetres: centre x, centre y, the modules' side
+# (``layout_mynumber`` pastes the block at 60-81 x 16-37 mm; ``ekyc.detect.back._CODE_MM``).
+_CODE_MM = (70.5, 26.5, 16.46)
+_CARD_MM = np.float32([[0, 0], [85.6, 0], [85.6, 53.98], [0, 53.98]])
+_GLARE = 250.0
+
+
+def hide_code(image: U8, corners: F64, how: str, cover: float) -> U8:
+    """``image`` with the 2-D code of the back held at ``corners`` (``hold_card``'s) hidden.
+
+    ``how="thumb"``: a skin-coloured ellipse over ``cover`` of the code's width from its
+    right side (a thumb holding the card there; 1.0 hides it all), then the 0.8 px blur of
+    an edge in focus. ``"glare"``: a white disc ``cover`` times the code's side across,
+    its edge soft. A skip of the windows by what the print shows must survive both (session
+    17's code-square skip lost such backs; see ``ekyc.detect.back``).
+    """
+    if how not in ("thumb", "glare"):
+        raise ValueError(f"how must be 'thumb' or 'glare', got {how!r}")
+    warp = cv2.getPerspectiveTransform(_CARD_MM, np.asarray(corners, np.float32))
+
+    def at(x_mm: float, y_mm: float) -> F64:
+        point = warp @ np.array([x_mm, y_mm, 1.0])
+        return np.asarray(point[:2] / point[2], np.float64)
+
+    cx_mm, cy_mm, side_mm = _CODE_MM
+    across = at(cx_mm + side_mm / 2, cy_mm) - at(cx_mm - side_mm / 2, cy_mm)
+    side = float(np.hypot(*across))
+    if how == "thumb":
+        centre = at(cx_mm + side_mm * (0.5 - cover / 2), cy_mm)
+        axes = (round(side * cover * 0.6 + 2), round(side * 0.9))
+        angle = float(np.degrees(np.arctan2(across[1], across[0])))
+        out = image.copy()
+        at_px = (round(centre[0]), round(centre[1]))
+        cv2.ellipse(out, at_px, axes, angle, 0, 360, _THUMB_RGB, -1, cv2.LINE_AA)
+        return np.asarray(cv2.GaussianBlur(out, (0, 0), 0.8), np.uint8)
+    centre = at(cx_mm, cy_mm)
+    mask = np.zeros(image.shape[:2], np.float32)
+    cv2.circle(mask, (round(centre[0]), round(centre[1])), round(side * cover / 2), 1.0, -1)
+    mask = cv2.GaussianBlur(mask, (0, 0), side * 0.08 + 1.0)[..., None]
+    return np.asarray(np.clip(image * (1.0 - mask) + _GLARE * mask, 0, 255), np.uint8)
