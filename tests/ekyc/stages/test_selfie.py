@@ -8,7 +8,7 @@ import cv2
 import numpy as np
 import pytest
 
-from benchmarks.synth.cards import render_card
+from benchmarks.synth.cards import CardFace, render_card
 from benchmarks.synth.generate import face_people, load_face
 from benchmarks.synth.identity import make_identity
 from benchmarks.synth.selfie import render_selfie
@@ -19,7 +19,7 @@ from ekyc.methods.base import DocumentFindings, Evidence
 from ekyc.registry import Registry
 from ekyc.stages import selfie_stage
 from ekyc.stages.selfie import WASHED_MAX_FRACTION
-from ekyc.types import DocumentType, Side
+from ekyc.types import DocumentType, Frame, Side
 from ekyc.verdict import Decision, ReasonCode, decide
 from tests.conftest import data_dir
 from tests.factories import encode
@@ -44,20 +44,39 @@ def _people() -> tuple[tuple[str, ...], tuple[str, ...]]:
     return tuple(map(str, people[0])), tuple(map(str, people[1]))
 
 
+@functools.cache
+def _rendered(face: str) -> CardFace:
+    """The front of identity 3 with ``face``'s portrait, rendered once per module: every test
+    here draws on the same few cards (read-only; ``_card`` and ``_veiled`` copy the image)."""
+    return render_card(_DOC, Side.FRONT, make_identity(3, _DOC), load_face(face), 10.0)
+
+
+@functools.cache
+def _selfie(face: str) -> Frame:
+    """``face``'s selfie (720x960, rng 5) as the stage receives it (PNG bytes decoded), made
+    once per module: the stage only reads it (the array is read-only to make sure)."""
+    selfie, _ = render_selfie(load_face(face), (720, 960), np.random.default_rng(5))
+    frame = decode_image(encode(selfie, "PNG"))
+    frame.image.flags.writeable = False
+    return frame
+
+
+@functools.cache
 def _card(face: str, glare: bool) -> np.ndarray:
-    card = render_card(_DOC, Side.FRONT, make_identity(3, _DOC), load_face(face), 10.0)
+    """The card image (read-only: cached and shared by the tests)."""
+    card = _rendered(face)
     image = np.array(card.image[..., :3])
     if glare and card.portrait_box is not None:
         x0, y0, x1, y1 = card.portrait_box
         centre = ((x0 + x1) // 2, (y0 + y1) // 2 - (y1 - y0) // 8)  # over the eyes
         cv2.ellipse(image, centre, ((x1 - x0) // 5, (y1 - y0) // 10), 0, 0, 360, (255,) * 3, -1)
+    image.flags.writeable = False
     return image
 
 
 def _run(card: np.ndarray, selfie_face: str) -> Evidence:
     matcher, layouts = _models()
-    selfie, _ = render_selfie(load_face(selfie_face), (720, 960), np.random.default_rng(5))
-    frame = decode_image(encode(selfie, "PNG"))
+    frame = _selfie(selfie_face)
     evidence = Evidence()
     findings = DocumentFindings(reference_face=card, card_image=card, document_type=_DOC)
     selfie_stage(frame, findings, matcher, layouts, _CONFIG, evidence)
@@ -82,8 +101,7 @@ class TestSelfieStage:
 
 def _run_views(card: np.ndarray, others: tuple[np.ndarray, ...], selfie_face: str) -> Evidence:
     matcher, layouts = _models()
-    selfie, _ = render_selfie(load_face(selfie_face), (720, 960), np.random.default_rng(5))
-    frame = decode_image(encode(selfie, "PNG"))
+    frame = _selfie(selfie_face)
     evidence = Evidence()
     findings = DocumentFindings(reference_face=card, card_image=card, document_type=_DOC,
                                 other_views=others)  # fmt: skip
@@ -138,7 +156,7 @@ class TestPortraitViews:
 def _veiled(face: str, alpha: float) -> np.ndarray:
     """The card with a soft white veil over the portrait's upper face, under the clipping
     level ``glare_mask`` looks for (a reflection through the card's gloss)."""
-    card = render_card(_DOC, Side.FRONT, make_identity(3, _DOC), load_face(face), 10.0)
+    card = _rendered(face)
     image = np.array(card.image[..., :3], dtype=np.float32)
     assert card.portrait_box is not None
     x0, y0, x1, y1 = card.portrait_box
@@ -156,12 +174,10 @@ class TestVeiledPortrait:
     def _run(self, front: np.ndarray, others: tuple[np.ndarray, ...], selfie_face: str,
              matcher: FaceMatcher) -> Evidence:  # fmt: skip
         layouts = _models()[1]
-        selfie, _ = render_selfie(load_face(selfie_face), (720, 960), np.random.default_rng(5))
         evidence = Evidence()
         findings = DocumentFindings(reference_face=front, card_image=front, document_type=_DOC,
                                     other_views=others)  # fmt: skip
-        selfie_stage(decode_image(encode(selfie, "PNG")), findings, matcher, layouts, _BAND,
-                     evidence)  # fmt: skip
+        selfie_stage(_selfie(selfie_face), findings, matcher, layouts, _BAND, evidence)
         return evidence
 
     def test_a_veiled_front_gives_way_to_the_clean_view_it_matches(self):
@@ -230,8 +246,7 @@ def _band_matcher() -> FaceMatcher:
 
 def _run_band(card_face: str, selfie_face: str, *, band: bool = True) -> Evidence:
     matcher, layouts = (_band_matcher() if band else _models()[0]), _models()[1]
-    selfie, _ = render_selfie(load_face(selfie_face), (720, 960), np.random.default_rng(5))
-    frame = decode_image(encode(selfie, "PNG"))
+    frame = _selfie(selfie_face)
     evidence = Evidence()
     card = _card(card_face, glare=False)
     findings = DocumentFindings(reference_face=card, card_image=card, document_type=_DOC)
