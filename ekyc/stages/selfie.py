@@ -37,8 +37,11 @@ __all__ = [
     "PortraitLook",
     "SelfieFaces",
     "SelfieLook",
+    "check_selfie_for_back",
+    "join_selfie_look",
     "look_at_portrait",
     "look_at_selfie",
+    "look_at_selfie_faces",
     "selfie_stage",
 ]
 
@@ -78,9 +81,28 @@ def look_at_selfie(selfie: Frame, matcher: FaceMatcher, layouts: CardLayouts,
                    ) -> SelfieLook:  # fmt: skip
     """The selfie's own work, which needs no other shot and records nothing.
 
+    ``check_selfie_for_back`` then ``look_at_selfie_faces``; the pipeline runs the two as
+    separate pieces (the gate is the longest piece of a verification, the faces need not
+    wait for it).
+
     ``screened``: the card ``find_card`` already found on the selfie's bytes (a screen on
     arrival, ``Verifier.screen_shot``); it is not looked for again, nor are the faces and
     the face gate where the screen judged them (``screened.face_gate``) with ``config``.
+
+    Raises:
+        StepNotAllowed: a My Number card's back is in the selfie.
+    """
+    timings = check_selfie_for_back(selfie, layouts, screened)
+    look = look_at_selfie_faces(selfie, matcher, config, screened)
+    return join_selfie_look(timings, look)
+
+
+def check_selfie_for_back(selfie: Frame, layouts: CardLayouts,
+                          screened: ShotScreening | None = None) -> dict[str, float]:  # fmt: skip
+    """``look_at_selfie``'s My Number back gate: refuse a back in the selfie; its timings.
+
+    The whole frame's search, unless ``screened`` found its card on arrival, then the
+    held-back windows, unless ``screened`` searched them.
 
     Raises:
         StepNotAllowed: a My Number card's back is in the selfie.
@@ -98,6 +120,16 @@ def look_at_selfie(selfie: Frame, matcher: FaceMatcher, layouts: CardLayouts,
     if windows:
         with timed_into(timings, "selfie.held_card_check"):
             refuse_my_number_back(find_held_my_number_back(selfie, layouts, half=half))
+    return timings
+
+
+def look_at_selfie_faces(selfie: Frame, matcher: FaceMatcher, config: MatchConfig,
+                         screened: ShotScreening | None = None) -> SelfieLook:  # fmt: skip
+    """``look_at_selfie``'s faces, face gate and embedding (not the My Number back gate).
+
+    The faces and the gate are the screen's where it judged them (``screened.face_gate``).
+    """
+    timings: dict[str, float] = {}
     if screened is not None and screened.face_gate is not None:
         faces, gate = screened.found_faces, screened.face_gate
     else:
@@ -109,6 +141,11 @@ def look_at_selfie(selfie: Frame, matcher: FaceMatcher, layouts: CardLayouts,
     with timed_into(timings, "selfie.embed"):
         embedding = embed_faces(selfie.image, (gate.face,), matcher.embedder)[0]
     return SelfieLook(faces, gate, embedding, timings)
+
+
+def join_selfie_look(gate_timings: dict[str, float], look: SelfieLook) -> SelfieLook:
+    """``look`` with the back gate's timings first, as ``look_at_selfie`` records them."""
+    return SelfieLook(look.faces, look.gate, look.embedding, {**gate_timings, **look.timings_ms})
 
 
 def selfie_stage(selfie: Frame, findings: DocumentFindings, matcher: FaceMatcher,
