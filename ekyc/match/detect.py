@@ -131,10 +131,13 @@ class YuNetDetector:
         margin = min(round(cfg.detect_margin * max(sh, sw)), room)
         net_h = -(-(sh + 2 * margin) // 32) * 32
         net_w = -(-(sw + 2 * margin) // 32) * 32
-        canvas = np.zeros((net_h, net_w, 3), np.uint8)
         small = image if scale == 1.0 else cv2.resize(image, (sw, sh), interpolation=cv2.INTER_AREA)
-        canvas[margin : margin + sh, margin : margin + sw] = small
-        bgr = canvas[:, :, ::-1].transpose(2, 0, 1)[None].astype(np.float32)
+        # The network's BGR planes, the image on a black margin, written plane by plane:
+        # the same floats as a padded canvas flipped, transposed and cast (~3.6 vs ~0.9 ms
+        # at 640x480, one core).
+        bgr = np.zeros((1, 3, net_h, net_w), np.float32)
+        for plane in range(3):
+            bgr[0, plane, margin : margin + sh, margin : margin + sw] = small[:, :, 2 - plane]
         name = self._spec.input.name if self._spec.input else "input"
         raw = self._session.run(self._outputs, {name: bgr})
         boxes, kps, scores = decode_yunet(
