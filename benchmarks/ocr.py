@@ -49,7 +49,7 @@ from ekyc.capture.quality import assess_quality
 from ekyc.detect.rectify import rectify
 from ekyc.read.fields import FieldName
 from ekyc.read.normalize import similarity
-from ekyc.read.ocr import KEY_FIELDS, FieldRead, flattened, normalize_value, read_fields
+from ekyc.read.ocr import SCREENED_FIELDS, FieldRead, flattened, normalize_value, read_fields
 from ekyc.read.tesseract import LineReader, TesseractCli
 from ekyc.screening import key_field_problems
 from ekyc.types import CardQuad, DocumentType, Side
@@ -172,7 +172,7 @@ def key_field_gate(reader: LineReader, doc: DocumentType, ppm: float) -> Callabl
 
     def asks_again(image: Any) -> bool:
         reads = read_fields(image, doc, Side.FRONT, reader=reader, px_per_mm=ppm,
-                            only=KEY_FIELDS)  # fmt: skip
+                            only=SCREENED_FIELDS)  # fmt: skip
         return bool(key_field_problems(reads.fields))
 
     return asks_again

@@ -565,14 +565,14 @@ def test_glare_over_the_front_portrait_is_judged_on_arrival_as_verify_measures_i
 def test_a_portrait_hidden_whole_is_judged_on_arrival_as_verify_finds_it(monkeypatch):
     # A thumb over the whole printed face: verify finds no face on the card (NO_FACE_ON_CARD,
     # nothing to match the selfie with), so the front step is asked again on arrival first.
-    # The name and date of birth are read on arrival as verify's first read reads them (the
+    # The name, date of birth and expiry are read on arrival as verify's first read reads them (the
     # same rectified pixels, values and confidences), and verify of the same bytes reuses
     # those reads; a thumb over the name instead leaves nothing legible there: the front
     # step is asked again for it (KEY_FIELDS_ILLEGIBLE, judged).
     import ekyc.pipeline
     from ekyc.detect import rectify
     from ekyc.read.fields import FieldName, field_regions
-    from ekyc.read.ocr import KEY_FIELDS, read_fields
+    from ekyc.read.ocr import SCREENED_FIELDS, read_fields
     from ekyc.screening import JUDGED
 
     person = applicant(7000, DocumentType.DRIVERS_LICENSE)
@@ -608,10 +608,12 @@ def test_a_portrait_hidden_whole_is_judged_on_arrival_as_verify_finds_it(monkeyp
     assert "NO_FACE_ON_CARD" in verdict.codes
     doc = person.document_type
     assert clean.key_fields is not None
-    assert [r.field for r in clean.key_fields] == [FieldName.NAME, FieldName.BIRTH_DATE]
+    assert [r.field for r in clean.key_fields] == [FieldName.NAME, FieldName.BIRTH_DATE,
+                                                   FieldName.EXPIRY_DATE]  # fmt: skip
     assert seen.key_fields is not None
-    again = read_fields(rectify(seen.frame, seen.detection.quad, px_per_mm=10.0), doc,
-                        Side.FRONT, reader=pipeline.reader, only=KEY_FIELDS).fields  # fmt: skip
+    card_seen = rectify(seen.frame, seen.detection.quad, px_per_mm=10.0)
+    again = read_fields(card_seen, doc, Side.FRONT, reader=pipeline.reader,
+                        only=SCREENED_FIELDS).fields  # fmt: skip
     assert [(r.value, r.confidence) for r in again] == [
         (r.value, r.confidence) for r in seen.key_fields
     ]
@@ -620,9 +622,8 @@ def test_a_portrait_hidden_whole_is_judged_on_arrival_as_verify_finds_it(monkeyp
         assert first[read.field.value]["value"] == str(read.value)
         assert first[read.field.value]["confidence"] == round(read.confidence, 3)
     assert groups
-    assert not any(group & set(KEY_FIELDS) for group in groups)
-    assert set().union(*groups) == {FieldName.ADDRESS, FieldName.EXPIRY_DATE,
-                                    FieldName.LICENSE_NUMBER}  # fmt: skip
+    assert not any(group & set(SCREENED_FIELDS) for group in groups)
+    assert set().union(*groups) == {FieldName.ADDRESS, FieldName.LICENSE_NUMBER}
 
     name = next(r for r in field_regions(doc, Side.FRONT) if r.field is FieldName.NAME)
     x0, y0, x1, y1 = (v * 10.0 for v in name.rect_mm)

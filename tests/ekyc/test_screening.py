@@ -1,5 +1,5 @@
-"""ekyc.screening: the key-field gate (which first reads of the name and date of birth stand),
-and the tilted shot's reasons."""
+"""ekyc.screening: the key-field gate (which first reads of the name, date of birth and expiry
+stand), and the tilted shot's reasons."""
 
 from __future__ import annotations
 
@@ -92,11 +92,43 @@ def test_a_key_field_read_surely_under_a_finger_asks_a_retake_about_the_finger()
     assert problem.code in JUDGED
     assert problem.detail == f"name: {FINGER} (33%)"
     assert "田中" not in problem.detail
-    assert "finger covers" in problem.retake_message
-    assert "指が氏名・生年月日に掛かって" in problem.retake_message
+    assert "finger covers the name:" in problem.retake_message
+    assert "指が氏名に掛かって" in problem.retake_message
     unsure = _read(FieldName.BIRTH_DATE, None, 0.2)  # both kinds, unread first
     (both,) = key_field_problems((covered, unsure))
     assert both.detail == f"birth_date: nothing usable (0.20), name: {FINGER} (33%)"
+    assert "指が氏名に掛かって" in both.retake_message  # the finger's advice, naming its field
+
+
+def test_an_expiry_with_no_date_under_a_finger_asks_a_retake_about_the_finger() -> None:
+    """``verify`` takes an expiry's date at any confidence and sends a card without one to a
+    person (``FIELD_UNREADABLE``): consumed seed 50096 (studied only), a thumb over a
+    residence card's expiry, read ``26日 まで有効`` on the front and the tilted shot alike.
+    Without a finger a missing date is left to ``verify``'s second reads."""
+    import dataclasses
+
+    from ekyc.read.ocr import SCREENED_FIELDS
+    from ekyc.screening import FINGER
+
+    assert FieldName.EXPIRY_DATE in SCREENED_FIELDS
+    name = _read(FieldName.NAME, "WANGXIAOMING", 0.92)
+    birth = _read(FieldName.BIRTH_DATE, dt.date(1952, 2, 14), 0.92)
+    unsure = _read(FieldName.EXPIRY_DATE, dt.date(2026, 9, 26), 0.3)  # a date: verify has it
+    assert key_field_problems((name, birth, unsure)) == ()
+    no_date = _read(FieldName.EXPIRY_DATE, None, 0.62)  # blurred, say: read again at the end
+    assert key_field_problems((name, birth, no_date)) == ()
+    thumb = dataclasses.replace(no_date, finger_fraction=0.4)
+    (covered,) = key_field_problems((name, birth, thumb))
+    assert covered.code is ReasonCode.KEY_FIELDS_ILLEGIBLE
+    assert covered.code in JUDGED
+    assert covered.detail == f"expiry_date: {FINGER} (40%)"
+    assert "finger covers the expiry date:" in covered.retake_message
+    assert "指が有効期限に掛かって" in covered.retake_message
+    read_under = dataclasses.replace(unsure, finger_fraction=0.4)  # read: no retake
+    assert key_field_problems((name, birth, read_under)) == ()
+    (both,) = key_field_problems((_read(FieldName.NAME, None, 0.1), birth, thumb))
+    assert both.detail == f"name: nothing usable (0.10), expiry_date: {FINGER} (40%)"
+    assert "A finger covers the expiry date:" in both.retake_message
 
 
 def test_finger_fraction_finds_a_thumb_pale_or_dark_not_ink_nor_a_warm_light() -> None:
