@@ -151,3 +151,12 @@ def test_finger_fraction_finds_a_thumb_pale_or_dark_not_ink_nor_a_warm_light() -
         assert abs(finger_fraction(thumb, 10.0) - covered) < 0.03
         lit = (thumb * np.float32([1.0, 0.9, 0.78])).astype(np.uint8)
         assert abs(finger_fraction(lit, 10.0) - covered) < 0.03
+        # given the glyph height, a thumb beside the print still counts (0.7 glyph off)...
+        assert abs(finger_fraction(thumb, 10.0, text_px=36.0) - covered) < 0.03
+    # ... and one over blank paper 3+ glyphs past the text's end covers no character
+    short = np.full((60, 600, 3), 238, np.uint8)
+    for x in range(20, 140, 40):
+        cv2.rectangle(short, (x, 12), (x + 12, 48), (20, 20, 20), -1)
+    cv2.circle(short, (420, 30), 45, (225, 182, 160), -1)
+    assert finger_fraction(short, 10.0) > 0.1
+    assert finger_fraction(short, 10.0, text_px=36.0) == 0.0
