@@ -638,4 +638,4 @@ def test_a_portrait_hidden_whole_is_judged_on_arrival_as_verify_finds_it(monkeyp
     assert problem.code in JUDGED
     assert problem.detail.startswith("name: ")
     assert "birth_date" not in problem.detail  # the date of birth is still legible
-    assert "氏名・生年月日" in problem.retake_message
+    assert "氏名が読み取れません" in problem.retake_message  # the advice names the field
