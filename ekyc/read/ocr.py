@@ -18,6 +18,7 @@ import logging
 import time
 from collections.abc import Collection
 from dataclasses import dataclass
+from typing import Any
 
 import cv2
 import numpy as np
@@ -363,7 +364,7 @@ _FINGER_CLEAR_GLYPHS = 3.0
 _INK_LEVEL = 0.55  # ink: darker than this share of the paper's level
 
 
-def _clear_of_text(finger: npt.NDArray[np.uint8], grey: npt.NDArray[np.float32], paper: float,
+def _clear_of_text(finger: npt.NDArray[Any], grey: npt.NDArray[np.float32], paper: float,
                    text_px: float) -> bool:  # fmt: skip
     """Whether the ``finger`` blobs lie ``_FINGER_CLEAR_GLYPHS`` glyphs or more off the text.
 
