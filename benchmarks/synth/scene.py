@@ -106,8 +106,13 @@ def sample_spec(
     background_kind: str = "any",
     clean: bool = False,
     px_per_mm: float | None = None,
+    tilt_range: tuple[float, float] | None = None,
 ) -> SceneSpec:
-    """Draw a card scene of ``kind`` (see :data:`CARD_KINDS`) for ``identity``'s document."""
+    """Draw a card scene of ``kind`` (see :data:`CARD_KINDS`) for ``identity``'s document.
+
+    ``tilt_range`` (degrees) replaces the kind's own (an attack's 0-35, a tilt shot's
+    30-60); the same random draws, so ``None`` draws what it always drew.
+    """
     if kind not in CARD_KINDS:
         raise ValueError(f"unknown card scene kind {kind!r}; expected one of {CARD_KINDS}")
     doc = identity.doc_type
@@ -117,7 +122,8 @@ def sample_spec(
         shot = Shot.TILT if rng.random() < 0.3 else Shot.FRONT
     side = Side.BACK if shot is Shot.BACK and Side.BACK in DOCUMENTS[doc].drawers else Side.FRONT
     camera = Camera(size[0], size[1], float(rng.uniform(60.0, 75.0)))
-    tilt_range = _TILT_RANGES[shot] if attack in (None, "other_person") else (0.0, 35.0)
+    if tilt_range is None:
+        tilt_range = _TILT_RANGES[shot] if attack in (None, "other_person") else (0.0, 35.0)
     out_of_frame = bool(rng.random() < 0.08) and not clean
     pose = sample_pose(rng, camera, DOCUMENTS[doc].size_mm, tilt_range, out_of_frame)
     fx = sample_effects(rng, attack) if not clean else Effects(jpeg_quality=95)

@@ -197,6 +197,31 @@ _RAMP_GAIN = 1.5
 # band alone (>= 0.4) cost that one.
 _BAND_LIGHT = 0.4
 _BEYOND_BLACK = 0.2
+# The opposite side's step, the blur's witness, is fitted only as far as the profile goes
+# on towards its levels: where it turns back by this fraction of the step's contrast (at
+# least ``_BLUR_BAND_CONTRAST``), a second edge begins (``_one_step_span``). Dev screen
+# 67000 #26 (30 degrees, the shown card 4-5 px inside a white bezel): the witness's window
+# reached the bezel's edge and read the blur as 1.29 px for the 1.60 px of defocus drawn
+# (1.63 with the span), and the facing side, a plain edge of that blur, fitted as two
+# narrower steps 1.8 px apart. Dev seeds, paired on the same renders (true corners /
+# find_card's quads): screens at 28-36 degrees (67000, 68 in view) passing 1 -> 0 / 2 -> 2;
+# genuine tilt shots at 30-40 degrees (67500, 75) 56 -> 57 / 51 -> 51, as drawn (67600,
+# 74) 64 -> 65 / 63 -> 63 (none lost; one shot called flat on its quad now asked to hold
+# still).
+_TURN_BACK = 0.25
+# A band whose black beyond is a display's border closed by a light bezel is no side face
+# (``_in_a_bezel``): the brightness returns by this fraction of the face-to-black contrast
+# within this many pixels past the band, along a line straight to this many pixels. On
+# find_card's quad #26's far side lies on the bezel's own edge, 4-5 px past the shown
+# card's, so the witness reads the bezel's step, not the card's; the facing side's black
+# (0.10 of the face) comes back to the bezel by 0.84-1.1 of that contrast 8-10 px past
+# its band in all four stretches. Dev seeds as above: screens on find_card's quads 2 -> 1
+# (the one left, #45, is a quad on a white tablet's body outline: its band is the device's
+# own 6.5 mm side), no genuine shot moved; genuine passes there read beyond/face 0.24 at
+# least (session 17), so the rule has not met a genuine card in development.
+_BEZEL_RETURN = 0.5
+_BEZEL_PX = 12.0
+_BEZEL_STRAIGHT_PX = 1.0
 
 
 # A shot that shows no band is looked at once more with the quad's facing sides and the
@@ -638,6 +663,7 @@ def _band_under_blur(
             and w > lo + _GRID_PX / 2  # on its lower limit: a thinner edge (paper) or a line
             and _not_a_line(xs, y, rss2, sigma, outside)
             and _lit(xs, y, inner, w, sigma)
+            and not _in_a_bezel(full, quad, i, xs, y, inner, w, sigma, cfg)
             and _along_the_side(here.colour[:, keep], xs, at, inner, w, sigma, contrast)
         ):
             best = max(best, w)
@@ -705,6 +731,43 @@ def _lit(x: F64, y: F64, inner: float, w: float, sigma: float) -> bool:
     face, band, beyond = _band_levels(x, y, inner, w, sigma)
     face = max(face, 1.0)
     return band >= _BAND_LIGHT * face or beyond >= _BEYOND_BLACK * face
+
+
+def _in_a_bezel(
+    full: F32, quad: F64, i: int, x: F64, y: F64, inner: float, w: float, sigma: float,
+    cfg: DetectConfig,
+) -> bool:  # fmt: skip
+    """Whether the black beyond the band is a display's border, closed by its bezel.
+
+    What lies beyond the band is black (``_BEYOND_BLACK`` of the face), and within
+    ``_BEZEL_PX`` past the band the brightness comes back by ``_BEZEL_RETURN`` of the
+    contrast from the face to that black, in all but one of ``_PIECES`` stretches of the
+    side, along one straight line (each stretch's steepest rise within ``_BEZEL_STRAIGHT_PX``
+    of the line through them): the display's edge, parallel to the shown card's, with a
+    light bezel beyond. A card on a black table shows that only beside a straight bright
+    edge running along its whole side a few pixels away.
+    """
+    face, _, beyond = _band_levels(x, y, inner, w, sigma)
+    if beyond >= _BEYOND_BLACK * max(face, 1.0):
+        return False
+    start = inner + w + 2.0 * sigma + 0.5
+    prof = sample_profiles(full, quad[i], quad[(i + 1) % 4], start + _BEZEL_PX + 1.0, cfg)
+    if prof is None or len(prof.colour) < 4 * _PIECES:
+        return False
+    sel = (prof.offsets >= start) & (prof.offsets <= start + _BEZEL_PX)
+    if sel.sum() < 3:
+        return False
+    xs = prof.offsets[sel]
+    found: list[tuple[int, float]] = []
+    for k, part in enumerate(np.array_split(prof.colour, _PIECES)):
+        lum = np.median(part, axis=0).mean(axis=1)[sel].astype(np.float64)
+        if lum.max() - beyond >= _BEZEL_RETURN * (face - beyond):
+            found.append((k, float(xs[int(np.argmax(np.gradient(lum)))])))
+    if len(found) < _PIECES - 1:
+        return False
+    k_, at = (np.array(v, dtype=np.float64) for v in zip(*found, strict=True))
+    line = np.polyval(np.polyfit(k_, at, 1), k_)
+    return bool(np.abs(at - line).max() <= _BEZEL_STRAIGHT_PX)
 
 
 def _not_a_line(x: F64, y: F64, rss2: float, sigma: float, outside: bool) -> bool:
@@ -785,6 +848,10 @@ def _step_fit(
     grad = np.abs(np.gradient(smooth))
     grad[np.abs(x) > reach] = 0.0
     centre = float(x[int(np.argmax(grad))])
+    if _TURN_BACK > 0:
+        lo, hi = _one_step_span(x, smooth, centre)
+        span = (x >= lo) & (x <= hi)
+        x, y_all = x[span], y_all[span]
     sigma = float(_SIGMAS[0])
     for _ in range(6):
         half = 3.0 * sigma + 2.0
@@ -800,6 +867,33 @@ def _step_fit(
             return fitted, centre, x, y_all
         sigma = fitted
     return sigma, centre, x, y_all
+
+
+def _one_step_span(x: F64, lum: F64, centre: float) -> tuple[float, float]:
+    """Offsets between which the profile ``lum`` is one step at ``centre``, no more.
+
+    Outwards from the step, the brightness goes on towards its level; where it turns back
+    by ``_TURN_BACK`` of the step's contrast, a second edge begins (a display's bezel a few
+    pixels beyond a screen's shown card) and the span ends at the turn.
+    """
+    c = int(np.argmin(np.abs(x - centre)))
+    near = np.abs(x - centre) <= 3.0
+    contrast = float(lum[near].max() - lum[near].min())
+    tol = max(_TURN_BACK * contrast, _BLUR_BAND_CONTRAST)
+    rising = lum[min(c + 1, len(lum) - 1)] >= lum[max(c - 1, 0)]
+    bounds = [float(x[0]), float(x[-1])]
+    for end, idx in ((1, range(c, len(lum))), (0, range(c, -1, -1))):
+        # towards ``end`` the level goes up when the step rises there (or falls behind)
+        up = rising == (end == 1)
+        best, at = lum[c], c
+        for k in idx:
+            v = lum[k]
+            if (v > best) == up and v != best:
+                best, at = v, k
+            elif abs(v - best) > tol:
+                bounds[end] = float(x[at])
+                break
+    return bounds[0], bounds[1]
 
 
 def _step_motion(

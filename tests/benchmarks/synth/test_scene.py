@@ -163,3 +163,22 @@ def test_documents_are_id1_except_passport() -> None:
         if doc is not DocumentType.PASSPORT:
             assert spec.size_mm == (85.60, 53.98)
             assert spec.thickness_mm == 0.76
+
+
+def test_a_tilt_range_replaces_the_kinds_own_with_the_same_draws() -> None:
+    # verify_rates' screen_shallow: the screen held at the shallow end of the tilt check's
+    # band (its own range is 0-35 degrees, so most screens never reach the thickness check).
+    from benchmarks.synth.applicant import SHALLOW_DEG
+
+    ident = make_identity(5, DocumentType.DRIVERS_LICENSE)
+    plain = sample_spec("screen", ident, SIZE, np.random.default_rng(7))
+    assert sample_spec("screen", ident, SIZE, np.random.default_rng(7), tilt_range=None) == plain
+    tilts = [
+        tilt_deg(
+            sample_spec(
+                "screen", ident, SIZE, np.random.default_rng(s), tilt_range=SHALLOW_DEG
+            ).pose
+        )
+        for s in range(8)
+    ]
+    assert all(SHALLOW_DEG[0] - 1e-6 <= t <= SHALLOW_DEG[1] + 1e-6 for t in tilts)
