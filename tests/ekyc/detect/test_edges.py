@@ -9,7 +9,13 @@ import pytest
 
 from ekyc.detect.candidates import clockwise
 from ekyc.detect.config import DetectConfig
-from ekyc.detect.edges import fit_edge, fit_sides, median_profile, sample_profiles
+from ekyc.detect.edges import (
+    fit_edge,
+    fit_sides,
+    median_profile,
+    sample_profiles,
+    sample_sides,
+)
 from tests.ekyc.detect import scenes
 
 
@@ -49,6 +55,14 @@ def test_the_uint8_shot_fits_as_its_float_copy(kind, seed, shift):
                 np.testing.assert_array_equal(a.point, b.point)
                 np.testing.assert_array_equal(a.direction, b.direction)
                 assert (a.support, a.strength) == (b.support, b.strength)
+        # The outline's four sides sampled in one pass: each side's own samples.
+        together = sample_sides(sc.image, corners, half, cfg, outer=6.0)
+        for i, prof in enumerate(together):
+            alone = sample_profiles(sc.image, corners[i], corners[(i + 1) % 4], half, cfg, 6.0)
+            assert (prof is None) == (alone is None)
+            if prof is not None and alone is not None:
+                np.testing.assert_array_equal(prof.origins, alone.origins)
+                np.testing.assert_array_equal(prof.colour, alone.colour)
 
 
 def test_a_side_out_of_frame_has_no_fit():
