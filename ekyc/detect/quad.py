@@ -459,6 +459,12 @@ def _fit_config(cfg: DetectConfig) -> DetectConfig:
     return replace(cfg, max_profiles=cfg.refine_max_profiles)
 
 
+@functools.lru_cache(maxsize=8)
+def _outline_config(cfg: DetectConfig) -> DetectConfig:
+    """``cfg`` with ``max_profiles`` at ``outline_max_profiles`` (``_fit_config``'s reason)."""
+    return replace(cfg, max_profiles=cfg.outline_max_profiles)
+
+
 _DEFAULT = DetectConfig()
 
 
@@ -475,7 +481,7 @@ def _crop(rgb: RGBImage, quad: F64, pad: float) -> tuple[U8, F64] | None:
 
 def _outline_in_crop(crop: F32 | U8, quad: F64, fit_cfg: DetectConfig) -> F64:
     """``outline.outermost_sides`` on a crop (crop coordinates); moved sides refitted."""
-    moved, shifts = outermost_sides(crop, quad, fit_cfg)
+    moved, shifts = outermost_sides(crop, quad, _outline_config(fit_cfg))
     if not any(shifts):
         return quad
     fits = fit_sides(crop, moved, fit_cfg.final_search_px, fit_cfg)
