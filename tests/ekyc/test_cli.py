@@ -1,21 +1,37 @@
 from __future__ import annotations
 
+import contextlib
+import io
 import json
 import subprocess
 import sys
+from pathlib import Path
 
 import numpy as np
 import pytest
 
 from ekyc.cli import EXIT_DATAERR, EXIT_FAIL, EXIT_OK, EXIT_USAGE, main
-from ekyc.demo import write_samples
 from tests.conftest import REPO
 
 
 @pytest.fixture(scope="module")
-def samples(tmp_path_factory):
+def demo_json(tmp_path_factory) -> tuple[int, str, Path]:
+    """One ``ekyc demo --json --out DIR`` run: (exit status, its stdout, DIR). The samples it
+    writes are ``write_samples``' (the demo's first step; ~3 s, most of it the HEIC encode),
+    so the quality tests below read them instead of writing a second set."""
     folder = tmp_path_factory.mktemp("samples")
-    return {path.name: path for _, path in write_samples(folder)}
+    out = io.StringIO()
+    with contextlib.redirect_stdout(out):
+        status = main(["demo", "--json", "--out", str(folder)])
+    return status, out.getvalue(), folder
+
+
+@pytest.fixture(scope="module")
+def samples(demo_json):
+    folder = demo_json[2]
+    names = sorted(p.name for p in folder.iterdir())
+    assert len(names) == 9, names  # the demo's samples and nothing else
+    return {name: folder / name for name in names}
 
 
 def _run(*args: str) -> subprocess.CompletedProcess[str]:
@@ -110,12 +126,13 @@ def test_demo_shows_every_sample(capsys):
         assert f"FAIL: {failure}" in body
 
 
-def test_demo_json_lines(capsys, tmp_path):
-    assert main(["demo", "--json", "--out", str(tmp_path)]) == EXIT_OK
-    records = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+def test_demo_json_lines(demo_json):
+    status, stdout, folder = demo_json
+    assert status == EXIT_OK
+    records = [json.loads(line) for line in stdout.splitlines()]
     assert len(records) == 9
     assert all("sample" in r and "error" in r for r in records)
-    assert (tmp_path / "front.heic").is_file()
+    assert (folder / "front.heic").is_file()
 
 
 @pytest.fixture(scope="module")
