@@ -414,21 +414,25 @@ def shrink(rgb: RGBImage, scale: float) -> RGBImage:
 
 def colour_gradient(blur: F32) -> tuple[F32, F32, F32]:
     """Per pixel, the x/y Sobel of the channel with the strongest gradient, and its size."""
-    gx: F32 = np.asarray(cv2.Sobel(blur, cv2.CV_32F, 1, 0, ksize=3), np.float32) / 8.0
-    gy: F32 = np.asarray(cv2.Sobel(blur, cv2.CV_32F, 0, 1, ksize=3), np.float32) / 8.0
-    mag2: F32 = gx * gx + gy * gy
+    gx: F32 = np.asarray(cv2.Sobel(blur, cv2.CV_32F, 1, 0, ksize=3), np.float32)
+    gy: F32 = np.asarray(cv2.Sobel(blur, cv2.CV_32F, 0, 1, ksize=3), np.float32)
+    gx /= 8.0
+    gy /= 8.0
+    mag2: F32 = gx * gx
+    mag2 += gy * gy
     m0, m1, m2 = mag2[..., 0], mag2[..., 1], mag2[..., 2]
-    # argmax's choice (the first of equal maxima) from two masks, as a uint8 channel index:
-    # one ``take_along_axis`` gather per array gives the same values as two nested
-    # ``where``s, for ~20 % less CPU in this function on a 384 x 216 working image.
+    # argmax's choice (the first of equal maxima) from two masks, as each pixel's flat index
+    # into the (H, W, 3) arrays: one ``take`` per array gathers the same values as
+    # ``take_along_axis`` (and as two nested ``where``s) for ~25 % less CPU in this function
+    # (10.6 -> 7.8 ms a call on the selfie windows' 384 x 360 working images, load ~9).
     second = (m1 > m0) & (m1 >= m2)
     third = (m2 > m0) & (m2 > m1)
-    channel = (second.view(np.uint8) + 2 * third.view(np.uint8))[..., None]
-
-    def pick(a: F32) -> F32:
-        return np.asarray(np.take_along_axis(a, channel, axis=2)[..., 0], dtype=np.float32)
-
-    return pick(gx), pick(gy), np.sqrt(pick(mag2))
+    flat = np.arange(0, 3 * m0.size, 3, dtype=np.intp).reshape(m0.shape)
+    flat += second
+    flat += 2 * third.view(np.uint8)
+    pick_x: F32 = gx.take(flat)
+    pick_y: F32 = gy.take(flat)
+    return pick_x, pick_y, np.sqrt(mag2.take(flat))
 
 
 def _refine_in_crop(rgb: RGBImage, quad: F64, cfg: DetectConfig) -> tuple[float, F64] | None:
