@@ -465,8 +465,8 @@ def _fit_config(cfg: DetectConfig) -> DetectConfig:
 
 @functools.lru_cache(maxsize=8)
 def _outline_config(cfg: DetectConfig) -> DetectConfig:
-    """``cfg`` with ``max_profiles`` at ``outline_max_profiles`` (``_fit_config``'s reason)."""
-    return replace(cfg, max_profiles=cfg.outline_max_profiles)
+    """``cfg`` sampling as the outline does (``outline_max_profiles``, ``outline_step_px``)."""
+    return replace(cfg, max_profiles=cfg.outline_max_profiles, profile_step_px=cfg.outline_step_px)
 
 
 _DEFAULT = DetectConfig()
