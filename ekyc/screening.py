@@ -45,8 +45,6 @@ __all__ = [
     "FINGER",
     "FINGER_MAX_FRACTION",
     "JUDGED",
-    "WASHED",
-    "WASHED_MAX_FRACTION",
     "CardProblem",
     "ShotScreening",
     "card_problems",
@@ -85,15 +83,6 @@ FINGER = "covered by a finger"
 # anyway, and the retake asked is about a thumb that is over the field.
 FINGER_MAX_FRACTION = 0.10
 
-# A portrait view is a fair sample of the face only with at most this share of its face box
-# washed out (``ekyc.stages.selfie._washed_fraction``: a soft highlight under the clipping
-# level); ``verify`` matches the selfie against fair views (``ekyc.stages.selfie``), and the
-# front is asked again on arrival when its portrait is not one (``portrait_problems``).
-WASHED_MAX_FRACTION = 0.15
-
-WASHED = "portrait washed out"
-"""In ``GLARE_ON_FIELDS``'s detail: the front's printed face washed out by a soft highlight."""
-
 EDGE_BLURRED = "edge_blurred"
 """``POOR_QUALITY``'s detail for a tilted shot whose card edges are too blurred across for
 its thickness to show either way (``TiltCheck.edge_blurred``): a retake held still."""
@@ -125,12 +114,6 @@ class CardProblem:
                 "The card's edge is blurred: hold the phone and the card still, tilted to about "
                 "45 degrees, and shoot again (カードの縁がぶれています。45度ほど傾けたまま"
                 "動かさずにもう一度撮影してください)"
-            )
-        if self.code is ReasonCode.GLARE_ON_FIELDS and WASHED in self.detail:
-            return (
-                "A reflection washes out the photo on the card: turn the card a little away "
-                "from the light and shoot again (顔写真が光で白く飛んでいます。光が映り込まない"
-                "ように少し向きを変えて、もう一度撮影してください)"
             )
         if self.code is ReasonCode.NO_FACE_ON_CARD:
             return (
@@ -219,28 +202,18 @@ def portrait_glare_problems(glare: float) -> tuple[CardProblem, ...]:
     return ()
 
 
-def portrait_problems(faces: int, glare: float | None, washed: float | None = None
-                      ) -> tuple[CardProblem, ...]:  # fmt: skip
-    """The front's printed portrait on arrival: hidden whole, glared over, or washed out.
+def portrait_problems(faces: int, glare: float | None) -> tuple[CardProblem, ...]:
+    """The front's printed portrait on arrival: hidden whole (no face found), or glared over.
 
     ``faces``: the faces ``ekyc.stages.look_at_portrait`` found on the rectified front;
-    ``glare``: the best one's glare (``portrait_glare_problems``); ``washed``: the share of
-    its face washed out (``PortraitLook.washed``). ``verify`` records ``NO_FACE_ON_CARD`` for
-    the same look (a reject: there is nothing to match the selfie with), so the front step is
-    asked again for it first; a judged retake, since the face detector can miss a genuine,
-    faint portrait. A washed-out face (over ``WASHED_MAX_FRACTION``) is no fair sample:
-    ``verify`` then leans on the tilted view alone, so the front is asked again with advice
-    about the light. Dev fronts 72000-72056 screened on arrival (57 fronts, 74 looks): 2
-    looks over the limit (0.26, 0.47; both asked again for the glare or an unsure name
-    too), the next 0.11, the clean rest <= 0.07; session 17's dev portraits 68000-68045:
-    clean 0.00-0.10, veils 0.14-0.43.
+    ``glare``: the best one's glare (``portrait_glare_problems``). ``verify`` records
+    ``NO_FACE_ON_CARD`` for the same look (a reject: there is nothing to match the selfie
+    with), so the front step is asked again for it first; a judged retake, since the face
+    detector can miss a genuine, faint portrait.
     """
     if faces == 0:
         return (CardProblem(ReasonCode.NO_FACE_ON_CARD, "no face on the printed portrait"),)
-    found = portrait_glare_problems(glare) if glare is not None else ()
-    if not found and washed is not None and washed > WASHED_MAX_FRACTION:
-        found = (CardProblem(ReasonCode.GLARE_ON_FIELDS, f"{WASHED} ({washed:.0%} of its face)"),)
-    return found
+    return portrait_glare_problems(glare) if glare is not None else ()
 
 
 def key_field_problems(reads: Iterable[FieldRead]) -> tuple[CardProblem, ...]:
@@ -371,8 +344,6 @@ class ShotScreening:
     portrait_glare: float | None = None
     """The glare over the printed portrait's face, when the screen was asked to judge the
     front step and found a face on the card (``portrait_glare_problems``)."""
-    portrait_washed: float | None = None
-    """The share of the printed face washed out, where ``portrait_glare`` is set."""
     portrait_faces: int | None = None
     """Faces found on the printed portrait, when the screen was asked to judge the front
     step and rectified its card (``portrait_problems``); ``None`` where it did not look."""
@@ -397,8 +368,7 @@ class ShotScreening:
         if not problems and self.quality is not None:
             problems = quality_problems(self.quality)
         if not problems and self.portrait_faces is not None:
-            problems = portrait_problems(self.portrait_faces, self.portrait_glare,
-                                         self.portrait_washed)  # fmt: skip
+            problems = portrait_problems(self.portrait_faces, self.portrait_glare)
         if not problems and self.key_fields is not None:
             problems = key_field_problems(self.key_fields)
         if not problems and self.tilt is not None:

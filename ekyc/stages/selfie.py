@@ -29,12 +29,7 @@ from ekyc.match import (
 )
 from ekyc.methods.base import DocumentFindings, Evidence, timed_into
 from ekyc.read.crosscheck import GLARE_MAX_FRACTION
-from ekyc.screening import (
-    WASHED_MAX_FRACTION,
-    ShotScreening,
-    portrait_glare_problems,
-    selfie_problems,
-)
+from ekyc.screening import ShotScreening, portrait_glare_problems, selfie_problems
 from ekyc.types import Embedding, FaceDetection, Frame, MatchScore, RGBImage
 from ekyc.verdict import ReasonCode
 
@@ -54,10 +49,10 @@ __all__ = [
 # whose layout is not read at all (``DetectConfig.realign_unread``, where it is measured).
 _CARD_CHECK = DetectConfig(realign_unread=False)
 
-# A portrait view is a fair sample of the face only with at most WASHED_MAX_FRACTION
-# (ekyc.screening's, which asks the front again on arrival past it) of its face box washed
-# out (``_washed_fraction``: at least ``_WASHED_LEVEL`` bright, chroma at most
+# A portrait view is a fair sample of the face only with at most this share of its face box
+# washed out (``_washed_fraction``: at least ``_WASHED_LEVEL`` bright, chroma at most
 # ``_WASHED_CHROMA_PCT`` % of it). See ``_portraits`` for what it decides.
+WASHED_MAX_FRACTION = 0.15
 _WASHED_LEVEL = 190
 _WASHED_CHROMA_PCT = 15
 _WASHED_INNER = (0.15, 0.25, 0.85)  # the face box's left, top and right, as fractions
