@@ -247,16 +247,25 @@ def sample_sides(
         return [None] * 4
     offsets = np.arange(-half_width, half_width + outer + 1e-9, config.profile_step_px)
     colour = _sample_sides(image, seen, offsets)
-    profiles: list[EdgeProfiles | None] = []
+    return [
+        None if side is None else EdgeProfiles(side[0][0], side[0][1], offsets, colour[side[1]])
+        for side in _side_rows(placed)
+    ]
+
+
+def _side_rows(
+    placed: list[tuple[F64, F64] | None],
+) -> list[tuple[tuple[F64, F64], slice] | None]:
+    """Each placed side with its rows in ``_sample_sides``' stack (None: a side not placed)."""
+    out: list[tuple[tuple[F64, F64], slice] | None] = []
     start = 0
     for side in placed:
         if side is None:
-            profiles.append(None)
+            out.append(None)
             continue
-        rows = slice(start, start + len(side[0]))
-        start = rows.stop
-        profiles.append(EdgeProfiles(side[0], side[1], offsets, colour[rows]))
-    return profiles
+        out.append((side, slice(start, start + len(side[0]))))
+        start += len(side[0])
+    return out
 
 
 def _shifted(coordinate: F64) -> F32:
@@ -291,16 +300,12 @@ def fit_sides(
     colour = _sample_sides(image, seen, offsets)
     centres, mag = _gradient(colour, offsets)
     offs, heights = _subpixel_peaks(mag, centres, 0, len(centres))
-    fits: list[EdgeFit | None] = []
-    start = 0
-    for side in placed:
-        if side is None:
-            fits.append(None)
-            continue
-        rows = slice(start, start + len(side[0]))
-        start = rows.stop
-        fits.append(_fit_line(side[0], side[1], offs[rows], heights[rows], config))
-    return fits
+    return [
+        None
+        if side is None
+        else _fit_line(side[0][0], side[0][1], offs[side[1]], heights[side[1]], config)
+        for side in _side_rows(placed)
+    ]
 
 
 def _subpixel_peaks(mag: F32, offsets: F64, lo: int, hi: int) -> tuple[F64, F64]:
