@@ -226,7 +226,7 @@ def key_field_problems(reads: Iterable[FieldRead]) -> tuple[CardProblem, ...]:
     (``FieldRead.finger_fraction``): the OCR reads the part left visible as surely as a whole
     name (consumed seed 35001, studied only: a thumb over the given name, the family name
     alone read at 0.96, and a name mismatch at the end). So does an expiry with no date read
-    under such a finger (``_EXPIRY_RULE``). A field not read that is that much under a finger
+    under such a finger (``_readable``). A field not read that is that much under a finger
     is named as covered, so the advice is about the finger. Never the text read, nor anything
     about the application: the answer is the same whoever applies with the card.
     """
@@ -247,7 +247,7 @@ def key_field_problems(reads: Iterable[FieldRead]) -> tuple[CardProblem, ...]:
     return (CardProblem(ReasonCode.KEY_FIELDS_ILLEGIBLE, detail),)
 
 
-# _EXPIRY_RULE: an expiry is asked again only when no date was read *and* a finger lies over
+# An expiry is asked again only when no date was read *and* a finger lies over
 # more than FINGER_MAX_FRACTION of its region. ``verify`` takes the date at any confidence,
 # and one the front's first read misses is read again flattened and on the tilted shot; a
 # card with no date read anywhere goes to a person (FIELD_UNREADABLE). Consumed seed 50096

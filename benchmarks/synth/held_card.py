@@ -11,6 +11,7 @@ import numpy as np
 import numpy.typing as npt
 
 from benchmarks.synth.cards import CardFace
+from ekyc.detect.rectify import ID1_SIZE_MM
 
 U8 = npt.NDArray[np.uint8]
 F64 = npt.NDArray[np.float64]
@@ -63,7 +64,7 @@ def hold_card(
 # The back's 2-D code in card millimetres: centre x, centre y, the modules' side
 # (``layout_mynumber`` pastes the block at 60-81 x 16-37 mm; ``ekyc.detect.back._CODE_MM``).
 _CODE_MM = (70.5, 26.5, 16.46)
-_CARD_MM = np.float32([[0, 0], [85.6, 0], [85.6, 53.98], [0, 53.98]])
+_CARD_MM = np.float32([[0, 0], [ID1_SIZE_MM[0], 0], ID1_SIZE_MM, [0, ID1_SIZE_MM[1]]])
 _GLARE = 250.0
 
 
