@@ -232,6 +232,17 @@ _TURN_BACK = 0.25
 _BEZEL_RETURN = 0.5
 _BEZEL_PX = 12.0
 _BEZEL_STRAIGHT_PX = 1.0
+# A flat copy's quad can lie on a line printed on it (a licence's frame line, the copied
+# card's outline), its own face's colour on both sides: the line then reads as a band on
+# the facing side. Print runs along the side opposite too, where a card shows its edge
+# (face to table) and no line. A band does not count when the opposite side shows a line
+# as wide as the band would be there (``_printed_line``): two steps that bring the colour
+# back to within this fraction of their change. Dev seeds 75200 (copies at 28-36 degrees),
+# 75700 (tilt shots at 30-40), 75710 (as drawn) and 75400 (detection scenes), true corners
+# and find_card's quads: the copies so refused read 0.03-0.17 (75200 #24, 75400 #95, on
+# licence frame lines), genuine opposite sides fitting two steps 1.19-8.07 on a quad on the
+# card (0.07 on one whose quad lay on the table's stripes, IoU ~0: refused).
+_LINE_RETURN = 0.5
 
 
 # A shot that shows no band is looked at once more with the quad's facing sides and the
@@ -493,6 +504,7 @@ def _blur_matched(
     across = side_face_widths(quad, size, f_px, config)[:, 0]
     measured = [0.0] * 4
     facing = []
+    sigmas: dict[int, float] = {}
     sharp = vetoed = False
     for i in range(4):
         if across[i] < _FACING_PX or across[(i + 2) % 4] >= _FACING_PX:
@@ -503,6 +515,8 @@ def _blur_matched(
         reach = width * config.band_width_tolerance + _STRADDLE_PX
         step = _step_fit(full, quad[j], quad[(j + 1) % 4], reach, config)
         measured[i], sigma = _blur_matched_band(full, quad, i, width, step, config)
+        if sigma is not None:
+            sigmas[i] = sigma
         moved = _step_motion(step)
         shaken = (
             moved is not None
@@ -515,7 +529,7 @@ def _blur_matched(
     if not any(measured[i] > 0 for i in facing):
         return False, measured, facing, bool(facing) and (vetoed or not sharp)
     hidden = [i for i in range(4) if across[i] < _FACING_PX]
-    if not _no_margin(full, quad, facing, hidden, measured, size, f_px, config):
+    if not _no_margin(full, quad, facing, hidden, measured, size, f_px, config, sigmas):
         return False, measured, facing, False
     square = _square_corner(full, quad, hidden, size, f_px, config)
     return not square, measured, facing, False
@@ -543,7 +557,7 @@ def _square_corner(
 
 def _no_margin(
     full: F32, quad: F64, facing: list[int], hidden: list[int], measured: list[float],
-    size: tuple[int, int], f_px: float, config: DetectConfig,
+    size: tuple[int, int], f_px: float, config: DetectConfig, sigmas: dict[int, float],
 ) -> bool:  # fmt: skip
     """No more than half the sides facing away show a copy's margin.
 
@@ -558,21 +572,81 @@ def _no_margin(
     some of its edges (a frame line, a coloured border) and read as a margin on one hidden
     side of genuine tilt shots whose bands fitted with gains of 7-15 (development detection
     seeds 4242, 40000-44000: 3 more of 167 tilt shots seen, the same 4 of 344 copies and screens
-    passing and the same 11 showing a band).
+    passing and the same 11 showing a band). The side opposite the widest band is the
+    exception: a line on it as wide as the band would be there (``_printed_line``) vetoes
+    alone, since the quad then runs along print on both sides (``_LINE_RETURN``).
     """
     printed = side_face_widths(quad, size, f_px, config, inward_mm=1.0)[:, 0]
     widest = max(facing, key=lambda k: measured[k])
     ratio = config.face_edge_veto_ratio
     margin_like = 0
+    blur = sigmas.get(widest, float(_SIGMAS[0]))
     for j in hidden:
         expect = measured[widest] * float(printed[j]) / max(float(printed[widest]), 1e-9)
         p0, p1 = quad[j], quad[(j + 1) % 4]
         strip = _band_at(full, p0, p1, expect, ratio, config)
         if strip <= 0:
             strip = _band_at(full, p1, p0, expect, ratio, config)  # inside the quad
+        lo = max(config.min_band_px, expect / ratio)
+        line = j == (widest + 2) % 4 and _printed_line(
+            full, quad, j, lo, expect * ratio, blur, config
+        )
+        if line:
+            measured[j] = strip if strip > 0 else expect
+            return False
         measured[j] = strip
         margin_like += strip > 0
     return 2 * margin_like <= len(hidden)
+
+
+def _printed_line(
+    full: F32, quad: F64, j: int, lo: float, hi: float, sigma: float, cfg: DetectConfig
+) -> bool:  # fmt: skip
+    """Whether side ``j`` lies on a printed line ``lo..hi`` px wide rather than an edge.
+
+    Within ``_STRADDLE_PX`` of the side, at blur ``sigma``: two steps ``lo..hi`` px apart
+    fit ``_BLUR_BAND_GAIN`` times better than one, each of ``_BLUR_BAND_CONTRAST`` at
+    least, the second taking the colour back to within ``_LINE_RETURN`` of the first's
+    change: what lies beyond the line is what lies before it, print on a surface that goes
+    on. A card's edge has the table beyond it, not more of its face.
+    """
+    reach = hi + _STRADDLE_PX + 3.0 * sigma + 2.0
+    prof = sample_profiles(full, quad[j], quad[(j + 1) % 4], reach, cfg)
+    if prof is None:
+        return False
+    x = prof.offsets.astype(np.float64)
+    y = np.median(prof.colour, axis=0).astype(np.float64)
+    at = np.arange(-_STRADDLE_PX, _STRADDLE_PX + 1e-9, _GRID_PX / 2)
+    one = float(fit_one(y, blurred_step(x, at[:, None], np.full((len(at), 1), sigma))).min())
+    floor = _floor(len(x))
+    for outside in (True, False):
+        two = _two_steps_colours(x, y, lo, hi, sigma, outside)
+        if two is None:
+            continue
+        rss2, c1, c2 = two
+        weak = min(float(np.linalg.norm(c1)), float(np.linalg.norm(c2)))
+        if (
+            one + floor >= _BLUR_BAND_GAIN * (rss2 + floor)
+            and weak >= _BLUR_BAND_CONTRAST
+            and float(np.linalg.norm(c1 + c2)) <= _LINE_RETURN * weak
+        ):
+            return True
+    return False
+
+
+def _two_steps_colours(
+    x: F64, y: F64, lo: float, hi: float, sigma: float, outside: bool
+) -> tuple[float, F64, F64] | None:
+    """``_two_steps``' best fit as ``(rss, first step's colour, second's)``, no rim line."""
+    ii, ww = _step_pairs(lo, hi, outside)
+    if not len(ii):
+        return None
+    sig = np.full((len(ii), 1), sigma)
+    rss, c1, c2 = fit_two(
+        y, blurred_step(x, ii[:, None], sig), blurred_step(x, (ii + ww)[:, None], sig)
+    )
+    k = int(np.argmin(rss))
+    return float(rss[k]), c1[k], c2[k]
 
 
 def _blur_matched_band(
@@ -981,10 +1055,7 @@ def _two_steps(
     ``outside``: the first step within ``_STRADDLE_PX`` of 0 (the band beyond the side);
     otherwise the second one (the band inside it).
     """
-    width = np.arange(lo, hi + 1e-9, _GRID_PX)
-    near = np.arange(-_STRADDLE_PX, _STRADDLE_PX + 1e-9, _GRID_PX)
-    nn, ww = (a.ravel() for a in np.meshgrid(near, width, indexing="ij"))
-    ii = nn if outside else nn - ww
+    ii, ww = _step_pairs(lo, hi, outside)
     if not len(ii):
         return None
     sig = np.full((len(ii), 1), sigma)
@@ -997,6 +1068,17 @@ def _two_steps(
     k = int(np.argmin(rss))
     contrast = min(float(np.linalg.norm(c1[k])), float(np.linalg.norm(c2[k])))
     return float(rss[k]), float(ww[k]), contrast, float(ii[k])
+
+
+def _step_pairs(lo: float, hi: float, outside: bool) -> tuple[F64, F64]:
+    """Where two steps ``lo..hi`` px apart may lie: their inner steps and widths.
+
+    ``outside``: the first step within ``_STRADDLE_PX`` of 0; otherwise the second one.
+    """
+    width = np.arange(lo, hi + 1e-9, _GRID_PX)
+    near = np.arange(-_STRADDLE_PX, _STRADDLE_PX + 1e-9, _GRID_PX)
+    nn, ww = (a.ravel() for a in np.meshgrid(near, width, indexing="ij"))
+    return (nn if outside else nn - ww), ww
 
 
 def _settled(full: F32, quad: F64, sides: list[int], cfg: DetectConfig) -> F64:

@@ -637,3 +637,47 @@ def test_a_screen_inside_a_light_bezel_never_passes(monkeypatch, keep):
 def test_a_card_at_the_shallow_end_still_shows_its_side_face(index):
     # Genuine tilt shots at 31.7-32.1 degrees whose side face is predicted 0.65-0.94 px.
     assert _shallow("tilt", 67500, index, (30.0, 40.0)) == "pass"
+
+
+@pytest.mark.parametrize("rule_on", [True, False])
+def test_a_printed_line_along_the_facing_and_opposite_sides_is_no_side_face(monkeypatch, rule_on):
+    # A copy's quad on a line printed on it (a licence's frame line): drawn along the
+    # facing side alone, the line reads as a band (a card's side face darker than its face
+    # and the table looks the same); print runs along the opposite side too, where a card
+    # shows its edge, and there it refuses the band (``_printed_line``).
+    sc = scenes.scene("photocopy", 0)
+    quad = scenes.truth(sc)
+    focal = _focal(sc)
+    band = measure_edge_band(sc.image, quad, focal, CFG)
+    assert not band.visible
+    facing = int(np.argmax(band.expected_px))
+    opposite = (facing + 2) % 4
+    printed = side_face_widths(quad, (1280, 720), focal_px((1280, 720), focal), CFG, inward_mm=1.0)
+    width = 1.3 * band.expected_px[facing]
+    along_facing = _strip(sc.image, quad, facing, 0.0, width, (70, 70, 70))
+    assert measure_edge_band(along_facing, quad, focal, CFG).visible
+    scale = printed[opposite, 0] / printed[facing, 0]
+    both = _strip(along_facing, quad, opposite, 0.0, width * scale, (70, 70, 70))
+    if not rule_on:
+        monkeypatch.setattr(thickness, "_LINE_RETURN", -1.0)
+    assert measure_edge_band(both, quad, focal, CFG).visible is not rule_on
+
+
+def _found_outcome(kind: str, seed: int, index: int) -> str:
+    """``benchmarks.shake``'s outcome on ``find_card``'s quad, no forced motion."""
+    from benchmarks import shake
+    from tests.ekyc.detect.cards import layouts
+
+    sc, quality = _shallow_scene(kind, seed, index, (28.0, 36.0))
+    return str(shake.judge(sc, quality, True, layouts())["detected"])
+
+
+@pytest.mark.parametrize(("seed", "index"), [(70100, 36), (75200, 24)])
+def test_a_copy_whose_quad_lies_on_its_frame_line_never_passes(monkeypatch, seed, index):
+    # Dev photocopies of a licence at 32-34 degrees: find_card's quad lies on the copied
+    # licence's frame line (its outline on the paper is faint), which read as a band of
+    # 1.5-4 px on the facing side and runs along the opposite side too. Each passes with
+    # ``_printed_line`` off.
+    assert _found_outcome("photocopy", seed, index) in ("flat", "hold still")
+    monkeypatch.setattr(thickness, "_LINE_RETURN", -1.0)
+    assert _found_outcome("photocopy", seed, index) == "pass"
