@@ -39,6 +39,8 @@ class CardLayouts:
         px_per_mm: Resolution of the templates.
         model: The registry entry they came from.
         features: ``layout_features`` of every template, computed once at load.
+        oriented: ``(2 * classes, H * W * 3)``: every template's features flattened,
+            upright then turned by 180 degrees (``classify_layout``'s one product).
     """
 
     templates: npt.NDArray[np.float32]
@@ -47,6 +49,7 @@ class CardLayouts:
     px_per_mm: float
     model: ModelRef
     features: npt.NDArray[np.float32] = field(init=False, repr=False)
+    oriented: npt.NDArray[np.float32] = field(init=False, repr=False)
 
     def __post_init__(self) -> None:
         if self.templates.ndim != 4 or self.templates.shape[0] != len(self.classes):
@@ -60,6 +63,8 @@ class CardLayouts:
         size = (int(self.templates.shape[2]), int(self.templates.shape[1]))
         feats = np.stack([layout_features(t * 255.0, size) for t in self.templates])
         object.__setattr__(self, "features", feats)
+        rows = [*(f.reshape(-1) for f in feats), *(f[::-1, ::-1].reshape(-1) for f in feats)]
+        object.__setattr__(self, "oriented", np.ascontiguousarray(np.stack(rows)))
 
     @property
     def size_px(self) -> tuple[int, int]:

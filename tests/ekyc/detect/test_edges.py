@@ -10,8 +10,10 @@ import pytest
 from ekyc.detect.candidates import clockwise
 from ekyc.detect.config import DetectConfig
 from ekyc.detect.edges import (
+    EdgeFit,
     fit_edge,
     fit_sides,
+    intersect,
     median_profile,
     sample_profiles,
     sample_sides,
@@ -99,3 +101,23 @@ def test_the_median_profile_is_numpys_median(count):
     assert got.dtype == np.float32
     assert np.array_equal(got, np.median(colour, axis=0))
     assert np.array_equal(colour, before)  # partitioned in a copy, not in the samples
+
+
+def test_intersect_solves_the_two_lines():
+    # Cramer's rule gives ``np.linalg.solve``'s point within rounding; parallel lines none.
+    rng = np.random.default_rng(3)
+    for _ in range(200):
+        angles = rng.uniform(0.0, np.pi, 2)
+        a, b = (
+            EdgeFit(rng.uniform(0, 1000, 2), np.array([np.cos(t), np.sin(t)]), 1.0, 1.0)
+            for t in angles
+        )
+        mat = np.stack([a.direction, -b.direction], axis=1)
+        if abs(np.linalg.det(mat)) < 1e-3:
+            continue
+        t = np.linalg.solve(mat, b.point - a.point)
+        point = intersect(a, b)
+        assert point is not None
+        np.testing.assert_allclose(point, a.point + t[0] * a.direction, rtol=1e-9, atol=1e-9)
+    side = EdgeFit(np.array([5.0, 5.0]), np.array([1.0, 0.0]), 1.0, 1.0)
+    assert intersect(side, EdgeFit(np.array([0.0, 9.0]), np.array([-1.0, 0.0]), 1.0, 1.0)) is None

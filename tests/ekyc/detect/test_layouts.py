@@ -10,8 +10,8 @@ from benchmarks.synth.cards import render_card
 from benchmarks.synth.identity import make_identity
 from ekyc.detect.back import refuse_my_number_back, shows_my_number_back
 from ekyc.detect.card import recognise
-from ekyc.detect.classify import classify_layout, tolerant_layout
-from ekyc.detect.layouts import CardLayouts
+from ekyc.detect.classify import classify_layout, layout_decision, tolerant_layout
+from ekyc.detect.layouts import CardLayouts, layout_features
 from ekyc.detect.rectify import rectify
 from ekyc.detect.same_card import compare_cards
 from ekyc.errors import StepNotAllowed
@@ -74,6 +74,26 @@ class TestClassifyLayout:
         assert upright.score > upright.runner_up
         turned = recognise(rgb(sc), CardQuad(np.roll(corners(sc), 2, axis=0), 1.0), layouts())
         assert (turned.document_type, turned.side, turned.upside_down) == (doc, side, True)
+
+    def test_scores_are_each_templates_correlation_both_ways_up(self):
+        # ``classify_layout`` correlates the query with ``CardLayouts.oriented`` (each
+        # template's features upright, then turned): the same scores as correlating the
+        # query and the query turned by 180 degrees with the upright templates.
+        sc = card_scene("front", DocumentType.MY_NUMBER_CARD, 12)
+        card = rectify(rgb(sc), CardQuad(corners(sc), 1.0), px_per_mm=2.0).image
+        card = cv2.resize(card, layouts().size_px, interpolation=cv2.INTER_AREA)
+        query = layout_features(card, layouts().size_px)
+        refs = layouts().features.reshape(len(CLASSES), -1).astype(np.float64)
+        upright = refs @ query.reshape(-1) / 3.0
+        turned = refs @ np.ascontiguousarray(query[::-1, ::-1]).reshape(-1) / 3.0
+        expected = layout_decision(upright, turned, layouts())
+        read = classify_layout(card, layouts())
+        assert read.document_type is DocumentType.MY_NUMBER_CARD
+        assert (read.document_type, read.side, read.upside_down) == (
+            expected.document_type, expected.side, expected.upside_down,
+        )  # fmt: skip
+        assert read.score == pytest.approx(expected.score, abs=1e-5)
+        assert read.runner_up == pytest.approx(expected.runner_up, abs=1e-5)
 
     def test_a_non_card_is_unknown(self):
         sc = card_scene("front", DocumentType.DRIVERS_LICENSE, 3)
