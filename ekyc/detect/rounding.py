@@ -101,8 +101,7 @@ def corner_shapes(image: F32 | npt.NDArray[np.uint8], corners: F64, size_mm: tup
             if np.any(px < 0) or np.any(px[:, 0] > cols - 1) or np.any(px[:, 1] > rows - 1):
                 break
             map_x, map_y = (np.ascontiguousarray(px[None, :, i]) for i in (0, 1))
-            sampled = cv2.remap(image, map_x, map_y, cv2.INTER_LINEAR)[0]
-            colours.append(np.median(sampled.astype(np.float32), axis=0))
+            colours.append(np.median(_sampled(image, map_x, map_y), axis=0))
         else:
             tri, face_a, out_a, face_b, out_b, diagonal = colours
             contrast = min(np.linalg.norm(face_a - out_a), np.linalg.norm(face_b - out_b))
@@ -115,3 +114,24 @@ def corner_shapes(image: F32 | npt.NDArray[np.uint8], corners: F64, size_mm: tup
             square += to_face < _RATIO * to_background
             rounded += to_background < _RATIO * to_face
     return square, rounded
+
+
+def _sampled(image: F32 | npt.NDArray[np.uint8], map_x: F32, map_y: F32) -> F32:
+    """``image`` as float32 sampled bilinearly at the maps (inside it: ``corner_shapes``).
+
+    A uint8 image is sampled through a float copy of the points' box and its interpolation
+    neighbours only (the box's edges are the image's wherever a neighbour would fall
+    outside it): the same values as a float copy of the whole image, for a few pixels'
+    conversion instead of the shot's. The maps are shifted into the box in place.
+    """
+    if image.dtype == np.uint8:
+        rows, cols = image.shape[:2]
+        x0 = max(0, int(np.floor(map_x.min())) - 1)
+        y0 = max(0, int(np.floor(map_y.min())) - 1)
+        x1 = min(cols, int(np.ceil(map_x.max())) + 2)
+        y1 = min(rows, int(np.ceil(map_y.max())) + 2)
+        image = image[y0:y1, x0:x1].astype(np.float32)
+        map_x -= x0
+        map_y -= y0
+    sampled = cv2.remap(image, map_x, map_y, cv2.INTER_LINEAR)[0]
+    return np.asarray(sampled, dtype=np.float32)

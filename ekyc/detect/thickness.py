@@ -34,6 +34,7 @@ __all__ = ["EdgeBand", "expected_bands", "measure_edge_band", "side_face_widths"
 
 F32 = npt.NDArray[np.float32]
 F64 = npt.NDArray[np.float64]
+U8 = npt.NDArray[np.uint8]
 _UNIT_SQUARE = np.array([[0, 0], [1, 0], [1, 1], [0, 1]], dtype=np.float32)
 # A band must show in this many stretches of its side but one, each stretch's width
 # within this many pixels (or 30 %) of the whole side's.
@@ -394,7 +395,10 @@ def measure_edge_band(
     expected = expected_bands(corners, size, f_px, config)
     if max(expected) < config.min_band_px:  # seen square-on: no side face can show
         return EdgeBand(False, 0.0, tuple(expected), (0.0,) * 4)
-    full = image.astype(np.float32)
+    # The uint8 shot itself: every read samples near a side or a corner through a float
+    # copy of its own box (``edges.sample_profiles``, ``corner_shapes``), the same values
+    # as a float copy of the whole shot, which cost ~35 ms of CPU a 12 MP tilted shot.
+    full = np.asarray(image, dtype=np.uint8)
     quad = np.asarray(corners, dtype=np.float64)
     visible, measured, facing, blurred = _blur_matched(full, quad, size, f_px, config)
     # No band, and not for blur: the quad may run askew of the card's edges. Looked at
@@ -419,7 +423,7 @@ def measure_edge_band(
 
 
 def _band_at(
-    full: F32, p0: F64, p1: F64, width: float, tolerance: float, cfg: DetectConfig
+    full: U8, p0: F64, p1: F64, width: float, tolerance: float, cfg: DetectConfig
 ) -> float:
     """Measured width of a band ``width`` px wide (within ``tolerance`` times) outside the side.
 
@@ -484,7 +488,7 @@ def _mean_between(profile: F32, offsets: F64, a: float, b: float) -> F32:
 
 
 def _blur_matched(
-    full: F32, quad: F64, size: tuple[int, int], f_px: float, config: DetectConfig
+    full: U8, quad: F64, size: tuple[int, int], f_px: float, config: DetectConfig
 ) -> tuple[bool, list[float], list[int], bool]:
     """Whether the side face shows, the bands per side, the facing sides, too blurred.
 
@@ -536,7 +540,7 @@ def _blur_matched(
 
 
 def _square_corner(
-    full: F32, quad: F64, hidden: list[int], size: tuple[int, int], f_px: float,
+    full: U8, quad: F64, hidden: list[int], size: tuple[int, int], f_px: float,
     config: DetectConfig,
 ) -> bool:  # fmt: skip
     """A corner between two sides facing away reads square, and none reads round.
@@ -556,7 +560,7 @@ def _square_corner(
 
 
 def _no_margin(
-    full: F32, quad: F64, facing: list[int], hidden: list[int], measured: list[float],
+    full: U8, quad: F64, facing: list[int], hidden: list[int], measured: list[float],
     size: tuple[int, int], f_px: float, config: DetectConfig, sigmas: dict[int, float],
 ) -> bool:  # fmt: skip
     """No more than half the sides facing away show a copy's margin.
@@ -600,7 +604,7 @@ def _no_margin(
 
 
 def _printed_line(
-    full: F32, quad: F64, j: int, lo: float, hi: float, sigma: float, cfg: DetectConfig
+    full: U8, quad: F64, j: int, lo: float, hi: float, sigma: float, cfg: DetectConfig
 ) -> bool:  # fmt: skip
     """Whether side ``j`` lies on a printed line ``lo..hi`` px wide rather than an edge.
 
@@ -650,7 +654,7 @@ def _two_steps_colours(
 
 
 def _blur_matched_band(
-    full: F32, quad: F64, i: int, width: float,
+    full: U8, quad: F64, i: int, width: float,
     step: tuple[float, float, F64, F64] | None, cfg: DetectConfig,
 ) -> tuple[float, float | None]:  # fmt: skip
     """The band's width across side ``i`` (``width`` predicted; 0: none), the blur used.
@@ -681,7 +685,7 @@ def _blur_matched_band(
 
 
 def _band_under_blur(
-    full: F32, quad: F64, i: int, lo: float, hi: float, sigma: float, cfg: DetectConfig,
+    full: U8, quad: F64, i: int, lo: float, hi: float, sigma: float, cfg: DetectConfig,
     free: bool, shape: tuple[F64, F64] | None = None,
 ) -> float:  # fmt: skip
     """The band's fitted width across side ``i`` (``lo..hi`` px), 0 when none.
@@ -818,7 +822,7 @@ def _lit(x: F64, y: F64, inner: float, w: float, sigma: float) -> bool:
 
 
 def _in_a_bezel(
-    full: F32, quad: F64, i: int, x: F64, y: F64, inner: float, w: float, sigma: float,
+    full: U8, quad: F64, i: int, x: F64, y: F64, inner: float, w: float, sigma: float,
     cfg: DetectConfig,
 ) -> bool:  # fmt: skip
     """Whether the black beyond the band is a display's border, closed by its bezel.
@@ -924,7 +928,7 @@ def _floor(samples: int) -> float:
 
 
 def _step_fit(
-    full: F32, p0: F64, p1: F64, reach: float, cfg: DetectConfig
+    full: U8, p0: F64, p1: F64, reach: float, cfg: DetectConfig
 ) -> tuple[float, float, F64, F64] | None:
     """The single step across a side facing away: ``(sigma, centre, offsets, profile)``.
 
@@ -1081,7 +1085,7 @@ def _step_pairs(lo: float, hi: float, outside: bool) -> tuple[F64, F64]:
     return (nn if outside else nn - ww), ww
 
 
-def _settled(full: F32, quad: F64, sides: list[int], cfg: DetectConfig) -> F64:
+def _settled(full: U8, quad: F64, sides: list[int], cfg: DetectConfig) -> F64:
     """The quad with ``sides`` re-aimed along the edges they clearly run askew of.
 
     Each side's profiles are read shifted by a skew (0 at the side's middle, +-half at

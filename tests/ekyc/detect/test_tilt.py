@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from benchmarks.synth import effects
-from ekyc.detect import thickness
+from ekyc.detect import rounding, thickness
 from ekyc.detect.config import DetectConfig
 from ekyc.detect.plane import focal_px, plane_pose
 from ekyc.detect.rounding import corner_shapes
@@ -681,3 +681,32 @@ def test_a_copy_whose_quad_lies_on_its_frame_line_never_passes(monkeypatch, seed
     assert _found_outcome("photocopy", seed, index) in ("flat", "hold still")
     monkeypatch.setattr(thickness, "_LINE_RETURN", -1.0)
     assert _found_outcome("photocopy", seed, index) == "pass"
+
+
+def test_corner_samples_of_a_uint8_shot_are_its_float_copys():
+    # ``corner_shapes`` samples a uint8 shot through a float copy of each zone's box: the
+    # same values as the whole shot's float copy, at the frame's edges too.
+    rng = np.random.default_rng(78000)
+    image = rng.integers(0, 256, (60, 90, 3), dtype=np.uint8)
+    xs = np.concatenate([rng.uniform(0, 89, 40), [0.0, 89.0, 88.6, 0.2]]).astype(np.float32)
+    ys = np.concatenate([rng.uniform(0, 59, 40), [0.0, 59.0, 0.3, 58.7]]).astype(np.float32)
+    for x, y in ((xs, ys), (xs[-4:], ys[-4:]), (xs[:5] * 0.1 + 80, ys[:5] * 0.1 + 50)):
+        whole = rounding._sampled(image.astype(np.float32), x[None].copy(), y[None].copy())
+        boxed = rounding._sampled(image, x[None].copy(), y[None].copy())
+        np.testing.assert_array_equal(boxed, whole)
+
+
+def test_the_side_face_reads_the_same_on_the_uint8_shot_as_on_a_float_copy():
+    # ``measure_edge_band`` hands the uint8 shot to every read (no float copy of it): a
+    # card's band and a copy's margin read as on a float copy, and so do square corners.
+    sc = scenes.scene("tilt", 0, clean=True, background="fabric")
+    quad = scenes.truth(sc).astype(np.float64)
+    size = (sc.image.shape[1], sc.image.shape[0])
+    f_px = focal_px(size, float(sc.record["focal_35mm"]))
+    margin = _strip(sc.image, scenes.truth(sc), 0, 1.0, 3.0, (250, 250, 250))
+    for image in (sc.image, margin):
+        as_float = thickness._blur_matched(image.astype(np.float32), quad, size, f_px, CFG)
+        assert thickness._blur_matched(image, quad, size, f_px, CFG) == as_float
+    sheet, corners = _drawn_card(0.3)
+    as_float = corner_shapes(sheet.astype(np.float32), corners, (85.6, 54.0), [True] * 4)
+    assert corner_shapes(sheet, corners, (85.6, 54.0), [True] * 4) == as_float == (4, 0)
