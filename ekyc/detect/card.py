@@ -308,7 +308,8 @@ def _proposal_read(
     # IoU 0.93 reading nothing, which the layout moves into place.
     if not front_only and not cfg.realign_unread and coarse.read(ordered).document_type is None:
         return None
-    found = finish_quad(image, corners, support, cfg)
+    # ``front_only``: ``tilted`` found no side face on these corners (``flat``).
+    found = finish_quad(image, corners, support, cfg, flat=front_only)
     if found.cut_by_border:
         return None
     return found, _recognise(coarse, found.quad, layouts)

@@ -223,9 +223,15 @@ def _max_corner_distance(a: F64, b: F64) -> float:
 
 
 def finish_quad(
-    image: Frame | RGBImage, quad: F64, score: float, cfg: DetectConfig
+    image: Frame | RGBImage, quad: F64, score: float, cfg: DetectConfig, *, flat: bool = False
 ) -> QuadDetection:
-    """Side faces onto the printed face's edge, corner order, and the border check."""
+    """Side faces onto the printed face's edge, corner order, and the border check.
+
+    ``flat``: the caller has found no side face predicted along ``quad`` (``card``'s
+    learned proposal, whose tilt check ran on these corners): unless the outline step
+    moves a side, ``face_edge_quad`` would move none (it looks only where one is
+    predicted), and its ~0.3 ms are skipped.
+    """
     rgb = _rgb(image)
     height, width = rgb.shape[:2]
     exif = image.metadata.focal_length_35mm if isinstance(image, Frame) else None
@@ -241,10 +247,13 @@ def finish_quad(
     if cropped is not None:
         crop, offset = cropped
         fit_cfg = _fit_config(cfg)
-        quad = _outline_in_crop(crop, quad - offset, fit_cfg) + offset
-        quad = clockwise(quad)
-        face = face_edge_quad(crop, quad - offset, (width, height), f_px, fit_cfg, origin=offset)
-        quad = face.corners + offset
+        local = quad - offset
+        outlined = _outline_in_crop(crop, local, fit_cfg)
+        quad = clockwise(outlined + offset)
+        if not (flat and outlined is local):
+            face = face_edge_quad(crop, quad - offset, (width, height), f_px, fit_cfg,
+                                  origin=offset)  # fmt: skip
+            quad = face.corners + offset
     corners = order_corners(quad, (width, height), cfg)
     cut = cut_by_border(corners, (width, height), cfg.border_margin_px)
     return QuadDetection(CardQuad(corners, float(min(1.0, score))), cut)

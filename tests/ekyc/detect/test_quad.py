@@ -17,7 +17,15 @@ from hypothesis import strategies as st
 
 from ekyc.detect.config import DetectConfig
 from ekyc.detect.plane import plane_pose
-from ekyc.detect.quad import _aspect, colour_gradient, find_quad, order_corners, search_quads
+from ekyc.detect.quad import (
+    _aspect,
+    colour_gradient,
+    find_quad,
+    finish_quad,
+    order_corners,
+    refine_sides,
+    search_quads,
+)
 from ekyc.types import AspectPrior
 from tests.ekyc.detect import scenes
 
@@ -44,6 +52,22 @@ def test_corners_match_ground_truth(kind, seed, clean, background):
     assert scenes.corner_error(det.quad.corners, gt) <= 3.0
     assert not det.cut_by_border
     assert 0.0 <= det.quad.score <= 1.0
+
+
+@pytest.mark.parametrize(
+    ("kind", "seed", "background"), [("front", 0, "table"), ("back", 1, "any")]
+)
+def test_a_flat_quad_finishes_alike_without_the_side_face_step(kind, seed, background):
+    # ``finish_quad(..., flat=True)``: where no side face is predicted along the quad and
+    # the outline moves no side, the side-face step would move nothing: the same quad.
+    sc = scenes.scene(kind, seed, clean=True, background=background)
+    refined = refine_sides(sc.image, scenes.truth(sc).astype(np.float64) + 1.5, DetectConfig())
+    assert refined is not None
+    cfg = DetectConfig()
+    full = finish_quad(sc.image, refined[1], 0.9, cfg)
+    flat = finish_quad(sc.image, refined[1], 0.9, cfg, flat=True)
+    np.testing.assert_allclose(flat.quad.corners, full.quad.corners, atol=1e-6)
+    assert (flat.quad.score, flat.cut_by_border) == (full.quad.score, full.cut_by_border)
 
 
 def test_upright_card_comes_out_in_upright_order():
