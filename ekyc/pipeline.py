@@ -415,7 +415,7 @@ class Verifier:
         ``"selfie"``); a found card's capture quality is then judged, on the front the glare
         over its printed portrait and whether its name, date of birth and expiry are legible, on the
         tilted step its tilt and thickness, and in the selfie its faces and face quality
-        (``ShotScreening.quality``, ``.portrait_faces``, ``.portrait_glare``,
+        (``ShotScreening.quality``, ``.portrait_faces``, ``.portrait_glare``, ``.portrait_faded``,
         ``.key_fields``, ``.tilt``, ``.face_gate``), as ``verify`` judges them, so that a
         caller can ask for a retake before the verification would reject the shot (or read
         it wrongly: ``KEY_FIELDS_ILLEGIBLE``).
@@ -721,11 +721,13 @@ class _Arrival:
             return ShotScreening(frame, self.detection, self.held_back_checked)
         portrait = self.portrait
         glare = portrait.glare if portrait is not None and portrait.faces else None
+        faded = portrait.faded if portrait is not None and portrait.faces else None
         faces = None if portrait is None else len(portrait.faces)
         return ShotScreening(frame, self.detection, self.held_back_checked,
                              quality=self.quality, tilt=self.tilt, face_gate=self.gate,
                              found_faces=self.faces, portrait_glare=glare,
-                             portrait_faces=faces, key_fields=self.key_fields)  # fmt: skip
+                             portrait_faded=faded, portrait_faces=faces,
+                             key_fields=self.key_fields)  # fmt: skip
 
     def judged_by(self, stamp: tuple[Any, ...]) -> bool:
         """Whether the judgements were made with ``stamp``'s components.

@@ -42,9 +42,11 @@ from ekyc.verdict import ReasonCode
 
 __all__ = [
     "EDGE_BLURRED",
+    "FADED_MAX_RATIO",
     "FINGER",
     "FINGER_MAX_FRACTION",
     "JUDGED",
+    "WASHED",
     "CardProblem",
     "ShotScreening",
     "card_problems",
@@ -83,6 +85,20 @@ FINGER = "covered by a finger"
 # anyway, and the retake asked is about a thumb that is over the field.
 FINGER_MAX_FRACTION = 0.10
 
+# The front is asked again on arrival when its printed face's eyes are faded past this
+# (``PortraitLook.faded``: the worse eye's dark grey level over its bright one; a veil of
+# light lifts the dark towards the bright). Dev front scenes 77300-77573 as the bench renders
+# them, LFW faces and the astronaut, no glare spot (studied): 0 of 267 clean fronts over it
+# (119 screened on arrival: median 0.39 whatever the face's brightness, max 0.71; 148
+# rectified on their true corners: max 0.68); make_applicant(3)'s clean fair face 0.62 (0.37
+# washed by ``PortraitLook.washed``'s colour rule). A veil (alpha 0.3-0.85) laid over the
+# portrait that today's screen keeps: 72 of 107 over it (on the true corners: alpha 0.3-0.5
+# 7 of 51, 0.5-0.7 41 of 59, 0.7-0.85 34 of 36); a soft glare spot it keeps: 23 of 46.
+FADED_MAX_RATIO = 0.75
+
+WASHED = "portrait washed out"
+"""In ``GLARE_ON_FIELDS``'s detail: the front's printed face faded by a veil of light."""
+
 EDGE_BLURRED = "edge_blurred"
 """``POOR_QUALITY``'s detail for a tilted shot whose card edges are too blurred across for
 its thickness to show either way (``TiltCheck.edge_blurred``): a retake held still."""
@@ -114,6 +130,12 @@ class CardProblem:
                 "The card's edge is blurred: hold the phone and the card still, tilted to about "
                 "45 degrees, and shoot again (カードの縁がぶれています。45度ほど傾けたまま"
                 "動かさずにもう一度撮影してください)"
+            )
+        if self.code is ReasonCode.GLARE_ON_FIELDS and WASHED in self.detail:
+            return (
+                "A reflection washes out the photo on the card: turn the card a little away "
+                "from the light and shoot again (顔写真が光で白く飛んでいます。光が映り込まない"
+                "ように少し向きを変えて、もう一度撮影してください)"
             )
         if self.code is ReasonCode.NO_FACE_ON_CARD:
             return (
@@ -202,18 +224,25 @@ def portrait_glare_problems(glare: float) -> tuple[CardProblem, ...]:
     return ()
 
 
-def portrait_problems(faces: int, glare: float | None) -> tuple[CardProblem, ...]:
-    """The front's printed portrait on arrival: hidden whole (no face found), or glared over.
+def portrait_problems(faces: int, glare: float | None, faded: float | None = None
+                      ) -> tuple[CardProblem, ...]:  # fmt: skip
+    """The front's printed portrait on arrival: hidden whole, glared over, or washed out.
 
     ``faces``: the faces ``ekyc.stages.look_at_portrait`` found on the rectified front;
-    ``glare``: the best one's glare (``portrait_glare_problems``). ``verify`` records
+    ``glare``: the best one's glare (``portrait_glare_problems``); ``faded``: how far a
+    veil of light has faded its eyes (``PortraitLook.faded``). ``verify`` records
     ``NO_FACE_ON_CARD`` for the same look (a reject: there is nothing to match the selfie
     with), so the front step is asked again for it first; a judged retake, since the face
-    detector can miss a genuine, faint portrait.
+    detector can miss a genuine, faint portrait. A face faded past ``FADED_MAX_RATIO`` is a
+    poor sample for the match, and a reflection the applicant can turn the card out of.
     """
     if faces == 0:
         return (CardProblem(ReasonCode.NO_FACE_ON_CARD, "no face on the printed portrait"),)
-    return portrait_glare_problems(glare) if glare is not None else ()
+    found = portrait_glare_problems(glare) if glare is not None else ()
+    if not found and faded is not None and faded > FADED_MAX_RATIO:
+        detail = f"{WASHED} (its eyes faded to {faded:.2f})"
+        found = (CardProblem(ReasonCode.GLARE_ON_FIELDS, detail),)
+    return found
 
 
 def key_field_problems(reads: Iterable[FieldRead]) -> tuple[CardProblem, ...]:
@@ -344,6 +373,9 @@ class ShotScreening:
     portrait_glare: float | None = None
     """The glare over the printed portrait's face, when the screen was asked to judge the
     front step and found a face on the card (``portrait_glare_problems``)."""
+    portrait_faded: float | None = None
+    """How far a veil of light has faded the printed face's eyes, where ``portrait_glare``
+    is set (``portrait_problems``)."""
     portrait_faces: int | None = None
     """Faces found on the printed portrait, when the screen was asked to judge the front
     step and rectified its card (``portrait_problems``); ``None`` where it did not look."""
@@ -368,7 +400,8 @@ class ShotScreening:
         if not problems and self.quality is not None:
             problems = quality_problems(self.quality)
         if not problems and self.portrait_faces is not None:
-            problems = portrait_problems(self.portrait_faces, self.portrait_glare)
+            problems = portrait_problems(self.portrait_faces, self.portrait_glare,
+                                         self.portrait_faded)  # fmt: skip
         if not problems and self.key_fields is not None:
             problems = key_field_problems(self.key_fields)
         if not problems and self.tilt is not None:

@@ -7,6 +7,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+import cv2
 import numpy as np
 import numpy.typing as npt
 
@@ -56,6 +57,11 @@ WASHED_MAX_FRACTION = 0.15
 _WASHED_LEVEL = 190
 _WASHED_CHROMA_PCT = 15
 _WASHED_INNER = (0.15, 0.25, 0.85)  # the face box's left, top and right, as fractions
+# ``_faded_eyes``: the square read around each eye's landmark, its half side as a fraction of
+# the face box's width (the iris, lashes and lid, some brow), and the grey level
+# percentiles taken as the eye's dark and bright levels.
+_EYE_HALF = 0.12
+_EYE_LEVELS = (5, 90)
 
 
 @dataclass(frozen=True, slots=True, eq=False)
@@ -230,6 +236,8 @@ class PortraitLook:
     ms: float = 0.0
     washed: float = 0.0
     """Share of the best face's box washed out by a soft highlight (``_washed_fraction``)."""
+    faded: float = 0.0
+    """The best face's eyes faded by a veil of light, 0 (dark) to 1 (gone): ``_faded_eyes``."""
 
     @property
     def best(self) -> FaceDetection | None:
@@ -253,9 +261,11 @@ def look_at_portrait(image: RGBImage, matcher: FaceMatcher) -> PortraitLook:
         return PortraitLook(faces, ms=(time.perf_counter() - start) * 1000.0)
     glare = _glare_fraction(image, best.box)
     washed = _washed_fraction(image, best.box)
+    faded = _faded_eyes(image, best)
     refined = refine_face(matcher.detector, image, best)
     embedding = embed_faces(image, (refined,), matcher.embedder)[0]
-    return PortraitLook(faces, glare, embedding, (time.perf_counter() - start) * 1000.0, washed)
+    return PortraitLook(faces, glare, embedding, (time.perf_counter() - start) * 1000.0, washed,
+                        faded)  # fmt: skip
 
 
 @dataclass(frozen=True, slots=True, eq=False)
@@ -382,6 +392,33 @@ def _washed_fraction(image: RGBImage, box_xywh: npt.NDArray[np.float32]) -> floa
     hi = np.maximum(np.maximum(r, g), b).astype(np.int16)
     washed = (hi >= _WASHED_LEVEL) & ((hi - lo) * 100 <= _WASHED_CHROMA_PCT * hi)
     return float(np.mean(washed))
+
+
+def _faded_eyes(image: RGBImage, face: FaceDetection) -> float:
+    """How far a veil of light has lifted the face's darkest features (0 dark to 1 gone).
+
+    For the worse eye, its dark grey level over its bright one (``_EYE_LEVELS``) around the
+    eye's landmark. A reflection through the card's gloss adds white over the print,
+    ``(1 - a) I + a W``: the iris, lashes and lid rise towards the skin around them, and the
+    ratio towards 1. A gain (the exposure, the room's light) leaves a ratio as it is, and
+    whatever the skin's colour, the eyes are its darkest part; whereas a bright, nearly
+    colourless face box (``_washed_fraction``) is also a fair face in a bright shot
+    (``make_applicant(3)``'s clean front: 0.37 washed, eyes 0.62). Blur, which spreads the
+    iris into the skin, and dark skin read highest among clean fronts
+    (``ekyc.screening.FADED_MAX_RATIO``).
+    """
+    h, w = image.shape[:2]
+    half = _EYE_HALF * float(face.box[2])
+    worst = 0.0
+    for x, y in face.landmarks[:2]:
+        x0, y0 = max(0, int(x - half)), max(0, int(y - half))
+        x1, y1 = min(w, int(x + half) + 1), min(h, int(y + half) + 1)
+        if x1 - x0 < 2 or y1 - y0 < 2:
+            continue
+        grey = cv2.cvtColor(np.ascontiguousarray(image[y0:y1, x0:x1]), cv2.COLOR_RGB2GRAY)
+        dark, bright = np.percentile(grey, _EYE_LEVELS)
+        worst = max(worst, float(dark) / max(float(bright), 1.0))
+    return worst
 
 
 def _glare_fraction(image: RGBImage, box_xywh: npt.NDArray[np.float32]) -> float:

@@ -160,3 +160,33 @@ def test_finger_fraction_finds_a_thumb_pale_or_dark_not_ink_nor_a_warm_light() -
     cv2.circle(short, (420, 30), 45, (225, 182, 160), -1)
     assert finger_fraction(short, 10.0) > 0.1
     assert finger_fraction(short, 10.0, text_px=36.0) == 0.0
+
+
+def test_a_washed_out_front_portrait_asks_a_retake_about_the_light() -> None:
+    """Eyes faded past the limit by a veil of light: the front is asked again on arrival with
+    advice about the light; the clipped glare is named first, a hidden face before both."""
+    import numpy as np
+
+    from ekyc.screening import FADED_MAX_RATIO, WASHED, portrait_problems
+    from ekyc.types import CardDetection, CardQuad
+
+    assert portrait_problems(1, 0.0, FADED_MAX_RATIO) == ()  # at the limit: kept
+    assert portrait_problems(1, 0.0, None) == ()
+    (washed,) = portrait_problems(1, 0.0, 0.9)
+    assert washed.code is ReasonCode.GLARE_ON_FIELDS
+    assert washed.code in JUDGED
+    assert washed.detail == f"{WASHED} (its eyes faded to 0.90)"
+    assert "washes out the photo" in washed.retake_message
+    assert "顔写真が光で白く飛んで" in washed.retake_message
+    (glared,) = portrait_problems(1, 0.05, 0.9)
+    assert WASHED not in glared.detail
+    (none,) = portrait_problems(0, None, None)
+    assert none.code is ReasonCode.NO_FACE_ON_CARD
+    corners = np.float32([[0, 0], [856, 0], [856, 540], [0, 540]])
+    detection = CardDetection(CardQuad(corners, 1.0), False, DocumentType.DRIVERS_LICENSE,
+                              Side.FRONT, 0.9)  # fmt: skip
+    seen = ShotScreening(object(), detection, portrait_faces=1, portrait_glare=0.0,  # type: ignore[arg-type]
+                         portrait_faded=0.9)  # fmt: skip
+    problem = seen.retake_reason(DocumentType.DRIVERS_LICENSE, Side.FRONT)
+    assert problem is not None
+    assert WASHED in problem.detail

@@ -17,8 +17,9 @@ from ekyc.detect import CardLayouts
 from ekyc.match import FaceMatcher, MatchConfig
 from ekyc.methods.base import DocumentFindings, Evidence
 from ekyc.registry import Registry
+from ekyc.screening import FADED_MAX_RATIO
 from ekyc.stages import selfie_stage
-from ekyc.stages.selfie import WASHED_MAX_FRACTION
+from ekyc.stages.selfie import WASHED_MAX_FRACTION, look_at_portrait
 from ekyc.types import DocumentType, Frame, Side
 from ekyc.verdict import Decision, ReasonCode, decide
 from tests.conftest import data_dir
@@ -193,6 +194,19 @@ class TestVeiledPortrait:
         assert not portrait["other_views"][0]["stands_in"]
         assert [r["view"] for r in match["references"]] == ["tilt"]
         assert match["similarity"] == pytest.approx(alone, abs=1e-3)
+
+    def test_a_veil_fades_the_eyes_past_the_retake_limit_a_clean_card_does_not(self):
+        """``PortraitLook.faded``, the arrival's washed-out rule: the veil lifts the eyes'
+        dark towards the skin; the same card clean, fair or dark, stays under the limit."""
+        matcher = _models()[0]
+        me, other = _people()
+        for face in (me[0], other[0], "astronaut"):
+            clean = look_at_portrait(_card(face, glare=False), matcher)
+            assert clean.faces
+            assert clean.faded <= FADED_MAX_RATIO
+        veiled = look_at_portrait(_veiled(me[0], 0.85), matcher)
+        assert veiled.glare <= 0.02  # under the clipping level: not the glare rule's
+        assert veiled.faded > FADED_MAX_RATIO
 
     def test_a_clean_view_in_the_review_band_stands_in_for_a_veiled_front(self):
         me, _ = _people()
