@@ -244,6 +244,24 @@ _BEZEL_STRAIGHT_PX = 1.0
 # licence frame lines), genuine opposite sides fitting two steps 1.19-8.07 on a quad on the
 # card (0.07 on one whose quad lay on the table's stripes, IoU ~0: refused).
 _LINE_RETURN = 0.5
+# Nor is a band whose black beyond stays black, under this fraction of the face (as dark
+# as ``_BEYOND_BLACK``) all ``_BEZEL_PX`` past the band in all but one stretch: the
+# display's own border around the shown card (a phone's runs on 1-30 mm past it, a black
+# body after it). The shown card's edge, softened by the display's pixels and the warp,
+# fits a light band, which ``_BAND_LIGHT`` let pass over black: the lead's screen_shallow
+# 51617 (39 degrees) and 51650 (31), accepted end to end, read bands of 1.25-2 px at
+# 0.76-0.91 of the face, on sides predicted 1.2-1.3 px, the black beyond 0.02-0.03 of it
+# for 200 px; dev screens 74700 #1 (a tablet, 0.46 and 0.13) and 70200 #2 passed so too.
+# Paired on the same renders (h1, session 19; true corners / find_card's quads), dev:
+# screens at 28-40 degrees passing 3 -> 0 / 0 -> 0 (74500+, 90 tilt shots rendered as
+# screen_shallow applicants') and 1 -> 0 / 2 -> 1 (74700, 77; the one left a quad on a
+# monitor's outline); genuine 54 -> 54 / 53 -> 53 of 60 (74500+, as the applicant's) and
+# 59 -> 59 / 54 -> 54 of 76 (74800, 30-40 degrees), whose bands read beyond/face 0.24 at
+# least; held out: screens 1 -> 0 / 1 -> 0 (75000+, 90), genuine 56 -> 56 / 54 -> 54 of 60
+# and 41 -> 41 / 40 -> 40 of 58 (74960). A card on a plain black surface reads as black
+# beyond its side face and is refused: the renderer draws no such table; a real one is
+# the price of never passing a display's border.
+_DISPLAY_BLACK = _BEYOND_BLACK
 
 
 # A shot that shows no band is looked at once more with the quad's facing sides and the
@@ -825,15 +843,15 @@ def _in_a_bezel(
     full: U8, quad: F64, i: int, x: F64, y: F64, inner: float, w: float, sigma: float,
     cfg: DetectConfig,
 ) -> bool:  # fmt: skip
-    """Whether the black beyond the band is a display's border, closed by its bezel.
+    """Whether the black beyond the band is a display's border, or closed by its bezel.
 
-    What lies beyond the band is black (``_BEYOND_BLACK`` of the face), and within
-    ``_BEZEL_PX`` past the band the brightness comes back by ``_BEZEL_RETURN`` of the
-    contrast from the face to that black, in all but one of ``_PIECES`` stretches of the
-    side, along one straight line (each stretch's steepest rise within ``_BEZEL_STRAIGHT_PX``
-    of the line through them): the display's edge, parallel to the shown card's, with a
-    light bezel beyond. A card on a black table shows that only beside a straight bright
-    edge running along its whole side a few pixels away.
+    What lies beyond the band is black (``_BEYOND_BLACK`` of the face), and all
+    ``_BEZEL_PX`` past the band it stays that black in all but one of ``_PIECES`` stretches
+    of the side (``_DISPLAY_BLACK``: the display's border around the shown card), or the
+    brightness comes back by ``_BEZEL_RETURN`` of the contrast from the face to that black
+    in all but one stretch, along one straight line (each stretch's steepest rise within
+    ``_BEZEL_STRAIGHT_PX`` of the line through them): the display's edge, parallel to the
+    shown card's, with a light bezel beyond.
     """
     face, _, beyond = _band_levels(x, y, inner, w, sigma)
     if beyond >= _BEYOND_BLACK * max(face, 1.0):
@@ -847,10 +865,14 @@ def _in_a_bezel(
         return False
     xs = prof.offsets[sel]
     found: list[tuple[int, float]] = []
+    black = 0
     for k, part in enumerate(np.array_split(prof.colour, _PIECES)):
         lum = np.median(part, axis=0).mean(axis=1)[sel].astype(np.float64)
         if lum.max() - beyond >= _BEZEL_RETURN * (face - beyond):
             found.append((k, float(xs[int(np.argmax(np.gradient(lum)))])))
+        black += bool(lum.max() < _DISPLAY_BLACK * max(face, 1.0))
+    if black >= _PIECES - 1:
+        return True  # the display's own border (``_DISPLAY_BLACK``)
     if len(found) < _PIECES - 1:
         return False
     k_, at = (np.array(v, dtype=np.float64) for v in zip(*found, strict=True))

@@ -391,6 +391,7 @@ def _rounded(quad: np.ndarray, radius_mm: float = 3.18) -> np.ndarray:
 def _drawn_band(
     ratio: float, seed: int = 4, finger: tuple[float, float, float] | None = None,
     sides: list[int] | None = None, soft_opposite: float = 0.0, cfg: DetectConfig = CFG,
+    table: tuple[int, int, int] = (110, 85, 60),
 ) -> bool:  # fmt: skip
     """A clean drawing of tilt scene ``seed``'s card (pale face, brown table, blur 0.7 px)
     with a grey strip ``ratio`` times the predicted side-face width outside each side that
@@ -398,12 +399,13 @@ def _drawn_band(
     opacity)``, a stretch of each such side (fractions along it) under a skin-coloured
     finger from 12 px inside the card to 14 px out. ``soft_opposite``: the face's colour
     fades into the table's over this many pixels outside the side opposite each such side
-    (a penumbra), so that the opposite side's edge reads as blurred. ``cfg`` judges it."""
+    (a penumbra), so that the opposite side's edge reads as blurred. ``cfg`` judges it.
+    ``table``: the colour around the card."""
     sc = scenes.scene("tilt", seed, clean=True, background="fabric")
     quad = scenes.truth(sc)
     focal = float(sc.record["focal_35mm"])
     expected = measure_edge_band(sc.image, quad, focal, CFG).expected_px
-    image = np.full((720, 1280, 3), (110, 85, 60), np.uint8)
+    image = np.full((720, 1280, 3), table, np.uint8)
     cv2.fillConvexPoly(
         image, np.round((_rounded(quad) - 0.5) * 16).astype(np.int32), (232, 230, 224),
         cv2.LINE_AA, 4,
@@ -418,7 +420,7 @@ def _drawn_band(
         steps = int(2 * soft_opposite)
         for k in range(steps):
             t = (k + 0.5) / steps
-            fade = (232 + (110 - 232) * t, 230 + (85 - 230) * t, 224 + (60 - 224) * t)
+            fade = tuple(c + (b - c) * t for c, b in zip((232, 230, 224), table, strict=True))
             image = _strip(image, quad, (i + 2) % 4, k / 2, (k + 1) / 2, fade)
     image = cv2.GaussianBlur(image, (0, 0), 0.7)
     noise = np.random.default_rng(seed).normal(0.0, 2.0, image.shape)
@@ -435,6 +437,24 @@ def test_a_band_beside_a_soft_opposite_edge_shows():
     # that no two steps beat one step under (not seen); the band is fitted again with the
     # blur free, against one step of any blur.
     assert _drawn_band(1.0, 0, soft_opposite=5.0)
+
+
+@pytest.mark.parametrize("rule_on", [True, False])
+def test_a_light_band_over_a_display_s_black_border_shows_no_thickness(monkeypatch, rule_on):
+    # A light strip (0.75 of the face) with black beyond it as far as the image goes: a
+    # shown card's softened edge on a display's border (the lead's screen_shallow 51617 and
+    # 51650, 31-39 degrees, accepted end to end: bands 0.76-0.91 of the face, the black 0.02-
+    # 0.03 of it for 200 px). ``_BAND_LIGHT`` let it pass; the black border alone
+    # (``_DISPLAY_BLACK``) refuses it.
+    if not rule_on:
+        monkeypatch.setattr(thickness, "_DISPLAY_BLACK", 0.0)
+    assert _drawn_band(1.0, table=(4, 4, 5)) is not rule_on
+
+
+def test_a_band_over_a_dark_table_still_shows():
+    # The same band over a dark brown table (about 0.25 of the face, the darkest the
+    # renderer's fabrics and woods read beside genuine cards) is a side face.
+    assert _drawn_band(1.0, table=(70, 55, 40))
 
 
 def test_an_edge_thinner_than_the_width_range_shows_no_thickness():
@@ -611,10 +631,22 @@ def test_a_screen_at_the_shallow_end_never_passes(monkeypatch, index, rule, off)
     # read as a band of 1.35-1.5 px. Dev screens 67000 (31-34 degrees, bands of 1.5-2.25 px
     # on sides predicted 0.85-1.1 px): #50's "band" is the opposite side's own edge shape
     # (``_edge_shape``), #20's and #51's are as dark as the display's black (``_BAND_LIGHT``).
-    # Each passes with its rule off.
+    # Each passes with its rule off and the display's black border (``_DISPLAY_BLACK``,
+    # session 19, which refuses all three as well) off.
     assert _shallow("screen", 67000, index, (28.0, 36.0)) in ("flat", "hold still")
     monkeypatch.setattr(thickness, rule, off)
+    monkeypatch.setattr(thickness, "_DISPLAY_BLACK", 0.0)
     assert _shallow("screen", 67000, index, (28.0, 36.0)) == "pass"
+
+
+def test_a_screen_whose_shown_card_lies_on_the_display_s_black_never_passes(monkeypatch):
+    # Dev screen 74700 #1 (a tablet at 31 degrees, blur 1.8 px): its facing side fitted a
+    # band 2 px wide at 0.46 of the face (over ``_BAND_LIGHT``), with the display's black
+    # (0.13 of the face) 95 px on to the tablet's edge, and passed on its true corners. The
+    # black border (``_DISPLAY_BLACK``) refuses it; off, it passes.
+    assert _shallow("screen", 74700, 1, (28.0, 40.0)) in ("flat", "hold still")
+    monkeypatch.setattr(thickness, "_DISPLAY_BLACK", 0.0)
+    assert _shallow("screen", 74700, 1, (28.0, 40.0)) == "pass"
 
 
 @pytest.mark.parametrize("keep", ["_TURN_BACK", "_BEZEL_RETURN", None])
