@@ -13,6 +13,18 @@ Crude, like the other synthetic faces: no halftone or inkjet dot pattern, no ben
 the face is the same upscaled 112 px LFW crop as a live synthetic selfie's, so its texture
 tells nothing. Only the benchmark uses it (``benchmarks.liveness``): the PAD model never
 trains on it.
+
+How hard it is, measured (session 19, PAD @4 at 0.61; the same composition and camera
+finish rendered live and with each part of the print, 40 LFW ``[1::3]`` faces, seeds
+76600+ / held-out 77100+): live 38 / 38 of 40 accepted, the ink tone alone 37 / 32, the
+fibre alone 39 / 38, held close alone (resampling, tilt, a corner of the room) 39 / 38,
+all three 30 / 28. The fibre, 0.7-1.8 grey levels after its blur, sits under the camera's
+1-5 and the JPEG; the tone (black at 20, contrast 0.8-0.92, saturation 0.7-1.0: a glossy
+photo print's range) stays inside the live scenes' own spread. So this is a continuous-tone
+print whose only cue is its tone: harder than a real inkjet or laser print (dots, paper
+white: ``render_ink_print``, whose 28 close-held prints of the bench's 40 @4 rejects, the
+highest P(live) 0.124), and a live synthetic selfie is itself a recaptured photo (the same
+upscaled crop), so no texture can part the two here.
 """
 
 from __future__ import annotations
