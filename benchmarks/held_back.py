@@ -22,6 +22,8 @@ Stress renders (dev seeds only): ``--hide thumb:0.5`` covers half the held back'
 width with a thumb, ``--hide glare:1.4`` lays a white disc 1.4x the code's side over it
 (``held_card.hide_code``); ``--blur SIGMA`` blurs every selfie (with a card or not) by a
 Gaussian of SIGMA px before the JPEG. A skip of the windows must keep every back these hide.
+``--card TYPE:SIDE`` holds another card instead (``drivers_license:front``, ...): then every
+refusal of a selfie holding it is a false one (the gate must keep other cards and fronts).
 """
 
 from __future__ import annotations
@@ -52,6 +54,7 @@ PLACES = ("chest", "beside_face")
 _WHERE = {"chest": "at the chest", "beside_face": "beside the face"}
 _SIZE = (720, 1280)
 _DECODE = PipelineConfig().decode  # as ``Verifier`` decodes every shot
+_BACK = "my_number_card:back"
 
 
 def _jpeg(rgb: npt.NDArray[np.uint8]) -> bytes:
@@ -82,6 +85,15 @@ def _hide(spec: str | None) -> tuple[str, float] | None:
     return how, float(cover)
 
 
+def _card(spec: str) -> tuple[DocumentType, Side]:
+    """``--card``'s ``type:side``."""
+    doc, _, side = spec.partition(":")
+    try:
+        return DocumentType(doc), Side(side)
+    except ValueError as err:
+        raise ValueError(f"--card must be TYPE:SIDE, got {spec!r}") from err
+
+
 def _blurred(sigma: float) -> Callable[[npt.NDArray[np.uint8]], npt.NDArray[np.uint8]]:
     """The ``--blur`` applied to a rendered selfie (none at 0)."""
     if sigma <= 0.0:
@@ -95,6 +107,9 @@ def run(args: argparse.Namespace, report: Report) -> None:
     layouts = CardLayouts.from_registry(Registry.from_manifest())
     size = tuple(int(v) for v in args.size.lower().split("x"))
     hide = _hide(args.hide)
+    doc, side = _card(args.card)
+    held_name = ("My Number back" if (doc, side) == (DocumentType.MY_NUMBER_CARD, Side.BACK)
+                 else f"{doc.value} {side.value}")  # fmt: skip
     blur = _blurred(args.blur)
     rows, results = [], {}
     clean_whole = clean_any = 0
@@ -103,8 +118,7 @@ def run(args: argparse.Namespace, report: Report) -> None:
         n = whole_n = either_n = 0
         for seed in range(args.seed, args.seed + args.n):
             rng = np.random.default_rng([seed, 77])
-            doc = DocumentType.MY_NUMBER_CARD
-            card = render_card(doc, Side.BACK, make_identity(seed, doc), None)
+            card = render_card(doc, side, make_identity(seed, doc), None)
             face = load_face(str(people[seed % len(people)][0]) if people else "astronaut")
             selfie, _ = render_selfie(face, (size[0], size[1]), rng)
             held, corners = hold_card(selfie, card, rng, place)
@@ -117,7 +131,7 @@ def run(args: argparse.Namespace, report: Report) -> None:
                 clean_whole, clean_any = clean_whole + w, clean_any + (w or h)
                 clean_ms.append((ms_w, ms_h))
         results[place] = {"n": n, "whole_frame_refused": whole_n / n, "refused": either_n / n}
-        rows.append([f"My Number back held {_WHERE[place]}", n,
+        rows.append([f"{held_name} held {_WHERE[place]}", n,
                      f"{whole_n / n:.3f}", f"{either_n / n:.3f}"])  # fmt: skip
     m = len(clean_ms)
     rows.append(["no card (false refusals)", m, f"{clean_whole / m:.3f}", f"{clean_any / m:.3f}"])
@@ -128,6 +142,7 @@ def run(args: argparse.Namespace, report: Report) -> None:
                    f"seeds {args.seed}..{args.seed + args.n - 1}; faces: {faces}; "
                    f"{size[0]}x{size[1]} JPEG q90, decoded as verify decodes"
                    + (f"; code hidden: {args.hide}" if hide is not None else "")
+                   + (f"; held: {args.card}" if args.card != _BACK else "")
                    + (f"; blurred: sigma {args.blur} px" if args.blur > 0 else ""))  # fmt: skip
     report.table(["selfie", "n", "refused, whole frame", "refused, with windows"], rows)
     whole_ms = float(np.median([w for w, _ in clean_ms]))
@@ -136,7 +151,8 @@ def run(args: argparse.Namespace, report: Report) -> None:
                 f"windows {windows_ms:.0f}.")  # fmt: skip
     results["cpu_ms_no_card"] = {"whole": whole_ms, "windows": windows_ms}
     report.results["held_back"] = results
-    report.results["held_back_render"] = {"hide": args.hide, "blur_px": args.blur}
+    report.results["held_back_render"] = {"hide": args.hide, "blur_px": args.blur,
+                                          "card": args.card}  # fmt: skip
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -145,6 +161,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--size", default=f"{_SIZE[0]}x{_SIZE[1]}", help="selfies WxH")
     parser.add_argument("--hide", default=None, help="thumb:COVER or glare:COVER (the code)")
     parser.add_argument("--blur", type=float, default=0.0, help="Gaussian sigma px, every selfie")
+    parser.add_argument("--card", default=_BACK, help="the card held, TYPE:SIDE")
     parser.add_argument("--data", type=Path, default=None)
     parser.add_argument("--out", type=Path, default=None)
 

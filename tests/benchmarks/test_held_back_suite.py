@@ -8,8 +8,9 @@ import numpy as np
 import pytest
 
 from benchmarks.bench import main as bench_main
-from benchmarks.held_back import _hide
+from benchmarks.held_back import _card, _hide
 from benchmarks.synth.held_card import hide_code
+from ekyc.types import DocumentType, Side
 from tests.ekyc.test_pipeline import HELD_BACK_SEEDS
 
 
@@ -48,3 +49,10 @@ def test_the_stress_renders_hide_the_code_and_nothing_else():
     assert _hide(None) is None
     with pytest.raises(ValueError, match="--hide must be"):
         _hide("finger:1")
+
+
+def test_another_card_can_be_held_to_count_false_refusals():
+    assert _card("my_number_card:back") == (DocumentType.MY_NUMBER_CARD, Side.BACK)
+    assert _card("drivers_license:front") == (DocumentType.DRIVERS_LICENSE, Side.FRONT)
+    with pytest.raises(ValueError, match="--card must be"):
+        _card("licence:front")
