@@ -93,7 +93,10 @@ _WINDOW_CHECK = DetectConfig(realign_unread=False)
 # hair's outlines. On held_back's development seeds 36000-36199 (720x1280), with the
 # screened candidates read (``_read_hints``), backs held beside the face refused 193 -> 198
 # of 200 (at the chest 198 either way; no refusal lost), card-free 0 of 200 either way; a
-# card-free selfie's gate CPU, paired on 40 (load ~11), 432 -> 408 ms median.
+# card-free selfie's gate CPU, paired on 40 (load ~11), 432 -> 408 ms median. The chest
+# windows stay at 384 px: at 512 (session 19) they read dev 75973 (glare:1.4 / thumb:0.5,
+# a back on the shoulder's edge against the wall, best candidate IoU 0.74 at 384) but lost
+# a chest back on held-out seeds under both thumb:0.5 and glare:1.4, for ~+8 % CPU.
 _FACE_CHECK = DetectConfig(realign_unread=False, working_side_px=512)
 # The windows are searched in the selfie shrunk to this long side, the 720x1280 frames they
 # were chosen and measured on: a phone's 12 MP selfie gains no card and costs more per window.
@@ -126,6 +129,15 @@ _PRESCREEN_FLOOR = MIN_LAYOUT_SCORE - 0.1
 # 960x1280 (36200-36259) and 12 MP (36300-36319) every back was refused before and after,
 # no card-free selfie was; genuine selfies of verify_rates (21000+/23000+, 16): none.
 _HINTS_READ = 2
+# When no candidate passes the screen, the best ``_NEAR_ALIGNED`` whose rough read gives the
+# My Number back at least ``_ALIGN_FLOOR``, ahead of every other class, are moved onto the
+# layout (``align_to_layout``) and screened again. A card held by its two short sides (a
+# thumb over each, the code under one) against a pale wall keeps no outline: the quad of its
+# three seen sides lies a few millimetres off, its rough read falls under the screen (held_back
+# dev 75904 thumb:0.5 chest 0.24 at IoU 0.92, 75950 glare:1.4 chest 0.29), while aligned it
+# reads 0.55. Card-free windows (dev 75900-75939, 200): a near miss in 10 (9 selfies).
+_ALIGN_FLOOR = 0.15
+_NEAR_ALIGNED = 1
 # The back's 2-D code: the square its modules fill, in card millimetres (centre x, centre
 # y, side; the layout's code block, 62.3-78.7 x 18.3-34.7 mm, grey in the mean template).
 # Where no window reads a back, ``find_held_my_number_back`` looks for the code
@@ -306,7 +318,8 @@ def _back_hints(
     """Candidate quads whose rough read gives the My Number back ``_PRESCREEN_FLOOR``.
 
     Best rough read first: the search's ranked candidates, or, when none reads so, the
-    quads of three sides.
+    quads of three sides, or, when none of those either, the best near miss moved onto
+    the layout (``_ALIGN_FLOOR``).
     """
     rgb = _rgb(image)
     size = (int(rgb.shape[1]), int(rgb.shape[0]))
@@ -315,13 +328,18 @@ def _back_hints(
     count = len(layouts.classes)
     reader = CoarseReader(image, layouts, work.half if work.half is not None else half)
 
+    near: list[tuple[float, F32]] = []
+
     def passing(quads: Iterable[F32]) -> list[F32]:
         read = []
         for quad in quads:
             scores = reader.scores(quad)
-            score = float(max(scores[back], scores[count + back]))
+            best = np.maximum(scores[:count], scores[count:])
+            score = float(best[back])
             if score >= _PRESCREEN_FLOOR:
                 read.append((score, quad))
+            elif score >= _ALIGN_FLOOR and int(np.argmax(best)) == back:
+                near.append((score, quad))
         return [quad for _, quad in sorted(read, key=lambda r: -r[0])]
 
     ranked = ranked_candidates(work, AspectPrior.ID1, cfg)[: cfg.alternatives_ranked]
@@ -331,7 +349,12 @@ def _back_hints(
         if hints:
             return hints
     # ``find_card`` falls back to quads of three sides whenever its choice reads no layout.
-    return passing(three_side_quads(image, ID1_ASPECT, cfg, work))
+    hints = passing(three_side_quads(image, ID1_ASPECT, cfg, work))
+    if hints:
+        return hints
+    # A near miss, moved onto the layout it nearly reads (``_ALIGN_FLOOR``).
+    candidates = sorted(near, key=lambda r: -r[0])[:_NEAR_ALIGNED]
+    return passing(align_to_layout(image, quad, layouts)[0] for _, quad in candidates)
 
 
 def _read_hints(
