@@ -6,7 +6,9 @@ side is searched for the card's edge in a band across it: edge points (local max
 colour gradient across the side) vote for a straight line over a small range of angles, and
 the outermost line that most positions agree on and that the colour steps across is the
 side. The four side offsets decide the geometry (no card / move closer / move away / fit the
-frame); a fitting card's region is then judged for exposure, glare and focus.
+frame); a fitting card's region is then judged for exposure, glare and focus (even blur, or a
+streak in any one direction). Four sides that do not fit on a blurred guide region ask for
+focus first: blur moves the found lines, so "fit the frame" would be the wrong advice.
 ``should_capture`` asks for a run of READY frames whose corners barely move. ~6-7 ms CPU per
 1280x720 frame on one core at load 10-12 (``benchmarks/autocapture.py``).
 """
@@ -32,6 +34,16 @@ __all__ = ["assess_frame", "hold_guidance", "should_capture"]
 F32 = npt.NDArray[np.float32]
 U8 = npt.NDArray[np.uint8]
 _LUMA = np.array([0.299, 0.587, 0.114], np.float32)  # ITU-R BT.601, as cv2's RGB2GRAY
+# [1, -2, 1] along x, y and the two diagonals.
+_SECOND_DIFF = tuple(
+    np.array(k, np.float32)
+    for k in (
+        [[1, -2, 1]],
+        [[1], [-2], [1]],
+        [[0, 0, 1], [0, -2, 0], [1, 0, 0]],
+        [[1, 0, 0], [0, -2, 0], [0, 0, 1]],
+    )
+)
 
 
 def assess_frame(
@@ -74,16 +86,24 @@ def assess_frame(
     )
     code = _geometry_code(sides, band_leaves_image(small.shape[:2], (x0, y0, x1, y1), cfg), cfg)
     corners = side_corners(sides)
-    glare = sharp = None
+    glare = sharp = streak = None
     if code is GuidanceCode.READY and corners is not None:
-        luminance, glare, sharp = _photometry(fine, small, corners, cfg)
-        code = _photometry_code(luminance, glare, sharp, cfg)
+        luminance, glare, (sharp, streak) = _photometry(fine, small, corners, cfg)
+        code = _photometry_code(luminance, glare, sharp, streak, cfg)
     else:
         # A dark frame hides the card's edges too: say so before "no card".
         guide_box = small[round(y0) : round(y1), round(x0) : round(x1)]
         luminance = _luminance(guide_box)
         if luminance < cfg.min_luminance:
             code = GuidanceCode.TOO_DARK
+        elif code is GuidanceCode.FIT_FRAME and corners is not None:
+            # Blur smears the card's outline until a side's line is one printed inside it
+            # (or a streak's far end), so a blurred card in the guide "does not fit": judge
+            # focus on the guide's own box, which needs no exact quad, and ask for that first.
+            dx, dy = cfg.region_inset * (x1 - x0), cfg.region_inset * (y1 - y0)
+            sharp, streak = _focus(fine, small.shape[1], (x0 + dx, y0 + dy, x1 - dx, y1 - dy))
+            if streak < cfg.min_directional_sharpness:
+                code = GuidanceCode.BLURRED
     return FrameGuidance(
         code,
         guide,
@@ -98,6 +118,7 @@ def assess_frame(
         luminance=luminance,
         glare_fraction=glare,
         sharpness=sharp,
+        directional_sharpness=streak,
     )
 
 
@@ -220,8 +241,8 @@ def _geometry_code(
 
 def _photometry(
     fine: RGBImage, small: RGBImage, corners: F32, cfg: CaptureConfig
-) -> tuple[float, float, float]:
-    """Luminance and glare fraction on the small copy, sharpness on the fine one.
+) -> tuple[float, float, tuple[float, float]]:
+    """Luminance and glare fraction on the small copy, ``_focus`` on the fine one.
 
     All inside the card's inner box, inset so that the outline does not count as detail.
     """
@@ -238,24 +259,48 @@ def _photometry(
     # No channel reaching the glare level anywhere: the mask is empty, skip its morphology.
     clipped = int(region.max()) >= cfg.quality.glare_level
     glare = float(np.mean(glare_mask(region, cfg.quality))) if clipped else 0.0
-    f = fine.shape[1] / width
-    fine_region = fine[round(y0 * f) : round(y1 * f), round(x0 * f) : round(x1 * f)]
+    return luminance, min(1.0, glare), _focus(fine, width, (x0, y0, x1, y1))
+
+
+def _focus(
+    fine: RGBImage, small_width: int, box: tuple[float, float, float, float]
+) -> tuple[float, float]:
+    """``_sharpness`` and ``_directional_sharpness`` of ``box`` (small-copy pixels) on ``fine``."""
+    f = fine.shape[1] / small_width
+    x0, y0, x1, y1 = (round(v * f) for v in box)
+    fine_region = fine[max(y0, 0) : max(y1, y0 + 2), max(x0, 0) : max(x1, x0 + 2)]
     grey = np.asarray(cv2.cvtColor(fine_region, cv2.COLOR_RGB2GRAY), np.uint8)
-    return luminance, min(1.0, glare), _sharpness(grey)
+    _, std = cv2.meanStdDev(grey)
+    variance = float(std[0, 0]) ** 2
+    return _sharpness(grey, variance), _directional_sharpness(grey, variance)
 
 
-def _sharpness(grey: U8) -> float:
+def _sharpness(grey: U8, variance: float) -> float:
     """``quality.sharpness`` computed in integers, where it rounds through float32 arrays.
 
-    The Laplacian of the uint8 grey image is exact in int16 and the sums are taken in
-    double: the same figure to ~1e-6, at a fraction of the CPU.
+    ``variance`` is the grey values' (0-255; sharpness() scales both by 1/255). The
+    Laplacian of the uint8 grey image is exact in int16 and the sums are taken in double:
+    the same figure to ~1e-6, at a fraction of the CPU.
     """
-    _, std = cv2.meanStdDev(grey)
-    variance = float(std[0, 0]) ** 2  # of the 0-255 values; sharpness() scales both by 1/255
     if variance < 1e-6 * 255.0**2:
         return 0.0
     lap = cv2.Laplacian(grey, cv2.CV_16S, ksize=3)
     return float(cv2.norm(lap, cv2.NORM_L2SQR)) / lap.size / variance
+
+
+def _directional_sharpness(grey: U8, variance: float) -> float:
+    """The least over four directions of the mean squared second difference over ``variance``.
+
+    Motion blur removes detail along its direction and keeps it across, so one direction's
+    second differences fall to ~0 where the Laplacian (their sum over two) need not.
+    Exact in int16, like ``_sharpness``.
+    """
+    if variance < 1e-6 * 255.0**2:
+        return 0.0
+    energies = (
+        float(cv2.norm(cv2.filter2D(grey, cv2.CV_16S, k), cv2.NORM_L2SQR)) for k in _SECOND_DIFF
+    )
+    return min(energies) / grey.size / variance
 
 
 def _luminance(rgb: RGBImage) -> float:
@@ -271,13 +316,13 @@ def _offset(side: SideLine | None) -> float | None:
 
 
 def _photometry_code(
-    luminance: float, glare: float, sharp: float, cfg: CaptureConfig
+    luminance: float, glare: float, sharp: float, streak: float, cfg: CaptureConfig
 ) -> GuidanceCode:
-    """Darkness first (it also lowers sharpness), then glare, then focus."""
+    """Darkness first (it also lowers sharpness), then glare, then focus (even or streaked)."""
     if luminance < cfg.min_luminance:
         return GuidanceCode.TOO_DARK
     if glare > cfg.max_glare_fraction:
         return GuidanceCode.GLARE
-    if sharp < cfg.min_sharpness:
+    if sharp < cfg.min_sharpness or streak < cfg.min_directional_sharpness:
         return GuidanceCode.BLURRED
     return GuidanceCode.READY

@@ -151,6 +151,10 @@ class FrameGuidance:
             the guide region; None only when the frame was not looked at.
         glare_fraction: Share of the card region under specular glare, when the card fits.
         sharpness: ``ekyc.capture.quality.sharpness`` of the card region, when it fits.
+        directional_sharpness: The least, over four directions, of the region's second
+            differences' energy over its variance: a streak of motion blur leaves the
+            Laplacian high across it but this near 0. Of the card region when it fits, of
+            the guide's when the four sides were found but do not fit; else None.
     """
 
     code: GuidanceCode
@@ -166,6 +170,7 @@ class FrameGuidance:
     luminance: float | None = None
     glare_fraction: float | None = None
     sharpness: float | None = None
+    directional_sharpness: float | None = None
 
     def __post_init__(self) -> None:
         c = self.corners
@@ -186,6 +191,7 @@ class FrameGuidance:
         _check_range("luminance", self.luminance, 0.0, 255.0)
         _check_range("glare_fraction", self.glare_fraction, 0.0, 1.0)
         _check_range("sharpness", self.sharpness, 0.0, math.inf)
+        _check_range("directional_sharpness", self.directional_sharpness, 0.0, math.inf)
 
 
 def _check_range(name: str, value: float | None, lo: float, hi: float) -> None:
@@ -285,6 +291,17 @@ class CaptureConfig:
     # the gate, none the reverse). Sharp renders measure 10-35; a Gaussian blur of sigma
     # 1.2 px at 1280x720 brings a card to ~5, sigma 3 px to 0.2-0.6.
     min_sharpness: float = 6.0
+    # ...and in every direction: the least over 0, 45, 90 and 135 degrees of the mean
+    # squared [1, -2, 1] difference over the variance, same box and size. Motion blur
+    # smears detail along its direction only, so the Laplacian (the sum across two
+    # directions) can stay high: on dev seed 78200, 4 of 20 motion-blurred (14-24 px)
+    # previews measured 7.7-16.5 there (READY) but 0.02-0.04 here, while the 40 sharp cards
+    # in the guide measured >= 0.48. 0.1 lies below what an even blur reaching
+    # min_sharpness leaves (~0.25), so it speaks only for a streak. Also measured on the
+    # guide's box when four sides are found but do not fit: a blurred card's edge drifts
+    # to a line printed inside it (5 of 20 blurred previews on 78200, <= 0.01), while
+    # sharp previews there measured >= 0.18 (a small card on a plain table).
+    min_directional_sharpness: float = 0.1
     # should_capture: without timestamps the last hold_frames results must be READY; with
     # them, READY results spanning hold_ms (400 ms: long enough to be deliberate, short
     # enough not to feel slow).

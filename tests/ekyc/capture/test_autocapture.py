@@ -4,6 +4,7 @@ import functools
 from contextlib import nullcontext
 from dataclasses import replace
 
+import cv2
 import numpy as np
 import pytest
 
@@ -48,6 +49,21 @@ def preview(
         portrait=astronaut_face(),
     )
     return np.ascontiguousarray(scene.image), np.array(scene.record["corners"], np.float32)
+
+
+def _printed_card(dx_px: int = 0, seed: int = 0) -> np.ndarray:
+    """A pale card in GUIDE (shifted ``dx_px``) on a grey table, rows of dark glyph blocks."""
+    rng = np.random.default_rng(seed)
+    image = np.full((720, 1280, 3), 90, np.uint8)
+    x0, y0 = round(GUIDE.x) + dx_px, round(GUIDE.y)
+    x1, y1 = x0 + round(GUIDE.width), y0 + round(GUIDE.height)
+    image[y0:y1, x0:x1] = 225
+    for row in range(y0 + 60, y1 - 60, 28):
+        for col in range(x0 + 60, x1 - 60, 14):
+            if rng.random() < 0.7:
+                h, w = rng.integers(8, 18), rng.integers(3, 10)
+                image[row : row + h, col : col + w] = 40
+    return image
 
 
 def ready(corners: np.ndarray | None = None) -> FrameGuidance:
@@ -120,6 +136,50 @@ class TestAssessFrame:
         assert g.side_offsets[1] is None
         assert g.side_offsets[3] is None
         assert g.code is GuidanceCode.NO_CARD
+
+    @pytest.mark.parametrize("doc", DOCS)
+    def test_motion_blurred_card_is_never_ready(self, doc):
+        # An 18 px horizontal streak: the Laplacian keeps the vertical detail (the licence's
+        # card region measures ~12.6, over min_sharpness; it read READY before the
+        # directional measure), while the horizontal second differences are gone.
+        image, _ = preview(doc, effects=Effects(motion_px=18.0, motion_angle_deg=0.0))
+        g = assess_frame(image, GUIDE)
+        assert g.code is GuidanceCode.BLURRED, g
+        assert g.directional_sharpness is not None
+        assert g.directional_sharpness < CaptureConfig().min_directional_sharpness
+
+    @pytest.mark.parametrize("doc", DOCS)
+    def test_blur_is_named_before_fit(self, doc):
+        # Four sides found off the guide on a defocused frame: focus first (the sharp
+        # shifted card above stays FIT_FRAME).
+        image, _ = preview(doc, dx_px=150.0, effects=Effects(defocus_sigma_px=4.0))
+        g = assess_frame(image, GUIDE)
+        assert g.code is GuidanceCode.BLURRED, g
+        assert g.corners is not None
+
+    @pytest.mark.parametrize(
+        ("blur", "dx_px", "expected"),
+        [
+            (None, 0, GuidanceCode.READY),
+            ("x", 0, GuidanceCode.BLURRED),
+            ("y", 0, GuidanceCode.BLURRED),
+            ("defocus", 0, GuidanceCode.BLURRED),
+            (None, 120, GuidanceCode.FIT_FRAME),
+            ("defocus", 120, GuidanceCode.BLURRED),
+        ],
+    )
+    def test_generated_card_blur(self, blur, dx_px, expected):
+        image = _printed_card(dx_px)
+        if blur in ("x", "y"):
+            kernel = np.full((1, 15), 1 / 15, np.float32)
+            image = cv2.filter2D(image, -1, kernel if blur == "x" else kernel.T)
+        elif blur == "defocus":
+            image = cv2.GaussianBlur(image, (0, 0), 4.0)
+        g = assess_frame(image, GUIDE)
+        assert g.code is expected, g
+        if blur in ("x", "y"):  # a streak leaves the Laplacian over its threshold
+            assert g.sharpness is not None
+            assert g.sharpness > CaptureConfig().min_sharpness
 
     def test_flat_frame_and_portrait_preview(self):
         grey = np.full((1280, 720, 3), 128, np.uint8)
