@@ -99,9 +99,9 @@ def assess_frame(
         elif code is GuidanceCode.FIT_FRAME and corners is not None:
             # Blur smears the card's outline until a side's line is one printed inside it
             # (or a streak's far end), so a blurred card in the guide "does not fit": judge
-            # focus on the guide's own box, which needs no exact quad, and ask for that first.
-            dx, dy = cfg.region_inset * (x1 - x0), cfg.region_inset * (y1 - y0)
-            sharp, streak = _focus(fine, small.shape[1], (x0 + dx, y0 + dy, x1 - dx, y1 - dy))
+            # focus inside the four lines (on the card even when one is a printed line; the
+            # guide's box would hold a small card's plain table) and ask for that first.
+            sharp, streak = _focus(fine, small.shape[1], _inner_box(corners, small.shape, cfg))
             if streak < cfg.min_directional_sharpness:
                 code = GuidanceCode.BLURRED
     return FrameGuidance(
@@ -242,24 +242,28 @@ def _geometry_code(
 def _photometry(
     fine: RGBImage, small: RGBImage, corners: F32, cfg: CaptureConfig
 ) -> tuple[float, float, tuple[float, float]]:
-    """Luminance and glare fraction on the small copy, ``_focus`` on the fine one.
+    """Luminance and glare fraction on the small copy, ``_focus`` on the fine one."""
+    x0, y0, x1, y1 = _inner_box(corners, small.shape, cfg)
+    region = np.ascontiguousarray(small[y0:y1, x0:x1])
+    luminance = _luminance(region)
+    # No channel reaching the glare level anywhere: the mask is empty, skip its morphology.
+    clipped = int(region.max()) >= cfg.quality.glare_level
+    glare = float(np.mean(glare_mask(region, cfg.quality))) if clipped else 0.0
+    return luminance, min(1.0, glare), _focus(fine, small.shape[1], (x0, y0, x1, y1))
 
-    All inside the card's inner box, inset so that the outline does not count as detail.
-    """
-    height, width = small.shape[:2]
+
+def _inner_box(
+    corners: F32, shape: tuple[int, ...], cfg: CaptureConfig
+) -> tuple[int, int, int, int]:
+    """The card's inner box on the small copy, inset so that the outline is not detail."""
+    height, width = shape[:2]
     x_lo, x_hi = max(corners[0, 0], corners[3, 0]), min(corners[1, 0], corners[2, 0])
     y_lo, y_hi = max(corners[0, 1], corners[1, 1]), min(corners[2, 1], corners[3, 1])
     dx, dy = cfg.region_inset * (x_hi - x_lo), cfg.region_inset * (y_hi - y_lo)
     box = np.array([x_lo + dx, y_lo + dy, x_hi - dx, y_hi - dy])
     box = np.clip(box, 0, [width, height, width, height])
     x0, y0, x1, y1 = (int(v) for v in np.round(box))
-    x1, y1 = max(x1, x0 + 2), max(y1, y0 + 2)
-    region = np.ascontiguousarray(small[y0:y1, x0:x1])
-    luminance = _luminance(region)
-    # No channel reaching the glare level anywhere: the mask is empty, skip its morphology.
-    clipped = int(region.max()) >= cfg.quality.glare_level
-    glare = float(np.mean(glare_mask(region, cfg.quality))) if clipped else 0.0
-    return luminance, min(1.0, glare), _focus(fine, width, (x0, y0, x1, y1))
+    return x0, y0, max(x1, x0 + 2), max(y1, y0 + 2)
 
 
 def _focus(

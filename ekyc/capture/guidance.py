@@ -153,8 +153,8 @@ class FrameGuidance:
         sharpness: ``ekyc.capture.quality.sharpness`` of the card region, when it fits.
         directional_sharpness: The least, over four directions, of the region's second
             differences' energy over its variance: a streak of motion blur leaves the
-            Laplacian high across it but this near 0. Of the card region when it fits, of
-            the guide's when the four sides were found but do not fit; else None.
+            Laplacian high across it but this near 0. Inside the four found lines when
+            they fit the guide or do not fit it ("fit the frame"); else None.
     """
 
     code: GuidanceCode
@@ -297,10 +297,11 @@ class CaptureConfig:
     # directions) can stay high: on dev seed 78200, 4 of 20 motion-blurred (14-24 px)
     # previews measured 7.7-16.5 there (READY) but 0.02-0.04 here, while the 40 sharp cards
     # in the guide measured >= 0.48. 0.1 lies below what an even blur reaching
-    # min_sharpness leaves (~0.25), so it speaks only for a streak. Also measured on the
-    # guide's box when four sides are found but do not fit: a blurred card's edge drifts
-    # to a line printed inside it (5 of 20 blurred previews on 78200, <= 0.01), while
-    # sharp previews there measured >= 0.18 (a small card on a plain table).
+    # min_sharpness leaves (~0.25), so it speaks only for a streak. Also measured inside
+    # the four lines when they are found but do not fit: a blurred card's edge drifts to a
+    # line printed inside it (12 such previews on seeds 78200 and 78600: <= 0.018), while
+    # sharp ones there measured >= 0.185 (a small card on a plain table; the guide's own
+    # box, which holds more of the table, measured down to 0.102).
     min_directional_sharpness: float = 0.1
     # should_capture: without timestamps the last hold_frames results must be READY; with
     # them, READY results spanning hold_ms (400 ms: long enough to be deliberate, short
