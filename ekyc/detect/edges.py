@@ -98,8 +98,14 @@ def sample_profiles(
         outer: Extra reach outside the quad (for the edge band).
 
     Returns:
-        The profiles, or None when the side is too short or too little of it is in frame.
+        The profiles, or None when the side is too short or too little of it is in frame,
+        or when a profile would run longer than the image is across: a degenerate quad's
+        predicted band (a side face tens of thousands of pixels wide, detection seed 49006
+        #174), which would sample only the replicated border and overflow OpenCV's remap.
     """
+    height, width = image.shape[:2]
+    if 2.0 * half_width + outer > float(np.hypot(height, width)):
+        return None
     placed = _profile_origins(image.shape[:2], p0, p1, config)
     if placed is None:
         return None

@@ -121,3 +121,19 @@ def test_intersect_solves_the_two_lines():
         np.testing.assert_allclose(point, a.point + t[0] * a.direction, rtol=1e-9, atol=1e-9)
     side = EdgeFit(np.array([5.0, 5.0]), np.array([1.0, 0.0]), 1.0, 1.0)
     assert intersect(side, EdgeFit(np.array([0.0, 9.0]), np.array([-1.0, 0.0]), 1.0, 1.0)) is None
+
+
+@pytest.mark.parametrize("dtype", [np.uint8, np.float32])
+def test_a_profile_longer_than_the_image_is_across_is_not_sampled(dtype):
+    # A degenerate quad can predict a side face tens of thousands of pixels wide (detection
+    # seed 49006 #174: 56,156 px across a 581x507 crop); such profiles would sample only the
+    # replicated border and overflow OpenCV's remap (an error out of find_card), so none are
+    # sampled. A profile as long as the image is across still is.
+    sc = scenes.scene("tilt", 5)
+    image = sc.image.astype(dtype)
+    quad = clockwise(scenes.truth(sc).astype(np.float64))
+    cfg = DetectConfig()
+    diagonal = float(np.hypot(*image.shape[:2]))
+    assert sample_profiles(image, quad[0], quad[1], 56155.6, cfg) is None
+    assert sample_profiles(image, quad[0], quad[1], diagonal / 2 + 1.0, cfg) is None
+    assert sample_profiles(image, quad[0], quad[1], diagonal / 2 - 1.0, cfg) is not None
