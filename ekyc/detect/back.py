@@ -55,6 +55,7 @@ __all__ = [
 ]
 
 F32 = npt.NDArray[np.float32]
+F64 = npt.NDArray[np.float64]
 
 # Where a card held up in a selfie is looked for again: (top, bottom, left, right) as
 # fractions of the frame. In a selfie the head and shoulders make the strongest outline, and
@@ -138,6 +139,11 @@ _HINTS_READ = 2
 # reads 0.55. Card-free windows (dev 75900-75939, 200): a near miss in 10 (9 selfies).
 _ALIGN_FLOOR = 0.15
 _NEAR_ALIGNED = 1
+# ... and before that, in the selfie's windows, the ranked candidates after ``find_card``'s
+# ``alternatives_ranked`` (16) are screened up to this rank: beside the face the face's,
+# the hair's and the shoulders' quads can rank above the card's (held_back 76407 and 76414
+# glare:1.4, studied: the card's quad at IoU 0.99, rough read 0.63, ranked 22nd and 31st).
+_RANKED_SCREENED = 40
 # The back's 2-D code: the square its modules fill, in card millimetres (centre x, centre
 # y, side; the layout's code block, 62.3-78.7 x 18.3-34.7 mm, grey in the mean template).
 # Where no window reads a back, ``find_held_my_number_back`` looks for the code
@@ -261,7 +267,7 @@ def find_held_my_number_back(
         top, start = int(height * upper), int(width * left)
         window = np.ascontiguousarray(rgb[top : int(height * lower), start : int(width * right)])
         check = config or (_FACE_CHECK if upper == 0.0 else _WINDOW_CHECK)
-        found = find_my_number_back(window, layouts, check)
+        found = find_my_number_back(window, layouts, check, deep=True)
         if found is not None:
             return _moved(found, (start, top), scale)
     found = _find_by_code(rgb, layouts)
@@ -291,7 +297,7 @@ def selfie_windows(height: int, width: int) -> tuple[tuple[float, float, float, 
 
 def find_my_number_back(
     image: Frame | RGBImage, layouts: CardLayouts, config: DetectConfig | None = None,
-    *, half: RGBImage | None = None,
+    *, half: RGBImage | None = None, deep: bool = False,
 ) -> CardDetection | None:  # fmt: skip
     """``find_card``'s detection of a selfie (no proposal) when it is a My Number back.
 
@@ -301,9 +307,11 @@ def find_my_number_back(
     quads of three sides it falls back to when its choice reads no layout. When
     ``find_card`` reads no back, the candidates the screen let through are read themselves
     (``_read_hints``). ``half``: the shot halved by ``cv2.pyrDown`` when the caller has it.
+    ``deep``: screen the candidates ranked past ``find_card``'s too (``_RANKED_SCREENED``;
+    the selfie's windows, where a held card's quad ranks below the face's and the hair's).
     """
     cfg = config or DetectConfig()
-    hints = _back_hints(image, layouts, cfg, half)
+    hints = _back_hints(image, layouts, cfg, half, deep)
     if not hints:
         return None
     found = find_card(image, layouts, config=cfg, learned=SELFIE_LEARNED, half=half)
@@ -313,13 +321,14 @@ def find_my_number_back(
 
 
 def _back_hints(
-    image: Frame | RGBImage, layouts: CardLayouts, cfg: DetectConfig, half: RGBImage | None
-) -> list[F32]:
+    image: Frame | RGBImage, layouts: CardLayouts, cfg: DetectConfig, half: RGBImage | None,
+    deep: bool = False,
+) -> list[F32]:  # fmt: skip
     """Candidate quads whose rough read gives the My Number back ``_PRESCREEN_FLOOR``.
 
     Best rough read first: the search's ranked candidates, or, when none reads so, the
-    quads of three sides, or, when none of those either, the best near miss moved onto
-    the layout (``_ALIGN_FLOOR``).
+    quads of three sides, or (``deep``) the candidates ranked below those ``find_card``
+    reads (``_RANKED_SCREENED``), or the best near miss moved onto the layout (``_ALIGN_FLOOR``).
     """
     rgb = _rgb(image)
     size = (int(rgb.shape[1]), int(rgb.shape[0]))
@@ -342,14 +351,22 @@ def _back_hints(
                 near.append((score, quad))
         return [quad for _, quad in sorted(read, key=lambda r: -r[0])]
 
-    ranked = ranked_candidates(work, AspectPrior.ID1, cfg)[: cfg.alternatives_ranked]
-    if ranked:  # ordered as the search orders its runners-up
-        ordered = order_many(np.stack([quad for _, _, quad in ranked]) / work.scale, size, cfg)
-        hints = passing(quad.astype(np.float32) for quad in ordered)
-        if hints:
-            return hints
+    def screened(part: list[tuple[float, float, F64]]) -> list[F32]:
+        if not part:
+            return []
+        # ordered as the search orders its runners-up
+        ordered = order_many(np.stack([quad for _, _, quad in part]) / work.scale, size, cfg)
+        return passing(quad.astype(np.float32) for quad in ordered)
+
+    ranked = ranked_candidates(work, AspectPrior.ID1, cfg)
+    hints = screened(ranked[: cfg.alternatives_ranked])
+    if hints:
+        return hints
     # ``find_card`` falls back to quads of three sides whenever its choice reads no layout.
     hints = passing(three_side_quads(image, ID1_ASPECT, cfg, work))
+    if hints:
+        return hints
+    hints = screened(ranked[cfg.alternatives_ranked : _RANKED_SCREENED] if deep else [])
     if hints:
         return hints
     # A near miss, moved onto the layout it nearly reads (``_ALIGN_FLOOR``).

@@ -274,3 +274,22 @@ def test_a_candidate_a_few_millimetres_off_the_back_is_aligned_before_the_screen
     turned = np.roll(truth, 2, axis=0)
     gap = min(np.abs(found.quad.corners - c).max() for c in (truth, turned))
     assert gap < 8.0  # px, on a card ~250 px wide
+
+
+def test_a_back_ranked_below_find_cards_candidates_is_screened_in_the_windows(monkeypatch):
+    # Beside the face the face's, the hair's and the shoulders' quads can rank above the
+    # card's (held_back 76407: its quad 22nd of 31): the windows screen past find_card's 16.
+    selfie, truth = _held_beside(3001)
+    elsewhere = truth + np.float32([0.0, 500.0])  # a quad over the shirt: no layout
+
+    def ranked(work, *args, **kwargs):
+        quads = [elsewhere] * _WINDOW_CHECK.alternatives_ranked + [truth]
+        return [(1.0, 1.0, (q * work.scale).astype(np.float64)) for q in quads]
+
+    monkeypatch.setattr(back, "ranked_candidates", ranked)
+    monkeypatch.setattr(back, "three_side_quads", lambda *args, **kwargs: [])
+    monkeypatch.setattr(back, "find_card", lambda *args, **kwargs: None)  # the hints alone
+    assert find_my_number_back(selfie, layouts(), _WINDOW_CHECK) is None
+    found = find_my_number_back(selfie, layouts(), _WINDOW_CHECK, deep=True)
+    assert found is not None
+    assert shows_my_number_back(found)
