@@ -18,7 +18,7 @@ from ekyc.detect.back import (
 from ekyc.detect.card import find_card
 from ekyc.detect.coarse import CoarseReader
 from ekyc.detect.rectify import ID1_SIZE_MM
-from ekyc.types import DocumentType, Side
+from ekyc.types import CardDetection, DocumentType, Side
 from tests.ekyc.detect.cards import held_back_selfie, layouts, selfie_without_card
 
 
@@ -39,6 +39,16 @@ def searches(monkeypatch):
 
     monkeypatch.setattr(back, "find_card", counted)
     return seen
+
+
+def _assert_back_near(found: CardDetection | None, truth: np.ndarray, max_px: float) -> None:
+    """``found`` reads as the My Number back, its corners within ``max_px`` of ``truth``'s,
+    either way up."""
+    assert found is not None
+    assert shows_my_number_back(found)
+    turned = np.roll(truth, 2, axis=0)
+    gap = min(np.abs(found.quad.corners - c).max() for c in (truth, turned))
+    assert gap < max_px
 
 
 def test_a_selfie_without_a_card_is_not_searched(searches):
@@ -143,12 +153,9 @@ def test_a_back_with_no_outline_is_found_by_its_2d_code(monkeypatch):
     # moves its sides, the read names it.
     selfie, truth = _held_beside(3001, paper=243)
     found = back._find_by_code(selfie, layouts())
+    _assert_back_near(found, truth, 12.0)  # px, on a card ~250 px wide
     assert found is not None
-    assert shows_my_number_back(found)
     assert found.layout_score >= back.MIN_LAYOUT_SCORE
-    turned = np.roll(truth, 2, axis=0)  # either way up
-    gap = min(np.abs(found.quad.corners - c).max() for c in (truth, turned))
-    assert gap < 12.0  # px, on a card ~250 px wide
     # The gate reads it where no window reads a back (windows skipped here: ~1 s).
     monkeypatch.setattr(back, "find_my_number_back", lambda *args, **kwargs: None)
     held = find_held_my_number_back(selfie, layouts())
@@ -239,12 +246,7 @@ def test_a_back_sheared_in_perspective_is_placed_on_its_codes_own_axes(monkeypat
     monkeypatch.setattr(back, "_CODE_AXES", False)
     assert back._find_by_code(selfie, layouts()) is None
     monkeypatch.setattr(back, "_CODE_AXES", True)
-    found = back._find_by_code(selfie, layouts())
-    assert found is not None
-    assert shows_my_number_back(found)
-    turned = np.roll(truth, 2, axis=0)
-    gap = min(np.abs(found.quad.corners - c).max() for c in (truth, turned))
-    assert gap < 15.0  # px, on a card ~330 px wide
+    _assert_back_near(back._find_by_code(selfie, layouts()), truth, 15.0)  # card ~330 px
 
 
 def test_a_candidate_a_few_millimetres_off_the_back_is_aligned_before_the_screen(monkeypatch):
@@ -268,12 +270,7 @@ def test_a_candidate_a_few_millimetres_off_the_back_is_aligned_before_the_screen
     monkeypatch.setattr(back, "_NEAR_ALIGNED", 0)
     assert find_my_number_back(selfie, layouts(), _WINDOW_CHECK) is None
     monkeypatch.setattr(back, "_NEAR_ALIGNED", 1)
-    found = find_my_number_back(selfie, layouts(), _WINDOW_CHECK)
-    assert found is not None
-    assert shows_my_number_back(found)
-    turned = np.roll(truth, 2, axis=0)
-    gap = min(np.abs(found.quad.corners - c).max() for c in (truth, turned))
-    assert gap < 8.0  # px, on a card ~250 px wide
+    _assert_back_near(find_my_number_back(selfie, layouts(), _WINDOW_CHECK), truth, 8.0)
 
 
 def test_a_back_ranked_below_find_cards_candidates_is_screened_in_the_windows(monkeypatch):
