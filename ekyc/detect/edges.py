@@ -26,6 +26,7 @@ __all__ = [
     "fit_sides",
     "intersect",
     "median_profile",
+    "remap_box",
     "sample_profiles",
     "sample_sides",
 ]
@@ -199,12 +200,12 @@ def _sample(image: F32 | U8, origins: F64, normals: F64, offsets: F64) -> F32:
     map_x = _shifted(origins[:, :1] + offsets[None, :] * normals[:, :1])
     map_y = _shifted(origins[:, 1:] + offsets[None, :] * normals[:, 1:])
     if image.dtype == np.uint8:
-        return _remap_box(np.asarray(image, dtype=np.uint8), map_x, map_y)
+        return remap_box(np.asarray(image, dtype=np.uint8), map_x, map_y)
     colour = cv2.remap(image, map_x, map_y, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
     return np.asarray(colour, dtype=np.float32)
 
 
-def _remap_box(image: U8, map_x: F32, map_y: F32) -> F32:
+def remap_box(image: U8, map_x: F32, map_y: F32) -> F32:
     """``remap`` of a uint8 image's float copy, made of the maps' bounding box only.
 
     ``map_x`` and ``map_y`` are shifted into the box in place.
@@ -239,7 +240,7 @@ def _sample_sides(image: F32 | U8, seen: list[tuple[F64, F64]], offsets: F64) ->
     for o, _ in seen:
         rows = slice(start, start + len(o))
         start = rows.stop
-        colour[rows] = _remap_box(shot, map_x[rows], map_y[rows])
+        colour[rows] = remap_box(shot, map_x[rows], map_y[rows])
     return colour
 
 

@@ -19,6 +19,8 @@ import cv2
 import numpy as np
 import numpy.typing as npt
 
+from ekyc.detect.edges import remap_box
+
 __all__ = ["corner_shapes"]
 
 F32 = npt.NDArray[np.float32]
@@ -119,19 +121,11 @@ def corner_shapes(image: F32 | npt.NDArray[np.uint8], corners: F64, size_mm: tup
 def _sampled(image: F32 | npt.NDArray[np.uint8], map_x: F32, map_y: F32) -> F32:
     """``image`` as float32 sampled bilinearly at the maps (inside it: ``corner_shapes``).
 
-    A uint8 image is sampled through a float copy of the points' box and its interpolation
-    neighbours only (the box's edges are the image's wherever a neighbour would fall
-    outside it): the same values as a float copy of the whole image, for a few pixels'
-    conversion instead of the shot's. The maps are shifted into the box in place.
+    A uint8 image is sampled through a float copy of the points' box only
+    (``edges.remap_box``): the same values as a float copy of the whole image, for a few
+    pixels' conversion instead of the shot's.
     """
     if image.dtype == np.uint8:
-        rows, cols = image.shape[:2]
-        x0 = max(0, int(np.floor(map_x.min())) - 1)
-        y0 = max(0, int(np.floor(map_y.min())) - 1)
-        x1 = min(cols, int(np.ceil(map_x.max())) + 2)
-        y1 = min(rows, int(np.ceil(map_y.max())) + 2)
-        image = image[y0:y1, x0:x1].astype(np.float32)
-        map_x -= x0
-        map_y -= y0
+        return np.asarray(remap_box(np.asarray(image, dtype=np.uint8), map_x, map_y)[0])
     sampled = cv2.remap(image, map_x, map_y, cv2.INTER_LINEAR)[0]
     return np.asarray(sampled, dtype=np.float32)

@@ -642,17 +642,26 @@ def _printed_line(
     at = np.arange(-_STRADDLE_PX, _STRADDLE_PX + 1e-9, _GRID_PX / 2)
     ones = blurred_step(x, at[:, None], np.full((len(at), 1), sigma))
     floor = _floor(len(x))
+    # The two steps' bases, band beyond the side then inside it, made once for every
+    # stretch's profile and the whole side's (no rim line, unlike ``_two_steps``).
+    twos = []
+    for outside in (True, False):
+        ii, ww = _step_pairs(lo, hi, outside)
+        if len(ii):
+            sig = np.full((len(ii), 1), sigma)
+            twos.append(
+                (blurred_step(x, ii[:, None], sig), blurred_step(x, (ii + ww)[:, None], sig))
+            )
 
     def line(y: F64) -> bool:
         one = float(fit_one(y, ones).min())
-        for outside in (True, False):
-            two = _two_steps_colours(x, y, lo, hi, sigma, outside)
-            if two is None:
-                continue
-            rss2, c1, c2 = two
+        for first, second in twos:
+            rss, c1s, c2s = fit_two(y, first, second)
+            k = int(np.argmin(rss))
+            c1, c2 = c1s[k], c2s[k]
             weak = min(float(np.linalg.norm(c1)), float(np.linalg.norm(c2)))
             if (
-                one + floor >= _BLUR_BAND_GAIN * (rss2 + floor)
+                one + floor >= _BLUR_BAND_GAIN * (float(rss[k]) + floor)
                 and weak >= _BLUR_BAND_CONTRAST
                 and float(np.linalg.norm(c1 + c2)) <= _LINE_RETURN * weak
             ):
@@ -664,21 +673,6 @@ def _printed_line(
     parts = np.array_split(prof.colour, _PIECES)
     shown = sum(line(np.median(part, axis=0).astype(np.float64)) for part in parts)
     return 2 * shown >= _PIECES and line(np.median(prof.colour, axis=0).astype(np.float64))
-
-
-def _two_steps_colours(
-    x: F64, y: F64, lo: float, hi: float, sigma: float, outside: bool
-) -> tuple[float, F64, F64] | None:
-    """``_two_steps``' best fit as ``(rss, first step's colour, second's)``, no rim line."""
-    ii, ww = _step_pairs(lo, hi, outside)
-    if not len(ii):
-        return None
-    sig = np.full((len(ii), 1), sigma)
-    rss, c1, c2 = fit_two(
-        y, blurred_step(x, ii[:, None], sig), blurred_step(x, (ii + ww)[:, None], sig)
-    )
-    k = int(np.argmin(rss))
-    return float(rss[k]), c1[k], c2[k]
 
 
 def _blur_matched_band(
